@@ -1,0 +1,357 @@
+/**
+ * A real single-node Apache Kafka (KRaft broker + controller) for the testbed and the tests.
+ *
+ * The broker comes from Maven Central via deploy/local/kafka/pom.xml (fetched once into a git-ignored
+ * cache), runs on 127.0.0.1 with free ports and a temporary data directory, and is stopped with SIGTERM
+ * (SIGKILL after a timeout) so nothing is left behind.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DaqError } from '../../protocol/errors.js';
+import { envString } from '../../lib/env.js';
+import { KafkaClient } from '../../lib/kafka.js';
+import { projectRoot } from '../../lib/paths.js';
+
+export interface LocalKafka {
+  readonly pid: number;
+  readonly brokers: readonly string[];
+  readonly controllerPort: number;
+  readonly dataDir: string;
+  readonly logFile: string;
+  readonly startedAt: string;
+}
+
+export interface StartOptions {
+  /** Where the broker keeps its log segments; default: a new temporary directory, removed on stop. */
+  readonly dataDir?: string;
+  readonly readyTimeoutMs?: number;
+  /** Progress lines for a human ("fetching Kafka jars…"). */
+  readonly progress?: (line: string) => void;
+}
+
+const JVM_MARKER = '-Ddaqops.local-kafka=';
+const KAFKA_DIR = (): string => join(projectRoot(), 'deploy', 'local', 'kafka');
+const LIB_DIR = (): string => join(KAFKA_DIR(), '.cache', 'lib');
+const STAMP = (): string => join(LIB_DIR(), '.pom-sha256');
+
+/** Fails with a message that says what to install when java (17+) is missing. */
+export function checkJava(): void {
+  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (r.error !== undefined) {
+    throw new DaqError(
+      'PREREQUISITE_MISSING',
+      'java was not found on PATH: the local Kafka broker needs a JDK 17 or newer (Debian: apt-get install -y openjdk-17-jdk-headless)',
+      { cause: r.error },
+    );
+  }
+  const m = /version "(\d+)/.exec(`${r.stderr}${r.stdout}`);
+  const major = m?.[1] === undefined ? 0 : Number(m[1]);
+  if (major < 17) {
+    throw new DaqError(
+      'PREREQUISITE_MISSING',
+      `java ${major || '(unknown version)'} found; Kafka 4.x needs Java 17 or newer`,
+    );
+  }
+}
+
+/**
+ * Makes sure the broker jars are in the cache. Runs Maven only when the cache is missing or was made from a
+ * different pom.xml, so a second run needs no network (and no mvn).
+ */
+export function ensureKafkaJars(progress: (line: string) => void = () => {}): string {
+  const pom = join(KAFKA_DIR(), 'pom.xml');
+  const want = createHash('sha256').update(readFileSync(pom)).digest('hex');
+  if (existsSync(STAMP()) && readFileSync(STAMP(), 'utf8').trim() === want) return LIB_DIR();
+  const mvn = spawnSync('mvn', ['--version'], { encoding: 'utf8' });
+  if (mvn.error !== undefined) {
+    throw new DaqError(
+      'PREREQUISITE_MISSING',
+      'mvn was not found on PATH: the first start fetches the Kafka broker with Maven (Debian: apt-get install -y maven)',
+      { cause: mvn.error },
+    );
+  }
+  progress('fetching the Apache Kafka broker with Maven (first run only)…');
+  rmSync(LIB_DIR(), { recursive: true, force: true });
+  const r = spawnSync(
+    'mvn',
+    [
+      '-B',
+      '-q',
+      '-f',
+      pom,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${LIB_DIR()}`,
+      '-DincludeScope=runtime',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  if (r.status !== 0) {
+    throw new DaqError(
+      'KAFKA_START_FAILED',
+      `mvn could not fetch the Kafka jars:\n${tail(`${r.stdout}${r.stderr}`, 30)}`,
+    );
+  }
+  if (!readdirSync(LIB_DIR()).some((f) => f.startsWith('kafka_2.13-'))) {
+    throw new DaqError('KAFKA_START_FAILED', `mvn finished but ${LIB_DIR()} holds no kafka_2.13 jar`);
+  }
+  writeFileSync(STAMP(), `${want}\n`);
+  return LIB_DIR();
+}
+
+/** A port nobody listens on right now (bind to 0, read, close). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Kafka's cluster ids are 16 random bytes in unpadded base64url. */
+function newClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function serverProperties(brokerPort: number, controllerPort: number, logDir: string): string {
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${logDir}`,
+    'num.partitions=4',
+    // Topics are created explicitly (lib/kafka ensureTopics) so a typo never creates a stray topic.
+    'auto.create.topics.enable=false',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=4',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'message.max.bytes=8388608',
+    'replica.fetch.max.bytes=8388608',
+    'log.segment.bytes=134217728',
+    '',
+  ].join('\n');
+}
+
+function log4jProperties(logFile: string): string {
+  return [
+    'status = warn',
+    'appender.file.type = File',
+    'appender.file.name = file',
+    `appender.file.fileName = ${logFile}`,
+    'appender.file.layout.type = PatternLayout',
+    'appender.file.layout.pattern = [%d] %p %m (%c)%n',
+    'rootLogger.level = INFO',
+    'rootLogger.appenderRef.file.ref = file',
+    'logger.kafka.name = kafka',
+    'logger.kafka.level = INFO',
+    'logger.state.name = state.change.logger',
+    'logger.state.level = WARN',
+    '',
+  ].join('\n');
+}
+
+/** Starts a broker and resolves once it answers a metadata request. */
+export async function startLocalKafka(options: StartOptions = {}): Promise<LocalKafka> {
+  const progress = options.progress ?? (() => {});
+  checkJava();
+  const lib = ensureKafkaJars(progress);
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'daqops-kafka-'));
+  mkdirSync(dataDir, { recursive: true });
+  const brokerPort = await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === brokerPort) controllerPort = await freePort();
+  const propsFile = join(dataDir, 'server.properties');
+  const log4jFile = join(dataDir, 'log4j2.properties');
+  const logFile = join(dataDir, 'server.log');
+  writeFileSync(propsFile, serverProperties(brokerPort, controllerPort, join(dataDir, 'logs')));
+  writeFileSync(log4jFile, log4jProperties(logFile));
+  const classpath = `${lib}/*`;
+  const jvmLog = `-Dlog4j2.configurationFile=${log4jFile}`;
+
+  progress('formatting KRaft storage…');
+  const fmt = spawnSync(
+    'java',
+    ['-cp', classpath, jvmLog, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile],
+    { encoding: 'utf8' },
+  );
+  if (fmt.status !== 0) {
+    throw new DaqError(
+      'KAFKA_START_FAILED',
+      `kafka-storage format failed:\n${tail(`${fmt.stdout}${fmt.stderr}`, 30)}`,
+    );
+  }
+
+  progress(`starting the broker on 127.0.0.1:${brokerPort}…`);
+  const heap = envString('DAQOPS_KAFKA_HEAP') ?? '768m';
+  const outFd = openSync(join(dataDir, 'stdout.log'), 'a');
+  const child = spawn(
+    'java',
+    [
+      `-Xms${heap}`,
+      `-Xmx${heap}`,
+      '-XX:+UseG1GC',
+      '-Djava.awt.headless=true',
+      `${JVM_MARKER}${dataDir}`,
+      jvmLog,
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      propsFile,
+    ],
+    { detached: true, stdio: ['ignore', outFd, outFd] },
+  );
+  closeSync(outFd);
+  const pid = child.pid;
+  if (pid === undefined) throw new DaqError('KAFKA_START_FAILED', 'java did not start');
+  let exited: string | undefined;
+  child.on('exit', (code, signal) => {
+    exited = signal === null ? `exit code ${code}` : `signal ${signal}`;
+  });
+  child.unref();
+
+  const kafka: LocalKafka = {
+    pid,
+    brokers: [`127.0.0.1:${brokerPort}`],
+    controllerPort,
+    dataDir,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
+  const client = new KafkaClient({
+    brokers: kafka.brokers,
+    clientId: 'daqops-kafka-probe',
+    log: () => {},
+    connectionTimeoutMs: 1000,
+  });
+  for (;;) {
+    if (exited !== undefined) {
+      throw new DaqError(
+        'KAFKA_START_FAILED',
+        `the broker stopped during start (${exited}):\n${brokerLogTail(kafka)}`,
+      );
+    }
+    try {
+      await client.describe();
+      return kafka;
+    } catch {
+      if (Date.now() > deadline) {
+        await stopLocalKafka(kafka);
+        throw new DaqError(
+          'TIMEOUT',
+          `the broker did not answer within ${options.readyTimeoutMs ?? 90_000} ms:\n${brokerLogTail(kafka)}`,
+        );
+      }
+      await sleep(250);
+    }
+  }
+}
+
+/** The last lines of the broker's log and stdout, for error messages. */
+export function brokerLogTail(k: Pick<LocalKafka, 'dataDir' | 'logFile'>, lines = 25): string {
+  const parts: string[] = [];
+  for (const f of [k.logFile, join(k.dataDir, 'stdout.log')]) {
+    if (existsSync(f)) parts.push(tail(readFileSync(f, 'utf8'), lines));
+  }
+  return parts.join('\n');
+}
+
+/** True when `pid` is a live (not zombie) local broker started by daqops, for `dataDir` when given. */
+export function isLocalKafkaProcess(pid: number, dataDir?: string): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return cmdline.some((a) =>
+      dataDir === undefined ? a.startsWith(JVM_MARKER) : a === `${JVM_MARKER}${dataDir}`,
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Every live local broker daqops started on this machine, with its data directory. */
+export function findLocalKafkaProcesses(): { pid: number; dataDir: string }[] {
+  const found: { pid: number; dataDir: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (!isLocalKafkaProcess(pid)) continue;
+    try {
+      const arg = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .find((a) => a.startsWith(JVM_MARKER));
+      if (arg !== undefined) found.push({ pid, dataDir: arg.slice(JVM_MARKER.length) });
+    } catch {
+      // The process ended while we looked: nothing to report.
+    }
+  }
+  return found;
+}
+
+/**
+ * Stops a broker: SIGTERM (Kafka's controlled shutdown), SIGKILL after `timeoutMs`, then removes the data
+ * directory when `removeData` (default true) — the broker's data is test data here.
+ */
+export async function stopLocalKafka(
+  k: Pick<LocalKafka, 'pid' | 'dataDir'>,
+  options: { timeoutMs?: number; removeData?: boolean } = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (isLocalKafkaProcess(k.pid, k.dataDir)) {
+    signal(k.pid, 'SIGTERM');
+    const deadline = Date.now() + timeoutMs;
+    while (isLocalKafkaProcess(k.pid, k.dataDir) && Date.now() < deadline) await sleep(100);
+    if (isLocalKafkaProcess(k.pid, k.dataDir)) {
+      signal(-k.pid, 'SIGKILL');
+      signal(k.pid, 'SIGKILL');
+      const killDeadline = Date.now() + 10_000;
+      while (isLocalKafkaProcess(k.pid, k.dataDir) && Date.now() < killDeadline) await sleep(50);
+    }
+  }
+  if (options.removeData ?? true) rmSync(k.dataDir, { recursive: true, force: true });
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

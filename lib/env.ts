@@ -1,0 +1,38 @@
+/**
+ * The one place environment variables are read. Each variable daqops understands is declared here with
+ * what it means; everything else takes typed values from these helpers.
+ */
+import { DaqError } from '../protocol/errors.js';
+
+export const environmentVariables = {
+  DAQOPS_KAFKA_BROKERS:
+    'Comma-separated host:port list of an existing Kafka cluster; when set, daqops starts no broker.',
+  DAQOPS_HOME: 'Directory for daqops state (local broker pid file, …); default: .daqops in the project root.',
+  DAQOPS_KAFKA_HEAP: 'Java heap for the local broker, e.g. 1g; default 768m.',
+} as const;
+
+export type EnvironmentVariable = keyof typeof environmentVariables;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function envString(name: EnvironmentVariable, env: Env = process.env): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** host:port entries, validated so a typo fails at start naming the variable. */
+export function envBrokerList(name: EnvironmentVariable, env: Env = process.env): string[] | undefined {
+  const raw = envString(name, env);
+  if (raw === undefined) return undefined;
+  const brokers = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const b of brokers) {
+    if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(b)) {
+      throw new DaqError('INVALID_CONFIG', `${name}: "${b}" is not host:port`, { field: name });
+    }
+  }
+  if (brokers.length === 0) throw new DaqError('INVALID_CONFIG', `${name} lists no broker`, { field: name });
+  return brokers;
+}

@@ -1,0 +1,158 @@
+/**
+ * ERS issues (the ATLAS/DUNE Error Reporting Service record): what reaches operators, whatever the
+ * transport (console, JSON file, Kafka `<ns>.ers`). The names are a catalogue, like error codes: recovery
+ * rules match on them and a test checks every matched name is one the code emits.
+ */
+import { DaqError } from './errors.js';
+
+export const ersSeverities = ['Debug', 'Log', 'Information', 'Warning', 'Error', 'Fatal'] as const;
+export type ErsSeverity = (typeof ersSeverities)[number];
+
+export function severityRank(s: ErsSeverity): number {
+  return ersSeverities.indexOf(s);
+}
+
+export interface ErsContext {
+  readonly host: string;
+  readonly pid: number;
+  readonly application: string;
+  readonly task?: string | undefined;
+  readonly environment?: string | undefined;
+  readonly file?: string | undefined;
+  readonly line?: number | undefined;
+  readonly function?: string | undefined;
+}
+
+export type ErsParameterValue = string | number | boolean;
+
+export interface ErsIssue {
+  readonly severity: ErsSeverity;
+  /** Dotted issue name, e.g. daqops.processor.CorruptWord. */
+  readonly name: string;
+  readonly message: string;
+  readonly context: ErsContext;
+  readonly parameters: Readonly<Record<string, ErsParameterValue>>;
+  readonly qualifiers: readonly string[];
+  /** Chained causes, innermost last. */
+  readonly causes: readonly ErsIssue[];
+  /** ISO-8601 UTC time the issue was raised. */
+  readonly time: string;
+  readonly trace_id?: string | undefined;
+  readonly span_id?: string | undefined;
+}
+
+/** Lower-case dotted package path, then a PascalCase issue: daqops.processor.CorruptWord. */
+export const ERS_NAME = /^[a-z][a-z0-9]*(\.[a-z][a-zA-Z0-9]*)*\.[A-Z][A-Za-z0-9]*$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+const HEX32 = /^[0-9a-f]{32}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
+const MAX_CAUSE_DEPTH = 16;
+
+/**
+ * The ERS issues daqops raises. A new issue is added here first; its runbook (runbooks/) and recovery
+ * rules refer to these names.
+ */
+export const ersIssueCatalogue = {
+  'daqops.kafka.BrokerUnreachable': {
+    severity: 'Error',
+    description: 'A Kafka client cannot reach any broker.',
+  },
+  'daqops.readout.SourceFailed': {
+    severity: 'Error',
+    description: 'A readout source (emulator, replay, tcp) failed.',
+  },
+  'daqops.processor.CorruptWord': {
+    severity: 'Warning',
+    description: 'Hit words failed validation and were dead-lettered.',
+  },
+  'daqops.processor.TimeframeIncomplete': {
+    severity: 'Warning',
+    description: 'A timeframe was processed without all links.',
+  },
+  'daqops.writer.DiskFilling': {
+    severity: 'Warning',
+    description: 'The writer data directory is running out of space.',
+  },
+} as const satisfies Record<string, { severity: ErsSeverity; description: string }>;
+
+export type ErsIssueName = keyof typeof ersIssueCatalogue;
+
+/** Validates an unknown value as an ERS issue; throws DaqError INVALID_ERS_ISSUE naming the path. */
+export function validateErsIssue(value: unknown, path = 'issue', depth = 0): ErsIssue {
+  const o = record(value, path);
+  const severity = o['severity'];
+  if (typeof severity !== 'string' || !(ersSeverities as readonly string[]).includes(severity)) {
+    fail(`${path}.severity`, `must be one of ${ersSeverities.join(', ')}, got ${JSON.stringify(severity)}`);
+  }
+  const name = o['name'];
+  if (typeof name !== 'string' || !ERS_NAME.test(name)) {
+    fail(
+      `${path}.name`,
+      `must be a dotted issue name like daqops.processor.CorruptWord, got ${JSON.stringify(name)}`,
+    );
+  }
+  const message = o['message'];
+  if (typeof message !== 'string' || message.length === 0)
+    fail(`${path}.message`, 'must be a non-empty string');
+  const context = validateContext(o['context'], `${path}.context`);
+  const parameters = record(o['parameters'] ?? {}, `${path}.parameters`);
+  for (const [k, v] of Object.entries(parameters)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      fail(`${path}.parameters.${k}`, 'must be a string, number or boolean');
+    }
+  }
+  const qualifiers = o['qualifiers'] ?? [];
+  if (!Array.isArray(qualifiers) || qualifiers.some((q) => typeof q !== 'string')) {
+    fail(`${path}.qualifiers`, 'must be an array of strings');
+  }
+  const rawCauses = o['causes'] ?? [];
+  if (!Array.isArray(rawCauses)) fail(`${path}.causes`, 'must be an array of issues');
+  if (depth >= MAX_CAUSE_DEPTH && rawCauses.length > 0)
+    fail(`${path}.causes`, `nest deeper than ${MAX_CAUSE_DEPTH}`);
+  const causes = rawCauses.map((c, i) => validateErsIssue(c, `${path}.causes[${i}]`, depth + 1));
+  const time = o['time'];
+  if (typeof time !== 'string' || !ISO_TIME.test(time)) fail(`${path}.time`, 'must be an ISO-8601 UTC time');
+  const traceId = o['trace_id'];
+  if (traceId !== undefined && (typeof traceId !== 'string' || !HEX32.test(traceId))) {
+    fail(`${path}.trace_id`, 'must be 32 lower-case hex digits');
+  }
+  const spanId = o['span_id'];
+  if (spanId !== undefined && (typeof spanId !== 'string' || !HEX16.test(spanId))) {
+    fail(`${path}.span_id`, 'must be 16 lower-case hex digits');
+  }
+  return {
+    severity: severity as ErsSeverity,
+    name: name,
+    message: message,
+    context,
+    parameters: parameters as Record<string, ErsParameterValue>,
+    qualifiers: qualifiers as string[],
+    causes,
+    time: time,
+    ...(traceId === undefined ? {} : { trace_id: traceId }),
+    ...(spanId === undefined ? {} : { span_id: spanId }),
+  };
+}
+
+function validateContext(value: unknown, path: string): ErsContext {
+  const c = record(value, path);
+  for (const key of ['host', 'application'] as const) {
+    if (typeof c[key] !== 'string' || c[key] === '') fail(`${path}.${key}`, 'must be a non-empty string');
+  }
+  if (!Number.isInteger(c['pid']) || (c['pid'] as number) < 0)
+    fail(`${path}.pid`, 'must be a non-negative integer');
+  for (const key of ['task', 'environment', 'file', 'function'] as const) {
+    if (c[key] !== undefined && typeof c[key] !== 'string') fail(`${path}.${key}`, 'must be a string');
+  }
+  if (c['line'] !== undefined && !Number.isInteger(c['line'])) fail(`${path}.line`, 'must be an integer');
+  return c as unknown as ErsContext;
+}
+
+function record(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+function fail(field: string, problem: string): never {
+  throw new DaqError('INVALID_ERS_ISSUE', `${field} ${problem}`, { field });
+}

@@ -1,0 +1,171 @@
+/**
+ * Every Prometheus metric daqops exports, declared once. Code registers metrics from this list only
+ * (lib/metrics), and dashboards and alerts are checked against it, so a renamed metric cannot silently
+ * leave a panel or an alert empty.
+ *
+ * Conventions (tested): prefix `daq_`, base units, counters end in `_total`, durations in `_seconds`,
+ * sizes in `_bytes`; labels come from a small bounded set — never a run number or an event id.
+ */
+
+export const metricLabels = [
+  'environment',
+  'task',
+  'link',
+  'chamber',
+  'layer',
+  'reason',
+  'topic',
+  'partition',
+  'state',
+  'transition',
+  'node',
+] as const;
+export type MetricLabel = (typeof metricLabels)[number];
+
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+export interface MetricSpec {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labels: readonly MetricLabel[];
+  /** Histogram bucket upper bounds, in the metric's base unit. */
+  readonly buckets?: readonly number[];
+}
+
+const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export const metricCatalogue = [
+  // readout
+  {
+    name: 'daq_readout_hits_total',
+    type: 'counter',
+    help: 'Hit words sent to Kafka by a readout link.',
+    labels: ['environment', 'task', 'link'],
+  },
+  {
+    name: 'daq_readout_segments_total',
+    type: 'counter',
+    help: 'Segment words sent to Kafka by a readout link.',
+    labels: ['environment', 'task', 'link'],
+  },
+  {
+    name: 'daq_readout_bytes_total',
+    type: 'counter',
+    help: 'Payload bytes sent to Kafka by a readout link.',
+    labels: ['environment', 'task', 'link'],
+  },
+  {
+    name: 'daq_readout_subtimeframes_total',
+    type: 'counter',
+    help: 'Sub-timeframe messages acknowledged by Kafka.',
+    labels: ['environment', 'task', 'link'],
+  },
+  {
+    name: 'daq_readout_send_errors_total',
+    type: 'counter',
+    help: 'Failed sends to Kafka (retried or not).',
+    labels: ['environment', 'task', 'link'],
+  },
+  // processor
+  {
+    name: 'daq_processor_hits_total',
+    type: 'counter',
+    help: 'Valid hit words decoded by processors.',
+    labels: ['environment', 'task', 'link'],
+  },
+  {
+    name: 'daq_processor_bytes_total',
+    type: 'counter',
+    help: 'Raw payload bytes consumed by processors.',
+    labels: ['environment', 'task', 'link'],
+  },
+  {
+    name: 'daq_processor_corrupt_words_total',
+    type: 'counter',
+    help: 'Words that failed validation, by reason.',
+    labels: ['environment', 'task', 'reason'],
+  },
+  {
+    name: 'daq_processor_deadletter_total',
+    type: 'counter',
+    help: 'Records written to the dead-letter topic, by reason.',
+    labels: ['environment', 'task', 'reason'],
+  },
+  {
+    name: 'daq_processor_timeframes_total',
+    type: 'counter',
+    help: 'Timeframes processed.',
+    labels: ['environment', 'task'],
+  },
+  {
+    name: 'daq_processor_timeframes_incomplete_total',
+    type: 'counter',
+    help: 'Timeframes processed without all links after the assembly timeout.',
+    labels: ['environment', 'task'],
+  },
+  {
+    name: 'daq_processor_events_total',
+    type: 'counter',
+    help: 'Events built and acknowledged by Kafka.',
+    labels: ['environment', 'task'],
+  },
+  {
+    name: 'daq_processor_consumer_lag_messages',
+    type: 'gauge',
+    help: 'Messages behind the partition high watermark.',
+    labels: ['environment', 'task', 'topic', 'partition'],
+  },
+  {
+    name: 'daq_processor_latency_seconds',
+    type: 'histogram',
+    help: 'Time from sub-timeframe production to its outputs being acknowledged.',
+    labels: ['environment', 'task'],
+    buckets: LATENCY_BUCKETS_SECONDS,
+  },
+  {
+    name: 'daq_processor_channel_hits_total',
+    type: 'counter',
+    help: 'Hits per chamber and layer (occupancy).',
+    labels: ['environment', 'chamber', 'layer'],
+  },
+  // writer
+  {
+    name: 'daq_writer_events_total',
+    type: 'counter',
+    help: 'Events stored by the writer (after de-duplication).',
+    labels: ['environment', 'task'],
+  },
+  {
+    name: 'daq_writer_duplicate_events_total',
+    type: 'counter',
+    help: 'Events dropped as duplicates of stored ones.',
+    labels: ['environment', 'task'],
+  },
+  {
+    name: 'daq_writer_bytes_total',
+    type: 'counter',
+    help: 'Bytes written to run files.',
+    labels: ['environment', 'task'],
+  },
+  {
+    name: 'daq_writer_disk_free_bytes',
+    type: 'gauge',
+    help: 'Free bytes on the writer data directory filesystem.',
+    labels: ['environment', 'task'],
+  },
+] as const satisfies readonly MetricSpec[];
+
+export type MetricName = (typeof metricCatalogue)[number]['name'];
+
+const byName: ReadonlyMap<string, MetricSpec> = new Map(metricCatalogue.map((m) => [m.name, m]));
+
+export function metricSpec(name: MetricName): MetricSpec {
+  const spec = byName.get(name);
+  if (spec === undefined) throw new Error(`metric ${name} is not in the catalogue`);
+  return spec;
+}
+
+export function isCatalogued(name: string): boolean {
+  return byName.has(name);
+}

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { findLocalKafkaProcesses } from '../../deploy/local/kafka-local.js';
+
+const run = promisify(execFile);
+
+/** Runs the real CLI entry point in a child process, from source. */
+function daqops(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string }> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  // The test run's own broker setting must not leak in; a test that wants one passes it in `env`.
+  delete childEnv['DAQOPS_KAFKA_BROKERS'];
+  Object.assign(childEnv, env);
+  return run(process.execPath, ['--import', 'tsx', 'bin/daqops.ts', ...args], {
+    env: childEnv,
+    timeout: 120_000,
+  });
+}
+
+/** Runs the CLI expecting a non-zero exit; returns its exit code and output. */
+async function daqopsFailing(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    await daqops(args, env);
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+  assert.fail(`daqops ${args.join(' ')} succeeded but should have failed`);
+}
+
+describe('bin/daqops', function () {
+  this.timeout(180_000);
+
+  it('prints help and version', async () => {
+    const help = await daqops(['--help']);
+    assert.match(help.stdout, /kafka/);
+    assert.match(help.stdout, /testbed/);
+    const version = await daqops(['--version']);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    assert.equal(version.stdout.trim(), pkg.version);
+  });
+
+  it('kafka up starts a reachable broker and kafka down leaves no java process behind', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'daqops-home-'));
+    try {
+      const up = await daqops(['kafka', 'up'], { DAQOPS_HOME: home });
+      assert.match(up.stdout, /started: 127\.0\.0\.1:\d+ \(pid (\d+)/);
+      const state = JSON.parse(readFileSync(join(home, 'kafka.json'), 'utf8')) as {
+        pid: number;
+        dataDir: string;
+      };
+      assert.ok(
+        findLocalKafkaProcesses().some((p) => p.pid === state.pid),
+        'broker process not found after up',
+      );
+
+      const again = await daqops(['kafka', 'up'], { DAQOPS_HOME: home });
+      assert.match(again.stdout, new RegExp(`already running: .*pid ${state.pid}`));
+
+      const status = await daqops(['kafka', 'status', '--json'], { DAQOPS_HOME: home });
+      const s = JSON.parse(status.stdout) as { source: string; reachable: boolean; pid: number };
+      assert.equal(s.source, 'local');
+      assert.equal(s.reachable, true);
+      assert.equal(s.pid, state.pid);
+
+      const down = await daqops(['kafka', 'down'], { DAQOPS_HOME: home });
+      assert.match(down.stdout, new RegExp(`stopped pid ${state.pid}`));
+      assert.ok(
+        !existsSync(`/proc/${state.pid}/cmdline`) ||
+          !readFileSync(`/proc/${state.pid}/cmdline`, 'utf8').includes('kafka.Kafka'),
+        'java still running',
+      );
+      assert.ok(
+        !findLocalKafkaProcesses().some((p) => p.dataDir === state.dataDir),
+        'a broker on that data dir survived',
+      );
+      assert.equal(existsSync(state.dataDir), false, 'data dir left behind');
+      assert.equal(existsSync(join(home, 'kafka.json')), false);
+
+      const none = await daqops(['kafka', 'status'], { DAQOPS_HOME: home });
+      assert.match(none.stdout, /no Kafka/);
+    } finally {
+      await daqops(['kafka', 'down'], { DAQOPS_HOME: home }).catch(() => undefined);
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('starts nothing when DAQOPS_KAFKA_BROKERS names a cluster', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'daqops-home-'));
+    try {
+      const before = findLocalKafkaProcesses().length;
+      const up = await daqops(['kafka', 'up'], { DAQOPS_HOME: home, DAQOPS_KAFKA_BROKERS: '127.0.0.1:1' });
+      assert.match(up.stdout, /starting nothing/);
+      assert.equal(findLocalKafkaProcesses().length, before);
+      const status = await daqopsFailing(['kafka', 'status'], {
+        DAQOPS_HOME: home,
+        DAQOPS_KAFKA_BROKERS: '127.0.0.1:1',
+      });
+      assert.equal(status.code, 1);
+      assert.match(status.stdout, /external Kafka at 127\.0\.0\.1:1: NOT reachable/);
+      const bad = await daqopsFailing(['kafka', 'up'], {
+        DAQOPS_HOME: home,
+        DAQOPS_KAFKA_BROKERS: 'not a broker',
+      });
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /INVALID_CONFIG: DAQOPS_KAFKA_BROKERS: "not a broker" is not host:port/);
+    } finally {
+      await daqops(['kafka', 'down'], { DAQOPS_HOME: home }).catch(() => undefined);
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
