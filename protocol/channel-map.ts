@@ -19,6 +19,8 @@ export const LAYERS_PER_CHAMBER = 4;
 export const CELLS_PER_LAYER = 16;
 /** fpga (3 bits) and channel (9 bits) are adjacent in the word, so together they index a 4096-slot table. */
 export const CHANNEL_KEY_COUNT = (FPGA_MAX + 1) * (CHANNEL_MAX + 1);
+// HEAD of a hit word (protocol/hit-word WordType.HIT); repeated here to keep this module free of a cycle.
+const HIT_HEAD = 2;
 
 export function channelKey(fpga: number, channel: number): number {
   return (fpga << 9) | channel;
@@ -30,12 +32,21 @@ export function channelKey(fpga: number, channel: number): number {
  */
 export class ChannelMap {
   readonly packed: Int32Array;
+  /**
+   * The same lookup keyed by the top 15 bits of a hit word (HEAD | FPGA | TDC_CHANNEL): -1 unless HEAD = 2
+   * and the channel is mapped, so the hot loop checks word type and channel with one load.
+   */
+  readonly hitTable: Int32Array;
   readonly chambers: readonly number[];
   readonly entries: readonly ChannelMapEntry[];
 
   private constructor(entries: readonly ChannelMapEntry[]) {
     this.packed = new Int32Array(CHANNEL_KEY_COUNT).fill(-1);
-    for (const e of entries) this.packed[channelKey(e.fpga, e.channel)] = packLocation(e);
+    this.hitTable = new Int32Array(8 * CHANNEL_KEY_COUNT).fill(-1);
+    for (const e of entries) {
+      this.packed[channelKey(e.fpga, e.channel)] = packLocation(e);
+      this.hitTable[(HIT_HEAD << 12) | channelKey(e.fpga, e.channel)] = packLocation(e);
+    }
     this.entries = Object.freeze([...entries]);
     this.chambers = Object.freeze([...new Set(entries.map((e) => e.chamber))].sort((a, b) => a - b));
   }

@@ -262,22 +262,20 @@ export class WordTally {
  * fault. The codec's bulk kernel: no allocation, one pass.
  */
 export function tallyWords(words: Uint32Array, wordCount: number, map: ChannelMap, tally: WordTally): void {
-  const packed = map.packed;
+  const hitTable = map.hitTable;
   const perChannel = tally.hitsPerChannel;
   let hits = 0;
   let segments = 0;
   let corrupt = 0;
-  for (let i = 0; i < wordCount; i++) {
-    const lo = words[2 * i]!;
-    const hi = words[2 * i + 1]!;
-    const key = (hi >>> 17) & 0xfff;
-    if (
-      hi >>> 29 === WordType.HIT &&
-      ((lo >>> 5) & 0xfff) <= BX_MAX &&
-      (lo & 0x1f) <= TDC_MAX &&
-      packed[key]! >= 0
-    ) {
-      perChannel[key]!++;
+  const end = 2 * wordCount;
+  for (let j = 0; j < end; j += 2) {
+    const lo = words[j]!;
+    const hi = words[j + 1]!;
+    const top = hi >>> 17;
+    // The common case in one branch: a hit word (HEAD = 2) on a mapped channel, TDC ≤ 29, BX ≤ 3563
+    // (BX tested in place: bits 5–16 below 3564 << 5).
+    if (hitTable[top]! >= 0 && (lo & 0x1f) <= TDC_MAX && (lo & 0x1ffe0) < BX_PER_ORBIT << 5) {
+      perChannel[top & 0xfff]!++;
       hits++;
       continue;
     }
