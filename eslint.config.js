@@ -25,6 +25,17 @@ export default tseslint.config(
     },
   },
   {
+    // Plain CommonJS helpers (mocha loads reporters with require): no type information to lint with.
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly' },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // chai-less assertions via node:assert; mocha's `this` in hooks is typed loosely.
