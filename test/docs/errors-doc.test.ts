@@ -5,7 +5,9 @@ import { errorCodes, retriableCodes } from '../../protocol/index.js';
 describe('docs/errors.md', () => {
   const doc = readFileSync('docs/errors.md', 'utf8');
   const rows = new Map(
-    [...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(yes|no)\s*\|/gm)].map((m) => [m[1] ?? '', m[2] === 'yes'] as const),
+    [...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(yes|no)\s*\|/gm)].map(
+      (m) => [m[1] ?? '', m[2] === 'yes'] as const,
+    ),
   );
 
   it('documents every error code with its retriable flag', () => {
