@@ -130,6 +130,64 @@ export class KafkaClient {
     }
   }
 
+  /**
+   * Reads `count` messages of a topic from the beginning with a fresh consumer group, then disconnects.
+   * For checks and tools (read-back, inspection), not for the data path, which commits as it goes.
+   */
+  async readMessages(
+    topic: string,
+    count: number,
+    options: { groupId: string; timeoutMs?: number },
+  ): Promise<{ message: KafkaMessage; partition: number }[]> {
+    const consumer = this.consumer(options.groupId);
+    const got: { message: KafkaMessage; partition: number }[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timeoutMs = options.timeoutMs ?? 30_000;
+        const timer = setTimeout(
+          () =>
+            reject(
+              new DaqError(
+                'TIMEOUT',
+                `read ${got.length} of ${count} messages from ${topic} in ${timeoutMs} ms`,
+              ),
+            ),
+          timeoutMs,
+        );
+        consumer
+          .run({
+            eachMessage: ({ message, partition }) => {
+              got.push({ message, partition });
+              if (got.length >= count) {
+                clearTimeout(timer);
+                resolve();
+              }
+              return Promise.resolve();
+            },
+          })
+          .catch((err: unknown) => {
+            clearTimeout(timer);
+            reject(err instanceof Error ? err : new Error(String(err)));
+          });
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    return got;
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    const admin = this.admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: [...topics] });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   /** Cluster id, controller and brokers; throws KAFKA_UNAVAILABLE when no broker answers. */
   async describe(): Promise<{ clusterId: string; controller: number | null; brokers: string[] }> {
     // One quick retry: callers (readiness probes, `kafka status`) poll or report, they do not wait minutes.

@@ -118,46 +118,30 @@ async function sendAndReadBack(
     await producer.disconnect();
   }
 
-  const consumer = client.consumer(`${namespace}-readback`);
   const received: SubTimeframeHeader[] = [];
   const tally = new WordTally();
   let bitExact = true;
-  await consumer.connect();
   try {
-    await consumer.subscribe({ topic: topics.rawHits, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out reading the timeframe back')), 30_000);
-      consumer
-        .run({
-          eachMessage: async ({ message, partition }) => {
-            const header = decodeSubTimeframe(message.headers, message.value);
-            const value = message.value ?? Buffer.alloc(0);
-            const { words, wordCount } = wordsOf(value);
-            tallyWords(words, wordCount, map, tally);
-            const original = generated[links.indexOf(header.link)];
-            const same =
-              original !== undefined &&
-              Buffer.compare(value, bytesOfWords(original.words, original.wordCount)) === 0;
-            bitExact &&= same;
-            received.push(header);
-            print(
-              `received link ${header.link} timeframe ${header.timeframe}: ${header.words} words from partition ${partition}, bit-exact ${same ? 'yes' : 'NO'}`,
-            );
-            if (received.length === links.length) {
-              clearTimeout(timer);
-              resolve();
-            }
-            return Promise.resolve();
-          },
-        })
-        .catch(reject);
+    const messages = await client.readMessages(topics.rawHits, links.length, {
+      groupId: `${namespace}-readback`,
     });
+    for (const { message, partition } of messages) {
+      const header = decodeSubTimeframe(message.headers, message.value);
+      const value = message.value ?? Buffer.alloc(0);
+      const { words, wordCount } = wordsOf(value);
+      tallyWords(words, wordCount, map, tally);
+      const original = generated[links.indexOf(header.link)];
+      const same =
+        original !== undefined &&
+        Buffer.compare(value, bytesOfWords(original.words, original.wordCount)) === 0;
+      bitExact &&= same;
+      received.push(header);
+      print(
+        `received link ${header.link} timeframe ${header.timeframe}: ${header.words} words from partition ${partition}, bit-exact ${same ? 'yes' : 'NO'}`,
+      );
+    }
   } finally {
-    await consumer.disconnect();
-    const admin = client.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topics.rawHits] }).catch(() => undefined);
-    await admin.disconnect();
+    await client.deleteTopics([topics.rawHits]).catch(() => undefined);
   }
 
   const hitsPerChamber = new Map<number, number>();

@@ -10,7 +10,6 @@ import {
   tallyWords,
   topicNames,
   wordsOf,
-  type SubTimeframeHeader,
 } from '../../protocol/index.js';
 import { syntheticSubTimeframe } from '../../agent/workloads/readout/synthetic.js';
 import { testKafkaBrokers } from '../helpers/kafka-fixture.js';
@@ -70,36 +69,16 @@ describe('sub-timeframes through a real Kafka broker', function () {
       await producer.disconnect();
     }
 
-    const consumer = client.consumer(`${topics.rawHits}-reader`);
-    const got: { header: SubTimeframeHeader; value: Buffer; partition: number }[] = [];
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic: topics.rawHits, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`only ${got.length} of ${messages.length} messages came back`)),
-          60_000,
-        );
-        consumer
-          .run({
-            eachMessage: ({ message, partition }) => {
-              got.push({
-                header: decodeSubTimeframe(message.headers, message.value),
-                value: message.value ?? Buffer.alloc(0),
-                partition,
-              });
-              if (got.length === messages.length) {
-                clearTimeout(timer);
-                resolve();
-              }
-              return Promise.resolve();
-            },
-          })
-          .catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-    }
+    const got = (
+      await client.readMessages(topics.rawHits, messages.length, {
+        groupId: `${topics.rawHits}-reader`,
+        timeoutMs: 60_000,
+      })
+    ).map(({ message, partition }) => ({
+      header: decodeSubTimeframe(message.headers, message.value),
+      value: message.value ?? Buffer.alloc(0),
+      partition,
+    }));
 
     const tally = new WordTally();
     const partitionOf = new Map<number, number>();
