@@ -20,6 +20,9 @@ export const SubTimeframeHeaders = {
   hits: 'daq-hits',
   part: 'daq-part',
   parts: 'daq-parts',
+  lead: 'daq-lead',
+  trail: 'daq-trail',
+  overlapNs: 'daq-overlap-ns',
   traceparent: 'traceparent',
 } as const;
 
@@ -34,12 +37,21 @@ export interface SubTimeframeHeader {
   readonly sequence: number;
   /** 64-bit words in the value (hits + segments + anything else the link sent). */
   readonly words: number;
-  /** Hit words among them, as counted by the readout. */
+  /** Hit words among the main words (not lead or trail), as counted by the readout. */
   readonly hits: number;
   /** 0-based part index when a sub-timeframe is split to respect the message size limit. */
   readonly part: number;
   /** Number of parts the sub-timeframe was split into (1 when not split). */
   readonly parts: number;
+  /**
+   * Words at the start of the value that belong to the previous timeframe (within overlapNs of this one's
+   * start) and words at its end that belong to the next one. They are context for event building only —
+   * their own timeframe's message carries them as main words, where they are counted and validated.
+   */
+  readonly lead: number;
+  readonly trail: number;
+  /** How far the lead and trail context reach beyond the timeframe, in ns. */
+  readonly overlapNs: number;
   /** W3C trace context of the readout span that produced this message, when sampled. */
   readonly traceparent?: string | undefined;
 }
@@ -82,6 +94,9 @@ export function encodeSubTimeframe(header: SubTimeframeHeader, value: Buffer): S
     [SubTimeframeHeaders.hits]: String(header.hits),
     [SubTimeframeHeaders.part]: String(header.part),
     [SubTimeframeHeaders.parts]: String(header.parts),
+    [SubTimeframeHeaders.lead]: String(header.lead),
+    [SubTimeframeHeaders.trail]: String(header.trail),
+    [SubTimeframeHeaders.overlapNs]: String(header.overlapNs),
   };
   if (header.traceparent !== undefined) headers[SubTimeframeHeaders.traceparent] = header.traceparent;
   return { key: String(header.timeframe), headers, value };
@@ -117,6 +132,9 @@ export function decodeSubTimeframe(
     hits: int(h, SubTimeframeHeaders.hits),
     part: int(h, SubTimeframeHeaders.part),
     parts: int(h, SubTimeframeHeaders.parts),
+    lead: int(h, SubTimeframeHeaders.lead),
+    trail: int(h, SubTimeframeHeaders.trail),
+    overlapNs: int(h, SubTimeframeHeaders.overlapNs),
     traceparent: tp,
   };
   checkHeader(header);
@@ -140,6 +158,9 @@ function checkHeader(h: SubTimeframeHeader): void {
     ['words', SubTimeframeHeaders.words],
     ['hits', SubTimeframeHeaders.hits],
     ['part', SubTimeframeHeaders.part],
+    ['lead', SubTimeframeHeaders.lead],
+    ['trail', SubTimeframeHeaders.trail],
+    ['overlapNs', SubTimeframeHeaders.overlapNs],
   ] as const) {
     const v = h[field];
     if (!Number.isSafeInteger(v) || v < 0) {
@@ -166,10 +187,17 @@ function checkHeader(h: SubTimeframeHeader): void {
       },
     );
   }
-  if (h.hits > h.words) {
+  if (h.lead + h.trail > h.words) {
     throw new DaqError(
       'INVALID_HEADER',
-      `${SubTimeframeHeaders.hits} ${h.hits} exceeds ${SubTimeframeHeaders.words} ${h.words}`,
+      `${SubTimeframeHeaders.lead} ${h.lead} + ${SubTimeframeHeaders.trail} ${h.trail} exceed ${SubTimeframeHeaders.words} ${h.words}`,
+      { field: SubTimeframeHeaders.lead },
+    );
+  }
+  if (h.hits > h.words - h.lead - h.trail) {
+    throw new DaqError(
+      'INVALID_HEADER',
+      `${SubTimeframeHeaders.hits} ${h.hits} exceeds the ${h.words - h.lead - h.trail} main words`,
       {
         field: SubTimeframeHeaders.hits,
       },

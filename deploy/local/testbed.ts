@@ -98,7 +98,19 @@ async function sendAndReadBack(
     for (const [i, g] of generated.entries()) {
       const link = links[i]!;
       const msg = encodeSubTimeframe(
-        { run, link, timeframe, sequence: 0, words: g.wordCount, hits: g.hits, part: 0, parts: 1 },
+        {
+          run,
+          link,
+          timeframe,
+          sequence: 0,
+          words: g.wordCount,
+          hits: g.hits,
+          part: 0,
+          parts: 1,
+          lead: 0,
+          trail: 0,
+          overlapNs: 0,
+        },
         bytesOfWords(g.words, g.wordCount),
       );
       const [meta] = await sendAcked(producer, { topic: topics.rawHits, messages: [msg] });

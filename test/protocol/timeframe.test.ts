@@ -18,6 +18,9 @@ const base: SubTimeframeHeader = {
   hits: 2,
   part: 0,
   parts: 1,
+  lead: 0,
+  trail: 1,
+  overlapNs: 1000,
 };
 
 function invalidHeader(field: string) {
@@ -50,7 +53,10 @@ describe('protocol/timeframe', () => {
             timeframe: r.timeframe,
             sequence: r.sequence,
             words: r.words,
-            hits: Math.floor(r.words / 2),
+            hits: Math.floor(r.words / 4),
+            lead: Math.floor(r.words / 4),
+            trail: Math.floor(r.words / 3),
+            overlapNs: 1000,
             part: r.part,
             parts: r.part + 1 + r.extraParts,
             traceparent: r.sampled ? '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' : undefined,
