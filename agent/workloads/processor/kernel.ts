@@ -10,12 +10,14 @@
  * (neighbouring timeframes' data within the overlap) are read only so that events at the boundaries come
  * out the same whichever processor owns them — no state crosses timeframes or processors.
  *
- * The hot loop allocates nothing: scratch arrays grow once and are reused.
+ * The hot loop allocates nothing per word; only events and their hits are objects.
  */
 import {
   BX_PER_ORBIT,
+  TDC_BINS_PER_BX,
   TDC_MAX,
   WordFault,
+  WordType,
   checkWord,
   segmentChamber,
   segmentQuality,
@@ -144,12 +146,14 @@ export class MonitoringAccumulator {
 }
 
 const NS_PER_ORBIT = BX_PER_ORBIT * 25;
+const TDC_NS = 25 / TDC_BINS_PER_BX;
+
+interface ScanTally {
+  hitsInEvents: number;
+  unassigned: number;
+}
 
 export class TimeframeKernel {
-  private hitTime = new Float64Array(1 << 16);
-  private hitLoc = new Int32Array(1 << 16);
-  private hitMain = new Uint8Array(1 << 16);
-  private hitEvent = new Int32Array(1 << 16);
   private segTime: number[] = [];
   private segChamber: number[] = [];
   private segQuality: number[] = [];
@@ -163,28 +167,26 @@ export class TimeframeKernel {
     return timeframe * this.config.orbitsPerTimeframe * NS_PER_ORBIT;
   }
 
+  /**
+   * Passes over the words: the first collects the (rare) segments and builds the muons; then the main
+   * words are validated and counted in a tight loop, and the hits are handed to muons in another (skipped
+   * when the timeframe has no muon) — nothing per hit is stored in between.
+   */
   process(
     run: number,
     timeframe: number,
     sections: readonly LinkSection[],
     acc: MonitoringAccumulator,
   ): TimeframeResult {
-    const { map } = this.config;
-    const hitTable = map.hitTable;
-    const perChannel = acc.hitsPerChannel;
-    const perLayer = acc.hitsPerLayer;
     const perLink = new Map<number, LinkCounts>();
     const corrupt: CorruptWord[] = [];
-    this.reserve(sections.reduce((n, s) => n + s.lead + s.main + s.trail, 0));
-    const hitTime = this.hitTime;
-    const hitLoc = this.hitLoc;
-    const hitMain = this.hitMain;
-    let n = 0;
-    this.segTime.length = 0;
-    this.segChamber.length = 0;
-    this.segQuality.length = 0;
-    this.segLo.length = 0;
-    this.segHi.length = 0;
+
+    this.collectSegments(sections);
+    const muons = this.buildMuons(run, timeframe);
+    // Hit times are compared in TDC units (25/30 ns) so the hot loop needs no division.
+    const clusterTdc = muons.time.map((t) => t / TDC_NS);
+    const owned = muons.owned;
+    const tally: ScanTally = { hitsInEvents: 0, unassigned: 0 };
 
     for (const s of sections) {
       let counts = perLink.get(s.link);
@@ -192,133 +194,217 @@ export class TimeframeKernel {
         counts = { words: 0, hits: 0, segments: 0, corrupt: 0 };
         perLink.set(s.link, counts);
       }
-      const words = s.words;
-      const mainStart = s.lead;
-      const mainEnd = s.lead + s.main;
-      const end = mainEnd + s.trail;
-      let hits = 0;
-      for (let j = 0; j < end; j++) {
-        const lo = words[2 * j]!;
-        const hi = words[2 * j + 1]!;
-        const isMain = j >= mainStart && j < mainEnd ? 1 : 0;
-        const top = hi >>> 17;
-        const loc = hitTable[top]!;
-        if (loc >= 0 && (lo & 0x1f) <= TDC_MAX && (lo & 0x1ffe0) < BX_PER_ORBIT << 5) {
-          const orbit = (((hi & 0x1ffff) << 15) | (lo >>> 17)) >>> 0;
-          hitTime[n] = (orbit * BX_PER_ORBIT + ((lo >>> 5) & 0xfff)) * 25 + ((lo & 0x1f) * 25) / 30;
-          hitLoc[n] = loc;
-          hitMain[n] = isMain;
-          n++;
-          if (isMain === 1) {
-            hits++;
-            perChannel[top & 0xfff]!++;
-            perLayer[((loc >>> 8) << 3) | ((loc >>> 5) & 7)]!++;
-          }
-          continue;
-        }
-        const fault = checkWord(lo, hi, map);
-        if (fault === WordFault.OK) {
-          this.segTime.push(timeNs(wordOrbit(lo, hi), wordBx(lo), wordTdc(lo)));
-          this.segChamber.push(segmentChamber(hi));
-          this.segQuality.push(segmentQuality(hi));
-          this.segLo.push(lo);
-          this.segHi.push(hi);
-          if (isMain === 1) counts.segments++;
-        } else if (isMain === 1) {
-          corrupt.push({ link: s.link, index: j - mainStart, lo, hi, fault });
-          counts.corrupt++;
-          acc.faults[fault]!++;
-        }
-      }
-      counts.hits += hits;
+      const end = s.lead + s.main + s.trail;
+      this.scanMain(s, counts, corrupt, acc, clusterTdc, owned, tally);
+      // Lead and trail: only hits, only for events (their own timeframe validates and counts them).
+      this.assign(s.words, 0, s.lead, clusterTdc, owned, tally, acc, false);
+      this.assign(s.words, s.lead + s.main, end, clusterTdc, owned, tally, acc, false);
       counts.words += s.main;
     }
-
-    const events = this.buildEvents(run, timeframe, n, acc);
-    let hitsInEvents = 0;
-    for (const e of events) hitsInEvents += e.hits.length;
-    let unassigned = 0;
-    const hitEvent = this.hitEvent;
-    for (let i = 0; i < n; i++) if (hitMain[i] === 1 && hitEvent[i]! < 0) unassigned++;
+    const unassigned = tally.unassigned;
+    const hitsInEvents = tally.hitsInEvents;
     acc.unassignedHits += unassigned;
     acc.timeframes++;
+    const events = owned.filter((e): e is DaqEvent => e !== undefined);
     return { run, timeframe, perLink, corrupt, events, hitsInEvents, unassignedHits: unassigned };
   }
 
-  private buildEvents(
-    run: number,
-    timeframe: number,
-    hitCount: number,
+  /** Pass 2 over the main words: validate, count, dead-letter, and hand each hit to its muon. */
+  private scanMain(
+    s: LinkSection,
+    counts: LinkCounts,
+    corrupt: CorruptWord[],
     acc: MonitoringAccumulator,
-  ): DaqEvent[] {
-    const { toleranceNs, windowMinNs, windowMaxNs, driftBinNs } = this.config;
-    const hitEvent = this.hitEvent;
-    hitEvent.fill(-1, 0, hitCount);
+    clusterTdc: number[],
+    owned: (DaqEvent | undefined)[],
+    tally: ScanTally,
+  ): void {
+    const { map, windowMinNs, windowMaxNs, driftBinNs } = this.config;
+    const hitTable = map.hitTable;
+    const perChannel = acc.hitsPerChannel;
+    const perLayer = acc.hitsPerLayer;
+    const bins = acc.driftHistogram;
+    const words = s.words;
+    const from = s.lead;
+    const to = s.lead + s.main;
+    const clusters = clusterTdc.length;
+    const minTdc = windowMinNs / TDC_NS;
+    const maxTdc = windowMaxNs / TDC_NS;
+    // With no muon, every hit fails this test at once.
+    const firstTdc = clusters > 0 ? clusterTdc[0]! : Infinity;
+    let cur = -1;
+    let hits = 0;
+    let unassigned = 0;
+    let inEvents = 0;
+    for (let j = from; j < to; j++) {
+      const lo = words[2 * j]!;
+      const hi = words[2 * j + 1]!;
+      const top = hi >>> 17;
+      const loc = hitTable[top]!;
+      if (loc >= 0 && (lo & 0x1f) <= TDC_MAX && (lo & 0x1ffe0) < BX_PER_ORBIT << 5) {
+        hits++;
+        perChannel[top & 0xfff]!++;
+        perLayer[((loc >>> 8) << 3) | ((loc >>> 5) & 7)]!++;
+        const orbit = (((hi & 0x1ffff) << 15) | (lo >>> 17)) >>> 0;
+        const t = (orbit * BX_PER_ORBIT + ((lo >>> 5) & 0xfff)) * TDC_BINS_PER_BX + (lo & 0x1f);
+        const limit = t - minTdc;
+        if (limit < firstTdc) {
+          unassigned++;
+          continue;
+        }
+        while (cur + 1 < clusters && clusterTdc[cur + 1]! <= limit) cur++;
+        while (cur >= 0 && clusterTdc[cur]! > limit) cur--;
+        if (cur < 0 || t - clusterTdc[cur]! > maxTdc) {
+          unassigned++;
+          continue;
+        }
+        const e = owned[cur];
+        if (e === undefined) continue; // the neighbouring timeframe's event: it counts this hit
+        const tNs = t * TDC_NS;
+        const drift = tNs - e.timeNs;
+        e.hits.push({
+          chamber: loc >>> 8,
+          layer: (loc >>> 5) & 7,
+          cell: loc & 0x1f,
+          timeNs: tNs,
+          driftNs: drift,
+        });
+        inEvents++;
+        const bin = Math.floor((drift - windowMinNs) / driftBinNs);
+        if (bin >= 0 && bin < bins.length) bins[bin]!++;
+        continue;
+      }
+      const fault = checkWord(lo, hi, map);
+      if (fault === WordFault.OK) {
+        counts.segments++;
+      } else {
+        corrupt.push({ link: s.link, index: j - from, lo, hi, fault });
+        counts.corrupt++;
+        acc.faults[fault]!++;
+      }
+    }
+    counts.hits += hits;
+    tally.unassigned += unassigned;
+    tally.hitsInEvents += inEvents;
+  }
+
+  /**
+   * Hands each valid hit in words [from, to) to the latest muon crossing at or before (t − windowMin) and
+   * within windowMax of it. Words arrive nearly in time order, so a cursor moving both ways finds the muon
+   * in O(1) amortised.
+   */
+  private assign(
+    words: Uint32Array,
+    from: number,
+    to: number,
+    clusterTdc: number[],
+    owned: (DaqEvent | undefined)[],
+    tally: ScanTally,
+    acc: MonitoringAccumulator,
+    isMain: boolean,
+  ): void {
+    const clusters = clusterTdc.length;
+    if (clusters === 0 || to <= from) return;
+    const { windowMinNs, windowMaxNs, driftBinNs } = this.config;
+    const hitTable = this.config.map.hitTable;
+    const bins = acc.driftHistogram;
+    const minTdc = windowMinNs / TDC_NS;
+    const maxTdc = windowMaxNs / TDC_NS;
+    const firstTdc = clusterTdc[0]!;
+    let cur = -1;
+    let unassigned = 0;
+    let inEvents = 0;
+    for (let j = from; j < to; j++) {
+      const lo = words[2 * j]!;
+      const hi = words[2 * j + 1]!;
+      const loc = hitTable[hi >>> 17]!;
+      if (loc < 0 || (lo & 0x1f) > TDC_MAX || (lo & 0x1ffe0) >= BX_PER_ORBIT << 5) continue;
+      const orbit = (((hi & 0x1ffff) << 15) | (lo >>> 17)) >>> 0;
+      const t = (orbit * BX_PER_ORBIT + ((lo >>> 5) & 0xfff)) * TDC_BINS_PER_BX + (lo & 0x1f);
+      const limit = t - minTdc;
+      if (limit < firstTdc) {
+        unassigned++;
+        continue;
+      }
+      while (cur + 1 < clusters && clusterTdc[cur + 1]! <= limit) cur++;
+      while (cur >= 0 && clusterTdc[cur]! > limit) cur--;
+      if (cur < 0 || t - clusterTdc[cur]! > maxTdc) {
+        unassigned++;
+        continue;
+      }
+      const e = owned[cur];
+      if (e === undefined) continue; // the neighbouring timeframe's event: it counts this hit
+      const tNs = t * TDC_NS;
+      const drift = tNs - e.timeNs;
+      e.hits.push({
+        chamber: loc >>> 8,
+        layer: (loc >>> 5) & 7,
+        cell: loc & 0x1f,
+        timeNs: tNs,
+        driftNs: drift,
+      });
+      inEvents++;
+      const bin = Math.floor((drift - windowMinNs) / driftBinNs);
+      if (bin >= 0 && bin < bins.length) bins[bin]!++;
+    }
+    tally.hitsInEvents += inEvents;
+    if (isMain) tally.unassigned += unassigned;
+  }
+
+  /** Pass 1: every valid segment word of every section (lead, main and trail). */
+  private collectSegments(sections: readonly LinkSection[]): void {
+    const { map } = this.config;
+    this.segTime.length = 0;
+    this.segChamber.length = 0;
+    this.segQuality.length = 0;
+    this.segLo.length = 0;
+    this.segHi.length = 0;
+    for (const s of sections) {
+      const words = s.words;
+      const end = s.lead + s.main + s.trail;
+      for (let j = 0; j < end; j++) {
+        const hi = words[2 * j + 1]!;
+        if (hi >>> 29 !== WordType.SEGMENT) continue;
+        const lo = words[2 * j]!;
+        if (checkWord(lo, hi, map) !== WordFault.OK) continue;
+        this.segTime.push(timeNs(wordOrbit(lo, hi), wordBx(lo), wordTdc(lo)));
+        this.segChamber.push(segmentChamber(hi));
+        this.segQuality.push(segmentQuality(hi));
+        this.segLo.push(lo);
+        this.segHi.push(hi);
+      }
+    }
+  }
+
+  /**
+   * Muons from the segments: a segment more than toleranceNs after the previous one starts a new muon;
+   * muons with segments in fewer than minChambers chambers are dropped. Returns the crossing times in
+   * order and, at the same index, the event when this timeframe owns the muon.
+   */
+  private buildMuons(run: number, timeframe: number): { time: number[]; owned: (DaqEvent | undefined)[] } {
     const segs = this.segTime.length;
-    if (segs === 0) return [];
+    const time: number[] = [];
+    const owned: (DaqEvent | undefined)[] = [];
+    if (segs === 0) return { time, owned };
     const order = Array.from({ length: segs }, (_, i) => i).sort(
       (a, b) => this.segTime[a]! - this.segTime[b]!,
     );
-
-    // Clusters: a segment more than toleranceNs after the previous one starts a new muon. Clusters with
-    // segments in fewer than minChambers chambers are dropped before hits are assigned.
-    const clusterStart: number[] = [];
-    const clusterEnd: number[] = [];
-    const clusterTime: number[] = [];
-    const clusterMask: number[] = [];
-    let prev = -Infinity;
-    let k0 = 0;
-    let mask = 0;
-    const close = (end: number): void => {
-      if (end > k0 && popcount(mask) >= this.config.minChambers) {
-        clusterStart.push(k0);
-        clusterEnd.push(end);
-        clusterTime.push(this.segTime[order[k0]!]!);
-        clusterMask.push(mask);
-      }
-    };
-    for (let k = 0; k < segs; k++) {
-      const s = order[k]!;
-      const t = this.segTime[s]!;
-      if (t - prev > toleranceNs) {
-        close(k);
-        k0 = k;
-        mask = 0;
-      }
-      mask |= 1 << this.segChamber[s]!;
-      prev = t;
-    }
-    close(segs);
-    const clusters = clusterTime.length;
-
-    // Each hit joins the latest muon that crossed no later than (hit − windowMin) and within windowMax.
-    const hitTime = this.hitTime;
-    for (let i = 0; i < hitCount; i++) {
-      const limit = hitTime[i]! - windowMinNs;
-      let lo = 0;
-      let hi = clusters - 1;
-      let found = -1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1;
-        if (clusterTime[mid]! <= limit) {
-          found = mid;
-          lo = mid + 1;
-        } else {
-          hi = mid - 1;
-        }
-      }
-      if (found >= 0 && hitTime[i]! - clusterTime[found]! <= windowMaxNs) hitEvent[i] = found;
-    }
-
     const tfStart = this.timeframeStartNs(timeframe);
     const tfEnd = this.timeframeStartNs(timeframe + 1);
-    const owned = new Map<number, DaqEvent>();
-    for (let c = 0; c < clusters; c++) {
-      const t = clusterTime[c]!;
-      if (t < tfStart || t >= tfEnd) continue;
-      const first = order[clusterStart[c]!]!;
+    let k0 = 0;
+    let mask = 0;
+    let prev = -Infinity;
+    const close = (end: number): void => {
+      if (end <= k0 || popcount(mask) < this.config.minChambers) return;
+      const first = order[k0]!;
+      const t = this.segTime[first]!;
+      time.push(t);
+      if (t < tfStart || t >= tfEnd) {
+        owned.push(undefined);
+        return;
+      }
       const segments: EventSegment[] = [];
-      for (let k = clusterStart[c]!; k < clusterEnd[c]!; k++) {
+      for (let k = k0; k < end; k++) {
         const s = order[k]!;
         segments.push({
           chamber: this.segChamber[s]!,
@@ -326,13 +412,11 @@ export class TimeframeKernel {
           timeNs: this.segTime[s]!,
         });
       }
-      const mask = clusterMask[c]!;
       const lo = this.segLo[first]!;
-      const hiWord = this.segHi[first]!;
-      const orbit = wordOrbit(lo, hiWord);
+      const orbit = wordOrbit(lo, this.segHi[first]!);
       const bx = wordBx(lo);
       const tdc = wordTdc(lo);
-      owned.set(c, {
+      owned.push({
         id: `${run}-${orbit}-${bx}-${tdc}-${mask.toString(16)}`,
         run,
         timeframe,
@@ -344,38 +428,20 @@ export class TimeframeKernel {
         segments,
         hits: [],
       });
+    };
+    for (let k = 0; k < segs; k++) {
+      const s = order[k]!;
+      const t = this.segTime[s]!;
+      if (t - prev > this.config.toleranceNs) {
+        close(k);
+        k0 = k;
+        mask = 0;
+      }
+      mask |= 1 << this.segChamber[s]!;
+      prev = t;
     }
-    if (owned.size === 0) return [];
-    const hitLoc = this.hitLoc;
-    const bins = acc.driftHistogram;
-    for (let i = 0; i < hitCount; i++) {
-      const c = hitEvent[i]!;
-      if (c < 0) continue;
-      const e = owned.get(c);
-      if (e === undefined) continue;
-      const loc = hitLoc[i]!;
-      const drift = hitTime[i]! - e.timeNs;
-      e.hits.push({
-        chamber: loc >>> 8,
-        layer: (loc >>> 5) & 7,
-        cell: loc & 0x1f,
-        timeNs: hitTime[i]!,
-        driftNs: drift,
-      });
-      const bin = Math.floor((drift - windowMinNs) / driftBinNs);
-      if (bin >= 0 && bin < bins.length) bins[bin]!++;
-    }
-    return [...owned.values()];
-  }
-
-  private reserve(words: number): void {
-    if (this.hitTime.length >= words) return;
-    let size = this.hitTime.length;
-    while (size < words) size *= 2;
-    this.hitTime = new Float64Array(size);
-    this.hitLoc = new Int32Array(size);
-    this.hitMain = new Uint8Array(size);
-    this.hitEvent = new Int32Array(size);
+    close(segs);
+    return { time, owned };
   }
 }
 
