@@ -4,9 +4,25 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { projectRoot } from '../lib/paths.js';
-import { isDaqError } from '../protocol/errors.js';
+import { DaqError, isDaqError } from '../protocol/errors.js';
 import { kafkaDown, kafkaStatus, kafkaUp } from '../deploy/local/kafka-state.js';
 import { runTestbedSmoke } from '../deploy/local/testbed.js';
+import { runningLocalKafka } from '../deploy/local/kafka-state.js';
+import { applyOverrides, readConfigFile } from '../lib/config.js';
+import { envBrokerList } from '../lib/env.js';
+import { KafkaClient } from '../lib/kafka.js';
+import { formatReconciliation, reconcileRun } from '../lib/reconcile.js';
+import { parseWorkloadConfig, workloadKinds, type WorkloadKind } from '../agent/workloads/config.js';
+import { runWorkload } from '../agent/workloads/run-workload.js';
+import { formatInspection, inspectRun } from '../agent/workloads/writer/inspect.js';
+
+/** --brokers, else DAQOPS_KAFKA_BROKERS, else the broker `daqops kafka up` started. */
+function brokers(flag: string | undefined): string[] | undefined {
+  if (flag !== undefined) return flag.split(',').map((b) => b.trim());
+  return envBrokerList('DAQOPS_KAFKA_BROKERS') ?? (runningLocalKafka()?.brokers as string[] | undefined);
+}
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
 const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
 
@@ -51,6 +67,67 @@ kafka
       );
     }
     if (s.source !== 'none' && !s.reachable) process.exitCode = 1;
+  });
+
+program
+  .command('workload')
+  .description('run one data-path workload in this process (what the agent starts)')
+  .argument('<kind>', `one of ${workloadKinds.join(', ')}`)
+  .option('-c, --config <file>', 'JSON or YAML workload configuration')
+  .option(
+    '--set <path=value>',
+    'override a config field (repeatable), e.g. --set source.muonRateHz=500',
+    collect,
+    [],
+  )
+  .option('--brokers <list>', 'Kafka brokers host:port,… (default: DAQOPS_KAFKA_BROKERS or the local broker)')
+  .action(async (kind: string, opts: { config?: string; set: string[]; brokers?: string }) => {
+    if (!(workloadKinds as readonly string[]).includes(kind)) {
+      throw new DaqError(
+        'INVALID_CONFIG',
+        `workload kind must be one of ${workloadKinds.join(', ')}, got "${kind}"`,
+        { field: 'kind' },
+      );
+    }
+    const raw = applyOverrides(opts.config === undefined ? {} : readConfigFile(opts.config), opts.set);
+    const config = parseWorkloadConfig(kind as WorkloadKind, raw, brokers(opts.brokers));
+    const r = await runWorkload(config, {
+      onMetricsPort: (p) => console.error(`metrics on http://127.0.0.1:${p}/metrics`),
+    });
+    console.log(JSON.stringify({ kind, task: config.task, totals: r.totals }));
+  });
+
+const data = program.command('data').description('stored run data and data-path accounting');
+data
+  .command('inspect')
+  .description('counts, drift-time distribution and occupancy of a stored run')
+  .argument('<run-dir>', 'a runs/<run> directory written by the writer')
+  .option('--json', 'print JSON')
+  .action((dir: string, opts: { json?: boolean }) => {
+    const r = inspectRun(dir);
+    console.log(opts.json === true ? JSON.stringify(r, null, 2) : formatInspection(r));
+  });
+data
+  .command('reconcile')
+  .description('produced / processed / corrupt / in events / lost for a run, from the accounting records')
+  .requiredOption('--namespace <ns>', 'topic namespace of the environment')
+  .requiredOption('--run <n>', 'run number', (v) => Number.parseInt(v, 10))
+  .option('--brokers <list>', 'Kafka brokers host:port,…')
+  .option('--json', 'print JSON')
+  .action(async (opts: { namespace: string; run: number; brokers?: string; json?: boolean }) => {
+    const b = brokers(opts.brokers);
+    if (b === undefined)
+      throw new DaqError(
+        'KAFKA_UNAVAILABLE',
+        'no Kafka: pass --brokers, set DAQOPS_KAFKA_BROKERS or run `daqops kafka up`',
+      );
+    const r = await reconcileRun(
+      new KafkaClient({ brokers: b, clientId: 'daqops-reconcile' }),
+      opts.namespace,
+      opts.run,
+    );
+    console.log(opts.json === true ? JSON.stringify(r, null, 2) : formatReconciliation(r));
+    if (r.lost > 0) process.exitCode = 1;
   });
 
 program

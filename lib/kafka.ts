@@ -2,7 +2,7 @@
  * Every Kafka call daqops makes goes through this module, so the client library (kafkajs today) can be
  * swapped if measurements demand it without touching the agent, platform or workloads.
  */
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import type {
   Admin,
   Consumer,
@@ -96,11 +96,21 @@ export class KafkaClient {
     groupId: string,
     options: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number } = {},
   ): Consumer {
+    return this.consumerWith(groupId, options);
+  }
+
+  consumerWith(
+    groupId: string,
+    options: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number; maxBytesPerPartition?: number },
+  ): Consumer {
     return this.kafka.consumer({
       groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
       allowAutoTopicCreation: false,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
+      maxWaitTimeInMs: 100,
     });
   }
 
@@ -116,15 +126,21 @@ export class KafkaClient {
       const existing = new Set(await admin.listTopics());
       const missing = topics.filter((t) => !existing.has(t.topic));
       if (missing.length === 0) return;
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({
-          topic: t.topic,
-          numPartitions: t.partitions,
-          replicationFactor: -1,
-          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-      });
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((t) => ({
+            topic: t.topic,
+            numPartitions: t.partitions,
+            replicationFactor: -1,
+            configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+          })),
+        });
+      } catch (err) {
+        // Another workload may have created them at the same moment: fine if they all exist now.
+        const now = new Set(await admin.listTopics());
+        if (!missing.every((t) => now.has(t.topic))) throw err;
+      }
     } finally {
       await admin.disconnect();
     }
@@ -216,4 +232,229 @@ export async function sendAcked(
   record: Omit<ProducerRecord, 'acks'>,
 ): Promise<RecordMetadata[]> {
   return producer.send({ ...record, acks: -1 });
+}
+
+/** A record to send. Values are bytes; header values text. */
+export interface OutRecord {
+  readonly key?: string;
+  readonly value: Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A received record, independent of the client library. */
+export interface InRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | undefined;
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
+  /** Producer create time, ms since the epoch. */
+  readonly timestampMs: number;
+}
+
+export interface InBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly InRecord[];
+  /** Records between the last one of this batch and the partition's high watermark. */
+  readonly lag: number;
+}
+
+export type Compression = 'none' | 'gzip';
+
+/** An idempotent, acks=all producer. `send` resolves when every record is acknowledged. */
+export class RecordProducer {
+  private constructor(
+    private readonly producer: Producer,
+    private readonly compression: Compression,
+  ) {}
+
+  static async open(
+    client: KafkaClient,
+    options: { compression?: Compression } = {},
+  ): Promise<RecordProducer> {
+    const p = client.producer();
+    try {
+      await p.connect();
+    } catch (err) {
+      throw new DaqError('KAFKA_UNAVAILABLE', `cannot connect a producer to ${client.brokers.join(',')}`, {
+        cause: err,
+      });
+    }
+    return new RecordProducer(p, options.compression ?? 'none');
+  }
+
+  /** Sends records to several topics in one request. */
+  async send(batches: readonly { topic: string; records: readonly OutRecord[] }[]): Promise<void> {
+    const topicMessages = batches
+      .filter((b) => b.records.length > 0)
+      .map((b) => ({
+        topic: b.topic,
+        messages: b.records.map((r) => ({ key: r.key ?? null, value: r.value, headers: r.headers })),
+      }));
+    if (topicMessages.length === 0) return;
+    await this.producer.sendBatch({
+      topicMessages,
+      acks: -1,
+      compression: this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly fromBeginning?: boolean;
+  /** Called for each fetched batch, one partition at a time; offsets are committed only by `commit`. */
+  readonly onBatch: (batch: InBatch) => Promise<void>;
+  readonly maxBytesPerPartition?: number;
+  readonly sessionTimeoutMs?: number;
+  /** Called after every group join with the partitions this member now owns, per topic. */
+  readonly onAssignment?: (assignment: Readonly<Record<string, readonly number[]>>) => void;
+}
+
+/** A consumer-group member that never commits by itself: the caller commits what it has safely handled. */
+export class RecordConsumer {
+  private constructor(
+    private readonly consumer: Consumer,
+    private readonly client: KafkaClient,
+    private readonly groupId: string,
+  ) {}
+
+  static async start(client: KafkaClient, o: ConsumerOptions): Promise<RecordConsumer> {
+    const consumer = client.consumerWith(o.groupId, {
+      sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
+      maxBytesPerPartition: o.maxBytesPerPartition ?? 16 * 1024 * 1024,
+    });
+    if (o.onAssignment !== undefined) {
+      const cb = o.onAssignment;
+      consumer.on(consumer.events.GROUP_JOIN, (e) => cb(e.payload.memberAssignment));
+    }
+    await consumer.connect();
+    for (const topic of o.topics) await consumer.subscribe({ topic, fromBeginning: o.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const records: InRecord[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key === null ? undefined : m.key.toString(),
+          value: m.value ?? Buffer.alloc(0),
+          headers: m.headers ?? {},
+          timestampMs: Number(m.timestamp),
+        }));
+        await o.onBatch({
+          topic: batch.topic,
+          partition: batch.partition,
+          records,
+          lag: Number(batch.offsetLag()),
+        });
+        await payload.heartbeat();
+      },
+    });
+    return new RecordConsumer(consumer, client, o.groupId);
+  }
+
+  /** Commits `nextOffset` (the first offset not yet safely handled) for a partition, with metadata. */
+  async commit(topic: string, partition: number, nextOffset: string, metadata?: string): Promise<void> {
+    await this.consumer.commitOffsets([
+      { topic, partition, offset: nextOffset, ...(metadata === undefined ? {} : { metadata }) },
+    ]);
+  }
+
+  /** The group's committed offset and metadata for each partition of a topic. */
+  async committed(topic: string): Promise<{ partition: number; offset: string; metadata: string | null }[]> {
+    const admin = this.client.admin();
+    await admin.connect();
+    try {
+      const [t] = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
+      return (t?.partitions ?? []).map((p) => ({
+        partition: p.partition,
+        offset: p.offset,
+        metadata: p.metadata,
+      }));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
+
+/** Reads a topic from the beginning up to its current end (high watermarks), without a consumer group. */
+export async function readTopicToEnd(
+  client: KafkaClient,
+  topic: string,
+  onRecord: (r: InRecord) => void,
+): Promise<number> {
+  const admin = client.admin();
+  await admin.connect();
+  let ends: { partition: number; high: string; low: string }[];
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return 0;
+    ends = await admin.fetchTopicOffsets(topic);
+  } finally {
+    await admin.disconnect();
+  }
+  const remaining = new Map(
+    ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]),
+  );
+  if (remaining.size === 0) return 0;
+  let count = 0;
+  const groupId = `daqops-reader-${process.pid}-${Date.now()}`;
+  const consumer = client.consumerWith(groupId, { maxBytesPerPartition: 16 * 1024 * 1024 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: ({ batch }) => {
+            const end = remaining.get(batch.partition);
+            for (const m of batch.messages) {
+              if (end === undefined || BigInt(m.offset) >= end) break;
+              onRecord({
+                topic,
+                partition: batch.partition,
+                offset: m.offset,
+                key: m.key === null ? undefined : m.key.toString(),
+                value: m.value ?? Buffer.alloc(0),
+                headers: m.headers ?? {},
+                timestampMs: Number(m.timestamp),
+              });
+              count++;
+              if (BigInt(m.offset) + 1n >= end) remaining.delete(batch.partition);
+            }
+            if (remaining.size === 0) resolve();
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+    const cleanup = client.admin();
+    await cleanup.connect();
+    await cleanup.deleteGroups([groupId]).catch(() => undefined);
+    await cleanup.disconnect();
+  }
+  return count;
+}
+
+/** A header as text (Kafka hands them back as Buffers). */
+export function headerText(headers: InRecord['headers'], name: string): string | undefined {
+  const raw = headers[name];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  return v === undefined ? undefined : typeof v === 'string' ? v : v.toString('utf8');
 }

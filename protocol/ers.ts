@@ -53,6 +53,10 @@ const MAX_CAUSE_DEPTH = 16;
  * rules refer to these names.
  */
 export const ersIssueCatalogue = {
+  'daqops.runtime.Exception': {
+    severity: 'Error',
+    description: 'An exception, as the cause chained under another issue.',
+  },
   'daqops.kafka.BrokerUnreachable': {
     severity: 'Error',
     description: 'A Kafka client cannot reach any broker.',
@@ -61,6 +65,10 @@ export const ersIssueCatalogue = {
     severity: 'Error',
     description: 'A readout source (emulator, replay, tcp) failed.',
   },
+  'daqops.readout.SendFailed': {
+    severity: 'Error',
+    description: 'Sub-timeframes could not be delivered to Kafka.',
+  },
   'daqops.processor.CorruptWord': {
     severity: 'Warning',
     description: 'Hit words failed validation and were dead-lettered.',
@@ -68,6 +76,27 @@ export const ersIssueCatalogue = {
   'daqops.processor.TimeframeIncomplete': {
     severity: 'Warning',
     description: 'A timeframe was processed without all links.',
+  },
+  'daqops.processor.LateSubTimeframe': {
+    severity: 'Warning',
+    description: 'A sub-timeframe arrived after its timeframe was processed; dead-lettered.',
+  },
+  'daqops.processor.BadSubTimeframe': {
+    severity: 'Warning',
+    description: 'A message on the raw-hits topic had unusable headers; dead-lettered.',
+  },
+  'daqops.processor.OutputFailed': {
+    severity: 'Error',
+    description: 'Processor outputs could not be delivered to Kafka; offsets not committed.',
+  },
+  'daqops.processor.CommitFailed': {
+    severity: 'Warning',
+    description:
+      'An offset commit was refused (usually a rebalance); the next owner skips handled timeframes.',
+  },
+  'daqops.writer.WriteFailed': {
+    severity: 'Error',
+    description: 'The writer could not store a chunk of events.',
   },
   'daqops.writer.DiskFilling': {
     severity: 'Warning',

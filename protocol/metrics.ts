@@ -129,6 +129,12 @@ export const metricCatalogue = [
     help: 'Hits per chamber and layer (occupancy).',
     labels: ['environment', 'chamber', 'layer'],
   },
+  {
+    name: 'daq_processor_commit_errors_total',
+    type: 'counter',
+    help: 'Offset commits refused (a rebalance moved the partition); the new owner skips what was handled.',
+    labels: ['environment', 'task'],
+  },
   // writer
   {
     name: 'daq_writer_events_total',

@@ -1,0 +1,269 @@
+/**
+ * Workload configuration: documented defaults, then validation that names the field, then frozen
+ * (STYLE.md "Configuration in three steps"). One file per workload kind would scatter the shared part;
+ * the three kinds are small enough to read here together.
+ */
+import {
+  ChannelMap,
+  DEFAULT_ORBITS_PER_TIMEFRAME,
+  channelKey,
+  validateNamespace,
+} from '../../protocol/index.js';
+import type { DaqError } from '../../protocol/errors.js';
+import {
+  fail,
+  freeze,
+  int,
+  intList,
+  num,
+  oneOf,
+  optionalSection,
+  optionalStr,
+  section,
+  str,
+  type Raw,
+} from '../../lib/config.js';
+import { DEFAULT_KERNEL } from './processor/kernel.js';
+
+export const workloadKinds = ['readout', 'processor', 'writer'] as const;
+export type WorkloadKind = (typeof workloadKinds)[number];
+
+export interface CommonConfig {
+  /** Environment (partition) name: a metric label and the ERS context. */
+  readonly environment: string;
+  /** Kafka topic namespace: topics are `<namespace>.raw-hits`, … */
+  readonly namespace: string;
+  /** Task name, unique in the environment: a metric label. */
+  readonly task: string;
+  readonly run: number;
+  readonly brokers: readonly string[];
+  /** Port for this workload's own /metrics (0 = any free port); absent = none (the agent scrapes it). */
+  readonly metricsPort: number | undefined;
+  readonly orbitsPerTimeframe: number;
+  readonly chambers: number;
+  readonly map: ChannelMap;
+}
+
+export interface EmulatorSource {
+  readonly type: 'emulator';
+  readonly muonRateHz: number;
+  readonly noiseRateHzPerChannel: number;
+  readonly maxAngleDeg: number;
+  readonly chamberSpacingMm: number;
+  readonly layerEfficiency: number;
+  readonly segmentJitterNs: number;
+  readonly masked: ReadonlySet<number>;
+  readonly seed: number;
+  readonly startTimeframe: number;
+}
+
+export interface ReplaySource {
+  readonly type: 'replay';
+  readonly file: string;
+  readonly chunkBytes: number;
+}
+
+export interface TcpSource {
+  readonly type: 'tcp';
+  readonly host: string;
+  readonly port: number;
+}
+
+export type ReadoutSource = EmulatorSource | ReplaySource | TcpSource;
+
+export interface ReadoutConfig extends CommonConfig {
+  readonly kind: 'readout';
+  readonly link: number;
+  /** The FPGA whose words the emulator emits (default: the link number). */
+  readonly fpga: number;
+  readonly source: ReadoutSource;
+  readonly overlapNs: number;
+  /** A sub-timeframe larger than this is split into parts (the broker's message.max.bytes). */
+  readonly maxMessageBytes: number;
+  /** Bytes gathered into one produce request. */
+  readonly batchBytes: number;
+  readonly compression: 'none' | 'gzip';
+  readonly pacing: 'realtime' | 'max';
+  /** Stop after this many timeframes (emulator) — absent: run until stopped. */
+  readonly timeframes: number | undefined;
+  /** Append every sent main word to this file (replayable). */
+  readonly record: string | undefined;
+  readonly accountingIntervalMs: number;
+}
+
+export interface ProcessorConfig extends CommonConfig {
+  readonly kind: 'processor';
+  readonly links: readonly number[];
+  readonly groupId: string;
+  readonly assemblyTimeoutMs: number;
+  readonly toleranceNs: number;
+  readonly windowMinNs: number;
+  readonly windowMaxNs: number;
+  readonly driftBinNs: number;
+  readonly minChambers: number;
+  readonly monitoringIntervalMs: number;
+}
+
+export interface WriterConfig extends CommonConfig {
+  readonly kind: 'writer';
+  readonly dataDir: string;
+  readonly groupId: string;
+  readonly flushEvents: number;
+  readonly flushIntervalMs: number;
+  readonly diskFreeIntervalMs: number;
+}
+
+export type WorkloadConfig = ReadoutConfig | ProcessorConfig | WriterConfig;
+
+/** Validates a raw workload config of the given kind; `brokers` fills in when the file names none. */
+export function parseWorkloadConfig(
+  kind: WorkloadKind,
+  raw: Raw,
+  fallbackBrokers?: readonly string[],
+): WorkloadConfig {
+  const p = kind;
+  const namespace = str(raw, 'namespace', p, { default: 'daq' });
+  try {
+    validateNamespace(namespace);
+  } catch (err) {
+    fail(`${p}.namespace`, (err as DaqError).message);
+  }
+  const brokersRaw = raw['brokers'] ?? fallbackBrokers;
+  if (
+    !Array.isArray(brokersRaw) ||
+    brokersRaw.length === 0 ||
+    brokersRaw.some((b) => typeof b !== 'string')
+  ) {
+    fail(
+      `${p}.brokers`,
+      'must list at least one host:port (or set DAQOPS_KAFKA_BROKERS, or run `daqops kafka up`)',
+    );
+  }
+  const chambers = int(raw, 'chambers', p, { min: 1, max: 16, default: 4 });
+  const common: CommonConfig = {
+    environment: str(raw, 'environment', p, { default: namespace }),
+    namespace,
+    task: str(raw, 'task', p, { default: kind }),
+    run: int(raw, 'run', p, { min: 0, default: 1 }),
+    brokers: brokersRaw as string[],
+    metricsPort:
+      raw['metricsPort'] === undefined ? undefined : int(raw, 'metricsPort', p, { min: 0, max: 65535 }),
+    orbitsPerTimeframe: int(raw, 'orbitsPerTimeframe', p, {
+      min: 1,
+      max: 1 << 20,
+      default: DEFAULT_ORBITS_PER_TIMEFRAME,
+    }),
+    chambers,
+    map: ChannelMap.testbed(chambers),
+  };
+  if (kind === 'readout') return freeze(parseReadout(raw, common));
+  if (kind === 'processor') return freeze(parseProcessor(raw, common));
+  return freeze(parseWriter(raw, common));
+}
+
+function parseReadout(raw: Raw, c: CommonConfig): ReadoutConfig {
+  const p = 'readout';
+  const link = int(raw, 'link', p, { min: 0, max: 4095 });
+  const src = section(raw['source'] ?? { type: 'emulator' }, `${p}.source`);
+  const sp = `${p}.source`;
+  const type = oneOf(src, 'type', sp, ['emulator', 'replay', 'tcp'] as const, 'emulator');
+  let source: ReadoutSource;
+  if (type === 'emulator') {
+    const maskedRaw = src['masked'] ?? [];
+    if (!Array.isArray(maskedRaw)) fail(`${sp}.masked`, 'must be a list of {fpga, channel}');
+    const masked = new Set<number>();
+    maskedRaw.forEach((m, i) => {
+      const e = section(m, `${sp}.masked[${i}]`);
+      masked.add(
+        channelKey(
+          int(e, 'fpga', `${sp}.masked[${i}]`, { min: 0, max: 7 }),
+          int(e, 'channel', `${sp}.masked[${i}]`, { min: 0, max: 511 }),
+        ),
+      );
+    });
+    source = {
+      type,
+      muonRateHz: num(src, 'muonRateHz', sp, { min: 0, default: 1000 }),
+      noiseRateHzPerChannel: num(src, 'noiseRateHzPerChannel', sp, { min: 0, default: 100 }),
+      maxAngleDeg: num(src, 'maxAngleDeg', sp, { min: 0, max: 60, default: 20 }),
+      chamberSpacingMm: num(src, 'chamberSpacingMm', sp, { min: 52, default: 200 }),
+      layerEfficiency: num(src, 'layerEfficiency', sp, { min: 0, max: 1, default: 0.98 }),
+      segmentJitterNs: num(src, 'segmentJitterNs', sp, { min: 0, max: 20, default: 2 }),
+      masked,
+      seed: int(src, 'seed', sp, { min: 0, default: 1 }),
+      startTimeframe: int(src, 'startTimeframe', sp, { min: 0, default: 0 }),
+    };
+  } else if (type === 'replay') {
+    source = {
+      type,
+      file: str(src, 'file', sp),
+      chunkBytes: int(src, 'chunkBytes', sp, { min: 8, default: 4 << 20 }),
+    };
+  } else {
+    source = {
+      type,
+      host: str(src, 'host', sp, { default: '127.0.0.1' }),
+      port: int(src, 'port', sp, { min: 1, max: 65535 }),
+    };
+  }
+  const maxMessageBytes = int(raw, 'maxMessageBytes', p, { min: 1024, default: 1 << 20 });
+  const tfNs = c.orbitsPerTimeframe * 3564 * 25;
+  const overlapNs = int(raw, 'overlapNs', p, { min: 0, default: 1000 });
+  if (overlapNs >= tfNs / 2) fail(`${p}.overlapNs`, `must be below half a timeframe (${tfNs / 2} ns)`);
+  return {
+    ...c,
+    kind: 'readout',
+    link,
+    fpga: int(raw, 'fpga', p, { min: 0, max: 7, default: link }),
+    source,
+    overlapNs,
+    maxMessageBytes,
+    batchBytes: int(raw, 'batchBytes', p, { min: 1024, default: 4 << 20 }),
+    compression: oneOf(raw, 'compression', p, ['none', 'gzip'] as const, 'none'),
+    pacing: oneOf(raw, 'pacing', p, ['realtime', 'max'] as const, 'realtime'),
+    timeframes: raw['timeframes'] === undefined ? undefined : int(raw, 'timeframes', p, { min: 1 }),
+    record: optionalStr(raw, 'record', p),
+    accountingIntervalMs: int(raw, 'accountingIntervalMs', p, { min: 50, default: 1000 }),
+  };
+}
+
+function parseProcessor(raw: Raw, c: CommonConfig): ProcessorConfig {
+  const p = 'processor';
+  const k = optionalSection(raw, 'events', p);
+  const windowMinNs = num(k, 'windowMinNs', `${p}.events`, { default: DEFAULT_KERNEL.windowMinNs });
+  const windowMaxNs = num(k, 'windowMaxNs', `${p}.events`, { default: DEFAULT_KERNEL.windowMaxNs });
+  if (windowMaxNs <= windowMinNs)
+    fail(`${p}.events.windowMaxNs`, `must be above windowMinNs (${windowMinNs})`);
+  const links = intList(raw, 'links', p, { default: [0, 1], min: 0, max: 4095 });
+  if (links.length === 0) fail(`${p}.links`, 'must name at least one readout link');
+  return {
+    ...c,
+    kind: 'processor',
+    links,
+    groupId: str(raw, 'groupId', p, { default: `${c.namespace}.processor` }),
+    assemblyTimeoutMs: int(raw, 'assemblyTimeoutMs', p, { min: 10, default: 2000 }),
+    toleranceNs: num(k, 'toleranceNs', `${p}.events`, { min: 0, default: DEFAULT_KERNEL.toleranceNs }),
+    windowMinNs,
+    windowMaxNs,
+    driftBinNs: num(k, 'driftBinNs', `${p}.events`, { min: 1, default: DEFAULT_KERNEL.driftBinNs }),
+    minChambers: int(k, 'minChambers', `${p}.events`, {
+      min: 1,
+      max: 16,
+      default: DEFAULT_KERNEL.minChambers,
+    }),
+    monitoringIntervalMs: int(raw, 'monitoringIntervalMs', p, { min: 100, default: 1000 }),
+  };
+}
+
+function parseWriter(raw: Raw, c: CommonConfig): WriterConfig {
+  const p = 'writer';
+  return {
+    ...c,
+    kind: 'writer',
+    dataDir: str(raw, 'dataDir', p, { default: 'data' }),
+    groupId: str(raw, 'groupId', p, { default: `${c.namespace}.writer` }),
+    flushEvents: int(raw, 'flushEvents', p, { min: 1, default: 5000 }),
+    flushIntervalMs: int(raw, 'flushIntervalMs', p, { min: 10, default: 1000 }),
+    diskFreeIntervalMs: int(raw, 'diskFreeIntervalMs', p, { min: 100, default: 5000 }),
+  };
+}

@@ -1,0 +1,483 @@
+/**
+ * The processor workload: a member of the `<ns>.processor` consumer group on `<ns>.raw-hits`. It assembles
+ * each timeframe from all links, runs the kernel, and publishes events, dead-letter records, accounting
+ * and monitoring aggregates. Offsets are committed only after every output of the records below them is
+ * acknowledged, and event ids are deterministic, so a crash and replay duplicates nothing downstream.
+ */
+import {
+  BX_PER_ORBIT,
+  WORD_FAULT_COUNT,
+  decodeSubTimeframe,
+  faultField,
+  faultReason,
+  isDaqError,
+  topicNames,
+  wordToBigInt,
+  wordsOf,
+} from '../../../protocol/index.js';
+import type { ErsReporter } from '../../../lib/ers.js';
+import { SerialQueue } from '../serial-queue.js';
+import {
+  RecordConsumer,
+  RecordProducer,
+  type InBatch,
+  type InRecord,
+  type KafkaClient,
+  type OutRecord,
+} from '../../../lib/kafka.js';
+import type { Metrics } from '../../../lib/metrics.js';
+import { ensureNamespaceTopics } from '../../../lib/topics.js';
+import {
+  ACCOUNTING_KIND,
+  AGGREGATE_KIND,
+  KIND_HEADER,
+  accountingKey,
+  type DeadletterAccounting,
+  type ProcessorAccounting,
+} from '../../../protocol/accounting.js';
+import type { ProcessorConfig } from '../config.js';
+import {
+  OffsetTracker,
+  TimeframeAssembler,
+  decodeHandled,
+  encodeHandled,
+  type AssembledTimeframe,
+  type Fragment,
+} from './assembler.js';
+import { MonitoringAccumulator, TimeframeKernel, type DaqEvent } from './kernel.js';
+
+export const DEADLETTER_REASON_HEADER = 'daq-deadletter-reason';
+export const DEADLETTER_DETAIL_HEADER = 'daq-deadletter-detail';
+
+export interface ProcessorTotals {
+  timeframes: number;
+  incomplete: number;
+  events: number;
+  hits: number;
+  corrupt: number;
+  deadlettered: number;
+}
+
+export interface ProcessorDeps {
+  readonly client: KafkaClient;
+  readonly metrics: Metrics;
+  readonly ers: ErsReporter;
+  readonly now?: () => number;
+}
+
+interface Outputs {
+  events: OutRecord[];
+  deadletter: OutRecord[];
+  monitoring: OutRecord[];
+  /** (partition, offset) handled once these outputs are acknowledged. */
+  offsets: { partition: number; offset: number }[];
+  after: (() => void)[];
+}
+
+export class ProcessorWorkload {
+  readonly totals: ProcessorTotals = {
+    timeframes: 0,
+    incomplete: 0,
+    events: 0,
+    hits: 0,
+    corrupt: 0,
+    deadlettered: 0,
+  };
+  private readonly topics;
+  private readonly kernel: TimeframeKernel;
+  private readonly acc: MonitoringAccumulator;
+  private readonly assembler: TimeframeAssembler;
+  private readonly offsets = new OffsetTracker();
+  private readonly loaded = new Set<number>();
+  private readonly queue = new SerialQueue();
+  private producer: RecordProducer | undefined;
+  private consumer: RecordConsumer | undefined;
+  private readonly now: () => number;
+  private readonly m;
+
+  constructor(
+    readonly config: ProcessorConfig,
+    private readonly deps: ProcessorDeps,
+  ) {
+    this.topics = topicNames(config.namespace);
+    this.now = deps.now ?? (() => Date.now());
+    this.kernel = new TimeframeKernel(config);
+    this.acc = new MonitoringAccumulator(config);
+    this.assembler = new TimeframeAssembler(config.links, config.assemblyTimeoutMs, this.now);
+    const m = deps.metrics;
+    this.m = {
+      hits: m.counter('daq_processor_hits_total'),
+      bytes: m.counter('daq_processor_bytes_total'),
+      corrupt: m.counter('daq_processor_corrupt_words_total'),
+      deadletter: m.counter('daq_processor_deadletter_total'),
+      timeframes: m.counter('daq_processor_timeframes_total'),
+      incomplete: m.counter('daq_processor_timeframes_incomplete_total'),
+      events: m.counter('daq_processor_events_total'),
+      lag: m.gauge('daq_processor_consumer_lag_messages'),
+      latency: m.histogram('daq_processor_latency_seconds'),
+      channelHits: m.counter('daq_processor_channel_hits_total'),
+      commitErrors: m.counter('daq_processor_commit_errors_total'),
+    };
+  }
+
+  /** Runs until `signal` aborts or an output cannot be delivered (then rejects, committing nothing more). */
+  async run(signal: AbortSignal): Promise<ProcessorTotals> {
+    const c = this.config;
+    await ensureNamespaceTopics(this.deps.client, c.namespace);
+    this.producer = await RecordProducer.open(this.deps.client);
+    this.consumer = await RecordConsumer.start(this.deps.client, {
+      groupId: c.groupId,
+      topics: [this.topics.rawHits],
+      onBatch: (b) => this.queue.run(() => this.onBatch(b)),
+      onAssignment: (a) => {
+        const owned = new Set(a[this.topics.rawHits] ?? []);
+        this.loaded.clear();
+        this.assembler.dropPartitions(owned);
+        for (const p of this.offsets.partitionsSeen()) if (!owned.has(p)) this.offsets.forget(p);
+      },
+    });
+    const expiry = setInterval(
+      () => void this.queue.run(() => this.onExpiry()).catch(() => undefined),
+      Math.min(100, c.assemblyTimeoutMs),
+    );
+    const monitor = setInterval(
+      () => void this.queue.run(() => this.publishAggregate()).catch(() => undefined),
+      c.monitoringIntervalMs,
+    );
+    try {
+      await this.queue.untilStopped(signal);
+    } finally {
+      clearInterval(expiry);
+      clearInterval(monitor);
+      // Timeframes still waiting for links are not processed: their offsets stay uncommitted, so the next
+      // member of the group picks them up.
+      await this.queue.drain();
+      await this.consumer.stop();
+      await this.producer.close();
+    }
+    return this.totals;
+  }
+
+  private async onBatch(batch: InBatch): Promise<void> {
+    await this.loadHandled(batch.partition);
+    this.m.lag.labels({ topic: batch.topic, partition: String(batch.partition) }).set(batch.lag);
+    const out: Outputs = { events: [], deadletter: [], monitoring: [], offsets: [], after: [] };
+    for (const rec of batch.records) {
+      const offset = Number(rec.offset);
+      this.offsets.add(rec.partition, offset);
+      let header;
+      try {
+        header = decodeSubTimeframe(rec.headers, rec.value);
+      } catch (err) {
+        const field = isDaqError(err) ? (err.field ?? 'headers') : 'headers';
+        this.deps.ers.raise(
+          'daqops.processor.BadSubTimeframe',
+          `${batch.topic}[${rec.partition}]@${rec.offset}: ${(err as Error).message}`,
+          {
+            partition: rec.partition,
+            offset: rec.offset,
+            field,
+          },
+        );
+        this.deadletterMessage(out, rec, 'bad-header', (err as Error).message, {
+          run: -1,
+          link: -1,
+          timeframe: -1,
+          sequence: -1,
+          part: -1,
+          words: Math.floor(rec.value.length / 8),
+        });
+        out.offsets.push({ partition: rec.partition, offset });
+        continue;
+      }
+      this.m.bytes.labels({ link: String(header.link) }).inc(rec.value.byteLength);
+      const frag: Fragment = {
+        header,
+        words: wordsOf(rec.value).words,
+        partition: rec.partition,
+        offset,
+        timestampMs: rec.timestampMs,
+      };
+      const r = this.assembler.add(frag);
+      if (r === 'late') {
+        this.deps.ers.raise(
+          'daqops.processor.LateSubTimeframe',
+          `link ${header.link} timeframe ${header.timeframe} arrived after the timeframe was processed`,
+          {
+            link: header.link,
+            timeframe: header.timeframe,
+            sequence: header.sequence,
+          },
+        );
+        this.deadletterMessage(out, rec, 'late', 'timeframe already processed', {
+          run: header.run,
+          link: header.link,
+          timeframe: header.timeframe,
+          sequence: header.sequence,
+          part: header.part,
+          words: header.words - header.lead - header.trail,
+        });
+        out.offsets.push({ partition: rec.partition, offset });
+      } else if (r === 'duplicate') {
+        // Handled by the member before a restart or rebalance: its outputs are out already.
+        out.offsets.push({ partition: rec.partition, offset });
+      } else if (r !== undefined) {
+        this.process(r, out);
+      }
+    }
+    await this.deliver(out);
+  }
+
+  /** Once per partition and group generation: learn which timeframes the previous owner handled. */
+  private async loadHandled(partition: number): Promise<void> {
+    if (this.loaded.has(partition)) return;
+    this.loaded.add(partition);
+    const committed = await this.consumer!.committed(this.topics.rawHits);
+    const mine = committed.find((c) => c.partition === partition);
+    for (const h of decodeHandled(mine?.metadata)) this.assembler.markHandled(h.run, h.timeframe);
+  }
+
+  private async onExpiry(): Promise<void> {
+    const expired = this.assembler.expire();
+    if (expired.length === 0) return;
+    const out: Outputs = { events: [], deadletter: [], monitoring: [], offsets: [], after: [] };
+    for (const tf of expired) {
+      this.deps.ers.raise(
+        'daqops.processor.TimeframeIncomplete',
+        `timeframe ${tf.timeframe} processed without link(s) ${tf.missingLinks.join(', ')} after ${this.config.assemblyTimeoutMs} ms`,
+        {
+          timeframe: tf.timeframe,
+          missingLinks: tf.missingLinks.join(','),
+        },
+      );
+      this.process(tf, out);
+    }
+    await this.deliver(out);
+  }
+
+  private process(tf: AssembledTimeframe, out: Outputs): void {
+    const sections = tf.fragments.map((f) => ({
+      link: f.header.link,
+      words: f.words,
+      lead: f.header.lead,
+      main: f.header.words - f.header.lead - f.header.trail,
+      trail: f.header.trail,
+    }));
+    const r = this.kernel.process(tf.run, tf.timeframe, sections, this.acc);
+    const links: Record<string, { words: number; hits: number; segments: number; corrupt: number }> = {};
+    for (const [link, counts] of r.perLink) links[String(link)] = { ...counts };
+    if (r.events.length > 0) {
+      out.events.push({
+        key: `${tf.run}-${tf.timeframe}`,
+        value: Buffer.from(
+          JSON.stringify({ run: tf.run, timeframe: tf.timeframe, events: r.events satisfies DaqEvent[] }),
+        ),
+      });
+    }
+    // Corrupt words: one dead-letter record per link, each word with the field that failed.
+    const byLink = new Map<number, typeof r.corrupt>();
+    for (const cw of r.corrupt) byLink.set(cw.link, [...(byLink.get(cw.link) ?? []), cw]);
+    for (const [link, words] of byLink) {
+      out.deadletter.push({
+        key: `${tf.run}-${tf.timeframe}-${link}`,
+        value: Buffer.from(
+          JSON.stringify({
+            run: tf.run,
+            link,
+            timeframe: tf.timeframe,
+            words: words.map((w) => ({
+              index: w.index,
+              word: wordToBigInt(w.lo, w.hi).toString(16).padStart(16, '0'),
+              field: faultField(w.fault),
+              reason: faultReason(w.fault),
+            })),
+          }),
+        ),
+        headers: {
+          [DEADLETTER_REASON_HEADER]: 'corrupt-words',
+          [DEADLETTER_DETAIL_HEADER]: [...new Set(words.map((w) => faultField(w.fault)))].join(','),
+        },
+      });
+    }
+    const accounting: ProcessorAccounting = {
+      stage: 'processor',
+      run: tf.run,
+      timeframe: tf.timeframe,
+      links,
+      missingLinks: tf.missingLinks,
+      events: r.events.length,
+      hitsInEvents: r.hitsInEvents,
+    };
+    out.monitoring.push({
+      key: accountingKey(accounting),
+      value: Buffer.from(JSON.stringify(accounting)),
+      headers: { [KIND_HEADER]: ACCOUNTING_KIND },
+    });
+    for (const f of tf.fragments) out.offsets.push({ partition: f.partition, offset: f.offset });
+    const key = `${tf.run}/${tf.timeframe}`;
+    out.after.push(() => {
+      for (const f of tf.fragments) this.offsets.handledTimeframe(f.partition, key, f.offset);
+    });
+    const producedAt = Math.min(...tf.fragments.map((f) => f.timestampMs));
+    out.after.push(() => {
+      const t = this.totals;
+      t.timeframes++;
+      if (!tf.complete) t.incomplete++;
+      t.events += r.events.length;
+      this.m.timeframes.inc();
+      if (!tf.complete) this.m.incomplete.inc();
+      this.m.events.inc(r.events.length);
+      for (const [link, counts] of r.perLink) {
+        t.hits += counts.hits;
+        t.corrupt += counts.corrupt;
+        this.m.hits.labels({ link: String(link) }).inc(counts.hits);
+      }
+      for (const cw of r.corrupt) {
+        this.m.corrupt.labels({ reason: faultField(cw.fault) }).inc();
+        this.m.deadletter.labels({ reason: faultField(cw.fault) }).inc();
+      }
+      if (r.corrupt.length > 0) {
+        this.deps.ers.raise(
+          'daqops.processor.CorruptWord',
+          `${r.corrupt.length} corrupt word(s) in timeframe ${tf.timeframe} dead-lettered`,
+          {
+            timeframe: tf.timeframe,
+            count: r.corrupt.length,
+            fields: [...new Set(r.corrupt.map((w) => faultField(w.fault)))].join(','),
+          },
+        );
+      }
+      if (Number.isFinite(producedAt)) this.m.latency.observe(Math.max(0, (this.now() - producedAt) / 1000));
+    });
+  }
+
+  private deadletterMessage(
+    out: Outputs,
+    rec: InRecord,
+    reason: string,
+    detail: string,
+    a: Omit<DeadletterAccounting, 'stage' | 'reason'>,
+  ): void {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(rec.headers)) {
+      const first = Array.isArray(v) ? v[0] : v;
+      if (first !== undefined) headers[k] = typeof first === 'string' ? first : first.toString('latin1');
+    }
+    headers[DEADLETTER_REASON_HEADER] = reason;
+    headers[DEADLETTER_DETAIL_HEADER] = detail;
+    out.deadletter.push({ ...(rec.key === undefined ? {} : { key: rec.key }), value: rec.value, headers });
+    const accounting: DeadletterAccounting = { stage: 'deadletter', reason, ...a };
+    out.monitoring.push({
+      key: accountingKey(accounting),
+      value: Buffer.from(JSON.stringify(accounting)),
+      headers: { [KIND_HEADER]: ACCOUNTING_KIND },
+    });
+    out.after.push(() => {
+      this.totals.deadlettered++;
+      this.m.deadletter.labels({ reason }).inc();
+    });
+  }
+
+  /** Sends all outputs in one request; once acknowledged, marks their records handled and commits. */
+  private async deliver(out: Outputs): Promise<void> {
+    if (out.offsets.length === 0) return;
+    const producer = this.producer!;
+    try {
+      await producer.send([
+        { topic: this.topics.events, records: out.events },
+        { topic: this.topics.deadletter, records: out.deadletter },
+        { topic: this.topics.monitoring, records: out.monitoring },
+      ]);
+    } catch (err) {
+      this.deps.ers.raise(
+        'daqops.processor.OutputFailed',
+        `outputs of ${out.offsets.length} record(s) not acknowledged; offsets not committed`,
+        {},
+        { cause: err },
+      );
+      throw err;
+    }
+    for (const fn of out.after) fn();
+    const partitions = new Set<number>();
+    for (const o of out.offsets) {
+      this.offsets.done(o.partition, o.offset);
+      partitions.add(o.partition);
+    }
+    for (const p of partitions) {
+      const next = this.offsets.committable(p);
+      if (next === undefined) continue;
+      const metadata = encodeHandled(this.offsets.handledAhead(p, next));
+      try {
+        // Over Kafka's metadata limit (4 KiB by default) the list is left out: a restart then reprocesses
+        // those timeframes, which downstream de-duplication by event id absorbs.
+        await this.consumer!.commit(
+          this.topics.rawHits,
+          p,
+          String(next),
+          metadata.length <= 4000 ? metadata : undefined,
+        );
+      } catch (err) {
+        // A rebalance moved the partition: the new owner re-reads from the last commit and skips what the
+        // metadata lists. Our outputs are out; nothing is lost.
+        this.m.commitErrors.inc();
+        this.deps.ers.raise(
+          'daqops.processor.CommitFailed',
+          `offset commit for partition ${p} refused: ${(err as Error).message}`,
+          { partition: p },
+        );
+      }
+    }
+  }
+
+  private async publishAggregate(): Promise<void> {
+    const acc = this.acc;
+    if (acc.timeframes === 0) return;
+    const seconds = (acc.timeframes * this.config.orbitsPerTimeframe * BX_PER_ORBIT * 25) / 1e9;
+    const ratesHz: Record<string, number> = {};
+    for (const e of this.config.map.entries) {
+      const n = acc.hitsPerChannel[(e.fpga << 9) | e.channel]!;
+      if (n > 0) ratesHz[`${e.chamber}/${e.layer}/${e.cell}`] = n / seconds;
+    }
+    const occupancy: Record<string, number> = {};
+    for (let chamber = 0; chamber < 16; chamber++) {
+      for (let layer = 1; layer <= 4; layer++) {
+        const n = acc.hitsPerLayer[chamber * 8 + layer]!;
+        if (n === 0) continue;
+        occupancy[`${chamber}/${layer}`] = n;
+        this.m.channelHits.labels({ chamber: String(chamber), layer: String(layer) }).inc(n);
+      }
+    }
+    const faults: Record<string, number> = {};
+    for (let f = 1; f < WORD_FAULT_COUNT; f++) if (acc.faults[f]! > 0) faults[faultField(f)] = acc.faults[f]!;
+    const aggregate = {
+      kind: AGGREGATE_KIND,
+      environment: this.config.environment,
+      task: this.config.task,
+      at: new Date(this.now()).toISOString(),
+      timeframes: acc.timeframes,
+      detectorSeconds: seconds,
+      ratesHz,
+      occupancy,
+      noiseRateHz: acc.unassignedHits / seconds,
+      driftHistogram: {
+        minNs: this.config.windowMinNs,
+        binNs: this.config.driftBinNs,
+        counts: Array.from(acc.driftHistogram),
+      },
+      faults,
+    };
+    acc.reset();
+    await this.producer!.send([
+      {
+        topic: this.topics.monitoring,
+        records: [
+          {
+            key: `aggregate/${this.config.task}`,
+            value: Buffer.from(JSON.stringify(aggregate)),
+            headers: { [KIND_HEADER]: AGGREGATE_KIND },
+          },
+        ],
+      },
+    ]);
+  }
+}

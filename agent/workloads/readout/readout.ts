@@ -1,0 +1,253 @@
+/**
+ * The readout workload: one per readout link. Reads words from its source, cuts them into
+ * sub-timeframes (with overlap context), splits those over the message size limit, and produces them to
+ * `<ns>.raw-hits` keyed by timeframe, idempotently with acks=all. Counts only what Kafka acknowledged.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  WORD_BYTES,
+  WordType,
+  bytesOfWords,
+  encodeSubTimeframe,
+  topicNames,
+} from '../../../protocol/index.js';
+import type { ErsReporter } from '../../../lib/ers.js';
+import { RecordProducer, type KafkaClient, type OutRecord } from '../../../lib/kafka.js';
+import type { Metrics } from '../../../lib/metrics.js';
+import { ensureNamespaceTopics } from '../../../lib/topics.js';
+import {
+  ACCOUNTING_KIND,
+  KIND_HEADER,
+  accountingKey,
+  type ReadoutAccounting,
+} from '../../../protocol/accounting.js';
+import type { ReadoutConfig } from '../config.js';
+import { StreamFramer, type FramedTimeframe } from './framer.js';
+import { openSource } from './sources.js';
+
+// Room for the headers in a message, in words.
+const HEADER_ALLOWANCE_WORDS = 128;
+
+export interface ReadoutTotals {
+  words: number;
+  hits: number;
+  segments: number;
+  messages: number;
+  bytes: number;
+  timeframes: number;
+  lastSequence: number;
+}
+
+export interface ReadoutDeps {
+  readonly client: KafkaClient;
+  readonly metrics: Metrics;
+  readonly ers: ErsReporter;
+}
+
+/** Splits a framed timeframe into messages no larger than maxMessageBytes (payload + header allowance). */
+export function splitTimeframe(f: FramedTimeframe, maxMessageBytes: number): { from: number; to: number }[] {
+  const total = f.lead + f.main + f.trail;
+  const perPart = Math.max(1, Math.floor(maxMessageBytes / WORD_BYTES) - HEADER_ALLOWANCE_WORDS);
+  if (total <= perPart) return [{ from: 0, to: total }];
+  const parts: { from: number; to: number }[] = [];
+  for (let from = 0; from < total; from += perPart) parts.push({ from, to: Math.min(total, from + perPart) });
+  return parts;
+}
+
+export class ReadoutWorkload {
+  readonly totals: ReadoutTotals = {
+    words: 0,
+    hits: 0,
+    segments: 0,
+    messages: 0,
+    bytes: 0,
+    timeframes: 0,
+    lastSequence: -1,
+  };
+  private readonly incarnation = randomBytes(4).toString('hex');
+  private sequence = 0;
+  private readonly topics;
+
+  constructor(
+    readonly config: ReadoutConfig,
+    private readonly deps: ReadoutDeps,
+  ) {
+    this.topics = topicNames(config.namespace);
+  }
+
+  /** Runs until the source ends, the timeframe limit is reached, or `signal` aborts; then drains. */
+  async run(signal: AbortSignal): Promise<ReadoutTotals> {
+    const c = this.config;
+    const m = this.deps.metrics;
+    const labels = { link: String(c.link) };
+    const hitsTotal = m.counter('daq_readout_hits_total').labels(labels);
+    const segmentsTotal = m.counter('daq_readout_segments_total').labels(labels);
+    const bytesTotal = m.counter('daq_readout_bytes_total').labels(labels);
+    const stfTotal = m.counter('daq_readout_subtimeframes_total').labels(labels);
+    const sendErrors = m.counter('daq_readout_send_errors_total').labels(labels);
+
+    await ensureNamespaceTopics(this.deps.client, c.namespace);
+    const producer = await RecordProducer.open(this.deps.client, { compression: c.compression });
+    const framer = new StreamFramer({ orbitsPerTimeframe: c.orbitsPerTimeframe, overlapNs: c.overlapNs });
+    const recordFd = c.record === undefined ? undefined : openSync(c.record, 'a');
+
+    let batch: OutRecord[] = [];
+    let batchBytes = 0;
+    let batchCounts = { words: 0, hits: 0, segments: 0, timeframes: 0, lastSequence: -1 };
+    let inFlight: Promise<void> | undefined;
+    let lastAccounting = performance.now();
+
+    const ship = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const records = batch;
+      const counts = batchCounts;
+      const bytes = batchBytes;
+      batch = [];
+      batchBytes = 0;
+      batchCounts = { words: 0, hits: 0, segments: 0, timeframes: 0, lastSequence: -1 };
+      // One request in flight (the idempotent producer's ordering guarantee); build the next meanwhile.
+      if (inFlight !== undefined) await inFlight;
+      inFlight = producer.send([{ topic: this.topics.rawHits, records }]).then(
+        () => {
+          const t = this.totals;
+          t.words += counts.words;
+          t.hits += counts.hits;
+          t.segments += counts.segments;
+          t.messages += records.length;
+          t.bytes += bytes;
+          t.timeframes += counts.timeframes;
+          t.lastSequence = counts.lastSequence;
+          hitsTotal.inc(counts.hits);
+          segmentsTotal.inc(counts.segments);
+          bytesTotal.inc(bytes);
+          stfTotal.inc(records.length);
+        },
+        (err: unknown) => {
+          sendErrors.inc();
+          this.deps.ers.raise(
+            'daqops.readout.SendFailed',
+            `link ${c.link}: ${records.length} sub-timeframes not acknowledged`,
+            { link: c.link },
+            { cause: err },
+          );
+          throw err;
+        },
+      );
+    };
+
+    const take = async (framed: FramedTimeframe[]): Promise<void> => {
+      for (const f of framed) {
+        if (recordFd !== undefined && f.main > 0) {
+          writeSync(recordFd, bytesOfWords(f.words.subarray(2 * f.lead, 2 * (f.lead + f.main))));
+        }
+        let segments = 0;
+        for (let i = f.lead; i < f.lead + f.main; i++)
+          if (f.words[2 * i + 1]! >>> 29 === WordType.SEGMENT) segments++;
+        const parts = splitTimeframe(f, c.maxMessageBytes);
+        parts.forEach((range, part) => {
+          const lead = Math.max(0, Math.min(range.to, f.lead) - range.from);
+          const mainEnd = f.lead + f.main;
+          const trail = Math.max(0, range.to - Math.max(range.from, mainEnd));
+          const words = range.to - range.from;
+          let hits = f.hits;
+          if (parts.length > 1) {
+            hits = 0;
+            for (let i = Math.max(range.from, f.lead); i < Math.min(range.to, mainEnd); i++) {
+              if (f.words[2 * i + 1]! >>> 29 === WordType.HIT) hits++;
+            }
+          }
+          const value = Buffer.from(bytesOfWords(f.words.subarray(2 * range.from, 2 * range.to)));
+          const seq = this.sequence++;
+          const msg = encodeSubTimeframe(
+            {
+              run: c.run,
+              link: c.link,
+              timeframe: f.timeframe,
+              sequence: seq,
+              words,
+              hits,
+              part,
+              parts: parts.length,
+              lead,
+              trail,
+              overlapNs: c.overlapNs,
+            },
+            value,
+          );
+          batch.push(msg);
+          batchBytes += value.byteLength;
+          batchCounts.lastSequence = seq;
+        });
+        batchCounts.words += f.main;
+        batchCounts.hits += f.hits;
+        batchCounts.segments += segments;
+        batchCounts.timeframes++;
+        if (batchBytes >= c.batchBytes) await ship();
+      }
+      if (c.pacing === 'realtime') await ship();
+      const now = performance.now();
+      if (now - lastAccounting >= c.accountingIntervalMs) {
+        lastAccounting = now;
+        await this.publishAccounting(producer, false);
+      }
+    };
+
+    try {
+      try {
+        for await (const chunk of openSource(c, signal)) {
+          await take(framer.push(chunk.words, chunk.count));
+          if (signal.aborted) break;
+        }
+      } catch (err) {
+        if (!signal.aborted) {
+          this.deps.ers.raise(
+            'daqops.readout.SourceFailed',
+            `link ${c.link}: source ${c.source.type} failed`,
+            { link: c.link },
+            { cause: err },
+          );
+          throw err;
+        }
+      }
+      await take(framer.flush());
+      await ship();
+      if (inFlight !== undefined) await inFlight;
+      await this.publishAccounting(producer, true);
+    } finally {
+      if (recordFd !== undefined) closeSync(recordFd);
+      await producer.close();
+    }
+    return this.totals;
+  }
+
+  private async publishAccounting(producer: RecordProducer, final: boolean): Promise<void> {
+    const t = this.totals;
+    const record: ReadoutAccounting = {
+      stage: 'readout',
+      run: this.config.run,
+      link: this.config.link,
+      incarnation: this.incarnation,
+      words: t.words,
+      hits: t.hits,
+      segments: t.segments,
+      messages: t.messages,
+      bytes: t.bytes,
+      timeframes: t.timeframes,
+      lastSequence: t.lastSequence,
+      final,
+    };
+    await producer.send([
+      {
+        topic: this.topics.monitoring,
+        records: [
+          {
+            key: accountingKey(record),
+            value: Buffer.from(JSON.stringify(record)),
+            headers: { [KIND_HEADER]: ACCOUNTING_KIND },
+          },
+        ],
+      },
+    ]);
+  }
+}

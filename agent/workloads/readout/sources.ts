@@ -1,0 +1,113 @@
+/**
+ * Where a readout link's words come from: the testbed emulator, a recorded file, or a TCP stream from a
+ * back-end board. Each is an async sequence of word chunks; bytes that do not yet make a whole word are
+ * carried over to the next chunk, never dropped.
+ */
+import { createReadStream } from 'node:fs';
+import { connect } from 'node:net';
+import type { Readable } from 'node:stream';
+import { WORD_BYTES, wordsOf } from '../../../protocol/index.js';
+import type { EmulatorSource, ReadoutConfig, ReplaySource, TcpSource } from '../config.js';
+import { DtEmulator } from './emulator.js';
+
+export interface WordChunk {
+  readonly words: Uint32Array;
+  readonly count: number;
+}
+
+const NS_PER_ORBIT = 3564 * 25;
+
+export function openSource(config: ReadoutConfig, signal: AbortSignal): AsyncIterable<WordChunk> {
+  const s = config.source;
+  if (s.type === 'emulator') return emulatorSource(config, s, signal);
+  if (s.type === 'replay') return replaySource(s, signal);
+  return tcpSource(s, signal);
+}
+
+async function* emulatorSource(
+  config: ReadoutConfig,
+  s: EmulatorSource,
+  signal: AbortSignal,
+): AsyncIterable<WordChunk> {
+  const emu = new DtEmulator({
+    map: config.map,
+    fpga: config.fpga,
+    chambers: config.chambers,
+    orbitsPerTimeframe: config.orbitsPerTimeframe,
+    muonRateHz: s.muonRateHz,
+    noiseRateHzPerChannel: s.noiseRateHzPerChannel,
+    maxAngleDeg: s.maxAngleDeg,
+    chamberSpacingMm: s.chamberSpacingMm,
+    layerEfficiency: s.layerEfficiency,
+    segmentJitterNs: s.segmentJitterNs,
+    masked: s.masked,
+    seed: s.seed,
+  });
+  const tfMs = (config.orbitsPerTimeframe * NS_PER_ORBIT) / 1e6;
+  const startedAt = performance.now();
+  const end = config.timeframes === undefined ? Infinity : s.startTimeframe + config.timeframes;
+  for (let tf = s.startTimeframe; tf < end && !signal.aborted; tf++) {
+    if (config.pacing === 'realtime') {
+      // A timeframe's data exists once the timeframe has passed.
+      const due = startedAt + (tf - s.startTimeframe + 1) * tfMs;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait, signal);
+    }
+    const g = emu.generate(tf);
+    yield { words: g.words, count: g.count };
+  }
+}
+
+async function* bytesToWords(stream: AsyncIterable<Buffer>): AsyncIterable<WordChunk> {
+  let carry = Buffer.alloc(0);
+  for await (const chunk of stream) {
+    const buf = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+    const whole = buf.length - (buf.length % WORD_BYTES);
+    carry = Buffer.from(buf.subarray(whole));
+    if (whole === 0) continue;
+    // Copy: the words are kept by the framer after the stream reuses its buffer.
+    const { words, wordCount } = wordsOf(Buffer.from(buf.subarray(0, whole)));
+    yield { words, count: wordCount };
+  }
+  if (carry.length > 0) {
+    throw new Error(`the stream ended inside a word: ${carry.length} trailing byte(s) are not a 64-bit word`);
+  }
+}
+
+function replaySource(s: ReplaySource, signal: AbortSignal): AsyncIterable<WordChunk> {
+  return bytesToWords(
+    createReadStream(s.file, { highWaterMark: s.chunkBytes, signal }) as AsyncIterable<Buffer>,
+  );
+}
+
+async function* tcpSource(s: TcpSource, signal: AbortSignal): AsyncIterable<WordChunk> {
+  const socket = connect({ host: s.host, port: s.port });
+  const onAbort = (): void => {
+    socket.end();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    yield* bytesToWords(socket as Readable as AsyncIterable<Buffer>);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    socket.destroy();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * Runs one workload in this process: builds its Kafka client, metrics (optionally served on /metrics)
+ * and ERS reporter, stops cleanly on SIGTERM/SIGINT, and returns its totals. The agent starts workloads
+ * as child processes through this entry point (`daqops workload <kind>`).
+ */
+import { ErsReporter } from '../../lib/ers.js';
+import { KafkaClient } from '../../lib/kafka.js';
+import { Metrics, serveMetrics } from '../../lib/metrics.js';
+import type { WorkloadConfig } from './config.js';
+import { ProcessorWorkload } from './processor/processor.js';
+import { ReadoutWorkload } from './readout/readout.js';
+import { WriterWorkload } from './writer/writer.js';
+
+export interface WorkloadRun {
+  readonly totals: object;
+  readonly metricsPort: number | undefined;
+}
+
+export async function runWorkload(
+  config: WorkloadConfig,
+  options: { signal?: AbortSignal; onMetricsPort?: (port: number) => void; handleSignals?: boolean } = {},
+): Promise<WorkloadRun> {
+  const controller = new AbortController();
+  options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  const onSignal = (): void => controller.abort();
+  if (options.handleSignals ?? true) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  const client = new KafkaClient({
+    brokers: config.brokers,
+    clientId: `daqops-${config.kind}-${config.task}`,
+  });
+  const metrics = new Metrics({ environment: config.environment, task: config.task });
+  const ers = new ErsReporter({
+    application: `daqops-${config.kind}`,
+    task: config.task,
+    environment: config.environment,
+  });
+  const server =
+    config.metricsPort === undefined ? undefined : await serveMetrics(metrics, config.metricsPort);
+  if (server !== undefined) options.onMetricsPort?.(server.port);
+  try {
+    const deps = { client, metrics, ers };
+    const totals =
+      config.kind === 'readout'
+        ? await new ReadoutWorkload(config, deps).run(controller.signal)
+        : config.kind === 'processor'
+          ? await new ProcessorWorkload(config, deps).run(controller.signal)
+          : await new WriterWorkload(config, deps).run(controller.signal);
+    return { totals, metricsPort: server?.port };
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await server?.close();
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The writer workload: consumes `<ns>.events` and stores them per run (run-store.ts), dropping events whose
+ * id is already stored. Offsets are committed only after the chunk holding the events is durable.
+ */
+import { mkdirSync } from 'node:fs';
+import { topicNames } from '../../../protocol/index.js';
+import type { ErsReporter } from '../../../lib/ers.js';
+import { SerialQueue } from '../serial-queue.js';
+import { RecordConsumer, RecordProducer, type InBatch, type KafkaClient } from '../../../lib/kafka.js';
+import type { Metrics } from '../../../lib/metrics.js';
+import { ensureNamespaceTopics } from '../../../lib/topics.js';
+import {
+  ACCOUNTING_KIND,
+  KIND_HEADER,
+  accountingKey,
+  type WriterAccounting,
+} from '../../../protocol/accounting.js';
+import type { WriterConfig } from '../config.js';
+import type { DaqEvent } from '../processor/kernel.js';
+import { RunStore, diskFreeBytes } from './run-store.js';
+
+export interface WriterTotals {
+  events: number;
+  duplicates: number;
+  chunks: number;
+  bytes: number;
+}
+
+/** Below this much free space the writer raises DiskFilling. */
+const DISK_LOW_BYTES = 1024 ** 3;
+
+export class WriterWorkload {
+  readonly totals: WriterTotals = { events: 0, duplicates: 0, chunks: 0, bytes: 0 };
+  private readonly stores = new Map<number, RunStore>();
+  private buffer = new Map<number, DaqEvent[]>();
+  private buffered = 0;
+  private readonly bufferedIds = new Set<string>();
+  private readonly consumed = new Map<number, string>();
+  private readonly queue = new SerialQueue();
+  private consumer: RecordConsumer | undefined;
+  private producer: RecordProducer | undefined;
+  private lastFlush = Date.now();
+  private readonly topics;
+  private readonly m;
+
+  constructor(
+    readonly config: WriterConfig,
+    private readonly deps: { client: KafkaClient; metrics: Metrics; ers: ErsReporter },
+  ) {
+    this.topics = topicNames(config.namespace);
+    const m = deps.metrics;
+    this.m = {
+      events: m.counter('daq_writer_events_total'),
+      duplicates: m.counter('daq_writer_duplicate_events_total'),
+      bytes: m.counter('daq_writer_bytes_total'),
+      diskFree: m.gauge('daq_writer_disk_free_bytes'),
+    };
+  }
+
+  async run(signal: AbortSignal): Promise<WriterTotals> {
+    const c = this.config;
+    mkdirSync(c.dataDir, { recursive: true });
+    await ensureNamespaceTopics(this.deps.client, c.namespace);
+    this.producer = await RecordProducer.open(this.deps.client);
+    this.consumer = await RecordConsumer.start(this.deps.client, {
+      groupId: c.groupId,
+      topics: [this.topics.events],
+      onBatch: (b) => this.queue.run(() => this.onBatch(b)),
+    });
+    const flusher = setInterval(
+      () => void this.queue.run(() => this.flushIfDue()).catch(() => undefined),
+      Math.max(10, Math.floor(c.flushIntervalMs / 2)),
+    );
+    const disk = setInterval(() => this.checkDisk(), c.diskFreeIntervalMs);
+    this.checkDisk();
+    try {
+      await this.queue.untilStopped(signal);
+      // Store what is buffered before leaving: it is acknowledged input.
+      await this.queue.run(() => this.flush());
+    } finally {
+      clearInterval(flusher);
+      clearInterval(disk);
+      await this.queue.drain();
+      await this.consumer.stop();
+      await this.producer.close();
+    }
+    return this.totals;
+  }
+
+  private store(run: number): RunStore {
+    let s = this.stores.get(run);
+    if (s === undefined) {
+      s = new RunStore(this.config.dataDir, run);
+      this.stores.set(run, s);
+    }
+    return s;
+  }
+
+  private async onBatch(batch: InBatch): Promise<void> {
+    for (const rec of batch.records) {
+      const msg = JSON.parse(rec.value.toString('utf8')) as { run: number; events: DaqEvent[] };
+      for (const e of msg.events) {
+        const store = this.store(e.run);
+        if (store.has(e.id) || this.bufferedIds.has(e.id)) {
+          this.totals.duplicates++;
+          this.m.duplicates.inc();
+          continue;
+        }
+        const pending = this.buffer.get(e.run) ?? [];
+        pending.push(e);
+        this.buffer.set(e.run, pending);
+        this.bufferedIds.add(e.id);
+        this.buffered++;
+      }
+      this.consumed.set(rec.partition, String(Number(rec.offset) + 1));
+    }
+    if (this.buffered >= this.config.flushEvents) await this.flush();
+  }
+
+  private async flushIfDue(): Promise<void> {
+    if (Date.now() - this.lastFlush >= this.config.flushIntervalMs) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    this.lastFlush = Date.now();
+    const buffer = this.buffer;
+    this.buffer = new Map();
+    this.buffered = 0;
+    this.bufferedIds.clear();
+    const accounting: WriterAccounting[] = [];
+    for (const [run, events] of buffer) {
+      if (events.length === 0) continue;
+      const store = this.store(run);
+      try {
+        const chunk = store.append(events);
+        this.totals.events += chunk.events;
+        this.totals.chunks++;
+        this.totals.bytes += chunk.bytes;
+        this.m.events.inc(chunk.events);
+        this.m.bytes.inc(chunk.bytes);
+      } catch (err) {
+        this.deps.ers.raise(
+          'daqops.writer.WriteFailed',
+          `run ${run}: a chunk of ${events.length} events could not be stored`,
+          { run },
+          { cause: err },
+        );
+        throw err;
+      }
+      const s = store.summary();
+      accounting.push({
+        stage: 'writer',
+        run,
+        task: this.config.task,
+        events: s.events,
+        hits: s.hits,
+        duplicates: this.totals.duplicates,
+      });
+    }
+    if (accounting.length > 0) {
+      await this.producer!.send([
+        {
+          topic: this.topics.monitoring,
+          records: accounting.map((a) => ({
+            key: accountingKey(a),
+            value: Buffer.from(JSON.stringify(a)),
+            headers: { [KIND_HEADER]: ACCOUNTING_KIND },
+          })),
+        },
+      ]);
+    }
+    // Everything consumed so far is durable now.
+    for (const [partition, next] of this.consumed)
+      await this.consumer!.commit(this.topics.events, partition, next);
+    this.consumed.clear();
+  }
+
+  private checkDisk(): void {
+    try {
+      const free = diskFreeBytes(this.config.dataDir);
+      this.m.diskFree.set(free);
+      if (free < DISK_LOW_BYTES) {
+        this.deps.ers.raise(
+          'daqops.writer.DiskFilling',
+          `only ${(free / 1024 ** 2).toFixed(0)} MiB free under ${this.config.dataDir}`,
+          { freeBytes: free },
+        );
+      }
+    } catch {
+      // statfs unsupported here: the gauge stays unset rather than wrong.
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/** Reads a namespace's accounting records from Kafka and reconciles one run (protocol/accounting.ts). */
+import {
+  KIND_HEADER,
+  ACCOUNTING_KIND,
+  reconcile,
+  type AccountingRecord,
+  type Reconciliation,
+} from '../protocol/accounting.js';
+import { topicNames } from '../protocol/topics.js';
+import { headerText, readTopicToEnd, type KafkaClient } from './kafka.js';
+
+export async function reconcileRun(
+  client: KafkaClient,
+  namespace: string,
+  run: number,
+): Promise<Reconciliation> {
+  const records: AccountingRecord[] = [];
+  await readTopicToEnd(client, topicNames(namespace).monitoring, (r) => {
+    if (headerText(r.headers, KIND_HEADER) !== ACCOUNTING_KIND) return;
+    records.push(JSON.parse(r.value.toString('utf8')) as AccountingRecord);
+  });
+  return reconcile(run, records);
+}
+
+export function formatReconciliation(r: Reconciliation): string {
+  const lines = [
+    `run ${r.run}${r.readoutFinal ? '' : ' (readout still running or stopped without a final report)'}`,
+    `  produced     ${r.produced.words} words (${r.produced.hits} hits, ${r.produced.segments} segments) in ${r.produced.messages} messages`,
+    `  processed    ${r.processed.words} words (${r.processed.hits} hits, ${r.processed.segments} segments, ${r.processed.corrupt} corrupt) in ${r.timeframes} timeframes (${r.incompleteTimeframes} incomplete)`,
+    `  dead-letter  ${r.deadletteredWords} words in whole messages`,
+    `  events       ${r.events.built} built with ${r.events.hits} hits, ${r.events.stored} stored`,
+    `  lost         ${r.lost}`,
+  ];
+  for (const [link, x] of Object.entries(r.perLink)) {
+    lines.push(
+      `  link ${link}: produced ${x.produced}, processed ${x.processed}, dead-lettered ${x.deadlettered}, lost ${x.lost}`,
+    );
+  }
+  return lines.join('\n');
+}

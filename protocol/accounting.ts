@@ -1,0 +1,189 @@
+/**
+ * Accounting records every stage publishes on `<ns>.monitoring` (header daq-kind: accounting). Each record
+ * has a key that makes it idempotent — a replayed timeframe republishes the same key — and the
+ * reconciliation keeps the last record per key.
+ */
+export const ACCOUNTING_KIND = 'accounting';
+export const AGGREGATE_KIND = 'aggregate';
+export const KIND_HEADER = 'daq-kind';
+
+export interface ReadoutAccounting {
+  readonly stage: 'readout';
+  readonly run: number;
+  readonly link: number;
+  /** One per process start: counters restart with the process, so incarnations are summed. */
+  readonly incarnation: string;
+  readonly words: number;
+  readonly hits: number;
+  readonly segments: number;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly timeframes: number;
+  readonly lastSequence: number;
+  readonly final: boolean;
+}
+
+export interface ProcessorLinkAccounting {
+  readonly words: number;
+  readonly hits: number;
+  readonly segments: number;
+  readonly corrupt: number;
+}
+
+export interface ProcessorAccounting {
+  readonly stage: 'processor';
+  readonly run: number;
+  readonly timeframe: number;
+  readonly links: Readonly<Record<string, ProcessorLinkAccounting>>;
+  readonly missingLinks: readonly number[];
+  readonly events: number;
+  readonly hitsInEvents: number;
+}
+
+export interface DeadletterAccounting {
+  readonly stage: 'deadletter';
+  readonly run: number;
+  readonly link: number;
+  readonly timeframe: number;
+  /** The dead-lettered message's sequence and part (or -1 when its headers could not be read). */
+  readonly sequence: number;
+  readonly part: number;
+  readonly words: number;
+  readonly reason: string;
+}
+
+export interface WriterAccounting {
+  readonly stage: 'writer';
+  readonly run: number;
+  readonly task: string;
+  readonly events: number;
+  readonly hits: number;
+  readonly duplicates: number;
+}
+
+export type AccountingRecord =
+  ReadoutAccounting | ProcessorAccounting | DeadletterAccounting | WriterAccounting;
+
+export function accountingKey(r: AccountingRecord): string {
+  switch (r.stage) {
+    case 'readout':
+      return `readout/${r.run}/${r.link}/${r.incarnation}`;
+    case 'processor':
+      return `processor/${r.run}/${r.timeframe}`;
+    case 'deadletter':
+      return `deadletter/${r.run}/${r.link}/${r.timeframe}/${r.sequence}/${r.part}`;
+    case 'writer':
+      return `writer/${r.run}/${r.task}`;
+  }
+}
+
+/** The data-path balance of one run (DESIGN.md "Accounting"): `lost` is 0 unless data really was lost. */
+export interface Reconciliation {
+  readonly run: number;
+  readonly produced: {
+    readonly words: number;
+    readonly hits: number;
+    readonly segments: number;
+    readonly messages: number;
+  };
+  readonly processed: {
+    readonly words: number;
+    readonly hits: number;
+    readonly segments: number;
+    readonly corrupt: number;
+  };
+  readonly deadletteredWords: number;
+  readonly timeframes: number;
+  readonly incompleteTimeframes: number;
+  readonly events: { readonly built: number; readonly hits: number; readonly stored: number };
+  /** Words produced but neither processed nor dead-lettered. */
+  readonly lost: number;
+  /** Events built but not stored (only meaningful once the writer has drained). */
+  readonly eventsNotStored: number;
+  readonly perLink: Readonly<
+    Record<
+      string,
+      {
+        readonly produced: number;
+        readonly processed: number;
+        readonly deadlettered: number;
+        readonly lost: number;
+      }
+    >
+  >;
+  readonly readoutFinal: boolean;
+}
+
+/** Reduces accounting records (any order, duplicates allowed: the last per key wins) to a run's balance. */
+export function reconcile(run: number, records: Iterable<AccountingRecord>): Reconciliation {
+  const latest = new Map<string, AccountingRecord>();
+  for (const r of records) if (r.run === run) latest.set(accountingKey(r), r);
+  const perLink = new Map<number, { produced: number; processed: number; deadlettered: number }>();
+  const link = (l: number): { produced: number; processed: number; deadlettered: number } => {
+    let x = perLink.get(l);
+    if (x === undefined) {
+      x = { produced: 0, processed: 0, deadlettered: 0 };
+      perLink.set(l, x);
+    }
+    return x;
+  };
+  const produced = { words: 0, hits: 0, segments: 0, messages: 0 };
+  const processed = { words: 0, hits: 0, segments: 0, corrupt: 0 };
+  let deadletteredWords = 0;
+  let timeframes = 0;
+  let incomplete = 0;
+  const events = { built: 0, hits: 0, stored: 0 };
+  let readoutFinal = true;
+  let sawReadout = false;
+  for (const r of latest.values()) {
+    switch (r.stage) {
+      case 'readout':
+        sawReadout = true;
+        readoutFinal &&= r.final;
+        produced.words += r.words;
+        produced.hits += r.hits;
+        produced.segments += r.segments;
+        produced.messages += r.messages;
+        link(r.link).produced += r.words;
+        break;
+      case 'processor':
+        timeframes++;
+        if (r.missingLinks.length > 0) incomplete++;
+        events.built += r.events;
+        events.hits += r.hitsInEvents;
+        for (const [l, c] of Object.entries(r.links)) {
+          processed.words += c.words;
+          processed.hits += c.hits;
+          processed.segments += c.segments;
+          processed.corrupt += c.corrupt;
+          link(Number(l)).processed += c.words;
+        }
+        break;
+      case 'deadletter':
+        deadletteredWords += r.words;
+        if (r.link >= 0) link(r.link).deadlettered += r.words;
+        break;
+      case 'writer':
+        events.stored += r.events;
+        break;
+    }
+  }
+  const links: Record<string, { produced: number; processed: number; deadlettered: number; lost: number }> =
+    {};
+  for (const [l, x] of [...perLink].sort((a, b) => a[0] - b[0])) {
+    links[String(l)] = { ...x, lost: Math.max(0, x.produced - x.processed - x.deadlettered) };
+  }
+  return {
+    run,
+    produced,
+    processed,
+    deadletteredWords,
+    timeframes,
+    incompleteTimeframes: incomplete,
+    events,
+    lost: Math.max(0, produced.words - processed.words - deadletteredWords),
+    eventsNotStored: Math.max(0, events.built - events.stored),
+    perLink: links,
+    readoutFinal: sawReadout && readoutFinal,
+  };
+}
