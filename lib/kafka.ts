@@ -43,10 +43,20 @@ const LEVELS: Record<number, KafkaLogRecord['level']> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-// Conditions every client rides out by retrying while a broker starts or a group rebalances; logged by
-// kafkajs as errors, they would otherwise page nobody yet scare everybody.
-const TRANSIENT =
-  /coordinator is loading|coordinator is not available|not the leader|no leader for this|rebalanc/i;
+// Conditions every client rides out by retrying while a broker starts or a group rebalances, and topic
+// creation races that ensureTopics resolves (it throws if a topic is really missing). kafkajs logs them
+// as errors; shown, they would page nobody yet scare everybody.
+const TRANSIENT = new RegExp(
+  [
+    'coordinator is loading',
+    'coordinator is not available',
+    'not the leader',
+    'no leader for this',
+    'rebalanc',
+    'Topic creation errors',
+  ].join('|'),
+  'i',
+);
 
 function stderrLog(r: KafkaLogRecord): void {
   const error = r.fields['error'];
