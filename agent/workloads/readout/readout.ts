@@ -26,8 +26,8 @@ import type { ReadoutConfig } from '../config.js';
 import { StreamFramer, type FramedTimeframe } from './framer.js';
 import { openSource } from './sources.js';
 
-// Room for the headers in a message, in words.
-const HEADER_ALLOWANCE_WORDS = 128;
+// Room for the headers of a message (about 250 bytes of daq-* headers and traceparent), in words.
+const HEADER_ALLOWANCE_WORDS = 64;
 
 export interface ReadoutTotals {
   words: number;

@@ -75,8 +75,12 @@ describe('data path through a real Kafka broker', function () {
     const processor = startWorkload('processor', brokers, { namespace: ns, task: 'processor-0' });
     const writer = startWorkload('writer', brokers, { namespace: ns, dataDir, flushIntervalMs: 200 });
     const timeframes = 150;
+    // Link 1 with a small message limit: its sub-timeframes travel split into parts.
+    const limits = [{}, { maxMessageBytes: 1024 }];
     await Promise.all(
-      [0, 1].map((link) => startWorkload('readout', brokers, readoutSettings(ns, link, timeframes)).done),
+      [0, 1].map(
+        (link) => startWorkload('readout', brokers, readoutSettings(ns, link, timeframes, limits[link])).done,
+      ),
     );
     const r = await waitForDrain(brokers, ns, 1);
     await Promise.all([processor.stop(), writer.stop()]);
@@ -85,6 +89,7 @@ describe('data path through a real Kafka broker', function () {
     assert.equal(r.processed.corrupt, 0);
     assert.equal(r.incompleteTimeframes, 0);
     assert.equal(r.timeframes, timeframes);
+    assert.ok(r.produced.messages > 2 * timeframes, 'link 1 should have split its sub-timeframes');
     const reference = runPipeline(timeframes, REFERENCE);
     const expected = reference.results.flatMap((x) => x.events.map((e) => e.id)).sort();
     const stored = storedEventIds(dataDir, 1);

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { DaqError } from '../../../protocol/index.js';
+import { parseWorkloadConfig } from '../../../agent/workloads/config.js';
+
+function invalidAt(field: string) {
+  return (e: unknown): boolean => {
+    assert.ok(e instanceof DaqError, String(e));
+    assert.equal(e.code, 'INVALID_CONFIG');
+    assert.equal(e.field, field);
+    return true;
+  };
+}
+
+describe('agent/workloads/config', () => {
+  const brokers = ['127.0.0.1:9092'];
+
+  it('applies documented defaults and freezes the result', () => {
+    const c = parseWorkloadConfig('readout', { link: 1 }, brokers);
+    assert.equal(c.kind, 'readout');
+    if (c.kind !== 'readout') return;
+    assert.equal(c.fpga, 1);
+    assert.equal(c.source.type, 'emulator');
+    assert.equal(c.orbitsPerTimeframe, 32);
+    assert.equal(c.namespace, 'daq');
+    assert.ok(Object.isFrozen(c));
+    assert.throws(() => {
+      (c as { link: number }).link = 3;
+    }, TypeError);
+  });
+
+  it('names the field and the problem for bad values', () => {
+    assert.throws(() => parseWorkloadConfig('readout', {}, brokers), invalidAt('readout.link'));
+    assert.throws(
+      () => parseWorkloadConfig('readout', { link: 0, pacing: 'fast' }, brokers),
+      invalidAt('readout.pacing'),
+    );
+    assert.throws(
+      () => parseWorkloadConfig('readout', { link: 0, source: { type: 'udp' } }, brokers),
+      invalidAt('readout.source.type'),
+    );
+    assert.throws(
+      () => parseWorkloadConfig('readout', { link: 0, source: { type: 'replay' } }, brokers),
+      invalidAt('readout.source.file'),
+    );
+    assert.throws(
+      () =>
+        parseWorkloadConfig('readout', { link: 0, source: { masked: [{ fpga: 0, channel: 900 }] } }, brokers),
+      invalidAt('readout.source.masked[0].channel'),
+    );
+    assert.throws(
+      () => parseWorkloadConfig('readout', { link: 0, overlapNs: 2_000_000 }, brokers),
+      invalidAt('readout.overlapNs'),
+    );
+    assert.throws(
+      () => parseWorkloadConfig('processor', { links: [] }, brokers),
+      invalidAt('processor.links'),
+    );
+    assert.throws(
+      () => parseWorkloadConfig('processor', { events: { windowMinNs: 10, windowMaxNs: 5 } }, brokers),
+      invalidAt('processor.events.windowMaxNs'),
+    );
+    assert.throws(
+      () => parseWorkloadConfig('writer', { namespace: 'a.b' }, brokers),
+      invalidAt('writer.namespace'),
+    );
+    assert.throws(() => parseWorkloadConfig('writer', {}, []), invalidAt('writer.brokers'));
+  });
+});
