@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { projectRoot } from '../lib/paths.js';
 import { DaqError, isDaqError } from '../protocol/errors.js';
 import { kafkaDown, kafkaStatus, kafkaUp } from '../deploy/local/kafka-state.js';
-import { runTestbedSmoke } from '../deploy/local/testbed.js';
+import { runTestbed } from '../deploy/local/testbed.js';
 import { runningLocalKafka } from '../deploy/local/kafka-state.js';
 import { applyOverrides, readConfigFile } from '../lib/config.js';
 import { envBrokerList } from '../lib/env.js';
@@ -132,12 +132,20 @@ data
 
 program
   .command('testbed')
-  .description('run the local testbed: Kafka up, a generated timeframe through it, read back and checked')
-  .option('--hits-per-orbit <n>', 'hits per orbit and link', (v) => Number.parseInt(v, 10), 40)
-  .option('--seed <n>', 'seed of the generated data', (v) => Number.parseInt(v, 10), 2026)
-  .action(async (opts: { hitsPerOrbit: number; seed: number }) => {
-    const r = await runTestbedSmoke({ hitsPerOrbit: opts.hitsPerOrbit, seed: opts.seed });
-    if (!r.bitExact) process.exitCode = 1;
+  .description('run the DT testbed locally: Kafka, 2 readout links, 2 processors, a writer; then reconcile')
+  .option('--seconds <n>', 'seconds of detector time (real-time paced)', (v) => Number.parseFloat(v), 10)
+  .option('--muon-rate <hz>', 'muon rate', (v) => Number.parseFloat(v), 1000)
+  .option('--noise-rate <hz>', 'noise rate per channel', (v) => Number.parseFloat(v), 200)
+  .option('--data-dir <dir>', 'where the writer stores runs (default .daqops/data/<namespace>)')
+  .action(async (opts: { seconds: number; muonRate: number; noiseRate: number; dataDir?: string }) => {
+    const r = await runTestbed({
+      seconds: opts.seconds,
+      muonRateHz: opts.muonRate,
+      noiseRateHzPerChannel: opts.noiseRate,
+      ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+    });
+    if (r.reconciliation.lost > 0 || r.reconciliation.events.stored < r.reconciliation.events.built)
+      process.exitCode = 1;
   });
 
 try {

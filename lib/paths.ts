@@ -16,3 +16,15 @@ export function projectRoot(): string {
   cached = dir;
   return dir;
 }
+
+/**
+ * How to start the `daqops` command as a child process the way this process was started: from the compiled
+ * dist/ when running compiled, from source through tsx otherwise.
+ */
+export function daqopsCommand(): { command: string; args: string[] } {
+  const compiled = join(projectRoot(), 'dist', 'bin', 'daqops.js');
+  const fromSource = !fileURLToPath(import.meta.url).includes(`${join('dist', 'lib')}`);
+  return fromSource || !existsSync(compiled)
+    ? { command: process.execPath, args: ['--import', 'tsx', join(projectRoot(), 'bin', 'daqops.ts')] }
+    : { command: process.execPath, args: [compiled] };
+}

@@ -1,52 +1,41 @@
 /**
- * The README's main job. For now: a local Kafka (ours, a running `daqops kafka up` one, or the cluster in
- * DAQOPS_KAFKA_BROKERS), one generated timeframe from two readout links sent through it as sub-timeframe
- * messages, read back, checked bit-exact and summarised. Later issues grow this into the full testbed run.
+ * The README's main job: the trigger-less testbed on this machine. A local Kafka (ours, a running
+ * `daqops kafka up` one, or DAQOPS_KAFKA_BROKERS), then the data path as separate processes — two
+ * emulated readout links of the DT testbed paced in real time, two processors in one consumer group, one
+ * writer — with live progress, and at the end the run's reconciliation and a look at the stored events.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { envBrokerList } from '../../lib/env.js';
-import { KafkaClient, sendAcked } from '../../lib/kafka.js';
-import {
-  ChannelMap,
-  channelKey,
-  DEFAULT_ORBITS_PER_TIMEFRAME,
-  WordTally,
-  bytesOfWords,
-  decodeSubTimeframe,
-  encodeSubTimeframe,
-  tallyWords,
-  topicNames,
-  wordsOf,
-  type SubTimeframeHeader,
-} from '../../protocol/index.js';
-import { syntheticSubTimeframe } from '../../agent/workloads/readout/synthetic.js';
+import { KafkaClient } from '../../lib/kafka.js';
+import { daqopsCommand } from '../../lib/paths.js';
+import { formatReconciliation, reconcileRun } from '../../lib/reconcile.js';
+import { ensureNamespaceTopics } from '../../lib/topics.js';
+import type { Reconciliation } from '../../protocol/accounting.js';
+import { formatInspection, inspectRun } from '../../agent/workloads/writer/inspect.js';
+import { runDir } from '../../agent/workloads/writer/run-store.js';
 import { startLocalKafka, stopLocalKafka, type LocalKafka } from './kafka-local.js';
-import { runningLocalKafka } from './kafka-state.js';
+import { daqopsHome, runningLocalKafka } from './kafka-state.js';
 
 export interface TestbedOptions {
-  readonly hitsPerOrbit?: number;
-  readonly seed?: number;
+  readonly seconds?: number;
+  readonly muonRateHz?: number;
+  readonly noiseRateHzPerChannel?: number;
+  readonly dataDir?: string;
   readonly print?: (line: string) => void;
 }
 
 export interface TestbedResult {
-  readonly brokers: readonly string[];
   readonly namespace: string;
-  readonly timeframe: number;
-  readonly sent: {
-    link: number;
-    words: number;
-    hits: number;
-    segments: number;
-    partition: number;
-    offset: string;
-  }[];
-  readonly received: SubTimeframeHeader[];
-  readonly bitExact: boolean;
-  readonly hitsPerChamber: Map<number, number>;
+  readonly dataDir: string;
+  readonly reconciliation: Reconciliation;
 }
 
-export async function runTestbedSmoke(options: TestbedOptions = {}): Promise<TestbedResult> {
+const TF_SECONDS = (32 * 3564 * 25) / 1e9;
+
+export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedResult> {
   const print = options.print ?? ((l: string) => console.log(l));
   let owned: LocalKafka | undefined;
   let brokers = envBrokerList('DAQOPS_KAFKA_BROKERS') ?? runningLocalKafka()?.brokers;
@@ -57,117 +46,91 @@ export async function runTestbedSmoke(options: TestbedOptions = {}): Promise<Tes
   } else {
     print(`kafka: using ${brokers.join(',')}`);
   }
+  const children: ChildProcess[] = [];
   try {
-    return await sendAndReadBack(brokers, options, print);
+    const namespace = `testbed-${randomBytes(3).toString('hex')}`;
+    const dataDir = options.dataDir ?? join(daqopsHome(), 'data', namespace);
+    mkdirSync(dataDir, { recursive: true });
+    const client = new KafkaClient({ brokers, clientId: 'daqops-testbed' });
+    await ensureNamespaceTopics(client, namespace);
+    const seconds = options.seconds ?? 10;
+    const timeframes = Math.max(1, Math.round(seconds / TF_SECONDS));
+    const { command, args } = daqopsCommand();
+    const start = (name: string, kind: string, settings: Record<string, unknown>): ChildProcess => {
+      const sets = Object.entries({ namespace, environment: 'testbed', task: name, ...settings }).flatMap(
+        ([k, v]) => ['--set', `${k}=${JSON.stringify(v)}`],
+      );
+      const child = spawn(command, [...args, 'workload', kind, '--brokers', brokers.join(','), ...sets], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      // Workload ERS issues and errors reach the console, prefixed by task.
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (text: string) => {
+        for (const line of text.split('\n'))
+          if (line.trim() !== '' && !line.includes('nodedir')) print(`${name}: ${line}`);
+      });
+      children.push(child);
+      return child;
+    };
+    print(
+      `testbed: namespace ${namespace}, run 1, ${seconds} s of detector time (${timeframes} timeframes), data in ${dataDir}`,
+    );
+    // Five processes start at once on a small machine: give the links time to line up before a timeframe
+    // is declared incomplete.
+    for (const p of [0, 1]) start(`processor-${p}`, 'processor', { assemblyTimeoutMs: 5000 });
+    start('writer', 'writer', { dataDir, flushIntervalMs: 500 });
+    const readouts = [0, 1].map((link) =>
+      start(`readout-${link}`, 'readout', {
+        link,
+        timeframes,
+        pacing: 'realtime',
+        'source.muonRateHz': options.muonRateHz ?? 1000,
+        'source.noiseRateHzPerChannel': options.noiseRateHzPerChannel ?? 200,
+      }),
+    );
+    const readoutsDone = Promise.all(
+      readouts.map((c) => new Promise<number | null>((r) => c.once('exit', (code) => r(code)))),
+    );
+    let r: Reconciliation | undefined;
+    let finished = false;
+    void readoutsDone.then(() => {
+      finished = true;
+    });
+    const deadline = Date.now() + (seconds + 90) * 1000;
+    for (;;) {
+      await new Promise((res) => setTimeout(res, 2000));
+      r = await reconcileRun(client, namespace, 1);
+      print(
+        `live: produced ${r.produced.hits} hits · processed ${r.processed.hits} · corrupt ${r.processed.corrupt} · events ${r.events.built} built / ${r.events.stored} stored · lost so far ${r.produced.words - r.processed.words - r.deadletteredWords}`,
+      );
+      const drained =
+        finished &&
+        r.readoutFinal &&
+        r.processed.words + r.deadletteredWords >= r.produced.words &&
+        r.events.stored >= r.events.built;
+      if (drained) break;
+      if (Date.now() > deadline) {
+        print('testbed: the data path did not drain in time');
+        break;
+      }
+    }
+    const codes = await readoutsDone;
+    if (codes.some((c) => c !== 0)) print(`testbed: a readout exited with code ${codes.join(', ')}`);
+    print('');
+    print(formatReconciliation(r));
+    print('');
+    print(formatInspection(inspectRun(runDir(dataDir, 1))));
+    return { namespace, dataDir, reconciliation: r };
   } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(
+      children.map((c) =>
+        c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)),
+      ),
+    );
     if (owned !== undefined) {
       await stopLocalKafka(owned);
       print('kafka: broker stopped');
     }
   }
-}
-
-async function sendAndReadBack(
-  brokers: readonly string[],
-  options: TestbedOptions,
-  print: (line: string) => void,
-): Promise<TestbedResult> {
-  const namespace = `testbed-${randomBytes(3).toString('hex')}`;
-  const topics = topicNames(namespace);
-  const client = new KafkaClient({ brokers, clientId: 'daqops-testbed' });
-  await client.ensureTopics([{ topic: topics.rawHits, partitions: 4 }]);
-  const map = ChannelMap.testbed(4);
-  const run = 1;
-  const timeframe = Math.floor(Date.now() / 1000) % 100_000;
-  const links = [0, 1];
-  const generated = links.map((link) =>
-    syntheticSubTimeframe({
-      map,
-      fpga: link,
-      timeframe,
-      orbitsPerTimeframe: DEFAULT_ORBITS_PER_TIMEFRAME,
-      hitsPerOrbit: options.hitsPerOrbit ?? 40,
-      seed: options.seed ?? 2026,
-    }),
-  );
-
-  const producer = client.producer();
-  await producer.connect();
-  const sent: TestbedResult['sent'] = [];
-  try {
-    for (const [i, g] of generated.entries()) {
-      const link = links[i]!;
-      const msg = encodeSubTimeframe(
-        {
-          run,
-          link,
-          timeframe,
-          sequence: 0,
-          words: g.wordCount,
-          hits: g.hits,
-          part: 0,
-          parts: 1,
-          lead: 0,
-          trail: 0,
-          overlapNs: 0,
-        },
-        bytesOfWords(g.words, g.wordCount),
-      );
-      const [meta] = await sendAcked(producer, { topic: topics.rawHits, messages: [msg] });
-      sent.push({
-        link,
-        words: g.wordCount,
-        hits: g.hits,
-        segments: g.segments,
-        partition: meta?.partition ?? -1,
-        offset: meta?.baseOffset ?? '?',
-      });
-      print(
-        `sent     link ${link} timeframe ${timeframe}: ${g.wordCount} words (${g.hits} hits, ${g.segments} segments) → ${topics.rawHits}[${meta?.partition}] @${meta?.baseOffset}`,
-      );
-    }
-  } finally {
-    await producer.disconnect();
-  }
-
-  const received: SubTimeframeHeader[] = [];
-  const tally = new WordTally();
-  let bitExact = true;
-  try {
-    const messages = await client.readMessages(topics.rawHits, links.length, {
-      groupId: `${namespace}-readback`,
-    });
-    for (const { message, partition } of messages) {
-      const header = decodeSubTimeframe(message.headers, message.value);
-      const value = message.value ?? Buffer.alloc(0);
-      const { words, wordCount } = wordsOf(value);
-      tallyWords(words, wordCount, map, tally);
-      const original = generated[links.indexOf(header.link)];
-      const same =
-        original !== undefined &&
-        Buffer.compare(value, bytesOfWords(original.words, original.wordCount)) === 0;
-      bitExact &&= same;
-      received.push(header);
-      print(
-        `received link ${header.link} timeframe ${header.timeframe}: ${header.words} words from partition ${partition}, bit-exact ${same ? 'yes' : 'NO'}`,
-      );
-    }
-  } finally {
-    await client.deleteTopics([topics.rawHits]).catch(() => undefined);
-  }
-
-  const hitsPerChamber = new Map<number, number>();
-  for (const e of map.entries) {
-    const n = tally.hitsPerChannel[channelKey(e.fpga, e.channel)] ?? 0;
-    hitsPerChamber.set(e.chamber, (hitsPerChamber.get(e.chamber) ?? 0) + n);
-  }
-  print(`decoded  ${tally.hits} hits, ${tally.segments} segments, ${tally.corrupt} corrupt words`);
-  print(`chamber  ${[...hitsPerChamber.keys()].map((c) => String(c).padStart(6)).join('')}`);
-  print(`hits     ${[...hitsPerChamber.values()].map((n) => String(n).padStart(6)).join('')}`);
-  print(
-    bitExact && received.length === links.length
-      ? 'OK: the timeframe came back bit-exact'
-      : 'FAILED: the timeframe did not come back intact',
-  );
-  return { brokers, namespace, timeframe, sent, received, bitExact, hitsPerChamber };
 }

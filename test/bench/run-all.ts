@@ -1,13 +1,39 @@
 /** `npm run bench`: prints figures; asserts nothing about speed (targets are in the README). */
 import { cpus } from 'node:os';
+import { envBrokerList } from '../../lib/env.js';
+import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../../deploy/local/kafka-local.js';
 import { benchCodec } from './codec.bench.js';
+import { benchEndToEnd, benchProducer } from './kafka.bench.js';
 import { benchProcessorKernel } from './processor.bench.js';
 
+const only = process.argv[2];
 console.log(
   `daqops bench — node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores`,
 );
-console.log('\n[codec] one core, 4 Mi words of 8 bytes');
-benchCodec();
-
-console.log('\n[processor kernel] one core, emulated muons in noise');
-benchProcessorKernel();
+if (only === undefined || only === 'codec') {
+  console.log('\n[codec] one core, 4 Mi words of 8 bytes');
+  benchCodec();
+}
+if (only === undefined || only === 'kernel') {
+  console.log('\n[processor kernel] one core, emulated muons in noise');
+  benchProcessorKernel();
+}
+if (only === undefined || only === 'kafka') {
+  let local: LocalKafka | undefined;
+  let brokers = envBrokerList('DAQOPS_KAFKA_BROKERS');
+  if (brokers === undefined) {
+    local = await startLocalKafka();
+    brokers = [...local.brokers];
+  }
+  try {
+    console.log(`\n[producer] one producer to the broker at ${brokers.join(',')}`);
+    await benchProducer(brokers);
+    console.log(
+      '\n[end to end] readout ×2 → processor → writer on this machine (replayed streams, full speed)',
+    );
+    await benchEndToEnd(brokers, { processors: 1 });
+    await benchEndToEnd(brokers, { processors: 2 });
+  } finally {
+    if (local !== undefined) await stopLocalKafka(local);
+  }
+}

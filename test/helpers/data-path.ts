@@ -71,21 +71,25 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
 }
 
 /**
- * Polls the run's reconciliation until every produced word is processed or dead-lettered, the readouts
- * sent their final report and (unless `writer` is false) every built event is stored.
+ * Polls the run's reconciliation until every produced word is processed or dead-lettered, every expected
+ * link's readout sent its final report and (unless `writer` is false) every built event is stored.
  */
 export async function waitForDrain(
   brokers: readonly string[],
   namespace: string,
   run: number,
-  options: { timeoutMs?: number; writer?: boolean } = {},
+  options: { timeoutMs?: number; writer?: boolean; links?: readonly number[] } = {},
 ): Promise<Reconciliation> {
   const client = new KafkaClient({ brokers, clientId: 'test-drain', log: () => {} });
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let last: Reconciliation | undefined;
   for (;;) {
     last = await reconcileRun(client, namespace, run);
+    const r = last;
+    // Every expected link must have reported: one fast link's final report alone is not the end.
+    const allLinks = (options.links ?? [0, 1]).every((l) => (r.perLink[String(l)]?.produced ?? 0) > 0);
     const drained =
+      allLinks &&
       last.readoutFinal &&
       last.produced.words > 0 &&
       last.processed.words + last.deadletteredWords >= last.produced.words &&

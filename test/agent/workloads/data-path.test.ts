@@ -155,7 +155,7 @@ describe('data path through a real Kafka broker', function () {
       'source.file': file,
       pacing: 'max',
     }).done;
-    const r = await waitForDrain(brokers, ns, 1, { writer: false });
+    const r = await waitForDrain(brokers, ns, 1, { writer: false, links: [0] });
     await processor.stop();
 
     const total = injected.BX_COUNTER + injected.HEAD + injected.TDC_CHANNEL;

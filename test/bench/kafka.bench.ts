@@ -1,0 +1,207 @@
+/**
+ * Benches against a real broker (the local one, or DAQOPS_KAFKA_BROKERS):
+ *  b. producer MB/s for one daqops producer (idempotent, acks=all, 1 MiB sub-timeframes in 4 MiB
+ *     requests, as the readout sends them) beside kcat (librdkafka) producing the same bytes;
+ *  c. end-to-end sustained hits/s: 2 readouts → processor(s) → writer, as separate processes, lost = 0.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KafkaClient, RecordProducer } from '../../lib/kafka.js';
+import { bytesOfWords, encodeSubTimeframe } from '../../protocol/index.js';
+import { DtEmulator } from '../../agent/workloads/readout/emulator.js';
+import { emulatorConfig } from '../helpers/pipeline.js';
+import { waitForDrain } from '../helpers/data-path.js';
+
+const MIB = 1024 * 1024;
+const scratch = (): string => mkdtempSync(join(existsShm() ? '/dev/shm' : tmpdir(), 'daqops-bench-'));
+
+function existsShm(): boolean {
+  try {
+    mkdirSync('/dev/shm', { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function benchProducer(
+  brokers: readonly string[],
+  totalMiB = 512,
+): Promise<{ daqops: number; kcat: number | undefined }> {
+  const client = new KafkaClient({ brokers, clientId: 'bench-producer' });
+  const stamp = Date.now();
+  const ours = `bench-${stamp}.raw-hits`;
+  const theirs = `bench-kcat-${stamp}.raw-hits`;
+  await client.ensureTopics([
+    { topic: ours, partitions: 4 },
+    { topic: theirs, partitions: 4 },
+  ]);
+  // 1 MiB of emulated words, sent as totalMiB sub-timeframes.
+  const emu = new DtEmulator(emulatorConfig({ noiseRateHzPerChannel: 400_000 }));
+  const g = emu.generate(0);
+  const words = Math.min(g.count, MIB / 8);
+  const payload = Buffer.from(bytesOfWords(g.words, words));
+  const producer = await RecordProducer.open(client);
+  const perRequest = 4;
+  const t0 = performance.now();
+  for (let i = 0; i < totalMiB; i += perRequest) {
+    const records = [];
+    for (let k = 0; k < perRequest; k++) {
+      const tf = i + k;
+      records.push(
+        encodeSubTimeframe(
+          {
+            run: 1,
+            link: 0,
+            timeframe: tf,
+            sequence: tf,
+            words,
+            hits: 0,
+            part: 0,
+            parts: 1,
+            lead: 0,
+            trail: 0,
+            overlapNs: 0,
+          },
+          payload,
+        ),
+      );
+    }
+    await producer.send([{ topic: ours, records }]);
+  }
+  const oursSeconds = (performance.now() - t0) / 1000;
+  await producer.close();
+  const daqops = (totalMiB * payload.length) / MIB / oursSeconds;
+  console.log(
+    `  daqops producer (kafkajs, idempotent, acks=all): ${daqops.toFixed(0)} MiB/s (${totalMiB} messages of ${(payload.length / MIB).toFixed(2)} MiB)`,
+  );
+
+  let kcat: number | undefined;
+  if (spawnSync('kcat', ['-V']).error !== undefined) {
+    console.log('  kcat: not installed (Debian package kcat) — no comparison');
+  } else {
+    const dir = scratch();
+    try {
+      const files: string[] = [];
+      for (let i = 0; i < totalMiB; i++) {
+        const f = join(dir, `m${i}.bin`);
+        writeFileSync(f, payload);
+        files.push(f);
+      }
+      const t1 = performance.now();
+      const r = spawnSync(
+        'kcat',
+        [
+          '-P',
+          '-b',
+          brokers.join(','),
+          '-t',
+          theirs,
+          '-X',
+          'enable.idempotence=true',
+          '-X',
+          'acks=all',
+          '-X',
+          'message.max.bytes=8388608',
+          ...files,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
+      );
+      const s = (performance.now() - t1) / 1000;
+      if (r.status !== 0) throw new Error(`kcat failed: ${r.stderr}`);
+      kcat = (totalMiB * payload.length) / MIB / s;
+      console.log(`  kcat (librdkafka, idempotent, acks=all), same bytes: ${kcat.toFixed(0)} MiB/s`);
+      console.log(
+        `  daqops / kcat = ${(daqops / kcat).toFixed(2)} (target ≥ 0.8); target ≥ 230 MB/s (seed 001 per producer)`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  await client.deleteTopics([ours, theirs]).catch(() => undefined);
+  return { daqops, kcat };
+}
+
+function daqops(args: string[]): ReturnType<typeof spawn> {
+  const env = { ...process.env };
+  delete env['DAQOPS_KAFKA_BROKERS'];
+  return spawn(process.execPath, ['--import', 'tsx', 'bin/daqops.ts', ...args], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** End to end on this machine: recorded streams replayed at full speed through the whole path. */
+export async function benchEndToEnd(
+  brokers: readonly string[],
+  options: { timeframes?: number; processors?: number } = {},
+): Promise<number> {
+  const timeframes = options.timeframes ?? 1000;
+  const processors = options.processors ?? 1;
+  const dir = scratch();
+  const ns = `bench-e2e-${Date.now()}`;
+  const b = brokers.join(',');
+  const children: ReturnType<typeof spawn>[] = [];
+  try {
+    // ~10 M hits/s per link of noise plus muons: the trigger-less stream of seed 001.
+    let hits = 0;
+    const files = [0, 1].map((fpga) => {
+      const emu = new DtEmulator(
+        emulatorConfig({ fpga, noiseRateHzPerChannel: 80_000, muonRateHz: 2000, layerEfficiency: 0.95 }),
+      );
+      const parts: Buffer[] = [];
+      for (let tf = 0; tf < timeframes; tf++) {
+        const g = emu.generate(tf);
+        hits += g.hits;
+        parts.push(Buffer.from(bytesOfWords(g.words, g.count)));
+      }
+      const f = join(dir, `link-${fpga}.raw`);
+      writeFileSync(f, Buffer.concat(parts));
+      return f;
+    });
+    const sets = (kv: Record<string, unknown>): string[] =>
+      Object.entries(kv).flatMap(([k, v]) => ['--set', `${k}=${JSON.stringify(v)}`]);
+    for (let p = 0; p < processors; p++)
+      children.push(
+        daqops(['workload', 'processor', '--brokers', b, ...sets({ namespace: ns, task: `processor-${p}` })]),
+      );
+    children.push(
+      daqops(['workload', 'writer', '--brokers', b, ...sets({ namespace: ns, dataDir: join(dir, 'data') })]),
+    );
+    await new Promise((r) => setTimeout(r, 5000)); // group joins
+    const t0 = performance.now();
+    const readouts = [0, 1].map((link) =>
+      daqops([
+        'workload',
+        'readout',
+        '--brokers',
+        b,
+        ...sets({
+          namespace: ns,
+          link,
+          task: `readout-${link}`,
+          'source.type': 'replay',
+          'source.file': files[link],
+          pacing: 'max',
+        }),
+      ]),
+    );
+    children.push(...readouts);
+    const r = await waitForDrain(brokers, ns, 1, { timeoutMs: 600_000, writer: false });
+    const seconds = (performance.now() - t0) / 1000;
+    const rate = r.processed.hits / seconds;
+    console.log(
+      `  ${processors} processor(s): ${r.processed.hits} hits (${((r.produced.words * 8) / MIB).toFixed(0)} MiB) in ${seconds.toFixed(1)} s = ${(rate / 1e6).toFixed(2)} M hits/s sustained, lost = ${r.lost} (target ≥ 20 M hits/s)`,
+    );
+    if (r.processed.hits !== hits)
+      console.log(`  WARNING: generated ${hits} hits but processed ${r.processed.hits}`);
+    return rate;
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
