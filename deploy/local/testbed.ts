@@ -125,7 +125,9 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     await Promise.all(
       children.map((c) =>
-        c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)),
+        c.exitCode !== null || c.signalCode !== null
+          ? Promise.resolve()
+          : new Promise<void>((r) => c.once('exit', () => r())),
       ),
     );
     if (owned !== undefined) {
