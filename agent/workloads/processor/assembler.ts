@@ -2,8 +2,10 @@
  * Timeframe assembly and offset bookkeeping for the processor — pure logic with an injected clock.
  *
  * A timeframe is complete when every expected link has delivered all parts of its sub-timeframe. One still
- * incomplete `timeoutMs` after its first part arrived is handed out flagged incomplete. Parts arriving
- * after their timeframe was handed out are "late": the caller dead-letters them whole.
+ * incomplete `timeoutMs` after its first part arrived is handed out flagged incomplete — but only once each
+ * missing link has either moved past it (sent a later timeframe) or fallen silent for `timeoutMs`: a link
+ * that is merely behind (a slow producer, a replay at full speed) is waited for, not dead-lettered. Parts
+ * arriving after their timeframe was handed out are "late": the caller dead-letters them whole.
  */
 import type { SubTimeframeHeader } from '../../../protocol/index.js';
 
@@ -38,12 +40,17 @@ export class TimeframeAssembler {
   private readonly pending = new Map<string, Pending>();
   private readonly closed = new Map<string, 'closed' | 'handled'>();
   private readonly closedOrder: string[] = [];
+  /** Per link: the newest timeframe seen and when the link last delivered anything. */
+  private readonly progress = new Map<number, { watermark: number; lastSeenMs: number }>();
+  private readonly startedMs: number;
 
   constructor(
     private readonly links: readonly number[],
     private readonly timeoutMs: number,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.startedMs = now();
+  }
 
   get pendingCount(): number {
     return this.pending.size;
@@ -75,6 +82,11 @@ export class TimeframeAssembler {
    */
   add(f: Fragment): AssembledTimeframe | 'late' | 'duplicate' | undefined {
     const key = `${f.header.run}/${f.header.timeframe}`;
+    const seen = this.progress.get(f.header.link);
+    this.progress.set(f.header.link, {
+      watermark: Math.max(seen?.watermark ?? -1, f.header.timeframe),
+      lastSeenMs: this.now(),
+    });
     const closed = this.closed.get(key);
     if (closed !== undefined) return closed === 'handled' ? 'duplicate' : 'late';
     let p = this.pending.get(key);
@@ -100,12 +112,23 @@ export class TimeframeAssembler {
     return this.isComplete(p) ? this.close(key, p) : undefined;
   }
 
-  /** Timeframes whose first part is older than the timeout, handed out incomplete. */
+  /** Timeframes given up on (see the class comment), handed out incomplete. */
   expire(): AssembledTimeframe[] {
     const now = this.now();
     const out: AssembledTimeframe[] = [];
-    for (const [key, p] of this.pending)
-      if (now - p.firstSeenMs >= this.timeoutMs) out.push(this.close(key, p));
+    for (const [key, p] of this.pending) {
+      if (now - p.firstSeenMs < this.timeoutMs) continue;
+      const waitingFor = this.links.filter((l) => {
+        const got = p.parts.get(l);
+        return got === undefined || got.got.size < got.of;
+      });
+      const givenUp = waitingFor.every((l) => {
+        const prog = this.progress.get(l);
+        const silentSince = prog?.lastSeenMs ?? this.startedMs;
+        return (prog !== undefined && prog.watermark > p.timeframe) || now - silentSince >= this.timeoutMs;
+      });
+      if (givenUp) out.push(this.close(key, p));
+    }
     return out;
   }
 

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import type { SubTimeframeHeader } from '../../../../protocol/index.js';
+import {
+  OffsetTracker,
+  TimeframeAssembler,
+  decodeHandled,
+  encodeHandled,
+  type Fragment,
+} from '../../../../agent/workloads/processor/assembler.js';
+
+let offset = 0;
+function frag(link: number, timeframe: number, part = 0, parts = 1, partition = 0): Fragment {
+  const header: SubTimeframeHeader = {
+    run: 1,
+    link,
+    timeframe,
+    sequence: 0,
+    words: 0,
+    hits: 0,
+    part,
+    parts,
+    lead: 0,
+    trail: 0,
+    overlapNs: 0,
+  };
+  return { header, words: new Uint32Array(0), partition, offset: offset++, timestampMs: 0 };
+}
+
+describe('agent/workloads/processor/assembler', () => {
+  let now = 0;
+  const clock = (): number => now;
+  beforeEach(() => {
+    now = 1000;
+  });
+
+  it('completes a timeframe when every link delivered every part, once', () => {
+    const a = new TimeframeAssembler([0, 1], 2000, clock);
+    assert.equal(a.add(frag(0, 5, 0, 2)), undefined);
+    assert.equal(a.add(frag(0, 5, 0, 2)), undefined, 'a redelivered part is kept once');
+    assert.equal(a.add(frag(1, 5)), undefined);
+    const done = a.add(frag(0, 5, 1, 2));
+    assert.ok(done !== undefined && done !== 'late' && done !== 'duplicate');
+    assert.equal(done.complete, true);
+    assert.equal(done.fragments.length, 3);
+    assert.equal(a.add(frag(1, 5)), 'late');
+  });
+
+  it('waits for a link that is behind, but gives up on one that moved past or fell silent', () => {
+    const a = new TimeframeAssembler([0, 1], 2000, clock);
+    a.add(frag(1, 1)); // link 1 is alive but behind at timeframe 1
+    a.add(frag(0, 7));
+    now += 2500;
+    a.add(frag(1, 2)); // still behind, still talking
+    // Timeframe 1 lacks link 0, which is at 7 already: given up. Timeframe 7 lacks link 1, which is behind.
+    assert.deepEqual(
+      a.expire().map((t) => [t.timeframe, t.missingLinks]),
+      [[1, [0]]],
+    );
+    a.add(frag(1, 8)); // link 1 moved past 7 without sending it
+    const gone = a.expire();
+    // Timeframe 2 (link 1 only) arrived just now: not yet old enough to give up on.
+    assert.deepEqual(
+      gone.map((t) => [t.timeframe, t.complete, t.missingLinks]),
+      [[7, false, [1]]],
+    );
+
+    const b = new TimeframeAssembler([0, 1], 2000, clock);
+    b.add(frag(0, 3));
+    now += 1999;
+    assert.deepEqual(b.expire(), []);
+    now += 1;
+    assert.deepEqual(
+      b.expire().map((t) => t.missingLinks),
+      [[1]],
+      'link 1 never spoke: silent',
+    );
+  });
+
+  it('skips parts of timeframes an earlier member handled, and drops those of revoked partitions', () => {
+    const a = new TimeframeAssembler([0, 1], 2000, clock);
+    a.markHandled(1, 9);
+    assert.equal(a.add(frag(0, 9)), 'duplicate');
+    a.add(frag(0, 10, 0, 1, 3));
+    assert.equal(a.pendingCount, 1);
+    assert.equal(a.dropPartitions(new Set([0, 1])), 1);
+    assert.equal(a.pendingCount, 0);
+  });
+
+  it('commits below the oldest record not handled, and lists handled timeframes beyond it', () => {
+    const t = new OffsetTracker();
+    for (const o of [10, 11, 12, 13]) t.add(0, o);
+    assert.equal(t.committable(0), 10);
+    t.done(0, 11);
+    t.done(0, 13);
+    t.handledTimeframe(0, '1/4', 11);
+    t.handledTimeframe(0, '1/6', 13);
+    assert.equal(t.committable(0), 10, 'offset 10 still pending');
+    assert.deepEqual(t.handledAhead(0, 10), ['1/4', '1/6']);
+    t.done(0, 10);
+    t.done(0, 12);
+    assert.equal(t.committable(0), 14);
+    assert.deepEqual(t.handledAhead(0, 14), []);
+    assert.equal(t.committable(5), undefined);
+  });
+
+  it('round-trips the handled list through commit metadata', () => {
+    const meta = encodeHandled(['1/4', '1/6', '2/1']);
+    assert.equal(meta, 'v1:1:4,6;2:1');
+    assert.deepEqual(decodeHandled(meta), [
+      { run: 1, timeframe: 4 },
+      { run: 1, timeframe: 6 },
+      { run: 2, timeframe: 1 },
+    ]);
+    assert.deepEqual(decodeHandled(null), []);
+    assert.deepEqual(decodeHandled('something else'), []);
+  });
+});
