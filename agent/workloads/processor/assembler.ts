@@ -3,8 +3,9 @@
  *
  * A timeframe is complete when every expected link has delivered all parts of its sub-timeframe. One still
  * incomplete `timeoutMs` after its first part arrived is handed out flagged incomplete — but only once each
- * missing link has either moved past it (sent a later timeframe) or fallen silent for `timeoutMs`: a link
- * that is merely behind (a slow producer, a replay at full speed) is waited for, not dead-lettered. Parts
+ * missing link has either moved past it on the timeframe's own partition (a producer's records keep their
+ * order within a partition, so the part is not coming) or fallen silent everywhere for `timeoutMs`. A link
+ * that is merely behind, or a partition this consumer reads late, is waited for, not dead-lettered. Parts
  * arriving after their timeframe was handed out are "late": the caller dead-letters them whole.
  */
 import type { SubTimeframeHeader } from '../../../protocol/index.js';
@@ -40,8 +41,9 @@ export class TimeframeAssembler {
   private readonly pending = new Map<string, Pending>();
   private readonly closed = new Map<string, 'closed' | 'handled'>();
   private readonly closedOrder: string[] = [];
-  /** Per link: the newest timeframe seen and when the link last delivered anything. */
-  private readonly progress = new Map<number, { watermark: number; lastSeenMs: number }>();
+  /** Per (link, partition): the newest timeframe seen. Per link: when it last delivered anything. */
+  private readonly watermarks = new Map<string, number>();
+  private readonly lastSeen = new Map<number, number>();
   private readonly startedMs: number;
 
   constructor(
@@ -82,11 +84,9 @@ export class TimeframeAssembler {
    */
   add(f: Fragment): AssembledTimeframe | 'late' | 'duplicate' | undefined {
     const key = `${f.header.run}/${f.header.timeframe}`;
-    const seen = this.progress.get(f.header.link);
-    this.progress.set(f.header.link, {
-      watermark: Math.max(seen?.watermark ?? -1, f.header.timeframe),
-      lastSeenMs: this.now(),
-    });
+    const wk = `${f.header.link}/${f.partition}`;
+    this.watermarks.set(wk, Math.max(this.watermarks.get(wk) ?? -1, f.header.timeframe));
+    this.lastSeen.set(f.header.link, this.now());
     const closed = this.closed.get(key);
     if (closed !== undefined) return closed === 'handled' ? 'duplicate' : 'late';
     let p = this.pending.get(key);
@@ -122,10 +122,11 @@ export class TimeframeAssembler {
         const got = p.parts.get(l);
         return got === undefined || got.got.size < got.of;
       });
+      const partition = p.fragments[0]?.partition ?? -1;
       const givenUp = waitingFor.every((l) => {
-        const prog = this.progress.get(l);
-        const silentSince = prog?.lastSeenMs ?? this.startedMs;
-        return (prog !== undefined && prog.watermark > p.timeframe) || now - silentSince >= this.timeoutMs;
+        const movedPast = (this.watermarks.get(`${l}/${partition}`) ?? -1) > p.timeframe;
+        const silent = now - (this.lastSeen.get(l) ?? this.startedMs) >= this.timeoutMs;
+        return movedPast || silent;
       });
       if (givenUp) out.push(this.close(key, p));
     }

@@ -64,6 +64,17 @@ describe('agent/workloads/processor/assembler', () => {
       [[7, false, [1]]],
     );
 
+    const c = new TimeframeAssembler([0, 1], 2000, clock);
+    c.add(frag(0, 20, 0, 1, 2));
+    now += 2500;
+    c.add(frag(1, 25, 0, 1, 3)); // link 1 is past 20 on partition 3 — partition 2 may just be read late
+    assert.deepEqual(c.expire(), [], 'progress on another partition proves nothing');
+    c.add(frag(1, 24, 0, 1, 2)); // past 20 on its own partition: the part for 20 is not coming
+    assert.deepEqual(
+      c.expire().map((t) => t.timeframe),
+      [20],
+    );
+
     const b = new TimeframeAssembler([0, 1], 2000, clock);
     b.add(frag(0, 3));
     now += 1999;
