@@ -208,7 +208,7 @@ describe('data path through a real Kafka broker', function () {
     assert.deepEqual([...stored].sort(), expected.sort(), 'events lost or changed by the crash');
   });
 
-  it('replays a recorded run into the same events as the live run', async () => {
+  it('replays a recorded run (gzip-compressed this time) into the same events as the live run', async () => {
     const live = uniqueNamespace('live');
     const replay = uniqueNamespace('replay');
     const liveDir = join(dataDir, 'live');
@@ -227,7 +227,14 @@ describe('data path through a real Kafka broker', function () {
               'readout',
               brokers,
               useFiles
-                ? { namespace: ns, link, 'source.type': 'replay', 'source.file': files[link]!, pacing: 'max' }
+                ? {
+                    namespace: ns,
+                    link,
+                    'source.type': 'replay',
+                    'source.file': files[link]!,
+                    pacing: 'max',
+                    compression: 'gzip',
+                  }
                 : readoutSettings(ns, link, 120, { record: files[link]! }),
             ).done,
         ),
