@@ -219,7 +219,7 @@ export class TimeframeKernel {
     owned: (DaqEvent | undefined)[],
     tally: ScanTally,
   ): void {
-    const { map, windowMinNs, windowMaxNs, driftBinNs } = this.config;
+    const { map, windowMinNs, windowMaxNs } = this.config;
     const hitTable = map.hitTable;
     const perChannel = acc.hitsPerChannel;
     const perLayer = acc.hitsPerLayer;
@@ -260,18 +260,8 @@ export class TimeframeKernel {
         }
         const e = owned[cur];
         if (e === undefined) continue; // the neighbouring timeframe's event: it counts this hit
-        const tNs = t * TDC_NS;
-        const drift = tNs - e.timeNs;
-        e.hits.push({
-          chamber: loc >>> 8,
-          layer: (loc >>> 5) & 7,
-          cell: loc & 0x1f,
-          timeNs: tNs,
-          driftNs: drift,
-        });
+        this.addHit(e, loc, t, bins);
         inEvents++;
-        const bin = Math.floor((drift - windowMinNs) / driftBinNs);
-        if (bin >= 0 && bin < bins.length) bins[bin]!++;
         continue;
       }
       const fault = checkWord(lo, hi, map);
@@ -305,7 +295,7 @@ export class TimeframeKernel {
   ): void {
     const clusters = clusterTdc.length;
     if (clusters === 0 || to <= from) return;
-    const { windowMinNs, windowMaxNs, driftBinNs } = this.config;
+    const { windowMinNs, windowMaxNs } = this.config;
     const hitTable = this.config.map.hitTable;
     const bins = acc.driftHistogram;
     const minTdc = windowMinNs / TDC_NS;
@@ -334,21 +324,21 @@ export class TimeframeKernel {
       }
       const e = owned[cur];
       if (e === undefined) continue; // the neighbouring timeframe's event: it counts this hit
-      const tNs = t * TDC_NS;
-      const drift = tNs - e.timeNs;
-      e.hits.push({
-        chamber: loc >>> 8,
-        layer: (loc >>> 5) & 7,
-        cell: loc & 0x1f,
-        timeNs: tNs,
-        driftNs: drift,
-      });
+      this.addHit(e, loc, t, bins);
       inEvents++;
-      const bin = Math.floor((drift - windowMinNs) / driftBinNs);
-      if (bin >= 0 && bin < bins.length) bins[bin]!++;
     }
     tally.hitsInEvents += inEvents;
     if (isMain) tally.unassigned += unassigned;
+  }
+
+  /** Puts a hit (time in TDC units) into an event and the drift-time histogram. */
+  private addHit(e: DaqEvent, loc: number, tdcTime: number, bins: Float64Array): void {
+    const { windowMinNs, driftBinNs } = this.config;
+    const timeNs = tdcTime * TDC_NS;
+    const driftNs = timeNs - e.timeNs;
+    e.hits.push({ chamber: loc >>> 8, layer: (loc >>> 5) & 7, cell: loc & 0x1f, timeNs, driftNs });
+    const bin = Math.floor((driftNs - windowMinNs) / driftBinNs);
+    if (bin >= 0 && bin < bins.length) bins[bin]!++;
   }
 
   /** Pass 1: every valid segment word of every section (lead, main and trail). */
