@@ -101,7 +101,7 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
       await new Promise((res) => setTimeout(res, 2000));
       r = await reconcileRun(client, namespace, 1);
       print(
-        `live: produced ${r.produced.hits} hits · processed ${r.processed.hits} · corrupt ${r.processed.corrupt} · events ${r.events.built} built / ${r.events.stored} stored · lost so far ${r.produced.words - r.processed.words - r.deadletteredWords}`,
+        `live: produced ${r.produced.hits} hits · processed ${r.processed.hits} · corrupt ${r.processed.corrupt} · events ${r.events.built} built / ${r.events.stored} stored · in flight ${Math.max(0, r.produced.words - r.processed.words - r.deadletteredWords)} words (readouts report every second)`,
       );
       const drained =
         finished &&
