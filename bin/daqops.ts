@@ -14,6 +14,7 @@ import { KafkaClient } from '../lib/kafka.js';
 import { formatReconciliation, reconcileRun } from '../lib/reconcile.js';
 import { parseWorkloadConfig, workloadKinds, type WorkloadKind } from '../agent/workloads/config.js';
 import { runWorkload } from '../agent/workloads/run-workload.js';
+import { runTaskRuntime } from '../agent/workloads/task-runtime.js';
 import { formatInspection, inspectRun } from '../agent/workloads/writer/inspect.js';
 
 /** --brokers, else DAQOPS_KAFKA_BROKERS, else the broker `daqops kafka up` started. */

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import type { ErsContext, ErsIssue, ErsIssueName, ErsParameterValue, ErsSeverity } from '../protocol/ers.js';
 import { ersIssueCatalogue } from '../protocol/ers.js';
+import { activeIds } from './tracing.js';
 
 export type ErsSink = (issue: ErsIssue) => void;
 
@@ -54,6 +55,7 @@ export class ErsReporter {
       qualifiers: options.qualifiers ?? [],
       causes: options.cause === undefined ? [] : [this.causeOf(options.cause)],
       time: this.now().toISOString(),
+      ...activeIds(),
     };
     this.sink(issue);
     return issue;

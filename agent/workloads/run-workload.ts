@@ -18,7 +18,14 @@ export interface WorkloadRun {
 
 export async function runWorkload(
   config: WorkloadConfig,
-  options: { signal?: AbortSignal; onMetricsPort?: (port: number) => void; handleSignals?: boolean } = {},
+  options: {
+    signal?: AbortSignal;
+    onMetricsPort?: (port: number) => void;
+    handleSignals?: boolean;
+    /** Metrics to count into (the task runtime keeps one registry across runs); default: a new one. */
+    metrics?: Metrics;
+    ers?: ErsReporter;
+  } = {},
 ): Promise<WorkloadRun> {
   const controller = new AbortController();
   options.signal?.addEventListener('abort', () => controller.abort(), { once: true });

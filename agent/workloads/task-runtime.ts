@@ -1,0 +1,118 @@
+/**
+ * The workload side of the task state machine: a workload started by the agent (`daqops workload <kind>
+ * --ipc`) waits in STANDBY and moves through the protocol's task machine on the agent's commands:
+ * CONFIGURE (validates the config) → START (runs the workload with the run number) → STOP → RESET → EXIT.
+ * Each command is answered with the new state or an error; a workload that fails while RUNNING reports
+ * ERROR by itself. Every transition is a span, child of the caller's trace context.
+ */
+import { nextTaskState, type TaskState, type TaskTransition } from '../../protocol/states.js';
+import { isDaqError } from '../../protocol/errors.js';
+import { ErsReporter } from '../../lib/ers.js';
+import { Metrics } from '../../lib/metrics.js';
+import { startTracing, stopTracing, withSpan } from '../../lib/tracing.js';
+import { applyOverrides } from '../../lib/config.js';
+import { parseWorkloadConfig, type WorkloadConfig, type WorkloadKind } from './config.js';
+import { runWorkload } from './run-workload.js';
+import type { AgentToTask, TaskToAgent } from './task-ipc.js';
+
+export async function runTaskRuntime(kind: WorkloadKind, fallbackBrokers: readonly string[] | undefined): Promise<void> {
+  const send = (m: TaskToAgent): void => {
+    process.send?.(m);
+  };
+  startTracing(`daqops-${kind}`);
+  let state: TaskState = 'STANDBY';
+  let config: WorkloadConfig | undefined;
+  let metrics: Metrics | undefined;
+  let ers: ErsReporter | undefined;
+  let running: { controller: AbortController; done: Promise<unknown> } | undefined;
+
+  const setState = (s: TaskState, message?: string): void => {
+    state = s;
+    send({ type: 'state', state: s, ...(message === undefined ? {} : { message }) });
+  };
+
+  const apply = async (t: TaskTransition, payload: Readonly<Record<string, unknown>>): Promise<void> => {
+    const next = nextTaskState(state, t);
+    if (t === 'CONFIGURE') {
+      const raw = applyOverrides((payload['config'] ?? {}) as Record<string, unknown>, []);
+      config = parseWorkloadConfig(kind, raw, fallbackBrokers);
+      metrics ??= new Metrics({ environment: config.environment, task: config.task });
+      ers = new ErsReporter({ application: `daqops-${kind}`, task: config.task, environment: config.environment });
+    } else if (t === 'START') {
+      if (config === undefined) throw new Error('START before CONFIGURE');
+      const run = payload['run'];
+      const cfg = typeof run === 'number' ? parseWorkloadConfig(kind, { ...rawOf(config), run }, config.brokers) : config;
+      const controller = new AbortController();
+      const done = runWorkload(cfg, { signal: controller.signal, handleSignals: false, metrics: metrics!, ers: ers! }).then(
+        () => {
+          // A bounded workload (a readout with a timeframe limit) finished by itself.
+          if (running?.controller === controller && state === 'RUNNING') {
+            running = undefined;
+            setState('CONFIGURED', 'finished');
+          }
+        },
+        (err: unknown) => {
+          if (running?.controller === controller) {
+            running = undefined;
+            setState('ERROR', err instanceof Error ? err.message : String(err));
+          }
+        },
+      );
+      running = { controller, done };
+    } else if (t === 'STOP' || t === 'EXIT' || t === 'GO_ERROR') {
+      const r = running;
+      running = undefined;
+      if (r !== undefined) {
+        r.controller.abort();
+        await r.done;
+      }
+    }
+    state = next;
+  };
+
+  process.on('message', (raw: AgentToTask) => {
+    if (raw.type === 'metrics') {
+      void (metrics?.registry.getMetricsAsJSON() ?? Promise.resolve([])).then((m) => send({ type: 'metrics', id: raw.id, metrics: m }));
+      return;
+    }
+    void withSpan(
+      `task ${raw.transition}`,
+      { 'daq.task.kind': kind, 'daq.transition': raw.transition },
+      () => apply(raw.transition, raw.payload ?? {}),
+      raw.traceparent,
+    ).then(
+      async () => {
+        send({ type: 'reply', id: raw.id, ok: true, state });
+        if (state === 'DONE') {
+          await stopTracing();
+          process.exit(0);
+        }
+      },
+      (err: unknown) =>
+        send({
+          type: 'reply',
+          id: raw.id,
+          ok: false,
+          state,
+          error: { code: isDaqError(err) ? err.code : 'TASK_ERROR', message: err instanceof Error ? err.message : String(err) },
+        }),
+    );
+  });
+  // The agent going away (IPC closed) ends the workload: it must never run unsupervised.
+  process.on('disconnect', () => {
+    running?.controller.abort();
+    void (running?.done ?? Promise.resolve()).finally(() => process.exit(0));
+  });
+  send({ type: 'ready', state, pid: process.pid });
+  await new Promise<void>(() => {});
+}
+
+/** The raw form of a validated config, for re-validation with a new run number. */
+function rawOf(c: WorkloadConfig): Record<string, unknown> {
+  const { map: _map, ...rest } = c as WorkloadConfig & { map: unknown };
+  const out: Record<string, unknown> = { ...rest };
+  if ('source' in c && c.source.type === 'emulator') {
+    out['source'] = { ...c.source, masked: [...c.source.masked].map((k) => ({ fpga: k >> 9, channel: k & 0x1ff })) };
+  }
+  return out;
+}
