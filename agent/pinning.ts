@@ -24,7 +24,10 @@ export function detectPinningTools(): PinningTools {
     return r.error === undefined && r.status === 0;
   };
   // numactl must also be able to bind memory here (it fails without NUMA support in the kernel).
-  return { numactl: works('numactl', ['--membind=0', '--', 'true']), taskset: works('taskset', ['-c', '0', 'true']) };
+  return {
+    numactl: works('numactl', ['--membind=0', '--', 'true']),
+    taskset: works('taskset', ['-c', '0', 'true']),
+  };
 }
 
 export interface PinnedCommand {
@@ -40,16 +43,25 @@ export function pinnedArgv(argv: readonly string[], p: Placement, tools: Pinning
   const cpuList = formatCpuList(p.cpus);
   if (tools.numactl) {
     const mem = p.memoryNode === undefined ? [] : [`--membind=${p.memoryNode}`];
-    return { argv: ['numactl', `--physcpubind=${cpuList}`, ...mem, '--', ...argv], memoryBound: p.memoryNode !== undefined };
+    return {
+      argv: ['numactl', `--physcpubind=${cpuList}`, ...mem, '--', ...argv],
+      memoryBound: p.memoryNode !== undefined,
+    };
   }
   if (tools.taskset) {
     return {
       argv: ['taskset', '-c', cpuList, ...argv],
       memoryBound: false,
-      ...(p.memoryNode === undefined ? {} : { warning: `numactl unavailable: CPUs ${cpuList} pinned, memory node ${p.memoryNode} not bound` }),
+      ...(p.memoryNode === undefined
+        ? {}
+        : { warning: `numactl unavailable: CPUs ${cpuList} pinned, memory node ${p.memoryNode} not bound` }),
     };
   }
-  return { argv, memoryBound: false, warning: `neither numactl nor taskset available: CPUs ${cpuList} not pinned` };
+  return {
+    argv,
+    memoryBound: false,
+    warning: `neither numactl nor taskset available: CPUs ${cpuList} not pinned`,
+  };
 }
 
 /** The CPUs and memory nodes a live process may use, from the kernel. */
@@ -77,13 +89,19 @@ export interface VerifiedPlacement {
 export function verifyPlacement(pid: number, p: Placement, memoryBound: boolean): VerifiedPlacement {
   const actual = readPlacement(pid);
   const memoryPolicy = readMemoryPolicy(pid);
-  if (actual === undefined) return { ok: false, cpus: undefined, mems: undefined, memoryPolicy, problem: `process ${pid} is gone` };
+  if (actual === undefined)
+    return { ok: false, cpus: undefined, mems: undefined, memoryPolicy, problem: `process ${pid} is gone` };
   const want = formatCpuList(p.cpus);
   if (p.cpus.length > 0 && actual.cpus !== want) {
     return { ok: false, ...actual, memoryPolicy, problem: `CPUs ${actual.cpus} instead of ${want}` };
   }
   if (memoryBound && p.memoryNode !== undefined && memoryPolicy !== `bind:${p.memoryNode}`) {
-    return { ok: false, ...actual, memoryPolicy, problem: `memory policy ${memoryPolicy ?? 'unknown'} instead of bind:${p.memoryNode}` };
+    return {
+      ok: false,
+      ...actual,
+      memoryPolicy,
+      problem: `memory policy ${memoryPolicy ?? 'unknown'} instead of bind:${p.memoryNode}`,
+    };
   }
   return { ok: true, ...actual, memoryPolicy };
 }
@@ -91,7 +109,9 @@ export function verifyPlacement(pid: number, p: Placement, memoryBound: boolean)
 /** The memory policy of a live process (from /proc/<pid>/numa_maps, first mapping), e.g. "bind:0". */
 export function readMemoryPolicy(pid: number): string | undefined {
   try {
-    const first = readFileSync(`/proc/${pid}/numa_maps`, 'utf8').split('\n').find((l) => l.trim() !== '');
+    const first = readFileSync(`/proc/${pid}/numa_maps`, 'utf8')
+      .split('\n')
+      .find((l) => l.trim() !== '');
     return first?.split(/\s+/)[1];
   } catch {
     return undefined;

@@ -17,7 +17,9 @@ export const DEFAULT_RESTART_POLICY: RestartPolicyOptions = {
   maxBackoffMs: 30_000,
 };
 
-export type RestartDecision = { readonly action: 'restart'; readonly delayMs: number; readonly attempt: number } | { readonly action: 'give-up'; readonly restartsInWindow: number };
+export type RestartDecision =
+  | { readonly action: 'restart'; readonly delayMs: number; readonly attempt: number }
+  | { readonly action: 'give-up'; readonly restartsInWindow: number };
 
 export class RestartPolicy {
   private readonly restarts: number[] = [];
@@ -30,9 +32,14 @@ export class RestartPolicy {
   /** Called when the process exited unexpectedly. */
   onExit(): RestartDecision {
     const now = this.now();
-    while (this.restarts.length > 0 && now - this.restarts[0]! >= this.options.windowMs) this.restarts.shift();
-    if (this.restarts.length >= this.options.maxRestarts) return { action: 'give-up', restartsInWindow: this.restarts.length };
-    const delayMs = Math.min(this.options.maxBackoffMs, this.options.initialBackoffMs * 2 ** this.restarts.length);
+    while (this.restarts.length > 0 && now - this.restarts[0]! >= this.options.windowMs)
+      this.restarts.shift();
+    if (this.restarts.length >= this.options.maxRestarts)
+      return { action: 'give-up', restartsInWindow: this.restarts.length };
+    const delayMs = Math.min(
+      this.options.maxBackoffMs,
+      this.options.initialBackoffMs * 2 ** this.restarts.length,
+    );
     this.restarts.push(now);
     return { action: 'restart', delayMs, attempt: this.restarts.length };
   }

@@ -48,12 +48,17 @@ interface Managed {
   mems: string | undefined;
   message: string | undefined;
   nextId: number;
-  readonly pending: Map<number, { resolve: (m: TaskToAgent) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>;
+  readonly pending: Map<
+    number,
+    { resolve: (m: TaskToAgent) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >;
   ready: Promise<void> | undefined;
   restartTimer: NodeJS.Timeout | undefined;
 }
 
-export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exited' | 'restarted' | 'failed' | 'state'] }> {
+export type TaskEvent = 'exited' | 'restarted' | 'failed' | 'state' | 'pinning-failed';
+
+export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEvent] }> {
   private readonly tasks = new Map<string, Managed>();
   private readonly now: () => number;
 
@@ -70,10 +75,15 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
       try {
         const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
         if (!env.includes(`${NODE_ENV_MARKER}=${node}`)) continue;
-        const task = env.find((e) => e.startsWith(`${TASK_ENV_MARKER}=`))?.slice(TASK_ENV_MARKER.length + 1) ?? '?';
+        const task =
+          env.find((e) => e.startsWith(`${TASK_ENV_MARKER}=`))?.slice(TASK_ENV_MARKER.length + 1) ?? '?';
         process.kill(Number(entry), 'SIGTERM');
         found.push(Number(entry));
-        ers.raise('daqops.agent.OrphanWorkload', `stopped task ${task} (pid ${entry}) left by a previous agent`, { pid: Number(entry), task });
+        ers.raise(
+          'daqops.agent.OrphanWorkload',
+          `stopped task ${task} (pid ${entry}) left by a previous agent`,
+          { pid: Number(entry), task },
+        );
       } catch {
         // Gone, or not ours to read.
       }
@@ -107,7 +117,10 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
 
   /** Starts a task's process in STANDBY. */
   async spawn(spec: TaskSpec, traceparent?: string): Promise<TaskReport> {
-    if (this.tasks.has(spec.task)) throw new DaqError('INVALID_CONFIG', `task ${spec.task} already exists on ${this.o.node}`, { field: 'task' });
+    if (this.tasks.has(spec.task))
+      throw new DaqError('INVALID_CONFIG', `task ${spec.task} already exists on ${this.o.node}`, {
+        field: 'task',
+      });
     const m: Managed = {
       spec,
       child: undefined,
@@ -126,7 +139,12 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
       restartTimer: undefined,
     };
     this.tasks.set(spec.task, m);
-    await withSpan(`agent spawn ${spec.task}`, { 'daq.task': spec.task, 'daq.node': this.o.node }, () => this.start(m), traceparent);
+    await withSpan(
+      `agent spawn ${spec.task}`,
+      { 'daq.task': spec.task, 'daq.node': this.o.node },
+      () => this.start(m),
+      traceparent,
+    );
     return this.report(m);
   }
 
@@ -142,10 +160,13 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
           return [c.command, ...c.args, 'workload', spec.kind, '--ipc'];
         })()
       : [...(spec.argv ?? [])];
-    if (base.length === 0) throw new DaqError('INVALID_CONFIG', `task ${spec.task}: a command task needs argv`, { field: 'argv' });
+    if (base.length === 0)
+      throw new DaqError('INVALID_CONFIG', `task ${spec.task}: a command task needs argv`, { field: 'argv' });
     const pinned = pinnedArgv(base, { cpus: spec.cpus, memoryNode: spec.memoryNode }, this.o.tools);
     if (pinned.warning !== undefined) {
-      this.o.ers.raise('daqops.agent.MemoryBindingUnavailable', `task ${spec.task}: ${pinned.warning}`, { task: spec.task });
+      this.o.ers.raise('daqops.agent.MemoryBindingUnavailable', `task ${spec.task}: ${pinned.warning}`, {
+        task: spec.task,
+      });
     }
     const [cmd, ...args] = pinned.argv;
     const child = spawn(cmd!, args, {
@@ -160,7 +181,13 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
     child.once('exit', (code, signal) => this.onExit(m, child, code, signal));
     m.ready = this.isWorkload(spec)
       ? new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => reject(new DaqError('TIMEOUT', `task ${spec.task} did not report ready within ${this.timeout()} ms`)), this.timeout());
+          const t = setTimeout(
+            () =>
+              reject(
+                new DaqError('TIMEOUT', `task ${spec.task} did not report ready within ${this.timeout()} ms`),
+              ),
+            this.timeout(),
+          );
           child.once('message', () => {
             clearTimeout(t);
             resolve();
@@ -191,7 +218,14 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
     }
     m.cpus = v.cpus;
     m.mems = v.mems;
-    if (!v.ok) this.o.ers.raise('daqops.agent.PinningFailed', `task ${m.spec.task}: ${v.problem ?? 'placement differs'}`, { task: m.spec.task, pid });
+    if (!v.ok) {
+      this.o.ers.raise(
+        'daqops.agent.PinningFailed',
+        `task ${m.spec.task}: ${v.problem ?? 'placement differs'}`,
+        { task: m.spec.task, pid },
+      );
+      this.emit('task-event', this.report(m), 'pinning-failed');
+    }
   }
 
   private timeout(): number {
@@ -215,7 +249,12 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
             // not an ERS record after all
           }
         }
-        this.o.ers.raise('daqops.agent.WorkloadOutput', line.slice(0, 2000), { task: m.spec.task, stream: severity === 'Warning' ? 'stderr' : 'stdout' }, { severity });
+        this.o.ers.raise(
+          'daqops.agent.WorkloadOutput',
+          line.slice(0, 2000),
+          { task: m.spec.task, stream: severity === 'Warning' ? 'stderr' : 'stdout' },
+          { severity },
+        );
       });
     }
   }
@@ -236,38 +275,67 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
     }
   }
 
-  private request(m: Managed, msg: Omit<Extract<AgentToTask, { type: 'command' }>, 'id'> | { type: 'metrics' }, timeoutMs: number): Promise<TaskToAgent> {
+  private request(
+    m: Managed,
+    msg: Omit<Extract<AgentToTask, { type: 'command' }>, 'id'> | { type: 'metrics' },
+    timeoutMs: number,
+  ): Promise<TaskToAgent> {
     const child = m.child;
-    if (child?.connected !== true) return Promise.reject(new DaqError('TIMEOUT', `task ${m.spec.task} has no running process`));
+    if (child?.connected !== true)
+      return Promise.reject(new DaqError('TIMEOUT', `task ${m.spec.task} has no running process`));
     const id = m.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         m.pending.delete(id);
-        reject(new DaqError('TIMEOUT', `task ${m.spec.task}: ${msg.type === 'command' ? msg.transition : 'metrics'} not answered within ${timeoutMs} ms`));
+        reject(
+          new DaqError(
+            'TIMEOUT',
+            `task ${m.spec.task}: ${msg.type === 'command' ? msg.transition : 'metrics'} not answered within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       m.pending.set(id, { resolve, reject, timer });
-      child.send({ ...msg, id } as AgentToTask);
+      child.send({ ...msg, id });
     });
   }
 
   /** Drives a task transition; rejects with ILLEGAL_TRANSITION, TIMEOUT or the task's own error. */
-  async transition(task: string, transition: TaskTransition, payload: Readonly<Record<string, unknown>> = {}, traceparent?: string, timeoutMs = this.timeout()): Promise<TaskReport> {
+  async transition(
+    task: string,
+    transition: TaskTransition,
+    payload: Readonly<Record<string, unknown>> = {},
+    traceparent?: string,
+    timeoutMs = this.timeout(),
+  ): Promise<TaskReport> {
     const m = this.tasks.get(task);
-    if (m === undefined) throw new DaqError('INVALID_CONFIG', `no task ${task} on ${this.o.node}`, { field: 'task' });
-    return withSpan(`agent ${transition} ${task}`, { 'daq.task': task, 'daq.transition': transition, 'daq.node': this.o.node }, async () => {
-      nextTaskState(m.state, transition);
-      if (!this.isWorkload(m.spec)) {
-        m.state = nextTaskState(m.state, transition);
-      } else {
-        const r = await this.request(m, { type: 'command', transition, payload, traceparent: traceparentOf() }, timeoutMs);
-        if (r.type === 'reply' && !r.ok) {
-          throw new DaqError(r.error?.code === 'ILLEGAL_TRANSITION' ? 'ILLEGAL_TRANSITION' : 'INVALID_CONFIG', `task ${task} ${transition}: ${r.error?.message ?? 'failed'}`);
+    if (m === undefined)
+      throw new DaqError('INVALID_CONFIG', `no task ${task} on ${this.o.node}`, { field: 'task' });
+    return withSpan(
+      `agent ${transition} ${task}`,
+      { 'daq.task': task, 'daq.transition': transition, 'daq.node': this.o.node },
+      async () => {
+        nextTaskState(m.state, transition);
+        if (!this.isWorkload(m.spec)) {
+          m.state = nextTaskState(m.state, transition);
+        } else {
+          const r = await this.request(
+            m,
+            { type: 'command', transition, payload, traceparent: traceparentOf() },
+            timeoutMs,
+          );
+          if (r.type === 'reply' && !r.ok) {
+            throw new DaqError(
+              r.error?.code === 'ILLEGAL_TRANSITION' ? 'ILLEGAL_TRANSITION' : 'INVALID_CONFIG',
+              `task ${task} ${transition}: ${r.error?.message ?? 'failed'}`,
+            );
+          }
         }
-      }
-      m.history = historyAfter(m.history, transition, payload);
-      if (transition === 'EXIT') await this.stop(m);
-      return this.report(m);
-    }, traceparent);
+        m.history = historyAfter(m.history, transition, payload);
+        if (transition === 'EXIT') await this.stop(m);
+        return this.report(m);
+      },
+      traceparent,
+    );
   }
 
   /** Every workload's metrics (prom-client JSON), asked over IPC; a task that does not answer is skipped. */
@@ -275,7 +343,12 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
     const out = await Promise.all(
       [...this.tasks.values()]
         .filter((m) => this.isWorkload(m.spec) && m.child?.connected === true)
-        .map((m) => this.request(m, { type: 'metrics' }, timeoutMs).then((r) => (r.type === 'metrics' ? r.metrics : []), () => [])),
+        .map((m) =>
+          this.request(m, { type: 'metrics' }, timeoutMs).then(
+            (r) => (r.type === 'metrics' ? r.metrics : []),
+            () => [],
+          ),
+        ),
     );
     return out;
   }
@@ -324,7 +397,11 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
       return;
     }
     m.message = `exited unexpectedly (${how})`;
-    this.o.ers.raise('daqops.agent.TaskExited', `task ${m.spec.task} ${m.message}`, { task: m.spec.task, code: code ?? -1, signal: signal ?? '' });
+    this.o.ers.raise('daqops.agent.TaskExited', `task ${m.spec.task} ${m.message}`, {
+      task: m.spec.task,
+      code: code ?? -1,
+      signal: signal ?? '',
+    });
     this.emit('task-event', this.report(m), 'exited');
     const d = m.policy.onExit();
     if (d.action === 'give-up') {
@@ -332,7 +409,10 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
       m.state = 'ERROR';
       m.child = undefined;
       m.message = `failed: ${d.restartsInWindow} restarts within the policy window, giving up (last: ${how})`;
-      this.o.ers.raise('daqops.agent.TaskFailed', `task ${m.spec.task} ${m.message}`, { task: m.spec.task, restarts: d.restartsInWindow });
+      this.o.ers.raise('daqops.agent.TaskFailed', `task ${m.spec.task} ${m.message}`, {
+        task: m.spec.task,
+        restarts: d.restartsInWindow,
+      });
       this.emit('task-event', this.report(m), 'failed');
       return;
     }
@@ -346,12 +426,21 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, 'exite
       m.restarts++;
       for (const h of m.history) {
         if (!this.isWorkload(m.spec)) break;
-        const r = await this.request(m, { type: 'command', transition: h.transition, payload: h.payload }, this.timeout());
+        const r = await this.request(
+          m,
+          { type: 'command', transition: h.transition, payload: h.payload },
+          this.timeout(),
+        );
         if (r.type === 'reply' && !r.ok) throw new Error(r.error?.message ?? `${h.transition} failed`);
       }
       this.emit('task-event', this.report(m), 'restarted');
     } catch (err) {
-      this.o.ers.raise('daqops.agent.TaskExited', `task ${m.spec.task}: restart ${attempt} failed`, { task: m.spec.task }, { cause: err });
+      this.o.ers.raise(
+        'daqops.agent.TaskExited',
+        `task ${m.spec.task}: restart ${attempt} failed`,
+        { task: m.spec.task },
+        { cause: err },
+      );
       m.child?.kill('SIGKILL');
     }
   }

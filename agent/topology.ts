@@ -18,7 +18,8 @@ export function parseCpuList(text: string): number[] {
     const [a, b] = part.split('-');
     const from = Number(a);
     const to = b === undefined ? from : Number(b);
-    if (!Number.isInteger(from) || !Number.isInteger(to) || to < from) throw new Error(`not a CPU list: "${text}"`);
+    if (!Number.isInteger(from) || !Number.isInteger(to) || to < from)
+      throw new Error(`not a CPU list: "${text}"`);
     for (let c = from; c <= to; c++) out.push(c);
   }
   return out;
@@ -27,7 +28,7 @@ export function parseCpuList(text: string): number[] {
 export function formatCpuList(cpusList: readonly number[]): string {
   const sorted = [...new Set(cpusList)].sort((x, y) => x - y);
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
     parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
@@ -60,13 +61,22 @@ function nicNuma(iface: string): number | undefined {
 }
 
 /** The real machine's topology. */
-export async function discoverTopology(options: { node?: string; devices?: NodeTopology['devices'] } = {}): Promise<NodeTopology> {
+export async function discoverTopology(
+  options: { node?: string; devices?: NodeTopology['devices'] } = {},
+): Promise<NodeTopology> {
   let numa = numaFromSys();
   if (numa.length === 0) numa = [{ id: 0, cpus: cpus().map((_, i) => i), memoryBytes: totalmem() }];
-  const [disks, nics] = await Promise.all([si.fsSize().catch(() => []), si.networkInterfaces().catch(() => [])]);
+  const [disks, nics] = await Promise.all([
+    si.fsSize().catch(() => []),
+    si.networkInterfaces().catch(() => []),
+  ]);
   const nicList = (Array.isArray(nics) ? nics : [nics])
     .filter((n) => !n.internal)
-    .map((n) => ({ name: n.iface, speedMbps: n.speed ?? undefined, numaNode: nicNuma(n.iface) }));
+    .map((n) => ({
+      name: n.iface,
+      speedMbps: typeof n.speed === 'number' && n.speed > 0 ? n.speed : undefined,
+      numaNode: nicNuma(n.iface),
+    }));
   return {
     node: options.node ?? hostname(),
     numa,
@@ -92,7 +102,11 @@ export function topologyFromFile(file: string): NodeTopology {
     } catch (err) {
       fail(`${p}.numa[${i}].cpus`, (err as Error).message);
     }
-    return { id: int(e, 'id', `${p}.numa[${i}]`, { min: 0, default: i }), cpus: list, memoryBytes: int(e, 'memoryGiB', `${p}.numa[${i}]`, { min: 0, default: 4 }) * 1024 ** 3 };
+    return {
+      id: int(e, 'id', `${p}.numa[${i}]`, { min: 0, default: i }),
+      cpus: list,
+      memoryBytes: int(e, 'memoryGiB', `${p}.numa[${i}]`, { min: 0, default: 4 }) * 1024 ** 3,
+    };
   });
   const all = numa.flatMap((n) => n.cpus);
   if (new Set(all).size !== all.length) fail(`${p}.numa`, 'lists a CPU in two NUMA nodes');
@@ -106,17 +120,39 @@ export function topologyFromFile(file: string): NodeTopology {
     numa,
     memoryBytes: numa.reduce((s, n) => s + n.memoryBytes, 0),
     disks: [],
-    nics: list('nics').map((n, i) => ({ name: str(n, 'name', `${p}.nics[${i}]`), numaNode: n['numaNode'] === undefined ? undefined : int(n, 'numaNode', `${p}.nics[${i}]`, { min: 0 }) })),
-    devices: list('devices').map((d, i) => ({ name: str(d, 'name', `${p}.devices[${i}]`), numaNode: d['numaNode'] === undefined ? undefined : int(d, 'numaNode', `${p}.devices[${i}]`, { min: 0 }), links: d['links'] === undefined ? [] : (d['links'] as number[]) })),
+    nics: list('nics').map((n, i) => ({
+      name: str(n, 'name', `${p}.nics[${i}]`),
+      numaNode: n['numaNode'] === undefined ? undefined : int(n, 'numaNode', `${p}.nics[${i}]`, { min: 0 }),
+    })),
+    devices: list('devices').map((d, i) => ({
+      name: str(d, 'name', `${p}.devices[${i}]`),
+      numaNode:
+        d['numaNode'] === undefined ? undefined : int(d, 'numaNode', `${p}.devices[${i}]`, { min: 0 }),
+      links: d['links'] === undefined ? [] : (d['links'] as number[]),
+    })),
     simulated: true,
   };
 }
 
 export function formatTopology(t: NodeTopology): string {
-  const lines = [`node ${t.node}${t.simulated ? ' (simulated)' : ''}: ${(t.memoryBytes / 1024 ** 3).toFixed(1)} GiB`];
-  for (const n of t.numa) lines.push(`  NUMA ${n.id}: CPUs ${formatCpuList(n.cpus)}, ${(n.memoryBytes / 1024 ** 3).toFixed(1)} GiB`);
-  for (const n of t.nics) lines.push(`  NIC ${n.name}${n.speedMbps === undefined ? '' : ` ${n.speedMbps} Mb/s`}${n.numaNode === undefined ? '' : `, NUMA ${n.numaNode}`}`);
-  for (const d of t.disks) lines.push(`  disk ${d.mount}: ${(d.freeBytes / 1024 ** 3).toFixed(1)} of ${(d.sizeBytes / 1024 ** 3).toFixed(1)} GiB free`);
-  for (const d of t.devices) lines.push(`  device ${d.name}${d.numaNode === undefined ? '' : `, NUMA ${d.numaNode}`}, links ${d.links.join(',')}`);
+  const lines = [
+    `node ${t.node}${t.simulated ? ' (simulated)' : ''}: ${(t.memoryBytes / 1024 ** 3).toFixed(1)} GiB`,
+  ];
+  for (const n of t.numa)
+    lines.push(
+      `  NUMA ${n.id}: CPUs ${formatCpuList(n.cpus)}, ${(n.memoryBytes / 1024 ** 3).toFixed(1)} GiB`,
+    );
+  for (const n of t.nics)
+    lines.push(
+      `  NIC ${n.name}${n.speedMbps === undefined ? '' : ` ${n.speedMbps} Mb/s`}${n.numaNode === undefined ? '' : `, NUMA ${n.numaNode}`}`,
+    );
+  for (const d of t.disks)
+    lines.push(
+      `  disk ${d.mount}: ${(d.freeBytes / 1024 ** 3).toFixed(1)} of ${(d.sizeBytes / 1024 ** 3).toFixed(1)} GiB free`,
+    );
+  for (const d of t.devices)
+    lines.push(
+      `  device ${d.name}${d.numaNode === undefined ? '' : `, NUMA ${d.numaNode}`}, links ${d.links.join(',')}`,
+    );
   return lines.join('\n');
 }

@@ -15,6 +15,8 @@ import { formatReconciliation, reconcileRun } from '../lib/reconcile.js';
 import { parseWorkloadConfig, workloadKinds, type WorkloadKind } from '../agent/workloads/config.js';
 import { runWorkload } from '../agent/workloads/run-workload.js';
 import { runTaskRuntime } from '../agent/workloads/task-runtime.js';
+import { discoverTopology, formatTopology, topologyFromFile } from '../agent/topology.js';
+import { runAgentCli, type AgentCliOptions } from '../agent/agent-cli.js';
 import { formatInspection, inspectRun } from '../agent/workloads/writer/inspect.js';
 
 /** --brokers, else DAQOPS_KAFKA_BROKERS, else the broker `daqops kafka up` started. */
@@ -82,13 +84,18 @@ program
     [],
   )
   .option('--brokers <list>', 'Kafka brokers host:port,… (default: DAQOPS_KAFKA_BROKERS or the local broker)')
-  .action(async (kind: string, opts: { config?: string; set: string[]; brokers?: string }) => {
+  .option('--ipc', 'driven by the agent over IPC (task state machine) instead of running at once')
+  .action(async (kind: string, opts: { config?: string; set: string[]; brokers?: string; ipc?: boolean }) => {
     if (!(workloadKinds as readonly string[]).includes(kind)) {
       throw new DaqError(
         'INVALID_CONFIG',
         `workload kind must be one of ${workloadKinds.join(', ')}, got "${kind}"`,
         { field: 'kind' },
       );
+    }
+    if (opts.ipc === true) {
+      await runTaskRuntime(kind as WorkloadKind, brokers(opts.brokers));
+      return;
     }
     const raw = applyOverrides(opts.config === undefined ? {} : readConfigFile(opts.config), opts.set);
     const config = parseWorkloadConfig(kind as WorkloadKind, raw, brokers(opts.brokers));
@@ -129,6 +136,31 @@ data
     );
     console.log(opts.json === true ? JSON.stringify(r, null, 2) : formatReconciliation(r));
     if (r.lost > 0) process.exitCode = 1;
+  });
+
+const agentCmd = program
+  .command('agent')
+  .description('run the per-node agent: supervise pinned workloads, serve /metrics, link to the platform')
+  .option('--platform <url>', 'platform WebSocket URL, e.g. ws://127.0.0.1:7070/api/v1/agents/ws')
+  .option('--join-token <token>', 'token to join the platform (default: DAQOPS_JOIN_TOKEN)')
+  .option('--topology-file <file>', 'describe a simulated node instead of discovering this one')
+  .option('--node <name>', 'node name (default: the host name or the topology file)')
+  .option('--metrics-port <port>', 'port of the node /metrics endpoint', (v) => Number.parseInt(v, 10), 9464)
+  .option('--metrics-host <host>', 'address /metrics listens on', '127.0.0.1')
+  .option('--ers-file <file>', 'ERS records as JSON lines (default .daqops/ers-<node>.jsonl)')
+  .option('--heartbeat-ms <ms>', 'heartbeat interval', (v) => Number.parseInt(v, 10), 1000)
+  .action(async (opts: AgentCliOptions) => {
+    await runAgentCli(opts);
+  });
+agentCmd
+  .command('topology')
+  .description('print the node topology the agent would advertise')
+  .option('--topology-file <file>', 'a simulated node')
+  .option('--json', 'print JSON')
+  .action(async (opts: { topologyFile?: string; json?: boolean }) => {
+    const t =
+      opts.topologyFile === undefined ? await discoverTopology() : topologyFromFile(opts.topologyFile);
+    console.log(opts.json === true ? JSON.stringify(t, null, 2) : formatTopology(t));
   });
 
 program

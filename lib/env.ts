@@ -9,6 +9,7 @@ export const environmentVariables = {
     'Comma-separated host:port list of an existing Kafka cluster; when set, daqops starts no broker.',
   DAQOPS_HOME: 'Directory for daqops state (local broker pid file, …); default: .daqops in the project root.',
   DAQOPS_KAFKA_HEAP: 'Java heap for the local broker, e.g. 1g; default 768m.',
+  DAQOPS_JOIN_TOKEN: 'Token an agent presents to join the platform.',
 } as const;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;

@@ -11,7 +11,14 @@ import { validateErsIssue } from '../protocol/ers.js';
 import type { KafkaClient } from './kafka.js';
 import { RecordProducer } from './kafka.js';
 
-const LEVELS: Record<ErsSeverity, number> = { Fatal: 0, Error: 1, Warning: 2, Information: 3, Log: 4, Debug: 5 };
+const LEVELS: Record<ErsSeverity, number> = {
+  Fatal: 0,
+  Error: 1,
+  Warning: 2,
+  Information: 3,
+  Log: 4,
+  Debug: 5,
+};
 
 export interface ThrottleDecision {
   readonly pass: boolean;
@@ -82,7 +89,11 @@ class KafkaErsTransport extends Transport {
 
   override log(info: { ers: ErsIssue }, next: () => void): void {
     if (this.buffer.length >= this.maxBuffered) this.dropped++;
-    else this.buffer.push({ key: info.ers.context.environment ?? '', value: Buffer.from(JSON.stringify(info.ers)) });
+    else
+      this.buffer.push({
+        key: info.ers.context.environment ?? '',
+        value: Buffer.from(JSON.stringify(info.ers)),
+      });
     next();
   }
 
@@ -152,7 +163,7 @@ export class ErsLogger {
   }
 
   /** Validates and logs an issue through the throttle. Returns whether it passed. */
-  emit(raw: ErsIssue | unknown): boolean {
+  emit(raw: unknown): boolean {
     const issue = validateErsIssue(raw);
     const d = this.throttle.admit(throttleKey(issue));
     if (!d.pass) {
@@ -161,7 +172,11 @@ export class ErsLogger {
     }
     const out: ErsIssue =
       d.suppressed > 0
-        ? { ...issue, qualifiers: [...issue.qualifiers, 'throttled'], parameters: { ...issue.parameters, suppressed: d.suppressed } }
+        ? {
+            ...issue,
+            qualifiers: [...issue.qualifiers, 'throttled'],
+            parameters: { ...issue.parameters, suppressed: d.suppressed },
+          }
         : issue;
     this.logger.log({ level: out.severity, message: out.message, ers: out });
     return true;

@@ -4,7 +4,15 @@
  * OTEL_SERVICE_NAME, …). With none set nothing is started and every span is a no-op: silent and cheap.
  * Context crosses process boundaries as a W3C `traceparent` string (control messages, IPC, Kafka headers).
  */
-import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace, type Context, type Span } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  context,
+  propagation,
+  trace,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -14,7 +22,10 @@ import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 let sdk: NodeSDK | undefined;
 
 export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-  return (env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? '') !== '' && env['OTEL_SDK_DISABLED'] !== 'true';
+  return (
+    (env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? '') !== '' &&
+    env['OTEL_SDK_DISABLED'] !== 'true'
+  );
 }
 
 /** Starts the SDK once per process when OTEL_* asks for it; returns whether traces are exported. */
@@ -23,7 +34,10 @@ export function startTracing(serviceName: string, attributes: Record<string, str
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   if (sdk !== undefined || !tracingConfigured()) return sdk !== undefined;
   sdk = new NodeSDK({
-    resource: resourceFromAttributes({ 'service.name': process.env['OTEL_SERVICE_NAME'] ?? serviceName, ...attributes }),
+    resource: resourceFromAttributes({
+      'service.name': process.env['OTEL_SERVICE_NAME'] ?? serviceName,
+      ...attributes,
+    }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 })],
     instrumentations: [],
   });
@@ -71,7 +85,10 @@ export async function withSpan<T>(
       return r;
     } catch (err) {
       span.recordException(err instanceof Error ? err : new Error(String(err)));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: err instanceof Error ? err.message : String(err),
+      });
       throw err;
     } finally {
       span.end();

@@ -15,10 +15,22 @@ export interface NodeTopology {
   readonly node: string;
   readonly numa: readonly NumaNode[];
   readonly memoryBytes: number;
-  readonly disks: readonly { readonly mount: string; readonly sizeBytes: number; readonly freeBytes: number }[];
-  readonly nics: readonly { readonly name: string; readonly speedMbps?: number | undefined; readonly numaNode?: number | undefined }[];
+  readonly disks: readonly {
+    readonly mount: string;
+    readonly sizeBytes: number;
+    readonly freeBytes: number;
+  }[];
+  readonly nics: readonly {
+    readonly name: string;
+    readonly speedMbps?: number | undefined;
+    readonly numaNode?: number | undefined;
+  }[];
   /** Readout devices (e.g. a PCIe back-end board) and the links they serve. */
-  readonly devices: readonly { readonly name: string; readonly numaNode?: number | undefined; readonly links: readonly number[] }[];
+  readonly devices: readonly {
+    readonly name: string;
+    readonly numaNode?: number | undefined;
+    readonly links: readonly number[];
+  }[];
   readonly simulated: boolean;
 }
 
@@ -53,10 +65,30 @@ export interface TaskSpec {
 }
 
 export type AgentToPlatform =
-  | { readonly type: 'register'; readonly topology: NodeTopology; readonly tasks: readonly TaskReport[]; readonly agentVersion: string }
-  | { readonly type: 'heartbeat'; readonly node: string; readonly tasks: readonly TaskReport[]; readonly sentAt: string }
-  | { readonly type: 'command-result'; readonly id: string; readonly ok: boolean; readonly task?: TaskReport; readonly error?: { code: string; message: string } }
-  | { readonly type: 'task-event'; readonly task: TaskReport; readonly event: 'exited' | 'restarted' | 'failed' | 'state' };
+  | {
+      readonly type: 'register';
+      readonly topology: NodeTopology;
+      readonly tasks: readonly TaskReport[];
+      readonly agentVersion: string;
+    }
+  | {
+      readonly type: 'heartbeat';
+      readonly node: string;
+      readonly tasks: readonly TaskReport[];
+      readonly sentAt: string;
+    }
+  | {
+      readonly type: 'command-result';
+      readonly id: string;
+      readonly ok: boolean;
+      readonly task?: TaskReport;
+      readonly error?: { code: string; message: string };
+    }
+  | {
+      readonly type: 'task-event';
+      readonly task: TaskReport;
+      readonly event: 'exited' | 'restarted' | 'failed' | 'state' | 'pinning-failed';
+    };
 
 export type PlatformToAgent =
   | {
@@ -82,13 +114,24 @@ export function parsePlatformMessage(text: string): PlatformToAgent {
   }
   const m = v as Record<string, unknown>;
   if (m['type'] === 'welcome') return m as unknown as PlatformToAgent;
-  if (m['type'] !== 'command') throw new DaqError('INVALID_CONFIG', `unknown platform message type ${JSON.stringify(m['type'])}`, { field: 'type' });
-  if (typeof m['id'] !== 'string') throw new DaqError('INVALID_CONFIG', 'command.id must be a string', { field: 'id' });
+  if (m['type'] !== 'command')
+    throw new DaqError('INVALID_CONFIG', `unknown platform message type ${JSON.stringify(m['type'])}`, {
+      field: 'type',
+    });
+  if (typeof m['id'] !== 'string')
+    throw new DaqError('INVALID_CONFIG', 'command.id must be a string', { field: 'id' });
   if (!['spawn', 'transition', 'kill'].includes(m['action'] as string)) {
-    throw new DaqError('INVALID_CONFIG', `command.action must be spawn, transition or kill`, { field: 'action' });
+    throw new DaqError('INVALID_CONFIG', `command.action must be spawn, transition or kill`, {
+      field: 'action',
+    });
   }
-  if (m['action'] === 'transition' && !(taskTransitions as readonly string[]).includes(m['transition'] as string)) {
-    throw new DaqError('INVALID_CONFIG', `command.transition must be one of ${taskTransitions.join(', ')}`, { field: 'transition' });
+  if (
+    m['action'] === 'transition' &&
+    !(taskTransitions as readonly string[]).includes(m['transition'] as string)
+  ) {
+    throw new DaqError('INVALID_CONFIG', `command.transition must be one of ${taskTransitions.join(', ')}`, {
+      field: 'transition',
+    });
   }
   return m as unknown as PlatformToAgent;
 }

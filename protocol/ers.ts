@@ -94,19 +94,34 @@ export const ersIssueCatalogue = {
     description:
       'An offset commit was refused (usually a rebalance); the next owner skips handled timeframes.',
   },
-  'daqops.agent.TaskExited': { severity: 'Error', description: 'A task process exited without being asked to.' },
+  'daqops.agent.TaskExited': {
+    severity: 'Error',
+    description: 'A task process exited without being asked to.',
+  },
   'daqops.agent.TaskFailed': {
     severity: 'Error',
     description: 'A task crashed more often than its restart policy allows; the agent gave up.',
   },
-  'daqops.agent.PinningFailed': { severity: 'Error', description: 'A task did not get the CPUs or memory node it was given.' },
+  'daqops.agent.PinningFailed': {
+    severity: 'Error',
+    description: 'A task did not get the CPUs or memory node it was given.',
+  },
   'daqops.agent.MemoryBindingUnavailable': {
     severity: 'Warning',
     description: 'NUMA memory binding (numactl) is unavailable: CPUs pinned, memory not bound.',
   },
-  'daqops.agent.OrphanWorkload': { severity: 'Warning', description: 'A task process left by a previous agent was stopped.' },
-  'daqops.agent.WorkloadOutput': { severity: 'Information', description: 'A line a task printed that was not an ERS record.' },
-  'daqops.agent.PlatformUnreachable': { severity: 'Warning', description: 'The agent lost its link to the platform; tasks keep running.' },
+  'daqops.agent.OrphanWorkload': {
+    severity: 'Warning',
+    description: 'A task process left by a previous agent was stopped.',
+  },
+  'daqops.agent.WorkloadOutput': {
+    severity: 'Information',
+    description: 'A line a task printed that was not an ERS record.',
+  },
+  'daqops.agent.PlatformUnreachable': {
+    severity: 'Warning',
+    description: 'The agent lost its link to the platform; tasks keep running.',
+  },
   'daqops.writer.WriteFailed': {
     severity: 'Error',
     description: 'The writer could not store a chunk of events.',

@@ -19,6 +19,7 @@ export const metricLabels = [
   'state',
   'transition',
   'node',
+  'result',
 ] as const;
 export type MetricLabel = (typeof metricLabels)[number];
 
@@ -134,6 +135,57 @@ export const metricCatalogue = [
     type: 'counter',
     help: 'Offset commits refused (a rebalance moved the partition); the new owner skips what was handled.',
     labels: ['environment', 'task'],
+  },
+  // agent
+  { name: 'daq_agent_tasks', type: 'gauge', help: 'Tasks on this node by state.', labels: ['node', 'state'] },
+  {
+    name: 'daq_agent_task_restarts_total',
+    type: 'counter',
+    help: 'Task processes restarted after an unexpected exit.',
+    labels: ['node', 'task'],
+  },
+  {
+    name: 'daq_agent_task_failures_total',
+    type: 'counter',
+    help: 'Tasks given up on after their restart cap.',
+    labels: ['node', 'task'],
+  },
+  {
+    name: 'daq_agent_commands_total',
+    type: 'counter',
+    help: 'Task commands handled, by transition and result.',
+    labels: ['node', 'transition', 'result'],
+  },
+  {
+    name: 'daq_agent_command_duration_seconds',
+    type: 'histogram',
+    help: 'Time to carry out a task command.',
+    labels: ['node', 'transition'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
+  {
+    name: 'daq_agent_platform_connected',
+    type: 'gauge',
+    help: '1 while the link to the platform is up.',
+    labels: ['node'],
+  },
+  {
+    name: 'daq_agent_heartbeats_total',
+    type: 'counter',
+    help: 'Heartbeats sent to the platform.',
+    labels: ['node'],
+  },
+  {
+    name: 'daq_agent_ers_suppressed_total',
+    type: 'counter',
+    help: 'ERS issues held back by the throttle.',
+    labels: ['node'],
+  },
+  {
+    name: 'daq_agent_pinning_failures_total',
+    type: 'counter',
+    help: 'Tasks whose CPUs or memory node did not match what was asked.',
+    labels: ['node', 'task'],
   },
   // writer
   {

@@ -38,12 +38,14 @@ export async function runWorkload(
     brokers: config.brokers,
     clientId: `daqops-${config.kind}-${config.task}`,
   });
-  const metrics = new Metrics({ environment: config.environment, task: config.task });
-  const ers = new ErsReporter({
-    application: `daqops-${config.kind}`,
-    task: config.task,
-    environment: config.environment,
-  });
+  const metrics = options.metrics ?? new Metrics({ environment: config.environment, task: config.task });
+  const ers =
+    options.ers ??
+    new ErsReporter({
+      application: `daqops-${config.kind}`,
+      task: config.task,
+      environment: config.environment,
+    });
   const server =
     config.metricsPort === undefined ? undefined : await serveMetrics(metrics, config.metricsPort);
   if (server !== undefined) options.onMetricsPort?.(server.port);

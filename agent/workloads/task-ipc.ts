@@ -13,6 +13,12 @@ export type AgentToTask =
 
 export type TaskToAgent =
   | { readonly type: 'ready'; readonly state: TaskState; readonly pid: number }
-  | { readonly type: 'reply'; readonly id: number; readonly ok: boolean; readonly state: TaskState; readonly error?: { code: string; message: string } }
+  | {
+      readonly type: 'reply';
+      readonly id: number;
+      readonly ok: boolean;
+      readonly state: TaskState;
+      readonly error?: { code: string; message: string };
+    }
   | { readonly type: 'metrics'; readonly id: number; readonly metrics: unknown[] }
   | { readonly type: 'state'; readonly state: TaskState; readonly message?: string };

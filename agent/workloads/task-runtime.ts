@@ -15,13 +15,17 @@ import { parseWorkloadConfig, type WorkloadConfig, type WorkloadKind } from './c
 import { runWorkload } from './run-workload.js';
 import type { AgentToTask, TaskToAgent } from './task-ipc.js';
 
-export async function runTaskRuntime(kind: WorkloadKind, fallbackBrokers: readonly string[] | undefined): Promise<void> {
+export async function runTaskRuntime(
+  kind: WorkloadKind,
+  fallbackBrokers: readonly string[] | undefined,
+): Promise<void> {
   const send = (m: TaskToAgent): void => {
     process.send?.(m);
   };
   startTracing(`daqops-${kind}`);
   let state: TaskState = 'STANDBY';
   let config: WorkloadConfig | undefined;
+  let rawConfig: Record<string, unknown> = {};
   let metrics: Metrics | undefined;
   let ers: ErsReporter | undefined;
   let running: { controller: AbortController; done: Promise<unknown> } | undefined;
@@ -34,16 +38,26 @@ export async function runTaskRuntime(kind: WorkloadKind, fallbackBrokers: readon
   const apply = async (t: TaskTransition, payload: Readonly<Record<string, unknown>>): Promise<void> => {
     const next = nextTaskState(state, t);
     if (t === 'CONFIGURE') {
-      const raw = applyOverrides((payload['config'] ?? {}) as Record<string, unknown>, []);
-      config = parseWorkloadConfig(kind, raw, fallbackBrokers);
+      rawConfig = applyOverrides((payload['config'] ?? {}) as Record<string, unknown>, []);
+      config = parseWorkloadConfig(kind, rawConfig, fallbackBrokers);
       metrics ??= new Metrics({ environment: config.environment, task: config.task });
-      ers = new ErsReporter({ application: `daqops-${kind}`, task: config.task, environment: config.environment });
+      ers = new ErsReporter({
+        application: `daqops-${kind}`,
+        task: config.task,
+        environment: config.environment,
+      });
     } else if (t === 'START') {
       if (config === undefined) throw new Error('START before CONFIGURE');
       const run = payload['run'];
-      const cfg = typeof run === 'number' ? parseWorkloadConfig(kind, { ...rawOf(config), run }, config.brokers) : config;
+      const cfg =
+        typeof run === 'number' ? parseWorkloadConfig(kind, { ...rawConfig, run }, config.brokers) : config;
       const controller = new AbortController();
-      const done = runWorkload(cfg, { signal: controller.signal, handleSignals: false, metrics: metrics!, ers: ers! }).then(
+      const done = runWorkload(cfg, {
+        signal: controller.signal,
+        handleSignals: false,
+        metrics: metrics!,
+        ers: ers!,
+      }).then(
         () => {
           // A bounded workload (a readout with a timeframe limit) finished by itself.
           if (running?.controller === controller && state === 'RUNNING') {
@@ -72,7 +86,9 @@ export async function runTaskRuntime(kind: WorkloadKind, fallbackBrokers: readon
 
   process.on('message', (raw: AgentToTask) => {
     if (raw.type === 'metrics') {
-      void (metrics?.registry.getMetricsAsJSON() ?? Promise.resolve([])).then((m) => send({ type: 'metrics', id: raw.id, metrics: m }));
+      void (metrics?.registry.getMetricsAsJSON() ?? Promise.resolve([])).then((m) =>
+        send({ type: 'metrics', id: raw.id, metrics: m }),
+      );
       return;
     }
     void withSpan(
@@ -94,7 +110,10 @@ export async function runTaskRuntime(kind: WorkloadKind, fallbackBrokers: readon
           id: raw.id,
           ok: false,
           state,
-          error: { code: isDaqError(err) ? err.code : 'TASK_ERROR', message: err instanceof Error ? err.message : String(err) },
+          error: {
+            code: isDaqError(err) ? err.code : 'TASK_ERROR',
+            message: err instanceof Error ? err.message : String(err),
+          },
         }),
     );
   });
@@ -105,14 +124,4 @@ export async function runTaskRuntime(kind: WorkloadKind, fallbackBrokers: readon
   });
   send({ type: 'ready', state, pid: process.pid });
   await new Promise<void>(() => {});
-}
-
-/** The raw form of a validated config, for re-validation with a new run number. */
-function rawOf(c: WorkloadConfig): Record<string, unknown> {
-  const { map: _map, ...rest } = c as WorkloadConfig & { map: unknown };
-  const out: Record<string, unknown> = { ...rest };
-  if ('source' in c && c.source.type === 'emulator') {
-    out['source'] = { ...c.source, masked: [...c.source.masked].map((k) => ({ fpga: k >> 9, channel: k & 0x1ff })) };
-  }
-  return out;
 }
