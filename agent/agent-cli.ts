@@ -23,7 +23,7 @@ export interface AgentCliOptions {
 export async function runAgentCli(o: AgentCliOptions): Promise<void> {
   const base = o.topologyFile === undefined ? await discoverTopology() : topologyFromFile(o.topologyFile);
   const topology = o.node === undefined ? base : { ...base, node: o.node };
-  startTracing('daqops-agent', { 'host.name': topology.node });
+  await startTracing('daqops-agent', { 'host.name': topology.node });
   const ersFile =
     o.ersFile ??
     join(envString('DAQOPS_HOME') ?? join(projectRoot(), '.daqops'), `ers-${topology.node}.jsonl`);

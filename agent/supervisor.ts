@@ -30,6 +30,8 @@ export interface SupervisorOptions {
   readonly tools: PinningTools;
   readonly restart?: RestartPolicyOptions;
   readonly commandTimeoutMs?: number;
+  /** How long a new process may take to report ready (start-up on a loaded node is slow). */
+  readonly spawnTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
   readonly now?: () => number;
 }
@@ -181,12 +183,11 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     child.once('exit', (code, signal) => this.onExit(m, child, code, signal));
     m.ready = this.isWorkload(spec)
       ? new Promise<void>((resolve, reject) => {
+          const limit = this.o.spawnTimeoutMs ?? 60_000;
           const t = setTimeout(
             () =>
-              reject(
-                new DaqError('TIMEOUT', `task ${spec.task} did not report ready within ${this.timeout()} ms`),
-              ),
-            this.timeout(),
+              reject(new DaqError('TIMEOUT', `task ${spec.task} did not report ready within ${limit} ms`)),
+            limit,
           );
           child.once('message', () => {
             clearTimeout(t);

@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
-import si from 'systeminformation';
 import { fail, readConfigFile, section, str, int, type Raw } from '../lib/config.js';
 import type { NodeTopology, NumaNode } from '../protocol/agent-link.js';
 
@@ -66,6 +65,8 @@ export async function discoverTopology(
 ): Promise<NodeTopology> {
   let numa = numaFromSys();
   if (numa.length === 0) numa = [{ id: 0, cpus: cpus().map((_, i) => i), memoryBytes: totalmem() }];
+  // systeminformation is large: loaded only when a real node is discovered.
+  const { default: si } = await import('systeminformation');
   const [disks, nics] = await Promise.all([
     si.fsSize().catch(() => []),
     si.networkInterfaces().catch(() => []),

@@ -5,24 +5,30 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { projectRoot } from '../lib/paths.js';
 import { DaqError, isDaqError } from '../protocol/errors.js';
-import { kafkaDown, kafkaStatus, kafkaUp } from '../deploy/local/kafka-state.js';
-import { runTestbed } from '../deploy/local/testbed.js';
-import { runningLocalKafka } from '../deploy/local/kafka-state.js';
 import { applyOverrides, readConfigFile } from '../lib/config.js';
 import { envBrokerList } from '../lib/env.js';
-import { KafkaClient } from '../lib/kafka.js';
-import { formatReconciliation, reconcileRun } from '../lib/reconcile.js';
 import { parseWorkloadConfig, workloadKinds, type WorkloadKind } from '../agent/workloads/config.js';
-import { runWorkload } from '../agent/workloads/run-workload.js';
-import { runTaskRuntime } from '../agent/workloads/task-runtime.js';
-import { discoverTopology, formatTopology, topologyFromFile } from '../agent/topology.js';
-import { runAgentCli, type AgentCliOptions } from '../agent/agent-cli.js';
-import { formatInspection, inspectRun } from '../agent/workloads/writer/inspect.js';
+import type { AgentCliOptions } from '../agent/agent-cli.js';
+
+// Each command loads only what it needs: an agent or a workload process does not carry the Kafka
+// client, Arrow or the testbed in memory unless it uses them.
+const kafkaState = () => import('../deploy/local/kafka-state.js');
+const testbed = () => import('../deploy/local/testbed.js');
+const kafkaLib = () => import('../lib/kafka.js');
+const reconcileLib = () => import('../lib/reconcile.js');
+const runWorkloadLib = () => import('../agent/workloads/run-workload.js');
+const taskRuntime = () => import('../agent/workloads/task-runtime.js');
+const topologyLib = () => import('../agent/topology.js');
+const agentCli = () => import('../agent/agent-cli.js');
+const inspectLib = () => import('../agent/workloads/writer/inspect.js');
 
 /** --brokers, else DAQOPS_KAFKA_BROKERS, else the broker `daqops kafka up` started. */
-function brokers(flag: string | undefined): string[] | undefined {
+async function brokers(flag: string | undefined): Promise<string[] | undefined> {
   if (flag !== undefined) return flag.split(',').map((b) => b.trim());
-  return envBrokerList('DAQOPS_KAFKA_BROKERS') ?? (runningLocalKafka()?.brokers as string[] | undefined);
+  return (
+    envBrokerList('DAQOPS_KAFKA_BROKERS') ??
+    ((await kafkaState()).runningLocalKafka()?.brokers as string[] | undefined)
+  );
 }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -41,7 +47,7 @@ kafka
   .command('up')
   .description('start a local broker on 127.0.0.1 (fetches it with Maven on first use)')
   .action(async () => {
-    const r = await kafkaUp((l) => console.error(l));
+    const r = await (await kafkaState()).kafkaUp((l) => console.error(l));
     if (r.kind === 'external')
       console.log(`DAQOPS_KAFKA_BROKERS is set (${r.brokers.join(',')}): starting nothing`);
     else if (r.kind === 'already-running')
@@ -53,7 +59,7 @@ kafka
   .description('stop the local broker and remove its data')
   .option('--all', 'also stop every other local broker daqops started on this machine')
   .action(async (opts: { all?: boolean }) => {
-    const pids = await kafkaDown(opts.all === true);
+    const pids = await (await kafkaState()).kafkaDown(opts.all === true);
     console.log(pids.length === 0 ? 'no local broker was running' : `stopped pid ${pids.join(', ')}`);
   });
 kafka
@@ -61,7 +67,7 @@ kafka
   .description('which Kafka daqops uses and whether it answers')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
-    const s = await kafkaStatus();
+    const s = await (await kafkaState()).kafkaStatus();
     if (opts.json === true) console.log(JSON.stringify(s, null, 2));
     else if (s.source === 'none') console.log('no Kafka: run `daqops kafka up` or set DAQOPS_KAFKA_BROKERS');
     else {
@@ -94,12 +100,14 @@ program
       );
     }
     if (opts.ipc === true) {
-      await runTaskRuntime(kind as WorkloadKind, brokers(opts.brokers));
+      await (await taskRuntime()).runTaskRuntime(kind as WorkloadKind, await brokers(opts.brokers));
       return;
     }
     const raw = applyOverrides(opts.config === undefined ? {} : readConfigFile(opts.config), opts.set);
-    const config = parseWorkloadConfig(kind as WorkloadKind, raw, brokers(opts.brokers));
-    const r = await runWorkload(config, {
+    const config = parseWorkloadConfig(kind as WorkloadKind, raw, await brokers(opts.brokers));
+    const r = await (
+      await runWorkloadLib()
+    ).runWorkload(config, {
       onMetricsPort: (p) => console.error(`metrics on http://127.0.0.1:${p}/metrics`),
     });
     console.log(JSON.stringify({ kind, task: config.task, totals: r.totals }));
@@ -111,7 +119,8 @@ data
   .description('counts, drift-time distribution and occupancy of a stored run')
   .argument('<run-dir>', 'a runs/<run> directory written by the writer')
   .option('--json', 'print JSON')
-  .action((dir: string, opts: { json?: boolean }) => {
+  .action(async (dir: string, opts: { json?: boolean }) => {
+    const { formatInspection, inspectRun } = await inspectLib();
     const r = inspectRun(dir);
     console.log(opts.json === true ? JSON.stringify(r, null, 2) : formatInspection(r));
   });
@@ -123,18 +132,22 @@ data
   .option('--brokers <list>', 'Kafka brokers host:port,…')
   .option('--json', 'print JSON')
   .action(async (opts: { namespace: string; run: number; brokers?: string; json?: boolean }) => {
-    const b = brokers(opts.brokers);
+    const b = await brokers(opts.brokers);
     if (b === undefined)
       throw new DaqError(
         'KAFKA_UNAVAILABLE',
         'no Kafka: pass --brokers, set DAQOPS_KAFKA_BROKERS or run `daqops kafka up`',
       );
+    const { KafkaClient } = await kafkaLib();
+    const { reconcileRun } = await reconcileLib();
     const r = await reconcileRun(
       new KafkaClient({ brokers: b, clientId: 'daqops-reconcile' }),
       opts.namespace,
       opts.run,
     );
-    console.log(opts.json === true ? JSON.stringify(r, null, 2) : formatReconciliation(r));
+    console.log(
+      opts.json === true ? JSON.stringify(r, null, 2) : (await reconcileLib()).formatReconciliation(r),
+    );
     if (r.lost > 0) process.exitCode = 1;
   });
 
@@ -150,7 +163,7 @@ const agentCmd = program
   .option('--ers-file <file>', 'ERS records as JSON lines (default .daqops/ers-<node>.jsonl)')
   .option('--heartbeat-ms <ms>', 'heartbeat interval', (v) => Number.parseInt(v, 10), 1000)
   .action(async (opts: AgentCliOptions) => {
-    await runAgentCli(opts);
+    await (await agentCli()).runAgentCli(opts);
   });
 agentCmd
   .command('topology')
@@ -158,6 +171,7 @@ agentCmd
   .option('--topology-file <file>', 'a simulated node')
   .option('--json', 'print JSON')
   .action(async (opts: { topologyFile?: string; json?: boolean }) => {
+    const { discoverTopology, formatTopology, topologyFromFile } = await topologyLib();
     const t =
       opts.topologyFile === undefined ? await discoverTopology() : topologyFromFile(opts.topologyFile);
     console.log(opts.json === true ? JSON.stringify(t, null, 2) : formatTopology(t));
@@ -171,7 +185,9 @@ program
   .option('--noise-rate <hz>', 'noise rate per channel', (v) => Number.parseFloat(v), 200)
   .option('--data-dir <dir>', 'where the writer stores runs (default .daqops/data/<namespace>)')
   .action(async (opts: { seconds: number; muonRate: number; noiseRate: number; dataDir?: string }) => {
-    const r = await runTestbed({
+    const r = await (
+      await testbed()
+    ).runTestbed({
       seconds: opts.seconds,
       muonRateHz: opts.muonRate,
       noiseRateHzPerChannel: opts.noiseRate,

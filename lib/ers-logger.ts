@@ -8,8 +8,7 @@ import winston from 'winston';
 import Transport from 'winston-transport';
 import type { ErsIssue, ErsSeverity } from '../protocol/ers.js';
 import { validateErsIssue } from '../protocol/ers.js';
-import type { KafkaClient } from './kafka.js';
-import { RecordProducer } from './kafka.js';
+import type { KafkaClient, RecordProducer } from './kafka.js';
 
 const LEVELS: Record<ErsSeverity, number> = {
   Fatal: 0,
@@ -101,7 +100,8 @@ class KafkaErsTransport extends Transport {
     if (this.buffer.length === 0) return this.sending;
     const records = this.buffer;
     this.buffer = [];
-    this.producer ??= RecordProducer.open(this.client);
+    // The Kafka client is loaded on the first record for the bus, not at start.
+    this.producer ??= import('./kafka.js').then(({ RecordProducer: P }) => P.open(this.client));
     this.sending = this.sending
       .then(async () => (await this.producer!).send([{ topic: this.topic, records }]))
       .catch(() => {

@@ -15,7 +15,9 @@ export class Metrics {
   constructor(defaultLabels: Record<string, string> = {}, options: { processMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels(defaultLabels);
     this.defaultLabelNames = new Set(Object.keys(defaultLabels));
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // Event-loop lag sampled every 50 ms, not 10: the agent and idle workloads must stay cheap.
+    if (options.processMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
   }
 
   counter(name: MetricName): Counter {

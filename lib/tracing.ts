@@ -14,10 +14,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { NodeSDK } from '@opentelemetry/sdk-node';
 
 let sdk: NodeSDK | undefined;
 
@@ -28,11 +25,24 @@ export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean
   );
 }
 
-/** Starts the SDK once per process when OTEL_* asks for it; returns whether traces are exported. */
-export function startTracing(serviceName: string, attributes: Record<string, string> = {}): boolean {
+/**
+ * Starts the SDK once per process when OTEL_* asks for it; returns whether traces are exported. The SDK
+ * and exporter are loaded only then: a process that does not trace does not carry them in memory.
+ */
+export async function startTracing(
+  serviceName: string,
+  attributes: Record<string, string> = {},
+): Promise<boolean> {
   // The propagator is needed even without export, so traceparent strings pass through unchanged.
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   if (sdk !== undefined || !tracingConfigured()) return sdk !== undefined;
+  const [{ NodeSDK }, { OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace-base'),
+    ]);
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
       'service.name': process.env['OTEL_SERVICE_NAME'] ?? serviceName,

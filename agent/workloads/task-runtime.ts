@@ -22,7 +22,7 @@ export async function runTaskRuntime(
   const send = (m: TaskToAgent): void => {
     process.send?.(m);
   };
-  startTracing(`daqops-${kind}`);
+  await startTracing(`daqops-${kind}`);
   let state: TaskState = 'STANDBY';
   let config: WorkloadConfig | undefined;
   let rawConfig: Record<string, unknown> = {};

@@ -4,6 +4,7 @@ import { envBrokerList } from '../../lib/env.js';
 import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../../deploy/local/kafka-local.js';
 import { benchCodec } from './codec.bench.js';
 import { benchEndToEnd, benchProducer } from './kafka.bench.js';
+import { benchAgent } from './agent.bench.js';
 import { benchProcessorKernel } from './processor.bench.js';
 
 const only = process.argv[2];
@@ -17,6 +18,10 @@ if (only === undefined || only === 'codec') {
 if (only === undefined || only === 'kernel') {
   console.log('\n[processor kernel] one core, emulated muons in noise');
   benchProcessorKernel();
+}
+if (only === undefined || only === 'agent') {
+  console.log('\n[agent] overhead of the agent process itself');
+  await benchAgent();
 }
 if (only === undefined || only === 'kafka') {
   let local: LocalKafka | undefined;
