@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { AgentToPlatform } from '../../protocol/agent-link.js';
 import { freePort } from '../../deploy/local/kafka-local.js';
 
@@ -30,7 +30,7 @@ export async function benchAgent(
   const wss = new WebSocketServer({ host: '127.0.0.1', port: wsPort });
   let heartbeats = 0;
   const results = new Set<string>();
-  let socket: import('ws').WebSocket | undefined;
+  let socket: WebSocket | undefined;
   wss.on('connection', (ws) => {
     socket = ws;
     ws.on('message', (d: Buffer) => {
