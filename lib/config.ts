@@ -74,31 +74,26 @@ export function optionalSection(raw: Raw, key: string, path: string): Raw {
   return v === undefined ? {} : section(v, `${path}.${key}`);
 }
 
-export function int(
-  raw: Raw,
-  key: string,
-  path: string,
-  o: { min?: number; max?: number; default?: number } = {},
-): number {
-  const v = raw[key] ?? o.default;
-  if (v === undefined) fail(`${path}.${key}`, 'is required');
-  if (typeof v !== 'number' || !Number.isSafeInteger(v))
-    fail(`${path}.${key}`, `must be an integer, got ${JSON.stringify(v)}`);
-  if (o.min !== undefined && v < o.min) fail(`${path}.${key}`, `must be ≥ ${o.min}, got ${v}`);
-  if (o.max !== undefined && v > o.max) fail(`${path}.${key}`, `must be ≤ ${o.max}, got ${v}`);
-  return v;
+export function int(raw: Raw, key: string, path: string, o: NumberOptions = {}): number {
+  return numberField(raw, key, path, o, true);
 }
 
-export function num(
-  raw: Raw,
-  key: string,
-  path: string,
-  o: { min?: number; max?: number; default?: number } = {},
-): number {
+export function num(raw: Raw, key: string, path: string, o: NumberOptions = {}): number {
+  return numberField(raw, key, path, o, false);
+}
+
+interface NumberOptions {
+  readonly min?: number;
+  readonly max?: number;
+  readonly default?: number;
+}
+
+function numberField(raw: Raw, key: string, path: string, o: NumberOptions, integer: boolean): number {
   const v = raw[key] ?? o.default;
   if (v === undefined) fail(`${path}.${key}`, 'is required');
-  if (typeof v !== 'number' || !Number.isFinite(v))
-    fail(`${path}.${key}`, `must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(integer ? Number.isSafeInteger(v) : Number.isFinite(v))) {
+    fail(`${path}.${key}`, `must be ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(v)}`);
+  }
   if (o.min !== undefined && v < o.min) fail(`${path}.${key}`, `must be ≥ ${o.min}, got ${v}`);
   if (o.max !== undefined && v > o.max) fail(`${path}.${key}`, `must be ≤ ${o.max}, got ${v}`);
   return v;

@@ -352,15 +352,7 @@ export class RecordConsumer {
       eachBatchAutoResolve: true,
       eachBatch: async (payload) => {
         const { batch } = payload;
-        const records: InRecord[] = batch.messages.map((m) => ({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key === null ? undefined : m.key.toString(),
-          value: m.value ?? Buffer.alloc(0),
-          headers: m.headers ?? {},
-          timestampMs: Number(m.timestamp),
-        }));
+        const records: InRecord[] = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m));
         await o.onBatch({
           topic: batch.topic,
           partition: batch.partition,
@@ -434,15 +426,7 @@ export async function readTopicToEnd(
             const end = remaining.get(batch.partition);
             for (const m of batch.messages) {
               if (end === undefined || BigInt(m.offset) >= end) break;
-              onRecord({
-                topic,
-                partition: batch.partition,
-                offset: m.offset,
-                key: m.key === null ? undefined : m.key.toString(),
-                value: m.value ?? Buffer.alloc(0),
-                headers: m.headers ?? {},
-                timestampMs: Number(m.timestamp),
-              });
+              onRecord(toInRecord(topic, batch.partition, m));
               count++;
               if (BigInt(m.offset) + 1n >= end) remaining.delete(batch.partition);
             }
@@ -460,6 +444,19 @@ export async function readTopicToEnd(
     await cleanup.disconnect();
   }
   return count;
+}
+
+/** A kafkajs message as the library-independent InRecord. */
+function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key === null ? undefined : m.key.toString(),
+    value: m.value ?? Buffer.alloc(0),
+    headers: m.headers ?? {},
+    timestampMs: Number(m.timestamp),
+  };
 }
 
 /** A header as text (Kafka hands them back as Buffers). */
