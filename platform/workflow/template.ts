@@ -1,0 +1,330 @@
+/**
+ * Workflow templates (after AliECS): a YAML description of an environment — roles of tasks with their
+ * workload, parameters, resource requests and criticality, variables, and hooks around transitions.
+ *
+ * Variables resolve as defaults < template `vars` < user values. `{{name}}` in a string is replaced; a
+ * string that is exactly `{{name}}` takes the variable's own type (a number stays a number). Every error
+ * names the file, the path inside the template and what is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { DaqError } from '../../protocol/errors.js';
+import { environmentTransitions, type EnvironmentTransition } from '../../protocol/states.js';
+
+export type VarValue = string | number | boolean;
+
+export interface ResourceRequest {
+  readonly cores: number;
+  /** NUMA node id on whichever node the task lands. */
+  readonly numa?: number | undefined;
+  /** Place on the node holding this device, on the device's NUMA node. */
+  readonly near?: string | undefined;
+  readonly memoryMiB: number;
+  /** Readout links the task serves (for device matching). */
+  readonly links: readonly number[];
+}
+
+export interface TaskTemplate {
+  readonly name: string;
+  readonly role: string;
+  readonly workload: string;
+  readonly critical: boolean;
+  readonly resources: ResourceRequest;
+  /** The workload configuration, variables resolved. */
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+export type HookStep = 'before' | 'after' | 'leave' | 'enter';
+
+export interface HookTemplate {
+  readonly name: string;
+  readonly step: HookStep;
+  readonly transition: EnvironmentTransition;
+  /** Signed order among hooks of the same trigger (AliECS `after_START_ACTIVITY+10`). */
+  readonly weight: number;
+  /** Where the hook must have finished, e.g. `after_CONFIGURE`; default its own trigger. */
+  readonly await: { readonly step: HookStep; readonly transition: EnvironmentTransition };
+  readonly timeoutMs: number;
+  readonly critical: boolean;
+  readonly call:
+    | { readonly http: { readonly url: string; readonly method: string; readonly body?: unknown } }
+    | { readonly action: string; readonly args: Readonly<Record<string, unknown>> };
+}
+
+export interface WorkflowTemplate {
+  readonly name: string;
+  readonly description: string;
+  readonly file: string;
+  readonly vars: Readonly<Record<string, VarValue>>;
+  readonly tasks: readonly TaskTemplate[];
+  readonly hooks: readonly HookTemplate[];
+}
+
+const TRIGGER = /^(before|after|leave|enter)_([A-Z_]+?)([+-]\d+)?$/;
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const VAR_REF = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+class TemplateReader {
+  constructor(
+    readonly file: string,
+    private readonly vars: Readonly<Record<string, VarValue>>,
+  ) {}
+
+  fail(path: string, problem: string): never {
+    throw new DaqError('INVALID_TEMPLATE', `${this.file}: ${path}: ${problem}`, { field: path });
+  }
+
+  /** Resolves variables in every string of a value. */
+  resolve(value: unknown, path: string): unknown {
+    if (typeof value === 'string') {
+      const whole = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(value);
+      if (whole !== null) return this.lookup(whole[1]!, path);
+      return value.replace(VAR_REF, (_m, name: string) => String(this.lookup(name, path)));
+    }
+    if (Array.isArray(value)) return value.map((v, i) => this.resolve(v, `${path}[${i}]`));
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolve(v, `${path}.${k}`)]));
+    }
+    return value;
+  }
+
+  private lookup(name: string, path: string): VarValue {
+    const v = this.vars[name];
+    if (v === undefined)
+      this.fail(
+        path,
+        `variable {{${name}}} is not defined (known: ${Object.keys(this.vars).sort().join(', ') || 'none'})`,
+      );
+    return v;
+  }
+
+  obj(v: unknown, path: string): Record<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(path, 'must be a mapping');
+    return v as Record<string, unknown>;
+  }
+
+  list(v: unknown, path: string): unknown[] {
+    if (!Array.isArray(v)) this.fail(path, 'must be a list');
+    return v;
+  }
+
+  str(o: Record<string, unknown>, key: string, path: string, dflt?: string): string {
+    const v = this.resolve(o[key] ?? dflt, `${path}.${key}`);
+    if (typeof v !== 'string' || v === '')
+      this.fail(`${path}.${key}`, `must be a non-empty string, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  int(o: Record<string, unknown>, key: string, path: string, min: number, dflt?: number): number {
+    let v = this.resolve(o[key] ?? dflt, `${path}.${key}`);
+    if (typeof v === 'string' && /^-?\d+$/.test(v)) v = Number(v);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+      this.fail(`${path}.${key}`, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  bool(o: Record<string, unknown>, key: string, path: string, dflt: boolean): boolean {
+    const v = this.resolve(o[key] ?? dflt, `${path}.${key}`);
+    if (typeof v !== 'boolean')
+      this.fail(`${path}.${key}`, `must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+}
+
+function parseDuration(r: TemplateReader, v: unknown, path: string): number {
+  if (typeof v === 'number' && v > 0) return v * 1000;
+  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(v) : null;
+  if (m === null) r.fail(path, `must be a duration like 30s, 500ms or 2m, got ${JSON.stringify(v)}`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+function parseTrigger(
+  r: TemplateReader,
+  v: string,
+  path: string,
+): { step: HookStep; transition: EnvironmentTransition; weight: number } {
+  const m = TRIGGER.exec(v);
+  if (m === null || !(environmentTransitions as readonly string[]).includes(m[2]!)) {
+    r.fail(
+      path,
+      `"${v}" is not a trigger like before_CONFIGURE or after_START_ACTIVITY+10 (transitions: ${environmentTransitions.join(', ')})`,
+    );
+  }
+  return {
+    step: m[1] as HookStep,
+    transition: m[2] as EnvironmentTransition,
+    weight: m[3] === undefined ? 0 : Number(m[3]),
+  };
+}
+
+/** Parses and validates a template. `userVars` override the template's. */
+export function parseTemplate(
+  text: string,
+  file: string,
+  userVars: Readonly<Record<string, VarValue>> = {},
+): WorkflowTemplate {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new DaqError('INVALID_TEMPLATE', `${file}: not valid YAML: ${(err as Error).message}`, {
+      field: 'yaml',
+    });
+  }
+  const pre = new TemplateReader(file, {});
+  const top = pre.obj(doc, '$');
+  const vars: Record<string, VarValue> = {};
+  for (const key of ['defaults', 'vars'] as const) {
+    const section = top[key] === undefined ? {} : pre.obj(top[key], `$.${key}`);
+    for (const [k, v] of Object.entries(section)) {
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+        pre.fail(`$.${key}.${k}`, 'must be a string, number or boolean');
+      vars[k] = v as VarValue;
+    }
+  }
+  Object.assign(vars, userVars);
+  const r = new TemplateReader(file, vars);
+  const name = r.str(top, 'name', '$');
+  if (!NAME.test(name)) r.fail('$.name', `"${name}" must be lower-case letters, digits and dashes`);
+
+  const tasks: TaskTemplate[] = [];
+  const seen = new Set<string>();
+  r.list(top['roles'], '$.roles').forEach((roleRaw, ri) => {
+    const rp = `$.roles[${ri}]`;
+    const role = r.obj(roleRaw, rp);
+    const roleName = r.str(role, 'name', rp);
+    r.list(role['tasks'], `${rp}.tasks`).forEach((taskRaw, ti) => {
+      const tp = `${rp}.tasks[${ti}]`;
+      const t = r.obj(taskRaw, tp);
+      const replicas = r.int(t, 'replicas', tp, 1, 1);
+      for (let i = 0; i < replicas; i++) {
+        const rr = new TemplateReader(file, { ...vars, index: i });
+        const taskName = rr.str(t, 'name', tp);
+        const fullName = replicas > 1 && !String(t['name']).includes('{{') ? `${taskName}-${i}` : taskName;
+        if (!NAME.test(fullName))
+          rr.fail(`${tp}.name`, `"${fullName}" must be lower-case letters, digits and dashes`);
+        if (seen.has(fullName)) rr.fail(`${tp}.name`, `task "${fullName}" is defined twice`);
+        seen.add(fullName);
+        const res = t['resources'] === undefined ? {} : rr.obj(t['resources'], `${tp}.resources`);
+        const rp2 = `${tp}.resources`;
+        const linksRaw = rr.resolve(res['links'] ?? [], `${rp2}.links`);
+        const links = rr.list(linksRaw, `${rp2}.links`).map((l, li): number => {
+          if (typeof l !== 'number' || !Number.isInteger(l) || l < 0)
+            rr.fail(`${rp2}.links[${li}]`, 'must be a link number');
+          return l as number;
+        });
+        if (res['numa'] !== undefined && res['near'] !== undefined)
+          rr.fail(rp2, 'give either numa or near, not both');
+        tasks.push({
+          name: fullName,
+          role: roleName,
+          workload: rr.str(t, 'workload', tp),
+          critical: rr.bool(t, 'critical', tp, true),
+          resources: {
+            cores: rr.int(res, 'cores', rp2, 1, 1),
+            numa: res['numa'] === undefined ? undefined : rr.int(res, 'numa', rp2, 0),
+            near: res['near'] === undefined ? undefined : rr.str(res, 'near', rp2),
+            memoryMiB: rr.int(res, 'memoryMiB', rp2, 0, 256),
+            links,
+          },
+          config: rr.obj(rr.resolve(t['config'] ?? {}, `${tp}.config`), `${tp}.config`),
+        });
+      }
+    });
+  });
+  if (tasks.length === 0) r.fail('$.roles', 'define at least one task');
+
+  const hooks: HookTemplate[] = (top['hooks'] === undefined ? [] : r.list(top['hooks'], '$.hooks')).map(
+    (hRaw, hi) => {
+      const hp = `$.hooks[${hi}]`;
+      const h = r.obj(hRaw, hp);
+      const trig = parseTrigger(r, r.str(h, 'trigger', hp), `${hp}.trigger`);
+      const awaitAt = h['await'] === undefined ? trig : parseTrigger(r, r.str(h, 'await', hp), `${hp}.await`);
+      const callRaw = r.obj(r.resolve(h['call'], `${hp}.call`), `${hp}.call`);
+      let call: HookTemplate['call'];
+      if (callRaw['http'] !== undefined) {
+        const http = r.obj(callRaw['http'], `${hp}.call.http`);
+        const url = r.str(http, 'url', `${hp}.call.http`);
+        if (!/^https?:\/\//.test(url)) r.fail(`${hp}.call.http.url`, `must be an http(s) URL, got "${url}"`);
+        call = {
+          http: {
+            url,
+            method: r.str(http, 'method', `${hp}.call.http`, 'POST'),
+            ...(http['body'] === undefined ? {} : { body: http['body'] }),
+          },
+        };
+      } else if (callRaw['action'] !== undefined) {
+        call = {
+          action: r.str(callRaw, 'action', `${hp}.call`),
+          args: callRaw['args'] === undefined ? {} : r.obj(callRaw['args'], `${hp}.call.args`),
+        };
+      } else {
+        return r.fail(`${hp}.call`, 'must have http or action');
+      }
+      return {
+        name: r.str(h, 'name', hp),
+        step: trig.step,
+        transition: trig.transition,
+        weight: trig.weight,
+        await: { step: awaitAt.step, transition: awaitAt.transition },
+        timeoutMs:
+          h['timeout'] === undefined
+            ? 30_000
+            : parseDuration(r, r.resolve(h['timeout'], `${hp}.timeout`), `${hp}.timeout`),
+        critical: r.bool(h, 'critical', hp, true),
+        call,
+      };
+    },
+  );
+
+  return {
+    name,
+    description: typeof top['description'] === 'string' ? top['description'] : '',
+    file,
+    vars,
+    tasks,
+    hooks,
+  };
+}
+
+export function loadTemplate(
+  file: string,
+  userVars: Readonly<Record<string, VarValue>> = {},
+): WorkflowTemplate {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new DaqError('INVALID_TEMPLATE', `${file}: cannot read: ${(err as Error).message}`, {
+      field: 'file',
+      cause: err,
+    });
+  }
+  return parseTemplate(text, file, userVars);
+}
+
+/** `--var k=v` values: numbers and booleans as such, the rest as strings. */
+export function parseVarArgs(args: readonly string[]): Record<string, VarValue> {
+  const out: Record<string, VarValue> = {};
+  for (const a of args) {
+    const eq = a.indexOf('=');
+    if (eq <= 0)
+      throw new DaqError('INVALID_TEMPLATE', `--var ${a}: must look like name=value`, { field: 'var' });
+    const v = a.slice(eq + 1);
+    out[a.slice(0, eq)] =
+      v === 'true' ? true : v === 'false' ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+  }
+  return out;
+}
+
+/** Hooks of one trigger in order: weight, then name. */
+export function hooksAt(
+  t: WorkflowTemplate,
+  step: HookStep,
+  transition: EnvironmentTransition,
+): HookTemplate[] {
+  return t.hooks
+    .filter((h) => h.step === step && h.transition === transition)
+    .sort((a, b) => a.weight - b.weight || a.name.localeCompare(b.name));
+}
