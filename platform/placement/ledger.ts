@@ -1,0 +1,192 @@
+/**
+ * Placement with resource locks: which node, NUMA node and cores each task of an environment gets.
+ *
+ * - A task's cores come from one NUMA node, and its memory request from that node's memory (locality).
+ * - `near: <device>` puts it on the node holding the device, on the device's NUMA node; `numa: N` on
+ *   NUMA node N of any node; otherwise the best fit (the NUMA node with the fewest free cores that still
+ *   fit), so large requests later still find room.
+ * - All or nothing: an environment is placed whole or not at all, with a reason per task that did not
+ *   fit. No core is ever locked by two tasks; locks are released on RESET/EXIT or when a node is lost.
+ */
+import { DaqError } from '../../protocol/errors.js';
+import type { NodeTopology } from '../../protocol/agent-link.js';
+
+export interface PlacementRequest {
+  readonly task: string;
+  readonly cores: number;
+  readonly numa?: number | undefined;
+  readonly near?: string | undefined;
+  readonly memoryMiB: number;
+}
+
+export interface Placed {
+  readonly task: string;
+  readonly node: string;
+  readonly numa: number;
+  readonly cpus: readonly number[];
+  readonly memoryMiB: number;
+}
+
+interface NumaState {
+  readonly id: number;
+  readonly cpus: readonly number[];
+  readonly memoryMiB: number;
+  /** cpu → owner key "env/task" */
+  readonly owner: Map<number, string>;
+  usedMemoryMiB: number;
+}
+
+interface NodeState {
+  readonly topology: NodeTopology;
+  readonly numa: Map<number, NumaState>;
+}
+
+export class ResourceLedger {
+  private readonly nodes = new Map<string, NodeState>();
+  private readonly byEnv = new Map<string, Placed[]>();
+
+  /** Adds or refreshes a node's resources (an agent registered). Existing locks on it are kept. */
+  addNode(t: NodeTopology): void {
+    const old = this.nodes.get(t.node);
+    const numa = new Map<number, NumaState>();
+    for (const n of t.numa) {
+      const prev = old?.numa.get(n.id);
+      numa.set(n.id, {
+        id: n.id,
+        cpus: n.cpus,
+        memoryMiB: Math.floor(n.memoryBytes / 1024 ** 2),
+        owner: prev?.owner ?? new Map(),
+        usedMemoryMiB: prev?.usedMemoryMiB ?? 0,
+      });
+    }
+    this.nodes.set(t.node, { topology: t, numa });
+  }
+
+  /** Forgets a node (lost agent); returns the environments that had tasks there (their locks are gone). */
+  removeNode(node: string): string[] {
+    this.nodes.delete(node);
+    const hit: string[] = [];
+    for (const [env, placed] of this.byEnv) {
+      const keep = placed.filter((p) => p.node !== node);
+      if (keep.length !== placed.length) {
+        hit.push(env);
+        this.byEnv.set(env, keep);
+      }
+    }
+    return hit;
+  }
+
+  placement(env: string): readonly Placed[] {
+    return this.byEnv.get(env) ?? [];
+  }
+
+  /** Places every request of an environment or none; throws PLACEMENT_FAILED with a reason per task. */
+  allocate(env: string, requests: readonly PlacementRequest[]): Placed[] {
+    if (this.byEnv.has(env))
+      throw new DaqError(
+        'PLACEMENT_FAILED',
+        `environment ${env} already holds resources; release them first`,
+        { field: 'environment' },
+      );
+    // Most constrained first: pinned to a device, then to a NUMA node, then by size.
+    const order = [...requests].sort(
+      (a, b) => rank(a) - rank(b) || b.cores - a.cores || a.task.localeCompare(b.task),
+    );
+    const placed: Placed[] = [];
+    const problems: string[] = [];
+    for (const r of order) {
+      const p = this.placeOne(env, r);
+      if (typeof p === 'string') problems.push(`${r.task}: ${p}`);
+      else placed.push(p);
+    }
+    if (problems.length > 0) {
+      for (const p of placed) this.unlock(env, p);
+      throw new DaqError(
+        'PLACEMENT_FAILED',
+        `environment ${env} cannot be placed:\n  ${problems.join('\n  ')}`,
+        { field: 'resources' },
+      );
+    }
+    const inOrder = requests.map((r) => placed.find((p) => p.task === r.task)!);
+    this.byEnv.set(env, inOrder);
+    return inOrder;
+  }
+
+  /** Releases everything an environment holds. */
+  release(env: string): void {
+    for (const p of this.byEnv.get(env) ?? []) this.unlock(env, p);
+    this.byEnv.delete(env);
+  }
+
+  /** Free cores per node and NUMA node, for status views. */
+  free(): { node: string; numa: number; freeCores: number; freeMemoryMiB: number }[] {
+    const out: { node: string; numa: number; freeCores: number; freeMemoryMiB: number }[] = [];
+    for (const [node, s] of this.nodes) {
+      for (const n of s.numa.values())
+        out.push({
+          node,
+          numa: n.id,
+          freeCores: n.cpus.length - n.owner.size,
+          freeMemoryMiB: n.memoryMiB - n.usedMemoryMiB,
+        });
+    }
+    return out;
+  }
+
+  private placeOne(env: string, r: PlacementRequest): Placed | string {
+    const candidates: { node: string; numa: NumaState }[] = [];
+    if (r.near !== undefined) {
+      for (const [node, s] of this.nodes) {
+        const dev = s.topology.devices.find((d) => d.name === r.near);
+        if (dev === undefined) continue;
+        const numa =
+          dev.numaNode === undefined
+            ? [...s.numa.values()]
+            : [s.numa.get(dev.numaNode)].filter((x) => x !== undefined);
+        for (const n of numa) candidates.push({ node, numa: n });
+      }
+      if (candidates.length === 0) return `no node has device ${r.near}`;
+    } else {
+      for (const [node, s] of this.nodes) {
+        for (const n of s.numa.values())
+          if (r.numa === undefined || n.id === r.numa) candidates.push({ node, numa: n });
+      }
+      if (candidates.length === 0)
+        return r.numa === undefined ? 'no node is registered' : `no node has NUMA node ${r.numa}`;
+    }
+    const fitting = candidates
+      .filter(
+        (c) =>
+          c.numa.cpus.length - c.numa.owner.size >= r.cores &&
+          c.numa.memoryMiB - c.numa.usedMemoryMiB >= r.memoryMiB,
+      )
+      .sort(
+        (a, b) =>
+          a.numa.cpus.length - a.numa.owner.size - (b.numa.cpus.length - b.numa.owner.size) ||
+          a.node.localeCompare(b.node) ||
+          a.numa.id - b.numa.id,
+      );
+    const best = fitting[0];
+    if (best === undefined) {
+      const most = Math.max(...candidates.map((c) => c.numa.cpus.length - c.numa.owner.size));
+      const where =
+        r.near !== undefined ? ` near ${r.near}` : r.numa !== undefined ? ` on NUMA node ${r.numa}` : '';
+      return `needs ${r.cores} core(s) and ${r.memoryMiB} MiB${where}; at most ${most} free core(s) in one NUMA node`;
+    }
+    const cpus = best.numa.cpus.filter((c) => !best.numa.owner.has(c)).slice(0, r.cores);
+    for (const c of cpus) best.numa.owner.set(c, `${env}/${r.task}`);
+    best.numa.usedMemoryMiB += r.memoryMiB;
+    return { task: r.task, node: best.node, numa: best.numa.id, cpus, memoryMiB: r.memoryMiB };
+  }
+
+  private unlock(env: string, p: Placed): void {
+    const n = this.nodes.get(p.node)?.numa.get(p.numa);
+    if (n === undefined) return;
+    for (const c of p.cpus) if (n.owner.get(c) === `${env}/${p.task}`) n.owner.delete(c);
+    n.usedMemoryMiB = Math.max(0, n.usedMemoryMiB - p.memoryMiB);
+  }
+}
+
+function rank(r: PlacementRequest): number {
+  return r.near !== undefined ? 0 : r.numa !== undefined ? 1 : 2;
+}

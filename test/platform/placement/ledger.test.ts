@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { DaqError } from '../../../protocol/index.js';
+import type { NodeTopology } from '../../../protocol/agent-link.js';
+import { ResourceLedger, type PlacementRequest } from '../../../platform/placement/ledger.js';
+
+function node(
+  name: string,
+  numaCpus: number[][],
+  devices: NodeTopology['devices'] = [],
+  memGiB = 8,
+): NodeTopology {
+  let next = 0;
+  return {
+    node: name,
+    numa: numaCpus.map((n, id) => ({ id, cpus: n.map(() => next++), memoryBytes: memGiB * 1024 ** 3 })),
+    memoryBytes: numaCpus.length * memGiB * 1024 ** 3,
+    disks: [],
+    nics: [],
+    devices,
+    simulated: true,
+  };
+}
+
+const req = (task: string, cores: number, more: Partial<PlacementRequest> = {}): PlacementRequest => ({
+  task,
+  cores,
+  memoryMiB: 256,
+  ...more,
+});
+
+describe('platform/placement/ledger', () => {
+  it('puts a task near its device, on the device NUMA node, and keeps a task on one NUMA node', () => {
+    const l = new ResourceLedger();
+    l.addNode(
+      node('a', [
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+      ]),
+    );
+    l.addNode(
+      node(
+        'b',
+        [
+          [0, 0, 0, 0],
+          [0, 0, 0, 0],
+        ],
+        [{ name: 'kcu1500-0', numaNode: 1, links: [0, 1] }],
+      ),
+    );
+    const p = l.allocate('env1', [
+      req('proc', 3),
+      req('ro', 2, { near: 'kcu1500-0' }),
+      req('pinned', 2, { numa: 0 }),
+    ]);
+    const ro = p.find((x) => x.task === 'ro')!;
+    assert.equal(ro.node, 'b');
+    assert.equal(ro.numa, 1);
+    assert.deepEqual(ro.cpus, [4, 5]);
+    const proc = p.find((x) => x.task === 'proc')!;
+    assert.equal(proc.cpus.length, 3);
+    assert.equal(p.find((x) => x.task === 'pinned')!.numa, 0);
+  });
+
+  it('refuses an environment that does not fit, names each task and why, and allocates nothing', () => {
+    const l = new ResourceLedger();
+    l.addNode(node('a', [[0, 0]]));
+    l.allocate('first', [req('x', 1)]);
+    const before = l.free();
+    assert.throws(
+      () => l.allocate('second', [req('ok', 1), req('big', 3), req('dev', 1, { near: 'felix' })]),
+      (e: unknown) =>
+        e instanceof DaqError &&
+        e.code === 'PLACEMENT_FAILED' &&
+        /big: needs 3 core\(s\) and 256 MiB; at most \d free core/.test(e.message) &&
+        /dev: no node has device felix/.test(e.message),
+    );
+    assert.deepEqual(l.free(), before, 'nothing of the failed environment stays locked');
+    assert.equal(l.placement('second').length, 0);
+  });
+
+  it('releases on RESET/EXIT and when a node is lost', () => {
+    const l = new ResourceLedger();
+    l.addNode(node('a', [[0, 0]]));
+    l.addNode(node('b', [[0, 0]]));
+    l.allocate('e', [req('x', 2), req('y', 2)]);
+    assert.throws(() => l.allocate('f', [req('z', 1)]));
+    assert.deepEqual(l.removeNode('a'), ['e']);
+    l.release('e');
+    assert.equal(l.allocate('f', [req('z', 2)])[0]!.node, 'b');
+  });
+
+  it('never gives a core to two tasks, nor more memory than a NUMA node has (random nodes and environments)', () => {
+    const topo = fc.array(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 2 }), {
+      minLength: 1,
+      maxLength: 4,
+    });
+    const envs = fc.array(
+      fc.array(
+        fc.record({
+          cores: fc.integer({ min: 1, max: 4 }),
+          numa: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
+          memoryMiB: fc.integer({ min: 0, max: 6000 }),
+        }),
+        {
+          minLength: 1,
+          maxLength: 6,
+        },
+      ),
+      { minLength: 1, maxLength: 8 },
+    );
+    fc.assert(
+      fc.property(
+        topo,
+        envs,
+        fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+        (nodes, environments, releases) => {
+          const l = new ResourceLedger();
+          nodes.forEach((numa, i) =>
+            l.addNode(
+              node(
+                `n${i}`,
+                numa.map((k) => Array.from({ length: k }, () => 0)),
+                [],
+                4,
+              ),
+            ),
+          );
+          const live = new Set<string>();
+          environments.forEach((tasks, e) => {
+            const env = `env${e}`;
+            try {
+              l.allocate(
+                env,
+                tasks.map((t, i) => req(`t${i}`, t.cores, { numa: t.numa, memoryMiB: t.memoryMiB })),
+              );
+              live.add(env);
+            } catch (err) {
+              assert.ok(err instanceof DaqError && err.code === 'PLACEMENT_FAILED');
+              assert.equal(l.placement(env).length, 0);
+            }
+            if (releases[e] === true && live.has(env)) {
+              l.release(env);
+              live.delete(env);
+            }
+          });
+          const owners = new Map<string, string>();
+          const memory = new Map<string, number>();
+          for (const env of live) {
+            for (const p of l.placement(env)) {
+              for (const c of p.cpus) {
+                const key = `${p.node}/${c}`;
+                assert.ok(!owners.has(key), `core ${key} given to ${owners.get(key)} and ${env}/${p.task}`);
+                owners.set(key, `${env}/${p.task}`);
+              }
+              const mk = `${p.node}/${p.numa}`;
+              memory.set(mk, (memory.get(mk) ?? 0) + p.memoryMiB);
+            }
+          }
+          for (const m of memory.values()) assert.ok(m <= 4096, `${m} MiB on a 4 GiB NUMA node`);
+          const totalFree = l.free().reduce((n, f) => n + f.freeCores, 0);
+          assert.equal(
+            totalFree + owners.size,
+            nodes.flat().reduce((a, b) => a + b, 0),
+            'free + locked = all cores',
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
