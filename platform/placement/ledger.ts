@@ -55,7 +55,7 @@ export class ResourceLedger {
         id: n.id,
         cpus: n.cpus,
         memoryMiB: Math.floor(n.memoryBytes / 1024 ** 2),
-        owner: prev?.owner ?? new Map(),
+        owner: prev?.owner ?? new Map<number, string>(),
         usedMemoryMiB: prev?.usedMemoryMiB ?? 0,
       });
     }
