@@ -1,0 +1,184 @@
+/**
+ * An environment (a partition / session, after AliECS): its state machine, its tasks and their roll-up,
+ * and the failure semantics of DESIGN.md — a non-critical task that fails is excluded and the run goes
+ * on; a critical one sends the environment to ERROR unless the recovery hook heals it. Each transition
+ * lives in its own file under transitions/ and runs between hook steps before → leave → enter → after.
+ */
+import { DaqError, isDaqError } from '../../protocol/errors.js';
+import type { TaskReport } from '../../protocol/agent-link.js';
+import {
+  nextEnvironmentState,
+  type EnvironmentState,
+  type EnvironmentTransition,
+  type TaskState,
+} from '../../protocol/states.js';
+import { topicNames, validateNamespace } from '../../protocol/topics.js';
+import { withSpan } from '../../lib/tracing.js';
+import type { ResourceLedger } from '../placement/ledger.js';
+import type { WorkflowTemplate } from '../workflow/template.js';
+import { HookRunner, type HookActions } from './hooks.js';
+import type { ControlEvent, TaskDriver, TaskStatus } from './types.js';
+import { transitionActions } from './transitions/index.js';
+
+export interface EnvironmentContext {
+  readonly driver: TaskDriver;
+  readonly ledger: ResourceLedger;
+  /** The next run number (monotonic, survives restarts: the run registry). */
+  readonly nextRun: () => Promise<number>;
+  readonly brokers: readonly string[];
+  readonly actions: HookActions;
+  readonly emit: (e: ControlEvent) => void;
+  /**
+   * Called when a critical task fails while the environment is up; resolves true when it healed the
+   * task (automated recovery, next issues). Default: nobody heals, the environment goes to ERROR.
+   */
+  readonly onCriticalFailure?: (env: Environment, task: TaskStatus) => Promise<boolean>;
+}
+
+export interface RunTimes {
+  start?: string;
+  startCompleted?: string;
+  end?: string;
+  endCompleted?: string;
+}
+
+export class Environment {
+  state: EnvironmentState = 'STANDBY';
+  run: number | undefined;
+  runTimes: RunTimes = {};
+  readonly tasks = new Map<string, TaskStatus>();
+  readonly topics;
+  private busy: EnvironmentTransition | undefined;
+  private readonly hooks: HookRunner;
+
+  constructor(
+    readonly id: string,
+    readonly template: WorkflowTemplate,
+    readonly ctx: EnvironmentContext,
+    readonly namespace: string = id,
+  ) {
+    validateNamespace(namespace);
+    this.topics = topicNames(namespace);
+    this.hooks = new HookRunner(template.hooks, ctx.actions, ctx.emit, id);
+  }
+
+  /** Tasks still taking part (not excluded). */
+  activeTasks(): TaskStatus[] {
+    return [...this.tasks.values()].filter((t) => !t.excluded);
+  }
+
+  /** The tasks' states rolled up: ERROR wins; otherwise the common state, or MIXED. */
+  rollUp(): TaskState | 'MIXED' | 'NONE' {
+    const active = this.activeTasks();
+    if (active.length === 0) return 'NONE';
+    if (active.some((t) => t.state === 'ERROR')) return 'ERROR';
+    const first = active[0]!.state;
+    return active.every((t) => t.state === first) ? first : 'MIXED';
+  }
+
+  /** Runs a transition; illegal ones are refused naming state and transition, one at a time. */
+  async transition(
+    t: EnvironmentTransition,
+    options: { traceparent?: string } = {},
+  ): Promise<EnvironmentState> {
+    const from = this.state;
+    const to = nextEnvironmentState(from, t);
+    if (this.busy !== undefined) {
+      throw new DaqError(
+        'ILLEGAL_TRANSITION',
+        `environment ${this.id} is busy with ${this.busy}; ${t} refused`,
+        { field: 'transition' },
+      );
+    }
+    this.busy = t;
+    const at = (): string => new Date().toISOString();
+    const event = (
+      step: 'before' | 'leave' | 'enter' | 'after',
+      status: 'STARTED' | 'DONE_OK' | 'DONE_ERROR',
+      error?: string,
+    ): void =>
+      this.ctx.emit({
+        kind: 'environment',
+        environment: this.id,
+        transition: t,
+        step,
+        status,
+        state: this.state,
+        at: at(),
+        ...(error === undefined ? {} : { error }),
+      });
+    try {
+      return await withSpan(
+        `environment ${t}`,
+        { 'daq.environment': this.id, 'daq.transition': t, 'daq.from': from },
+        async () => {
+          event('before', 'STARTED');
+          await this.hooks.step('before', t, this.run);
+          await transitionActions[t](this);
+          await this.hooks.step('leave', t, this.run);
+          this.state = to;
+          await this.hooks.step('enter', t, this.run);
+          await this.hooks.step('after', t, this.run);
+          event('after', 'DONE_OK');
+          return this.state;
+        },
+        options.traceparent,
+      );
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // A failed transition leaves a live environment in ERROR, from where RECOVER or EXIT lead on.
+      if (t !== 'EXIT' && this.state !== 'ERROR' && this.state !== 'STANDBY' && this.state !== 'DONE')
+        this.state = 'ERROR';
+      // A DEPLOY that could not be placed did nothing: the environment stays in STANDBY. One that failed
+      // while starting processes left some behind: ERROR, from where EXIT cleans up.
+      if (t === 'DEPLOY' && this.state === 'STANDBY' && !isDaqError(err, 'PLACEMENT_FAILED'))
+        this.state = 'ERROR';
+      event('after', 'DONE_ERROR', message);
+      throw err;
+    } finally {
+      this.busy = undefined;
+    }
+  }
+
+  /** Takes a task report from its agent (heartbeat, task event) and applies the failure semantics. */
+  async onTaskReport(r: TaskReport): Promise<void> {
+    const t = this.tasks.get(r.task);
+    if (t === undefined) return;
+    const before = t.state;
+    t.state = r.state;
+    t.pid = r.pid;
+    t.message = r.message;
+    if (before !== r.state)
+      this.ctx.emit({
+        kind: 'task',
+        environment: this.id,
+        task: t.name,
+        state: t.state,
+        excluded: t.excluded,
+        at: new Date().toISOString(),
+        ...(t.message === undefined ? {} : { message: t.message }),
+      });
+    if (r.state === 'ERROR' && before !== 'ERROR' && !t.excluded) await this.taskFailed(t);
+  }
+
+  /** A task failed: exclude it if it is not critical, else recover it or take the environment to ERROR. */
+  async taskFailed(t: TaskStatus): Promise<void> {
+    if (!t.critical) {
+      t.excluded = true;
+      this.ctx.emit({
+        kind: 'task',
+        environment: this.id,
+        task: t.name,
+        state: t.state,
+        excluded: true,
+        at: new Date().toISOString(),
+        message: `excluded: ${t.message ?? 'failed'}`,
+      });
+      return;
+    }
+    if (this.state !== 'RUNNING' && this.state !== 'CONFIGURED' && this.state !== 'DEPLOYED') return;
+    if ((await this.ctx.onCriticalFailure?.(this, t)) === true) return;
+    if (this.busy === undefined) await this.transition('GO_ERROR').catch(() => undefined);
+    else this.state = 'ERROR';
+  }
+}

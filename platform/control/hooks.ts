@@ -1,0 +1,147 @@
+/**
+ * Hooks around transitions (AliECS integrated-service calls): at each step of a transition the hooks of
+ * that trigger start in weight order; each is awaited at its `await` point (by default its own trigger),
+ * within its timeout. A critical hook that fails or times out fails the transition; a non-critical one is
+ * reported and ignored.
+ */
+import type { EnvironmentTransition } from '../../protocol/states.js';
+import { withSpan } from '../../lib/tracing.js';
+import type { HookStep, HookTemplate } from '../workflow/template.js';
+import type { ControlEvent } from './types.js';
+
+/** Built-in hook actions (`call: { action: name }`), given by the platform. */
+export type HookActions = Readonly<
+  Record<
+    string,
+    (
+      args: Readonly<Record<string, unknown>>,
+      ctx: { environment: string; run: number | undefined },
+    ) => Promise<unknown>
+  >
+>;
+
+export class HookFailure extends Error {
+  constructor(
+    readonly hook: string,
+    message: string,
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export class HookRunner {
+  private readonly pending = new Map<string, { hook: HookTemplate; promise: Promise<void> }[]>();
+
+  constructor(
+    private readonly hooks: readonly HookTemplate[],
+    private readonly actions: HookActions,
+    private readonly emit: (e: ControlEvent) => void,
+    private readonly environment: string,
+  ) {}
+
+  /** Starts this step's hooks, then awaits every hook whose await point is this step. */
+  async step(step: HookStep, transition: EnvironmentTransition, run: number | undefined): Promise<void> {
+    const here = this.hooks
+      .filter((h) => h.step === step && h.transition === transition)
+      .sort((a, b) => a.weight - b.weight || a.name.localeCompare(b.name));
+    for (const h of here) {
+      const key = `${h.await.step}_${h.await.transition}`;
+      const list = this.pending.get(key) ?? [];
+      list.push({ hook: h, promise: this.call(h, run) });
+      this.pending.set(key, list);
+    }
+    const due = this.pending.get(`${step}_${transition}`) ?? [];
+    this.pending.delete(`${step}_${transition}`);
+    for (const { promise } of due) await promise;
+  }
+
+  private async call(h: HookTemplate, run: number | undefined): Promise<void> {
+    const at = (): string => new Date().toISOString();
+    this.emit({
+      kind: 'hook',
+      environment: this.environment,
+      hook: h.name,
+      transition: h.transition,
+      step: h.step,
+      status: 'STARTED',
+      at: at(),
+    });
+    try {
+      await withSpan(`hook ${h.name}`, { 'daq.hook': h.name, 'daq.environment': this.environment }, () =>
+        withTimeout(this.invoke(h, run), h.timeoutMs, h.name),
+      );
+      this.emit({
+        kind: 'hook',
+        environment: this.environment,
+        hook: h.name,
+        transition: h.transition,
+        step: h.step,
+        status: 'DONE_OK',
+        at: at(),
+      });
+    } catch (err) {
+      const timedOut = err instanceof HookFailure && err.timedOut;
+      const message = err instanceof Error ? err.message : String(err);
+      this.emit({
+        kind: 'hook',
+        environment: this.environment,
+        hook: h.name,
+        transition: h.transition,
+        step: h.step,
+        status: timedOut ? 'DONE_TIMEOUT' : 'DONE_ERROR',
+        at: at(),
+        error: message,
+      });
+      if (h.critical)
+        throw err instanceof HookFailure ? err : new HookFailure(h.name, `hook ${h.name}: ${message}`, false);
+    }
+  }
+
+  private async invoke(h: HookTemplate, run: number | undefined): Promise<void> {
+    if ('http' in h.call) {
+      const { url, method, body } = h.call.http;
+      const r = await fetch(url, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(method === 'GET'
+          ? {}
+          : {
+              body: JSON.stringify({
+                environment: this.environment,
+                run,
+                transition: h.transition,
+                step: h.step,
+                ...(body === undefined ? {} : { body }),
+              }),
+            }),
+      });
+      if (!r.ok)
+        throw new HookFailure(h.name, `hook ${h.name}: ${method} ${url} answered ${r.status}`, false);
+      return;
+    }
+    const fn = this.actions[h.call.action];
+    if (fn === undefined)
+      throw new HookFailure(h.name, `hook ${h.name}: no built-in action "${h.call.action}"`, false);
+    await fn(h.call.args, { environment: this.environment, run });
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(
+      () => reject(new HookFailure(name, `hook ${name} did not finish within ${ms} ms`, true)),
+      ms,
+    );
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

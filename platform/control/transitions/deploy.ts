@@ -1,0 +1,61 @@
+import { traceparentOf } from '../../../lib/tracing.js';
+import type { Environment } from '../environment.js';
+
+/** DEPLOY: place every task (all or nothing, resources locked) and start its process in STANDBY. */
+export async function deploy(env: Environment): Promise<void> {
+  const placed = env.ctx.ledger.allocate(
+    env.id,
+    env.template.tasks.map((t) => ({
+      task: t.name,
+      cores: t.resources.cores,
+      numa: t.resources.numa,
+      near: t.resources.near,
+      memoryMiB: t.resources.memoryMiB,
+    })),
+  );
+  env.tasks.clear();
+  for (const [i, p] of placed.entries()) {
+    const t = env.template.tasks[i]!;
+    env.tasks.set(t.name, {
+      name: t.name,
+      workload: t.workload,
+      node: p.node,
+      cpus: p.cpus,
+      numa: p.numa,
+      critical: t.critical,
+      state: 'STANDBY',
+      excluded: false,
+      pid: undefined,
+      message: undefined,
+    });
+  }
+  const traceparent = traceparentOf();
+  const failures: string[] = [];
+  await Promise.all(
+    [...env.tasks.values()].map(async (s) => {
+      try {
+        const r = await env.ctx.driver.spawn(
+          s.node,
+          {
+            task: s.name,
+            environment: env.id,
+            kind: s.workload,
+            config: {},
+            cpus: s.cpus,
+            memoryNode: s.numa,
+            critical: s.critical,
+          },
+          traceparent,
+        );
+        s.pid = r.pid;
+        s.state = r.state;
+      } catch (err) {
+        s.state = 'ERROR';
+        s.message = err instanceof Error ? err.message : String(err);
+        if (s.critical) failures.push(`${s.name}: ${s.message}`);
+        else await env.taskFailed(s);
+      }
+    }),
+  );
+  if (failures.length > 0) throw new Error(`DEPLOY failed for critical task(s): ${failures.join('; ')}`);
+}

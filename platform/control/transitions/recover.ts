@@ -1,0 +1,9 @@
+import type { Environment } from '../environment.js';
+import { deploy } from './deploy.js';
+import { exit } from './exit.js';
+
+/** RECOVER (ERROR → DEPLOYED): stop what is left, release it, and deploy the tasks afresh in STANDBY. */
+export async function recover(env: Environment): Promise<void> {
+  await exit(env);
+  await deploy(env);
+}

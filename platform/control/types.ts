@@ -1,0 +1,77 @@
+/** The run-control model: what an environment knows of its tasks, and how it reaches them. */
+import type { TaskReport, TaskSpec } from '../../protocol/agent-link.js';
+import type {
+  EnvironmentState,
+  EnvironmentTransition,
+  TaskState,
+  TaskTransition,
+} from '../../protocol/states.js';
+
+/** How the platform reaches tasks on nodes (the agent hub; an in-memory double in unit tests and benches). */
+export interface TaskDriver {
+  spawn(node: string, spec: TaskSpec, traceparent?: string): Promise<TaskReport>;
+  transition(
+    node: string,
+    task: string,
+    transition: TaskTransition,
+    payload: Readonly<Record<string, unknown>>,
+    traceparent?: string,
+  ): Promise<TaskReport>;
+  kill(node: string, task: string): Promise<void>;
+}
+
+export interface TaskStatus {
+  readonly name: string;
+  readonly workload: string;
+  readonly node: string;
+  readonly cpus: readonly number[];
+  readonly numa: number;
+  readonly critical: boolean;
+  state: TaskState;
+  /** Taken out of the run (a failed non-critical task): no longer commanded, not in the roll-up. */
+  excluded: boolean;
+  pid: number | undefined;
+  message: string | undefined;
+}
+
+export type ControlStep = 'before' | 'leave' | 'enter' | 'after';
+export type ControlStatus = 'STARTED' | 'DONE_OK' | 'DONE_ERROR' | 'DONE_TIMEOUT';
+
+/** What goes to Kafka `<ns>.control` (DESIGN.md "Events"). */
+export type ControlEvent =
+  | {
+      readonly kind: 'environment';
+      readonly environment: string;
+      readonly transition: EnvironmentTransition;
+      readonly step: ControlStep;
+      readonly status: ControlStatus;
+      readonly state: EnvironmentState;
+      readonly at: string;
+      readonly error?: string;
+    }
+  | {
+      readonly kind: 'task';
+      readonly environment: string;
+      readonly task: string;
+      readonly state: TaskState;
+      readonly excluded: boolean;
+      readonly at: string;
+      readonly message?: string;
+    }
+  | {
+      readonly kind: 'hook';
+      readonly environment: string;
+      readonly hook: string;
+      readonly transition: EnvironmentTransition;
+      readonly step: ControlStep;
+      readonly status: ControlStatus;
+      readonly at: string;
+      readonly error?: string;
+    }
+  | {
+      readonly kind: 'run';
+      readonly environment: string;
+      readonly run: number;
+      readonly at: string;
+      readonly time: 'start' | 'start-completed' | 'end' | 'end-completed';
+    };

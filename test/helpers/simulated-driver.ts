@@ -1,0 +1,70 @@
+/**
+ * Simulated agents for run-control tests and the control-plane bench: each node keeps its tasks' states
+ * and answers commands through the protocol's task machine, in-process, without processes.
+ */
+import type { TaskReport, TaskSpec } from '../../protocol/agent-link.js';
+import type { NodeTopology } from '../../protocol/agent-link.js';
+import { nextTaskState, type TaskState, type TaskTransition } from '../../protocol/states.js';
+import type { TaskDriver } from '../../platform/control/types.js';
+
+export function simulatedNode(name: string, numaNodes = 2, coresPerNuma = 8): NodeTopology {
+  return {
+    node: name,
+    numa: Array.from({ length: numaNodes }, (_, id) => ({
+      id,
+      cpus: Array.from({ length: coresPerNuma }, (__, c) => id * coresPerNuma + c),
+      memoryBytes: 64 * 1024 ** 3,
+    })),
+    memoryBytes: numaNodes * 64 * 1024 ** 3,
+    disks: [],
+    nics: [],
+    devices: [],
+    simulated: true,
+  };
+}
+
+export class SimulatedDriver implements TaskDriver {
+  readonly tasks = new Map<string, { node: string; spec: TaskSpec; state: TaskState; pid: number }>();
+  readonly log: string[] = [];
+  /** task → transition that fails (e.g. to inject a CONFIGURE error). */
+  readonly failOn = new Map<string, TaskTransition>();
+  keepLog = true;
+  private pid = 1000;
+
+  private report(name: string): TaskReport {
+    const t = this.tasks.get(name)!;
+    return {
+      task: name,
+      environment: t.spec.environment,
+      kind: t.spec.kind,
+      state: t.state,
+      pid: t.pid,
+      restarts: 0,
+      cpus: t.spec.cpus.join(','),
+      mems: String(t.spec.memoryNode ?? ''),
+      failed: false,
+    };
+  }
+
+  spawn(node: string, spec: TaskSpec): Promise<TaskReport> {
+    if (this.tasks.has(spec.task)) return Promise.reject(new Error(`task ${spec.task} exists`));
+    this.tasks.set(spec.task, { node, spec, state: 'STANDBY', pid: this.pid++ });
+    if (this.keepLog) this.log.push(`${node} spawn ${spec.task}`);
+    return Promise.resolve(this.report(spec.task));
+  }
+
+  transition(node: string, task: string, t: TaskTransition): Promise<TaskReport> {
+    const s = this.tasks.get(task);
+    if (s === undefined || s.node !== node) return Promise.reject(new Error(`no task ${task} on ${node}`));
+    if (this.failOn.get(task) === t) return Promise.reject(new Error(`${task} refuses ${t}`));
+    s.state = nextTaskState(s.state, t);
+    if (this.keepLog) this.log.push(`${node} ${t} ${task}`);
+    return Promise.resolve(this.report(task));
+  }
+
+  kill(node: string, task: string): Promise<void> {
+    this.tasks.delete(task);
+    if (this.keepLog) this.log.push(`${node} kill ${task}`);
+    return Promise.resolve();
+  }
+}
