@@ -5,6 +5,7 @@ import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../../deploy/l
 import { benchCodec } from './codec.bench.js';
 import { benchEndToEnd, benchProducer } from './kafka.bench.js';
 import { benchAgent } from './agent.bench.js';
+import { benchControlPlane } from './control.bench.js';
 import { benchProcessorKernel } from './processor.bench.js';
 
 const only = process.argv[2];
@@ -18,6 +19,10 @@ if (only === undefined || only === 'codec') {
 if (only === undefined || only === 'kernel') {
   console.log('\n[processor kernel] one core, emulated muons in noise');
   benchProcessorKernel();
+}
+if (only === undefined || only === 'control') {
+  console.log('\n[control plane] simulated agents, in-process');
+  await benchControlPlane();
 }
 if (only === undefined || only === 'agent') {
   console.log('\n[agent] overhead of the agent process itself');
