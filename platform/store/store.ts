@@ -1,0 +1,223 @@
+/**
+ * The platform's persistent state in SQLite (better-sqlite3, WAL): monotonic run numbers that survive
+ * restarts, the run registry (template, variables, who started it, the four run times, the data-path
+ * reconciliation), environments with their tasks and resource placement, and the audit log of every
+ * state-changing call. Writes are synchronous and transactional: a crash never leaves half a record.
+ */
+import Database from 'better-sqlite3';
+import type { Reconciliation } from '../../protocol/accounting.js';
+import type { EnvironmentState } from '../../protocol/states.js';
+
+export interface RunRecord {
+  readonly run: number;
+  readonly environment: string;
+  readonly template: string;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly startedBy: string;
+  readonly start: string | null;
+  readonly startCompleted: string | null;
+  readonly end: string | null;
+  readonly endCompleted: string | null;
+  readonly reconciliation: Reconciliation | null;
+}
+
+export interface EnvironmentRecord {
+  readonly id: string;
+  readonly namespace: string;
+  readonly templateFile: string;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly state: EnvironmentState;
+  readonly run: number | null;
+  /** Tasks with their node, CPUs, NUMA node and state, as JSON. */
+  readonly tasks: unknown;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface AuditEntry {
+  readonly at: string;
+  readonly who: string;
+  readonly action: string;
+  readonly target: string;
+  readonly result: string;
+  readonly detail: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  run INTEGER PRIMARY KEY, environment TEXT NOT NULL, template TEXT NOT NULL, vars TEXT NOT NULL,
+  started_by TEXT NOT NULL, t_start TEXT, t_start_completed TEXT, t_end TEXT, t_end_completed TEXT,
+  reconciliation TEXT);
+CREATE TABLE IF NOT EXISTS environments (
+  id TEXT PRIMARY KEY, namespace TEXT NOT NULL, template_file TEXT NOT NULL, vars TEXT NOT NULL,
+  state TEXT NOT NULL, run INTEGER, tasks TEXT NOT NULL, created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+  target TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL);
+`;
+
+export class PlatformStore {
+  private readonly db: Database.Database;
+
+  /** Opens (creating if needed) the store; `:memory:` for tests. */
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** The next run number: strictly increasing across restarts, never reused. */
+  nextRun(): number {
+    return this.db.transaction(() => {
+      const row = this.db
+        .prepare<[], { value: number }>("SELECT value FROM counters WHERE name = 'run'")
+        .get();
+      const next = (row?.value ?? 0) + 1;
+      this.db
+        .prepare(
+          "INSERT INTO counters (name, value) VALUES ('run', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        )
+        .run(next);
+      return next;
+    })();
+  }
+
+  startRun(r: {
+    run: number;
+    environment: string;
+    template: string;
+    vars: Readonly<Record<string, unknown>>;
+    startedBy: string;
+    start: string;
+  }): void {
+    this.db
+      .prepare(
+        'INSERT INTO runs (run, environment, template, vars, started_by, t_start) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(r.run, r.environment, r.template, JSON.stringify(r.vars), r.startedBy, r.start);
+  }
+
+  /** Records one of the run's times (start-completed, end, end-completed). */
+  runTime(run: number, which: 'startCompleted' | 'end' | 'endCompleted', at: string): void {
+    const column = { startCompleted: 't_start_completed', end: 't_end', endCompleted: 't_end_completed' }[
+      which
+    ];
+    this.db.prepare(`UPDATE runs SET ${column} = ? WHERE run = ?`).run(at, run);
+  }
+
+  runReconciliation(run: number, r: Reconciliation): void {
+    this.db.prepare('UPDATE runs SET reconciliation = ? WHERE run = ?').run(JSON.stringify(r), run);
+  }
+
+  run(run: number): RunRecord | undefined {
+    const row = this.db.prepare<[number], RunRow>('SELECT * FROM runs WHERE run = ?').get(run);
+    return row === undefined ? undefined : runFromRow(row);
+  }
+
+  runs(limit = 100): RunRecord[] {
+    return this.db
+      .prepare<[number], RunRow>('SELECT * FROM runs ORDER BY run DESC LIMIT ?')
+      .all(limit)
+      .map(runFromRow);
+  }
+
+  saveEnvironment(e: EnvironmentRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO environments (id, namespace, template_file, vars, state, run, tasks, created_by, created_at, updated_at)
+         VALUES (@id, @namespace, @templateFile, @vars, @state, @run, @tasks, @createdBy, @createdAt, @updatedAt)
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, run = excluded.run, tasks = excluded.tasks, updated_at = excluded.updated_at`,
+      )
+      .run({ ...e, vars: JSON.stringify(e.vars), tasks: JSON.stringify(e.tasks) });
+  }
+
+  environments(): EnvironmentRecord[] {
+    return this.db
+      .prepare<[], EnvRow>('SELECT * FROM environments ORDER BY created_at')
+      .all()
+      .map(envFromRow);
+  }
+
+  environment(id: string): EnvironmentRecord | undefined {
+    const row = this.db.prepare<[string], EnvRow>('SELECT * FROM environments WHERE id = ?').get(id);
+    return row === undefined ? undefined : envFromRow(row);
+  }
+
+  audit(e: Omit<AuditEntry, 'at'> & { at?: string }): void {
+    this.db
+      .prepare('INSERT INTO audit (at, who, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(e.at ?? new Date().toISOString(), e.who, e.action, e.target, e.result, e.detail);
+  }
+
+  auditLog(limit = 200): AuditEntry[] {
+    return this.db
+      .prepare<[number], AuditEntry>(
+        'SELECT at, who, action, target, result, detail FROM audit ORDER BY id DESC LIMIT ?',
+      )
+      .all(limit);
+  }
+}
+
+interface RunRow {
+  run: number;
+  environment: string;
+  template: string;
+  vars: string;
+  started_by: string;
+  t_start: string | null;
+  t_start_completed: string | null;
+  t_end: string | null;
+  t_end_completed: string | null;
+  reconciliation: string | null;
+}
+
+interface EnvRow {
+  id: string;
+  namespace: string;
+  template_file: string;
+  vars: string;
+  state: string;
+  run: number | null;
+  tasks: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function runFromRow(r: RunRow): RunRecord {
+  return {
+    run: r.run,
+    environment: r.environment,
+    template: r.template,
+    vars: JSON.parse(r.vars) as Record<string, unknown>,
+    startedBy: r.started_by,
+    start: r.t_start,
+    startCompleted: r.t_start_completed,
+    end: r.t_end,
+    endCompleted: r.t_end_completed,
+    reconciliation: r.reconciliation === null ? null : (JSON.parse(r.reconciliation) as Reconciliation),
+  };
+}
+
+function envFromRow(r: EnvRow): EnvironmentRecord {
+  return {
+    id: r.id,
+    namespace: r.namespace,
+    templateFile: r.template_file,
+    vars: JSON.parse(r.vars) as Record<string, unknown>,
+    state: r.state as EnvironmentState,
+    run: r.run,
+    tasks: JSON.parse(r.tasks) as unknown,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PlatformStore } from '../../../platform/store/store.js';
+import { reconcile } from '../../../protocol/accounting.js';
+
+describe('platform/store', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'daqops-store-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('hands out run numbers that keep increasing across restarts', () => {
+    const file = join(dir, 'platform.db');
+    const a = new PlatformStore(file);
+    assert.deepEqual([a.nextRun(), a.nextRun(), a.nextRun()], [1, 2, 3]);
+    a.close();
+    const b = new PlatformStore(file);
+    assert.equal(b.nextRun(), 4);
+    b.close();
+  });
+
+  it('keeps each run with its template, variables, starter, four times and reconciliation', () => {
+    const s = new PlatformStore(join(dir, 'p.db'));
+    const run = s.nextRun();
+    s.startRun({
+      run,
+      environment: 'env-1',
+      template: 'testbed',
+      vars: { muonRateHz: 1000 },
+      startedBy: 'shifter:alice',
+      start: '2026-11-22T01:00:00.000Z',
+    });
+    s.runTime(run, 'startCompleted', '2026-11-22T01:00:01.000Z');
+    s.runTime(run, 'end', '2026-11-22T01:10:00.000Z');
+    s.runTime(run, 'endCompleted', '2026-11-22T01:10:02.000Z');
+    s.runReconciliation(run, reconcile(run, []));
+    const r = s.run(run)!;
+    assert.equal(r.startedBy, 'shifter:alice');
+    assert.deepEqual(r.vars, { muonRateHz: 1000 });
+    assert.deepEqual(
+      [r.start, r.startCompleted, r.end, r.endCompleted],
+      [
+        '2026-11-22T01:00:00.000Z',
+        '2026-11-22T01:00:01.000Z',
+        '2026-11-22T01:10:00.000Z',
+        '2026-11-22T01:10:02.000Z',
+      ],
+    );
+    assert.equal(r.reconciliation?.lost, 0);
+    assert.deepEqual(
+      s.runs().map((x) => x.run),
+      [run],
+    );
+    assert.equal(s.run(999), undefined);
+    s.close();
+  });
+
+  it('saves environments (upserting their state) and an append-only audit log', () => {
+    const file = join(dir, 'p.db');
+    const s = new PlatformStore(file);
+    const base = {
+      id: 'env-1',
+      namespace: 'env-1',
+      templateFile: 'deploy/local/testbed.yaml',
+      vars: {},
+      run: null,
+      tasks: [],
+      createdBy: 'expert:bob',
+      createdAt: '2026-11-22T01:00:00Z',
+      updatedAt: '2026-11-22T01:00:00Z',
+    };
+    s.saveEnvironment({ ...base, state: 'STANDBY' });
+    s.saveEnvironment({
+      ...base,
+      state: 'RUNNING',
+      run: 7,
+      tasks: [{ name: 'proc', node: 'n1' }],
+      updatedAt: '2026-11-22T01:05:00Z',
+    });
+    s.audit({ who: 'expert:bob', action: 'env.transition', target: 'env-1', result: 'ok', detail: 'DEPLOY' });
+    s.audit({
+      who: 'viewer:eve',
+      action: 'env.transition',
+      target: 'env-1',
+      result: 'forbidden',
+      detail: 'START_ACTIVITY',
+    });
+    s.close();
+    const again = new PlatformStore(file);
+    const e = again.environment('env-1')!;
+    assert.equal(e.state, 'RUNNING');
+    assert.equal(e.run, 7);
+    assert.deepEqual(e.tasks, [{ name: 'proc', node: 'n1' }]);
+    assert.equal(e.createdBy, 'expert:bob');
+    assert.deepEqual(
+      again.auditLog().map((a) => [a.who, a.result]),
+      [
+        ['viewer:eve', 'forbidden'],
+        ['expert:bob', 'ok'],
+      ],
+    );
+    again.close();
+  });
+});
