@@ -1,0 +1,216 @@
+/**
+ * The platform's side of the agent link: a WebSocket hub where agents join (with the join token), the
+ * node registry, lost-agent detection from missed heartbeats, and a TaskDriver that sends task commands
+ * to the agent of a node and waits for the result.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { DaqError } from '../../protocol/errors.js';
+import type {
+  AgentToPlatform,
+  NodeTopology,
+  PlatformToAgent,
+  TaskReport,
+  TaskSpec,
+} from '../../protocol/agent-link.js';
+import type { TaskTransition } from '../../protocol/states.js';
+import type { TaskDriver } from '../control/types.js';
+
+export interface AgentRecord {
+  readonly node: string;
+  topology: NodeTopology;
+  tasks: readonly TaskReport[];
+  lastSeenMs: number;
+  connected: boolean;
+  lost: boolean;
+  socket: WebSocket | undefined;
+}
+
+export interface HubOptions {
+  readonly joinToken?: string | undefined;
+  readonly heartbeatIntervalMs?: number;
+  /** An agent silent for this many heartbeat intervals is lost. */
+  readonly missedHeartbeats?: number;
+  readonly commandTimeoutMs?: number;
+  readonly now?: () => number;
+  /** An agent registered (first time, or back after a loss or a platform restart). */
+  readonly onRegister?: (a: AgentRecord, returning: boolean) => void;
+  readonly onTaskReports?: (node: string, tasks: readonly TaskReport[]) => void;
+  readonly onAgentLost?: (a: AgentRecord) => void;
+}
+
+export class AgentHub implements TaskDriver {
+  readonly agents = new Map<string, AgentRecord>();
+  private readonly pending = new Map<
+    string,
+    {
+      resolve: (r: Extract<AgentToPlatform, { type: 'command-result' }>) => void;
+      reject: (e: Error) => void;
+      timer: NodeJS.Timeout;
+    }
+  >();
+  private readonly wss: WebSocketServer;
+  private readonly watchdog: NodeJS.Timeout;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly o: HubOptions,
+    server: Server,
+    path = '/api/v1/agents/ws',
+  ) {
+    this.now = o.now ?? (() => Date.now());
+    this.wss = new WebSocketServer({ server, path });
+    this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
+    const interval = o.heartbeatIntervalMs ?? 1000;
+    this.watchdog = setInterval(() => this.checkLost(), interval);
+    this.watchdog.unref();
+  }
+
+  get connectedCount(): number {
+    return [...this.agents.values()].filter((a) => a.connected).length;
+  }
+
+  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    if (this.o.joinToken !== undefined && req.headers.authorization !== `Bearer ${this.o.joinToken}`) {
+      ws.close(4401, 'join token missing or wrong');
+      return;
+    }
+    let node: string | undefined;
+    ws.on('message', (data: Buffer) => {
+      let m: AgentToPlatform;
+      try {
+        m = JSON.parse(data.toString('utf8')) as AgentToPlatform;
+      } catch {
+        return;
+      }
+      if (m.type === 'register') {
+        node = m.topology.node;
+        const prev = this.agents.get(node);
+        const rec: AgentRecord = {
+          node,
+          topology: m.topology,
+          tasks: m.tasks,
+          lastSeenMs: this.now(),
+          connected: true,
+          lost: false,
+          socket: ws,
+        };
+        this.agents.set(node, rec);
+        this.o.onRegister?.(rec, prev !== undefined);
+        this.o.onTaskReports?.(node, m.tasks);
+      } else if (m.type === 'heartbeat') {
+        const a = this.agents.get(m.node);
+        if (a === undefined) return;
+        a.lastSeenMs = this.now();
+        a.tasks = m.tasks;
+        this.o.onTaskReports?.(m.node, m.tasks);
+      } else if (m.type === 'command-result') {
+        const p = this.pending.get(m.id);
+        if (p === undefined) return;
+        clearTimeout(p.timer);
+        this.pending.delete(m.id);
+        p.resolve(m);
+      } else if (m.type === 'task-event' && node !== undefined) {
+        this.o.onTaskReports?.(node, [m.task]);
+      }
+    });
+    ws.on('close', () => {
+      const a = node === undefined ? undefined : this.agents.get(node);
+      if (a !== undefined && a.socket === ws) {
+        a.connected = false;
+        a.socket = undefined;
+      }
+    });
+  }
+
+  /** Marks agents lost after missed heartbeats (connected or not: a hung agent is as lost as a gone one). */
+  checkLost(): AgentRecord[] {
+    const limit = (this.o.heartbeatIntervalMs ?? 1000) * (this.o.missedHeartbeats ?? 5);
+    const lost: AgentRecord[] = [];
+    for (const a of this.agents.values()) {
+      if (!a.lost && this.now() - a.lastSeenMs > limit) {
+        a.lost = true;
+        lost.push(a);
+        this.o.onAgentLost?.(a);
+      }
+    }
+    return lost;
+  }
+
+  private async command(
+    node: string,
+    c: Omit<Extract<PlatformToAgent, { type: 'command' }>, 'id' | 'type'>,
+  ): Promise<TaskReport | undefined> {
+    const a = this.agents.get(node);
+    if (a?.socket === undefined || !a.connected)
+      throw new DaqError('TIMEOUT', `agent of node ${node} is not connected`);
+    const id = randomUUID();
+    const timeoutMs = this.o.commandTimeoutMs ?? 30_000;
+    const result = await new Promise<Extract<AgentToPlatform, { type: 'command-result' }>>(
+      (resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(
+            new DaqError(
+              'TIMEOUT',
+              `node ${node} did not answer ${c.action} ${c.task ?? c.spec?.task ?? ''} within ${timeoutMs} ms`,
+            ),
+          );
+        }, timeoutMs);
+        this.pending.set(id, { resolve, reject, timer });
+        a.socket!.send(JSON.stringify({ type: 'command', id, ...c }));
+      },
+    );
+    if (!result.ok)
+      throw new DaqError(
+        result.error?.code === 'ILLEGAL_TRANSITION' ? 'ILLEGAL_TRANSITION' : 'INVALID_CONFIG',
+        `node ${node}: ${result.error?.message ?? 'command failed'}`,
+      );
+    return result.task;
+  }
+
+  async spawn(node: string, spec: TaskSpec, traceparent?: string): Promise<TaskReport> {
+    const r = await this.command(node, {
+      action: 'spawn',
+      spec,
+      ...(traceparent === undefined ? {} : { traceparent }),
+    });
+    if (r === undefined)
+      throw new DaqError('INVALID_CONFIG', `node ${node} reported no task for spawn ${spec.task}`);
+    return r;
+  }
+
+  async transition(
+    node: string,
+    task: string,
+    transition: TaskTransition,
+    payload: Readonly<Record<string, unknown>>,
+    traceparent?: string,
+  ): Promise<TaskReport> {
+    const r = await this.command(node, {
+      action: 'transition',
+      task,
+      transition,
+      payload,
+      ...(traceparent === undefined ? {} : { traceparent }),
+    });
+    if (r === undefined)
+      throw new DaqError('INVALID_CONFIG', `node ${node} reported no task for ${transition} ${task}`);
+    return r;
+  }
+
+  async kill(node: string, task: string): Promise<void> {
+    await this.command(node, { action: 'kill', task });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.watchdog);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error('hub closed'));
+    }
+    for (const c of this.wss.clients) c.terminate();
+    await new Promise<void>((r) => this.wss.close(() => r()));
+  }
+}

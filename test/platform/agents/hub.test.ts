@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import WebSocket from 'ws';
+import type { TaskSpec } from '../../../protocol/agent-link.js';
+import { AgentHub, type AgentRecord } from '../../../platform/agents/hub.js';
+import { Agent } from '../../../agent/agent.js';
+import { ErsLogger } from '../../../lib/ers-logger.js';
+import { detectPinningTools } from '../../../agent/pinning.js';
+import { simulatedNode } from '../../helpers/simulated-driver.js';
+
+const IDLE = [process.execPath, '-e', 'setInterval(() => {}, 1000)'];
+
+async function listen(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('platform/agents/hub', function () {
+  this.timeout(60_000);
+
+  it('registers an agent, drives its tasks as a TaskDriver, and hears their states in heartbeats', async () => {
+    const { server, port } = await listen();
+    const registered: AgentRecord[] = [];
+    const reports: string[] = [];
+    const hub = new AgentHub(
+      {
+        joinToken: 'sesame',
+        heartbeatIntervalMs: 100,
+        onRegister: (a) => registered.push(a),
+        onTaskReports: (_n, t) => reports.push(...t.map((x) => `${x.task}:${x.state}`)),
+      },
+      server,
+    );
+    const logger = new ErsLogger({ console: false });
+    const agent = new Agent({
+      topology: simulatedNode('hub-node', 1, 2),
+      platformUrl: `ws://127.0.0.1:${port}/api/v1/agents/ws`,
+      joinToken: 'sesame',
+      heartbeatIntervalMs: 100,
+      logger,
+      tools: detectPinningTools(),
+    });
+    await agent.start();
+    try {
+      await until('register', () => registered.length === 1);
+      assert.equal(registered[0]!.topology.node, 'hub-node');
+      const spec: TaskSpec = {
+        task: 'helper',
+        environment: 'e',
+        kind: 'command',
+        config: {},
+        argv: IDLE,
+        cpus: [1],
+        critical: true,
+      };
+      const r = await hub.spawn('hub-node', spec);
+      assert.equal(r.cpus, '1');
+      assert.equal(r.state, 'RUNNING');
+      assert.equal((await hub.transition('hub-node', 'helper', 'STOP', {})).state, 'CONFIGURED');
+      await assert.rejects(hub.transition('hub-node', 'helper', 'STOP', {}), /cannot take transition STOP/);
+      await until('heartbeat report', () => reports.includes('helper:CONFIGURED'));
+      await hub.kill('hub-node', 'helper');
+      assert.throws(() => process.kill(r.pid!, 0), 'the task process is gone');
+      await assert.rejects(hub.spawn('no-such-node', spec), /not connected/);
+    } finally {
+      await agent.stop();
+      await hub.close();
+      server.close();
+      await logger.close();
+    }
+  });
+
+  it('refuses agents without the join token and declares silent agents lost', async () => {
+    const { server, port } = await listen();
+    let now = 0;
+    const lost: string[] = [];
+    const hub = new AgentHub(
+      {
+        joinToken: 'sesame',
+        heartbeatIntervalMs: 1000,
+        missedHeartbeats: 3,
+        now: () => now,
+        onAgentLost: (a) => lost.push(a.node),
+      },
+      server,
+    );
+    try {
+      const code = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/agents/ws`);
+        ws.on('close', (c) => resolve(c));
+      });
+      assert.equal(code, 4401);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/agents/ws`, {
+        headers: { authorization: 'Bearer sesame' },
+      });
+      await new Promise((r) => ws.once('open', r));
+      ws.send(
+        JSON.stringify({
+          type: 'register',
+          topology: simulatedNode('quiet', 1, 1),
+          tasks: [],
+          agentVersion: 'test',
+        }),
+      );
+      await until('register', () => hub.agents.has('quiet'));
+      now = 2500;
+      assert.deepEqual(hub.checkLost(), []);
+      now = 3500;
+      assert.deepEqual(
+        hub.checkLost().map((a) => a.node),
+        ['quiet'],
+      );
+      assert.deepEqual(lost, ['quiet']);
+      ws.close();
+    } finally {
+      await hub.close();
+      server.close();
+    }
+  });
+});
