@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { buildApi } from '../../../platform/api/server.js';
+import { parseTokens } from '../../../platform/api/auth.js';
+import { Platform } from '../../../platform/platform.js';
+import { PlatformStore } from '../../../platform/store/store.js';
+import { SimulatedDriver, simulatedNode } from '../../helpers/simulated-driver.js';
+
+const TOKENS = parseTokens({
+  tokens: [
+    { token: 'viewer-token-0123456789', name: 'eve', role: 'viewer' },
+    { token: 'shifter-token-0123456789', name: 'alice', role: 'shifter' },
+    { token: 'expert-token-0123456789', name: 'bob', role: 'expert' },
+    { token: 'admin-token-0123456789', name: 'root', role: 'admin' },
+  ],
+});
+const as = (role: string) => ({ authorization: `Bearer ${role}-token-0123456789` });
+
+function setup() {
+  const store = new PlatformStore(':memory:');
+  const platform = new Platform({
+    store,
+    driver: new SimulatedDriver(),
+    brokers: ['127.0.0.1:9092'],
+    actions: { reconcile: () => Promise.resolve() },
+  });
+  platform.ledger.addNode(simulatedNode('n1', 2, 4));
+  return { store, platform, app: buildApi(platform, store, TOKENS) };
+}
+
+describe('platform/api', () => {
+  it('runs an environment through its cycle over HTTP, keeps the run registry and audits every change', async () => {
+    const { app, store } = setup();
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/environments',
+      headers: as('expert'),
+      payload: { template: 'deploy/local/testbed.yaml', vars: { muonRateHz: 500 } },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const env = created.json<{ id: string; state: string; tasks: unknown[] }>();
+    assert.equal(env.state, 'STANDBY');
+    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY', 'STOP_ACTIVITY']) {
+      const r = await app.inject({
+        method: 'POST',
+        url: `/api/v1/environments/${env.id}/transitions`,
+        headers: as('shifter'),
+        payload: { transition: t },
+      });
+      assert.equal(r.statusCode, 200, `${t}: ${r.body}`);
+    }
+    const shown = (
+      await app.inject({ method: 'GET', url: `/api/v1/environments/${env.id}`, headers: as('viewer') })
+    ).json<{ state: string; run: number; tasks: { node: string }[] }>();
+    assert.equal(shown.state, 'CONFIGURED');
+    assert.equal(shown.run, 1);
+    assert.equal(shown.tasks.length, 5);
+    const run = (await app.inject({ method: 'GET', url: '/api/v1/runs/1', headers: as('viewer') })).json<{
+      startedBy: string;
+      vars: { muonRateHz: number };
+      endCompleted: string | null;
+    }>();
+    assert.equal(run.startedBy, 'shifter:alice');
+    assert.equal(run.vars.muonRateHz, 500);
+    assert.ok(run.endCompleted !== null);
+    const audit = store.auditLog().map((a) => `${a.who} ${a.detail} ${a.result}`);
+    assert.deepEqual(audit.slice(0, 4).reverse(), [
+      'shifter:alice DEPLOY ok',
+      'shifter:alice CONFIGURE ok',
+      'shifter:alice START_ACTIVITY ok',
+      'shifter:alice STOP_ACTIVITY ok',
+    ]);
+    assert.ok(audit.includes('expert:bob deploy/local/testbed.yaml ok'));
+  });
+
+  it('answers 401 without a token, 403 for too small a role, 400 naming the bad field, 409 for an illegal transition', async () => {
+    const { app, store } = setup();
+    assert.equal((await app.inject({ method: 'GET', url: '/api/v1/environments' })).statusCode, 401);
+    const forbidden = await app.inject({
+      method: 'POST',
+      url: '/api/v1/environments',
+      headers: as('shifter'),
+      payload: { template: 'deploy/local/testbed.yaml' },
+    });
+    assert.equal(forbidden.statusCode, 403);
+    assert.equal(forbidden.json<{ code: string }>().code, 'FORBIDDEN');
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/v1/environments',
+      headers: as('expert'),
+      payload: { templ: 'x' },
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.json<{ message: string }>().message, /template/);
+    const missing = await app.inject({
+      method: 'POST',
+      url: '/api/v1/environments',
+      headers: as('expert'),
+      payload: { template: 'nope.yaml' },
+    });
+    assert.equal(missing.json<{ code: string }>().code, 'INVALID_TEMPLATE');
+    const env = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/environments',
+        headers: as('expert'),
+        payload: { template: 'deploy/local/testbed.yaml' },
+      })
+    ).json<{ id: string }>();
+    const illegal = await app.inject({
+      method: 'POST',
+      url: `/api/v1/environments/${env.id}/transitions`,
+      headers: as('shifter'),
+      payload: { transition: 'START_ACTIVITY' },
+    });
+    assert.equal(illegal.statusCode, 409);
+    assert.match(
+      illegal.json<{ message: string }>().message,
+      /STANDBY cannot take transition START_ACTIVITY/,
+    );
+    const unknown = await app.inject({
+      method: 'POST',
+      url: `/api/v1/environments/${env.id}/transitions`,
+      headers: as('shifter'),
+      payload: { transition: 'LAUNCH' },
+    });
+    assert.equal(unknown.statusCode, 400);
+    const viewerTransition = await app.inject({
+      method: 'POST',
+      url: `/api/v1/environments/${env.id}/transitions`,
+      headers: as('viewer'),
+      payload: { transition: 'DEPLOY' },
+    });
+    assert.equal(viewerTransition.statusCode, 403);
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/api/v1/audit', headers: as('expert') })).statusCode,
+      403,
+    );
+    const results = store.auditLog().map((a) => a.result);
+    assert.ok(results.includes('forbidden') && results.includes('error'));
+  });
+
+  it('describes itself at /openapi.json', async () => {
+    const { app } = setup();
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    }>();
+    assert.equal(doc.openapi, '3.0.3');
+    assert.ok(doc.paths['/api/v1/environments/{id}/transitions']?.['post'] !== undefined);
+    assert.ok(doc.paths['/api/v1/runs/{run}']?.['get'] !== undefined);
+  });
+});
