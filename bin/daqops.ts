@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { projectRoot } from '../lib/paths.js';
 import { DaqError, isDaqError } from '../protocol/errors.js';
 import { applyOverrides, readConfigFile } from '../lib/config.js';
-import { envBrokerList } from '../lib/env.js';
+import { envBrokerList, envString } from '../lib/env.js';
 import { parseWorkloadConfig, workloadKinds, type WorkloadKind } from '../agent/workloads/config.js';
 import type { AgentCliOptions } from '../agent/agent-cli.js';
 
@@ -178,6 +178,144 @@ agentCmd
   });
 
 program
+  .command('platform')
+  .description('run the central platform: run control, agent hub, HTTP API (state in SQLite)')
+  .option('--port <port>', 'HTTP port', (v) => Number.parseInt(v, 10), 7070)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option(
+    '--tokens <file>',
+    'bearer tokens and the agents join token (default .daqops/tokens.yaml, generated)',
+  )
+  .option('--db <file>', 'SQLite state (default .daqops/platform.db)')
+  .option('--brokers <list>', 'Kafka brokers for the environments (default DAQOPS_KAFKA_BROKERS)')
+  .action(async (opts: { port: number; host: string; tokens?: string; db?: string; brokers?: string }) => {
+    const { runPlatformCli } = await import('../platform/platform-cli.js');
+    await runPlatformCli(opts);
+  });
+
+type ClientOpts = { url: string; token?: string; json?: boolean };
+const client = async (o: ClientOpts) => {
+  const { PlatformClient } = await import('../platform/api/client.js');
+  return new PlatformClient(o.url, o.token ?? envString('DAQOPS_TOKEN'));
+};
+const withClient = (cmd: Command): Command =>
+  cmd
+    .option('--url <url>', 'platform URL', 'http://127.0.0.1:7070')
+    .option('--token <token>', 'bearer token (default DAQOPS_TOKEN)')
+    .option('--json', 'print JSON');
+const show = (o: ClientOpts, value: unknown, text: () => string): void =>
+  console.log(o.json === true ? JSON.stringify(value, null, 2) : text());
+interface EnvView {
+  id: string;
+  template: string;
+  state: string;
+  run?: number;
+  rollUp: string;
+  tasks: {
+    name: string;
+    node: string;
+    cpus: number[];
+    state: string;
+    critical: boolean;
+    excluded: boolean;
+  }[];
+}
+const envLine = (e: EnvView): string =>
+  `${e.id.padEnd(22)} ${e.state.padEnd(11)} run ${String(e.run ?? '-').padEnd(5)} tasks ${e.tasks.length} (${e.rollUp})`;
+
+const envCmd = program.command('env').description('environments on the platform');
+withClient(envCmd.command('create').description('create an environment from a workflow template'))
+  .requiredOption('-f, --file <template>', 'workflow template (YAML), as the platform sees the path')
+  .option('--var <k=v>', 'template variable (repeatable)', collect, [])
+  .action(async (o: ClientOpts & { file: string; var: string[] }) => {
+    const { parseVarArgs } = await import('../platform/workflow/template.js');
+    const e = await (
+      await client(o)
+    ).call<EnvView>('POST', '/api/v1/environments', { template: o.file, vars: parseVarArgs(o.var) });
+    show(o, e, () => envLine(e));
+  });
+withClient(
+  envCmd
+    .command('transition')
+    .description('DEPLOY, CONFIGURE, START_ACTIVITY, STOP_ACTIVITY, RESET, EXIT, GO_ERROR, RECOVER'),
+)
+  .argument('<id>')
+  .argument('<event>')
+  .action(async (id: string, event: string, o: ClientOpts) => {
+    const e = await (
+      await client(o)
+    ).call<EnvView>('POST', `/api/v1/environments/${id}/transitions`, { transition: event });
+    show(o, e, () => envLine(e));
+  });
+withClient(envCmd.command('list').description('all environments')).action(async (o: ClientOpts) => {
+  const list = await (await client(o)).call<EnvView[]>('GET', '/api/v1/environments');
+  show(o, list, () => (list.length === 0 ? 'no environments' : list.map(envLine).join('\n')));
+});
+withClient(envCmd.command('show').description('one environment with its tasks'))
+  .argument('<id>')
+  .action(async (id: string, o: ClientOpts) => {
+    const e = await (await client(o)).call<EnvView>('GET', `/api/v1/environments/${id}`);
+    show(o, e, () =>
+      [
+        envLine(e),
+        ...e.tasks.map(
+          (t) =>
+            `  ${t.name.padEnd(16)} ${t.state.padEnd(11)} ${t.node} cpus ${t.cpus.join(',')}${t.critical ? '' : ' (non-critical)'}${t.excluded ? ' EXCLUDED' : ''}`,
+        ),
+      ].join('\n'),
+    );
+  });
+
+withClient(program.command('agents').description('nodes whose agents joined the platform')).action(
+  async (o: ClientOpts) => {
+    const list = await (
+      await client(o)
+    ).call<{ node: string; connected: boolean; lost: boolean; tasks: number; cores: number }[]>(
+      'GET',
+      '/api/v1/agents',
+    );
+    show(
+      o,
+      list,
+      () =>
+        list
+          .map(
+            (a) =>
+              `${a.node.padEnd(20)} ${a.connected ? 'connected' : a.lost ? 'LOST' : 'away'}  ${a.cores} cores, ${a.tasks} tasks`,
+          )
+          .join('\n') || 'no agents',
+    );
+  },
+);
+
+const runCmd = program.command('run').description('the run registry');
+withClient(runCmd.command('list').description('runs, newest first')).action(async (o: ClientOpts) => {
+  const runs = await (
+    await client(o)
+  ).call<
+    { run: number; environment: string; startedBy: string; start: string; endCompleted: string | null }[]
+  >('GET', '/api/v1/runs');
+  show(
+    o,
+    runs,
+    () =>
+      runs
+        .map(
+          (r) =>
+            `run ${String(r.run).padEnd(6)} ${r.environment.padEnd(22)} by ${r.startedBy.padEnd(18)} ${r.start} → ${r.endCompleted ?? 'running'}`,
+        )
+        .join('\n') || 'no runs',
+  );
+});
+withClient(runCmd.command('show').description('one run'))
+  .argument('<run>')
+  .action(async (run: string, o: ClientOpts) => {
+    const r = await (await client(o)).call<unknown>('GET', `/api/v1/runs/${run}`);
+    console.log(JSON.stringify(r, null, 2));
+    void o;
+  });
+
+program
   .command('testbed')
   .description('run the DT testbed locally: Kafka, 2 readout links, 2 processors, a writer; then reconcile')
   .option('--seconds <n>', 'seconds of detector time (real-time paced)', (v) => Number.parseFloat(v), 10)
@@ -202,6 +340,9 @@ try {
 } catch (err) {
   if (isDaqError(err)) {
     console.error(`daqops: ${err.code}: ${err.message}`);
+    process.exitCode = 2;
+  } else if (err instanceof Error && err.name === 'PlatformApiError') {
+    console.error(`daqops: ${err.message}`);
     process.exitCode = 2;
   } else {
     throw err;

@@ -10,6 +10,7 @@ export const environmentVariables = {
   DAQOPS_HOME: 'Directory for daqops state (local broker pid file, …); default: .daqops in the project root.',
   DAQOPS_KAFKA_HEAP: 'Java heap for the local broker, e.g. 1g; default 768m.',
   DAQOPS_JOIN_TOKEN: 'Token an agent presents to join the platform.',
+  DAQOPS_TOKEN: 'Bearer token the daqops env/run commands present to the platform API.',
 } as const;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;

@@ -54,17 +54,21 @@ export class AgentHub implements TaskDriver {
   private readonly watchdog: NodeJS.Timeout;
   private readonly now: () => number;
 
-  constructor(
-    private readonly o: HubOptions,
-    server: Server,
-    path = '/api/v1/agents/ws',
-  ) {
+  constructor(private readonly o: HubOptions) {
     this.now = o.now ?? (() => Date.now());
-    this.wss = new WebSocketServer({ server, path });
+    this.wss = new WebSocketServer({ noServer: true });
     this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
     const interval = o.heartbeatIntervalMs ?? 1000;
     this.watchdog = setInterval(() => this.checkLost(), interval);
     this.watchdog.unref();
+  }
+
+  /** Serves the agents' WebSocket on `path` of an HTTP server (the API's). */
+  attach(server: Server, path = '/api/v1/agents/ws'): void {
+    server.on('upgrade', (req, socket, head) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== path) return;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+    });
   }
 
   get connectedCount(): number {

@@ -35,7 +35,21 @@ interface Route {
   readonly handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
-export function buildApi(platform: Platform, store: PlatformStore, tokens: TokenBook): FastifyInstance {
+export interface AgentSummary {
+  readonly node: string;
+  readonly connected: boolean;
+  readonly lost: boolean;
+  readonly tasks: number;
+  readonly cores: number;
+  readonly lastSeenMs: number;
+}
+
+export function buildApi(
+  platform: Platform,
+  store: PlatformStore,
+  tokens: TokenBook,
+  agents: () => AgentSummary[] = () => [],
+): FastifyInstance {
   const app = Fastify({
     logger: false,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
@@ -121,6 +135,13 @@ export function buildApi(platform: Platform, store: PlatformStore, tokens: Token
     },
     {
       method: 'GET',
+      url: '/api/v1/agents',
+      role: 'viewer',
+      summary: 'Nodes whose agents joined, and whether they are connected',
+      handler: () => Promise.resolve(agents()),
+    },
+    {
+      method: 'GET',
       url: '/api/v1/runs',
       role: 'viewer',
       summary: 'The run registry, newest first',
@@ -176,12 +197,10 @@ export function buildApi(platform: Platform, store: PlatformStore, tokens: Token
               result: 'forbidden',
               detail: '',
             });
-          return reply
-            .status(403)
-            .send({
-              code: 'FORBIDDEN',
-              message: `${r.method} ${r.url} needs the ${r.role} role; ${principal.name} is ${principal.role}`,
-            });
+          return reply.status(403).send({
+            code: 'FORBIDDEN',
+            message: `${r.method} ${r.url} needs the ${r.role} role; ${principal.name} is ${principal.role}`,
+          });
         }
         req.principal = principal;
         return undefined;

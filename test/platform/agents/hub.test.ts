@@ -31,15 +31,13 @@ describe('platform/agents/hub', function () {
     const { server, port } = await listen();
     const registered: AgentRecord[] = [];
     const reports: string[] = [];
-    const hub = new AgentHub(
-      {
-        joinToken: 'sesame',
-        heartbeatIntervalMs: 100,
-        onRegister: (a) => registered.push(a),
-        onTaskReports: (_n, t) => reports.push(...t.map((x) => `${x.task}:${x.state}`)),
-      },
-      server,
-    );
+    const hub = new AgentHub({
+      joinToken: 'sesame',
+      heartbeatIntervalMs: 100,
+      onRegister: (a) => registered.push(a),
+      onTaskReports: (_n, t) => reports.push(...t.map((x) => `${x.task}:${x.state}`)),
+    });
+    hub.attach(server);
     const logger = new ErsLogger({ console: false });
     const agent = new Agent({
       topology: simulatedNode('hub-node', 1, 2),
@@ -83,16 +81,14 @@ describe('platform/agents/hub', function () {
     const { server, port } = await listen();
     let now = 0;
     const lost: string[] = [];
-    const hub = new AgentHub(
-      {
-        joinToken: 'sesame',
-        heartbeatIntervalMs: 1000,
-        missedHeartbeats: 3,
-        now: () => now,
-        onAgentLost: (a) => lost.push(a.node),
-      },
-      server,
-    );
+    const hub = new AgentHub({
+      joinToken: 'sesame',
+      heartbeatIntervalMs: 1000,
+      missedHeartbeats: 3,
+      now: () => now,
+      onAgentLost: (a) => lost.push(a.node),
+    });
+    hub.attach(server);
     try {
       const code = await new Promise<number>((resolve) => {
         const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/agents/ws`);

@@ -1,0 +1,93 @@
+/** `daqops platform`: the store, the agent hub, the run control and the HTTP API in one process. */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
+import { envBrokerList, envString } from '../lib/env.js';
+import { projectRoot } from '../lib/paths.js';
+import { startTracing, stopTracing } from '../lib/tracing.js';
+import { AgentHub } from './agents/hub.js';
+import { buildApi } from './api/server.js';
+import { loadTokens } from './api/auth.js';
+import { Platform } from './platform.js';
+import { ResourceLedger } from './placement/ledger.js';
+import { PlatformStore } from './store/store.js';
+
+export interface PlatformCliOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly tokens?: string;
+  readonly db?: string;
+  readonly brokers?: string;
+}
+
+/** A first start writes a tokens file with fresh random tokens (mode 0600) and says where it is. */
+export function ensureTokensFile(file: string): boolean {
+  if (existsSync(file)) return false;
+  mkdirSync(dirname(file), { recursive: true });
+  const tok = (): string => randomBytes(18).toString('base64url');
+  const doc = {
+    joinToken: tok(),
+    tokens: [
+      { name: 'admin', role: 'admin', token: tok() },
+      { name: 'expert', role: 'expert', token: tok() },
+      { name: 'shifter', role: 'shifter', token: tok() },
+      { name: 'viewer', role: 'viewer', token: tok() },
+    ],
+  };
+  writeFileSync(file, `# daqops platform tokens (generated); keep private\n${stringify(doc)}`, {
+    mode: 0o600,
+  });
+  return true;
+}
+
+export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
+  const home = envString('DAQOPS_HOME') ?? join(projectRoot(), '.daqops');
+  const tokensFile = o.tokens ?? join(home, 'tokens.yaml');
+  if (ensureTokensFile(tokensFile)) console.error(`platform: wrote new tokens to ${tokensFile}`);
+  const tokens = loadTokens(tokensFile);
+  const dbFile = o.db ?? join(home, 'platform.db');
+  mkdirSync(dirname(dbFile), { recursive: true });
+  await startTracing('daqops-platform');
+  const store = new PlatformStore(dbFile);
+  const brokers = o.brokers?.split(',') ?? envBrokerList('DAQOPS_KAFKA_BROKERS') ?? [];
+  const ledger = new ResourceLedger();
+  let platform: Platform | undefined;
+  const hub = new AgentHub({
+    joinToken: tokens.joinToken,
+    onRegister: (a) => ledger.addNode(a.topology),
+    onTaskReports: (node, reports) => {
+      for (const env of platform?.environments.values() ?? []) {
+        for (const r of reports) if (env.tasks.get(r.task)?.node === node) void env.onTaskReport(r);
+      }
+    },
+    onAgentLost: (a) => {
+      ledger.removeNode(a.node);
+      console.error(`platform: agent ${a.node} lost (missed heartbeats)`);
+    },
+  });
+  platform = new Platform({ store, driver: hub, ledger, brokers });
+  const app = buildApi(platform, store, tokens, () =>
+    [...hub.agents.values()].map((a) => ({
+      node: a.node,
+      connected: a.connected,
+      lost: a.lost,
+      tasks: a.tasks.length,
+      cores: a.topology.numa.reduce((n, x) => n + x.cpus.length, 0),
+      lastSeenMs: a.lastSeenMs,
+    })),
+  );
+  hub.attach(app.server);
+  await app.listen({ port: o.port, host: o.host });
+  console.error(
+    `platform: http://${o.host}:${o.port} (API /api/v1, OpenAPI /openapi.json), agents join at ws://${o.host}:${o.port}/api/v1/agents/ws, state in ${dbFile}`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await hub.close();
+  await app.close();
+  store.close();
+  await stopTracing();
+}
