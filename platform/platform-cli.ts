@@ -52,12 +52,11 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   const store = new PlatformStore(dbFile);
   const brokers = o.brokers?.split(',') ?? envBrokerList('DAQOPS_KAFKA_BROKERS') ?? [];
   const ledger = new ResourceLedger();
-  let platform: Platform | undefined;
   const hub = new AgentHub({
     joinToken: tokens.joinToken,
     onRegister: (a) => ledger.addNode(a.topology),
     onTaskReports: (node, reports) => {
-      for (const env of platform?.environments.values() ?? []) {
+      for (const env of platform.environments.values()) {
         for (const r of reports) if (env.tasks.get(r.task)?.node === node) void env.onTaskReport(r);
       }
     },
@@ -66,7 +65,30 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       console.error(`platform: agent ${a.node} lost (missed heartbeats)`);
     },
   });
-  platform = new Platform({ store, driver: hub, ledger, brokers });
+  const platform = new Platform({
+    store,
+    driver: hub,
+    ledger,
+    brokers,
+    actions: {
+      // Built-in hook action: the run's data-path balance into the run registry (testbed.yaml calls it
+      // after STOP_ACTIVITY).
+      reconcile: async (_args, ctx) => {
+        if (ctx.run === undefined || brokers.length === 0) return;
+        const [{ KafkaClient }, { reconcileRun }] = await Promise.all([
+          import('../lib/kafka.js'),
+          import('../lib/reconcile.js'),
+        ]);
+        const env = platform.get(ctx.environment);
+        const r = await reconcileRun(
+          new KafkaClient({ brokers, clientId: 'daqops-platform-reconcile' }),
+          env.namespace,
+          ctx.run,
+        );
+        store.runReconciliation(ctx.run, r);
+      },
+    },
+  });
   const app = buildApi(platform, store, tokens, () =>
     [...hub.agents.values()].map((a) => ({
       node: a.node,

@@ -28,7 +28,7 @@ export class PlatformClient {
         cause: err,
       });
     }
-    const json = (await r.json()) as unknown;
+    const json: unknown = await r.json();
     if (!r.ok) {
       const e = json as { code?: string; message?: string };
       throw new PlatformApiError(`${r.status} ${e.code ?? ''}: ${e.message ?? JSON.stringify(json)}`);

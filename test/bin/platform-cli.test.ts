@@ -32,7 +32,7 @@ describe('bin/daqops platform, env and run', function () {
           await run(process.execPath, ['--import', 'tsx', 'bin/daqops.ts', ...args, '--url', url], { env })
         ).stdout;
       } catch (err) {
-        throw new Error((err as { stderr?: string }).stderr ?? String(err));
+        throw new Error((err as { stderr?: string }).stderr ?? String(err), { cause: err });
       }
     };
     try {
