@@ -80,11 +80,18 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
           import('../lib/reconcile.js'),
         ]);
         const env = platform.get(ctx.environment);
-        const r = await reconcileRun(
-          new KafkaClient({ brokers, clientId: 'daqops-platform-reconcile' }),
-          env.namespace,
-          ctx.run,
-        );
+        const client = new KafkaClient({ brokers, clientId: 'daqops-platform-reconcile' });
+        // The processors drain after STOP: wait (within the hook's timeout) until every produced word is
+        // accounted for, then keep the balance — a real loss stays visible as lost > 0.
+        const deadline = Date.now() + 45_000;
+        let r = await reconcileRun(client, env.namespace, ctx.run);
+        while (
+          !(r.readoutFinal && r.processed.words + r.deadletteredWords >= r.produced.words) &&
+          Date.now() < deadline
+        ) {
+          await new Promise((res) => setTimeout(res, 1000));
+          r = await reconcileRun(client, env.namespace, ctx.run);
+        }
         store.runReconciliation(ctx.run, r);
       },
     },
