@@ -56,43 +56,34 @@ export class HookRunner {
     for (const { promise } of due) await promise;
   }
 
-  private async call(h: HookTemplate, run: number | undefined): Promise<void> {
-    const at = (): string => new Date().toISOString();
+  private event(
+    h: HookTemplate,
+    status: 'STARTED' | 'DONE_OK' | 'DONE_ERROR' | 'DONE_TIMEOUT',
+    error?: string,
+  ): void {
     this.emit({
       kind: 'hook',
       environment: this.environment,
       hook: h.name,
       transition: h.transition,
       step: h.step,
-      status: 'STARTED',
-      at: at(),
+      status,
+      at: new Date().toISOString(),
+      ...(error === undefined ? {} : { error }),
     });
+  }
+
+  private async call(h: HookTemplate, run: number | undefined): Promise<void> {
+    this.event(h, 'STARTED');
     try {
       await withSpan(`hook ${h.name}`, { 'daq.hook': h.name, 'daq.environment': this.environment }, () =>
         withTimeout(this.invoke(h, run), h.timeoutMs, h.name),
       );
-      this.emit({
-        kind: 'hook',
-        environment: this.environment,
-        hook: h.name,
-        transition: h.transition,
-        step: h.step,
-        status: 'DONE_OK',
-        at: at(),
-      });
+      this.event(h, 'DONE_OK');
     } catch (err) {
       const timedOut = err instanceof HookFailure && err.timedOut;
       const message = err instanceof Error ? err.message : String(err);
-      this.emit({
-        kind: 'hook',
-        environment: this.environment,
-        hook: h.name,
-        transition: h.transition,
-        step: h.step,
-        status: timedOut ? 'DONE_TIMEOUT' : 'DONE_ERROR',
-        at: at(),
-        error: message,
-      });
+      this.event(h, timedOut ? 'DONE_TIMEOUT' : 'DONE_ERROR', message);
       if (h.critical)
         throw err instanceof HookFailure ? err : new HookFailure(h.name, `hook ${h.name}: ${message}`, false);
     }

@@ -51,6 +51,20 @@ function setup(hooks = '', overrides: Partial<EnvironmentContext> = {}) {
   return { env, driver, ledger, events, called };
 }
 
+/** The processor task's report when it has gone to ERROR. */
+const procError = (failed: boolean) =>
+  ({
+    task: 'proc',
+    environment: 'env-1',
+    kind: 'processor',
+    state: 'ERROR',
+    pid: 1,
+    restarts: 0,
+    cpus: '1',
+    mems: '0',
+    failed,
+  }) as const;
+
 /** The shortest path of transitions from STANDBY to each state. */
 const PATH: Record<EnvironmentState, EnvironmentTransition[]> = {
   STANDBY: [],
@@ -181,33 +195,13 @@ describe('platform/control/environment', () => {
     let healed = 0;
     const healing = setup('', { onCriticalFailure: () => Promise.resolve(++healed > 0) });
     for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) await healing.env.transition(t);
-    await healing.env.onTaskReport({
-      task: 'proc',
-      environment: 'env-1',
-      kind: 'processor',
-      state: 'ERROR',
-      pid: 1,
-      restarts: 0,
-      cpus: '1',
-      mems: '0',
-      failed: false,
-    });
+    await healing.env.onTaskReport(procError(false));
     assert.equal(healing.env.state, 'RUNNING');
     assert.equal(healed, 1);
 
     const plain = setup();
     for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) await plain.env.transition(t);
-    await plain.env.onTaskReport({
-      task: 'proc',
-      environment: 'env-1',
-      kind: 'processor',
-      state: 'ERROR',
-      pid: 1,
-      restarts: 0,
-      cpus: '1',
-      mems: '0',
-      failed: true,
-    });
+    await plain.env.onTaskReport(procError(true));
     assert.equal(plain.env.state, 'ERROR');
   });
 
