@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { envBrokerList, envString } from '../lib/env.js';
 import { projectRoot } from '../lib/paths.js';
+import { Metrics } from '../lib/metrics.js';
 import { startTracing, stopTracing } from '../lib/tracing.js';
 import { AgentHub } from './agents/hub.js';
 import { buildApi } from './api/server.js';
@@ -65,11 +66,13 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       console.error(`platform: agent ${a.node} lost (missed heartbeats)`);
     },
   });
+  const metrics = new Metrics({ task: 'platform' });
   const platform = new Platform({
     store,
     driver: hub,
     ledger,
     brokers,
+    metrics,
     actions: {
       // Built-in hook action: the run's data-path balance into the run registry (testbed.yaml calls it
       // after STOP_ACTIVITY).
@@ -96,15 +99,24 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       },
     },
   });
-  const app = buildApi(platform, store, tokens, () =>
-    [...hub.agents.values()].map((a) => ({
-      node: a.node,
-      connected: a.connected,
-      lost: a.lost,
-      tasks: a.tasks.length,
-      cores: a.topology.numa.reduce((n, x) => n + x.cpus.length, 0),
-      lastSeenMs: a.lastSeenMs,
-    })),
+  const app = buildApi(
+    platform,
+    store,
+    tokens,
+    () =>
+      [...hub.agents.values()].map((a) => ({
+        node: a.node,
+        connected: a.connected,
+        lost: a.lost,
+        tasks: a.tasks.length,
+        cores: a.topology.numa.reduce((n, x) => n + x.cpus.length, 0),
+        lastSeenMs: a.lastSeenMs,
+      })),
+    () => {
+      platform.updateGauges();
+      metrics.gauge('daq_platform_agents_connected').set(hub.connectedCount);
+      return metrics.text();
+    },
   );
   hub.attach(app.server);
   await app.listen({ port: o.port, host: o.host });

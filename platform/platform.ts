@@ -12,6 +12,8 @@ import type { ControlEvent, TaskDriver } from './control/types.js';
 import { ResourceLedger } from './placement/ledger.js';
 import type { PlatformStore } from './store/store.js';
 import { loadTemplate, type VarValue } from './workflow/template.js';
+import { environmentStates, taskStates } from '../protocol/states.js';
+import type { Metrics } from '../lib/metrics.js';
 
 export interface PlatformOptions {
   readonly store: PlatformStore;
@@ -20,6 +22,8 @@ export interface PlatformOptions {
   readonly brokers: readonly string[];
   readonly actions?: HookActions;
   readonly onControlEvent?: (e: ControlEvent) => void;
+  /** Where the platform counts (environment states, transition durations, tasks by state). */
+  readonly metrics?: Metrics;
 }
 
 export interface EnvironmentView {
@@ -89,11 +93,16 @@ export class Platform {
   ): Promise<EnvironmentState> {
     const env = this.get(id);
     if (t === 'START_ACTIVITY') this.startedBy.set(id, who);
+    const end = this.o.metrics
+      ?.histogram('daq_platform_transition_duration_seconds')
+      .startTimer({ transition: t });
     try {
       const state = await env.transition(t, traceparent === undefined ? {} : { traceparent });
+      end?.({ result: 'ok' });
       this.o.store.audit({ who, action: 'env.transition', target: id, result: 'ok', detail: t });
       return state;
     } catch (err) {
+      end?.({ result: 'error' });
       this.o.store.audit({
         who,
         action: 'env.transition',
@@ -104,7 +113,24 @@ export class Platform {
       throw err;
     } finally {
       this.save(env, who);
+      this.updateGauges();
     }
+  }
+
+  /** Environments and tasks by state, for the platform's /metrics. */
+  updateGauges(): void {
+    const m = this.o.metrics;
+    if (m === undefined) return;
+    const envs = [...this.environments.values()];
+    const tasks = envs.flatMap((e) => [...e.tasks.values()]);
+    for (const s of environmentStates)
+      m.gauge('daq_platform_environments')
+        .labels({ state: s })
+        .set(envs.filter((e) => e.state === s).length);
+    for (const s of taskStates)
+      m.gauge('daq_platform_tasks')
+        .labels({ state: s })
+        .set(tasks.filter((t) => t.state === s).length);
   }
 
   view(env: Environment): EnvironmentView {

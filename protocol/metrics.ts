@@ -187,6 +187,27 @@ export const metricCatalogue = [
     help: 'Tasks whose CPUs or memory node did not match what was asked.',
     labels: ['node', 'task'],
   },
+  // platform
+  { name: 'daq_platform_environments', type: 'gauge', help: 'Environments by state.', labels: ['state'] },
+  {
+    name: 'daq_platform_transition_duration_seconds',
+    type: 'histogram',
+    help: 'Time an environment transition took, by transition and result.',
+    labels: ['transition', 'result'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+  },
+  {
+    name: 'daq_platform_tasks',
+    type: 'gauge',
+    help: 'Tasks of all environments by state.',
+    labels: ['state'],
+  },
+  {
+    name: 'daq_platform_agents_connected',
+    type: 'gauge',
+    help: 'Agents connected to the platform.',
+    labels: [],
+  },
   // writer
   {
     name: 'daq_writer_events_total',

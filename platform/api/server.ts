@@ -49,6 +49,7 @@ export function buildApi(
   store: PlatformStore,
   tokens: TokenBook,
   agents: () => AgentSummary[] = () => [],
+  metricsText?: () => Promise<string>,
 ): FastifyInstance {
   const app = Fastify({
     logger: false,
@@ -207,6 +208,13 @@ export function buildApi(
       },
       handler: r.handler,
     });
+  }
+
+  // Prometheus scrapes without a token, as it does every exporter on the DAQ network; nothing here changes state.
+  if (metricsText !== undefined) {
+    app.get('/metrics', async (_req, reply) =>
+      reply.header('content-type', 'text/plain; version=0.0.4').send(await metricsText()),
+    );
   }
 
   app.get('/openapi.json', () => ({

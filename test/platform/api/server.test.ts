@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { buildApi } from '../../../platform/api/server.js';
+import { Metrics } from '../../../lib/metrics.js';
 import { parseTokens } from '../../../platform/api/auth.js';
 import { Platform } from '../../../platform/platform.js';
 import { PlatformStore } from '../../../platform/store/store.js';
@@ -17,14 +18,26 @@ const as = (role: string) => ({ authorization: `Bearer ${role}-token-0123456789`
 
 function setup() {
   const store = new PlatformStore(':memory:');
+  const metrics = new Metrics({ task: 'platform' }, { processMetrics: false });
   const platform = new Platform({
+    metrics,
     store,
     driver: new SimulatedDriver(),
     brokers: ['127.0.0.1:9092'],
     actions: { reconcile: () => Promise.resolve() },
   });
   platform.ledger.addNode(simulatedNode('n1', 2, 4));
-  return { store, platform, app: buildApi(platform, store, TOKENS) };
+  return {
+    store,
+    platform,
+    app: buildApi(
+      platform,
+      store,
+      TOKENS,
+      () => [],
+      () => metrics.text(),
+    ),
+  };
 }
 
 describe('platform/api', () => {
@@ -62,6 +75,13 @@ describe('platform/api', () => {
     assert.equal(run.startedBy, 'shifter:alice');
     assert.equal(run.vars.muonRateHz, 500);
     assert.ok(run.endCompleted !== null);
+    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(
+      text,
+      /daq_platform_transition_duration_seconds_count\{[^}]*transition="DEPLOY"[^}]*result="ok"[^}]*\} 1/,
+    );
+    assert.match(text, /daq_platform_environments\{[^}]*state="CONFIGURED"[^}]*\} 1/);
+    assert.match(text, /daq_platform_tasks\{[^}]*state="CONFIGURED"[^}]*\} 5/);
     const audit = store.auditLog().map((a) => `${a.who} ${a.detail} ${a.result}`);
     assert.deepEqual(audit.slice(0, 4).reverse(), [
       'shifter:alice DEPLOY ok',
