@@ -279,6 +279,8 @@ export class TimeframeKernel {
   }
 
   /**
+   * (Lead and trail only. scanMain repeats this search inline for the main words: a call per hit there
+   * costs a measurable share of the kernel's throughput, so the duplication is deliberate.)
    * Hands each valid hit in words [from, to) to the latest muon crossing at or before (t − windowMin) and
    * within windowMax of it. Words arrive nearly in time order, so a cursor moving both ways finds the muon
    * in O(1) amortised.
