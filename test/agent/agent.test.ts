@@ -12,6 +12,7 @@ import { freePort } from '../../deploy/local/kafka-local.js';
 import { testKafkaBrokers } from '../helpers/kafka-fixture.js';
 import { uniqueNamespace } from '../helpers/data-path.js';
 import { prometheusAvailable, startPrometheus } from '../helpers/prometheus.js';
+import { daqopsArgv } from '../helpers/daqops.js';
 
 function workload(task: string, kind: string, config: Record<string, unknown>, cpus: number[]): TaskSpec {
   return { task, environment: 'env-t', kind, config, cpus, critical: true };
@@ -155,11 +156,7 @@ describe('agent', function () {
     };
     delete env['DAQOPS_KAFKA_BROKERS'];
     const agentProc = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bin/daqops.ts',
+      ...daqopsArgv(
         'agent',
         '--platform',
         `ws://127.0.0.1:${wsPort}`,
@@ -171,7 +168,7 @@ describe('agent', function () {
         '200',
         '--ers-file',
         `/tmp/${node}.jsonl`,
-      ],
+      ),
       { env, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     agentProc.stderr?.resume();

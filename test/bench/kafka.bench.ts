@@ -13,6 +13,7 @@ import { bytesOfWords, encodeSubTimeframe } from '../../protocol/index.js';
 import { DtEmulator } from '../../agent/workloads/readout/emulator.js';
 import { emulatorConfig } from '../helpers/pipeline.js';
 import { waitForDrain } from '../helpers/data-path.js';
+import { daqopsArgv } from '../helpers/daqops.js';
 
 const MIB = 1024 * 1024;
 const scratch = (): string => mkdtempSync(join(existsShm() ? '/dev/shm' : tmpdir(), 'daqops-bench-'));
@@ -127,7 +128,7 @@ export async function benchProducer(
 function daqops(args: string[]): ReturnType<typeof spawn> {
   const env = { ...process.env };
   delete env['DAQOPS_KAFKA_BROKERS'];
-  return spawn(process.execPath, ['--import', 'tsx', 'bin/daqops.ts', ...args], {
+  return spawn(...daqopsArgv(...args), {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

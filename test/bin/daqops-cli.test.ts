@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findLocalKafkaProcesses } from '../../deploy/local/kafka-local.js';
+import { daqopsArgv } from '../helpers/daqops.js';
 
 const run = promisify(execFile);
 
@@ -17,7 +18,7 @@ function daqops(
   // The test run's own broker setting must not leak in; a test that wants one passes it in `env`.
   delete childEnv['DAQOPS_KAFKA_BROKERS'];
   Object.assign(childEnv, env);
-  return run(process.execPath, ['--import', 'tsx', 'bin/daqops.ts', ...args], {
+  return run(...daqopsArgv(...args), {
     env: childEnv,
     timeout: 120_000,
   });

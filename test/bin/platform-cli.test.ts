@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { freePort } from '../../deploy/local/kafka-local.js';
+import { daqopsArgv } from '../helpers/daqops.js';
 
 const run = promisify(execFile);
 
@@ -18,19 +19,16 @@ describe('bin/daqops platform, env and run', function () {
     const url = `http://127.0.0.1:${port}`;
     const env: NodeJS.ProcessEnv = { ...process.env, DAQOPS_HOME: home };
     delete env['DAQOPS_KAFKA_BROKERS'];
-    const platform = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'bin/daqops.ts', 'platform', '--port', String(port)],
-      { env, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const platform = spawn(...daqopsArgv('platform', '--port', String(port)), {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let log = '';
     platform.stderr?.on('data', (d: Buffer) => (log += d.toString()));
     const procs: ChildProcess[] = [platform];
     const cli = async (...args: string[]): Promise<string> => {
       try {
-        return (
-          await run(process.execPath, ['--import', 'tsx', 'bin/daqops.ts', ...args, '--url', url], { env })
-        ).stdout;
+        return (await run(...daqopsArgv(...args, '--url', url), { env })).stdout;
       } catch (err) {
         throw new Error((err as { stderr?: string }).stderr ?? String(err), { cause: err });
       }
@@ -74,11 +72,7 @@ describe('bin/daqops platform, env and run', function () {
         /409 PLACEMENT_FAILED: [\s\S]*no node is registered/,
       );
       const agent = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'bin/daqops.ts',
+        ...daqopsArgv(
           'agent',
           '--platform',
           `ws://127.0.0.1:${port}/api/v1/agents/ws`,
@@ -88,7 +82,7 @@ describe('bin/daqops platform, env and run', function () {
           '0',
           '--node',
           'cli-node',
-        ],
+        ),
         { env, stdio: 'ignore' },
       );
       procs.push(agent);

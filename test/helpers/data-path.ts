@@ -7,6 +7,7 @@ import { reconcileRun } from '../../lib/reconcile.js';
 import type { Reconciliation } from '../../protocol/accounting.js';
 import { parseWorkloadConfig, type WorkloadKind } from '../../agent/workloads/config.js';
 import { runWorkload } from '../../agent/workloads/run-workload.js';
+import { daqopsArgv } from './daqops.js';
 
 export function uniqueNamespace(prefix = 't'): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -51,14 +52,10 @@ export function spawnWorkload(
   const sets = Object.entries(settings).flatMap(([k, v]) => ['--set', `${k}=${JSON.stringify(v)}`]);
   const env = { ...process.env };
   delete env['DAQOPS_KAFKA_BROKERS'];
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'bin/daqops.ts', 'workload', kind, '--brokers', brokers.join(','), ...sets],
-    {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(...daqopsArgv('workload', kind, '--brokers', brokers.join(','), ...sets), {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.resume();
   child.stderr?.resume();
   return child;
