@@ -24,6 +24,7 @@ import {
   type Raw,
 } from '../../lib/config.js';
 import { DEFAULT_KERNEL } from './processor/kernel.js';
+import type { EmulatorPhysics } from './readout/emulator.js';
 
 export const workloadKinds = ['readout', 'processor', 'writer'] as const;
 export type WorkloadKind = (typeof workloadKinds)[number];
@@ -44,16 +45,8 @@ export interface CommonConfig {
   readonly map: ChannelMap;
 }
 
-export interface EmulatorSource {
+export interface EmulatorSource extends EmulatorPhysics {
   readonly type: 'emulator';
-  readonly muonRateHz: number;
-  readonly noiseRateHzPerChannel: number;
-  readonly maxAngleDeg: number;
-  readonly chamberSpacingMm: number;
-  readonly layerEfficiency: number;
-  readonly segmentJitterNs: number;
-  readonly masked: ReadonlySet<number>;
-  readonly seed: number;
   readonly startTimeframe: number;
 }
 

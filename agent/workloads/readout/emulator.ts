@@ -25,12 +25,8 @@ const DRIFT_VELOCITY_MM_PER_NS = CELL_WIDTH_MM / 2 / MAX_DRIFT_NS;
 const NS_PER_ORBIT = BX_PER_ORBIT * 25;
 const TDC_NS = 25 / TDC_BINS_PER_BX;
 
-export interface EmulatorConfig {
-  readonly map: ChannelMap;
-  /** The FPGA (readout link board) whose words this emulator emits. */
-  readonly fpga: number;
-  readonly chambers: number;
-  readonly orbitsPerTimeframe: number;
+/** What the emulated detector does: rates, geometry, efficiency, masking and the seed. */
+export interface EmulatorPhysics {
   readonly muonRateHz: number;
   readonly noiseRateHzPerChannel: number;
   /** Largest track angle from the vertical, in degrees. */
@@ -43,6 +39,14 @@ export interface EmulatorConfig {
   /** Channels that give no hit at all (by channel key fpga << 9 | channel). */
   readonly masked: ReadonlySet<number>;
   readonly seed: number;
+}
+
+export interface EmulatorConfig extends EmulatorPhysics {
+  readonly map: ChannelMap;
+  /** The FPGA (readout link board) whose words this emulator emits. */
+  readonly fpga: number;
+  readonly chambers: number;
+  readonly orbitsPerTimeframe: number;
 }
 
 export interface EmulatedTimeframe {

@@ -29,19 +29,13 @@ async function* emulatorSource(
   s: EmulatorSource,
   signal: AbortSignal,
 ): AsyncIterable<WordChunk> {
+  const { type: _type, startTimeframe: _start, ...physics } = s;
   const emu = new DtEmulator({
+    ...physics,
     map: config.map,
     fpga: config.fpga,
     chambers: config.chambers,
     orbitsPerTimeframe: config.orbitsPerTimeframe,
-    muonRateHz: s.muonRateHz,
-    noiseRateHzPerChannel: s.noiseRateHzPerChannel,
-    maxAngleDeg: s.maxAngleDeg,
-    chamberSpacingMm: s.chamberSpacingMm,
-    layerEfficiency: s.layerEfficiency,
-    segmentJitterNs: s.segmentJitterNs,
-    masked: s.masked,
-    seed: s.seed,
   });
   const tfMs = (config.orbitsPerTimeframe * NS_PER_ORBIT) / 1e6;
   const startedAt = performance.now();
