@@ -130,8 +130,8 @@ export function buildApi(
         const { transition } = req.body as { transition: string };
         if (!isEnvironmentTransition(transition))
           throw new Error('unreachable: schema checks the transition');
-        const state = await platform.transition(id, transition, who(req), headerOf(req, 'traceparent'));
-        return platform.view(platform.get(id)) ?? { state };
+        await platform.transition(id, transition, who(req), headerOf(req, 'traceparent'));
+        return platform.view(platform.get(id));
       },
     },
     {
