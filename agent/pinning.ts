@@ -39,7 +39,21 @@ export interface PinnedCommand {
 
 /** The argv that starts `argv` with the placement applied (never a shell). */
 export function pinnedArgv(argv: readonly string[], p: Placement, tools: PinningTools): PinnedCommand {
-  if (p.cpus.length === 0) return { argv, memoryBound: false };
+  if (p.cpus.length === 0) {
+    // A shared task (`cores: 0`): no cores of its own; it runs on any core of its NUMA node, with its
+    // memory there too (docs/decisions.md).
+    if (p.memoryNode === undefined) return { argv, memoryBound: false };
+    if (tools.numactl)
+      return {
+        argv: ['numactl', `--cpunodebind=${p.memoryNode}`, `--membind=${p.memoryNode}`, '--', ...argv],
+        memoryBound: true,
+      };
+    return {
+      argv,
+      memoryBound: false,
+      warning: `numactl unavailable: shared task not bound to NUMA node ${p.memoryNode}`,
+    };
+  }
   const cpuList = formatCpuList(p.cpus);
   if (tools.numactl) {
     const mem = p.memoryNode === undefined ? [] : [`--membind=${p.memoryNode}`];

@@ -5,6 +5,8 @@
  * - `near: <device>` puts it on the node holding the device, on the device's NUMA node; `numa: N` on
  *   NUMA node N of any node; otherwise the best fit (the NUMA node with the fewest free cores that still
  *   fit), so large requests later still find room.
+ * - `cores: 0` asks for no cores of its own: a light task that shares its NUMA node's cores (memory is
+ *   still counted and bound there). Dedicated cores are never given twice (docs/decisions.md).
  * - All or nothing: an environment is placed whole or not at all, with a reason per task that did not
  *   fit. No core is ever locked by two tasks; locks are released on RESET/EXIT or when a node is lost.
  */
@@ -45,21 +47,33 @@ export class ResourceLedger {
   private readonly nodes = new Map<string, NodeState>();
   private readonly byEnv = new Map<string, Placed[]>();
 
-  /** Adds or refreshes a node's resources (an agent registered). Existing locks on it are kept. */
+  /**
+   * Adds or refreshes a node's resources (an agent registered). The locks on it are rebuilt from the
+   * environments' placements, so a node that comes back — or registers with a platform that reloaded its
+   * placements from the store — has exactly the cores and memory of the tasks placed there locked.
+   */
   addNode(t: NodeTopology): void {
-    const old = this.nodes.get(t.node);
     const numa = new Map<number, NumaState>();
-    for (const n of t.numa) {
-      const prev = old?.numa.get(n.id);
+    for (const n of t.numa)
       numa.set(n.id, {
         id: n.id,
         cpus: n.cpus,
         memoryMiB: Math.floor(n.memoryBytes / 1024 ** 2),
-        owner: prev?.owner ?? new Map<number, string>(),
-        usedMemoryMiB: prev?.usedMemoryMiB ?? 0,
+        owner: new Map<number, string>(),
+        usedMemoryMiB: 0,
       });
-    }
     this.nodes.set(t.node, { topology: t, numa });
+    for (const [env, placed] of this.byEnv) for (const p of placed) if (p.node === t.node) this.lock(env, p);
+  }
+
+  /**
+   * Takes back an environment's placement as the store recorded it (platform restart). Its cores and
+   * memory are locked on the nodes known now and on the others as they register.
+   */
+  restore(env: string, placed: readonly Placed[]): void {
+    this.release(env);
+    this.byEnv.set(env, [...placed]);
+    for (const p of placed) this.lock(env, p);
   }
 
   /** Forgets a node (lost agent); returns the environments that had tasks there (their locks are gone). */
@@ -174,9 +188,16 @@ export class ResourceLedger {
       return `needs ${r.cores} core(s) and ${r.memoryMiB} MiB${where}; at most ${most} free core(s) in one NUMA node`;
     }
     const cpus = best.numa.cpus.filter((c) => !best.numa.owner.has(c)).slice(0, r.cores);
-    for (const c of cpus) best.numa.owner.set(c, `${env}/${r.task}`);
-    best.numa.usedMemoryMiB += r.memoryMiB;
-    return { task: r.task, node: best.node, numa: best.numa.id, cpus, memoryMiB: r.memoryMiB };
+    const placed = { task: r.task, node: best.node, numa: best.numa.id, cpus, memoryMiB: r.memoryMiB };
+    this.lock(env, placed);
+    return placed;
+  }
+
+  private lock(env: string, p: Placed): void {
+    const n = this.nodes.get(p.node)?.numa.get(p.numa);
+    if (n === undefined) return;
+    for (const c of p.cpus) n.owner.set(c, `${env}/${p.task}`);
+    n.usedMemoryMiB += p.memoryMiB;
   }
 
   private unlock(env: string, p: Placed): void {

@@ -222,7 +222,7 @@ export function parseTemplate(
           workload: rr.str(t, 'workload', tp),
           critical: rr.bool(t, 'critical', tp, true),
           resources: {
-            cores: rr.int(res, 'cores', rp2, 1, 1),
+            cores: rr.int(res, 'cores', rp2, 0, 1),
             numa: res['numa'] === undefined ? undefined : rr.int(res, 'numa', rp2, 0),
             near: res['near'] === undefined ? undefined : rr.str(res, 'near', rp2),
             memoryMiB: rr.int(res, 'memoryMiB', rp2, 0, 256),

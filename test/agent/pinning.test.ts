@@ -25,4 +25,13 @@ describe('agent/pinning', () => {
     );
     assert.deepEqual(pinnedArgv(argv, { cpus: [] }, { numactl: true, taskset: true }).argv, argv);
   });
+
+  it('runs a shared task (no cores of its own) anywhere on its NUMA node, memory bound there', () => {
+    const r = pinnedArgv(argv, { cpus: [], memoryNode: 1 }, { numactl: true, taskset: true });
+    assert.deepEqual(r.argv, ['numactl', '--cpunodebind=1', '--membind=1', '--', 'node', 'w.js']);
+    assert.equal(r.memoryBound, true);
+    const weak = pinnedArgv(argv, { cpus: [], memoryNode: 1 }, { numactl: false, taskset: true });
+    assert.deepEqual(weak.argv, argv);
+    assert.match(weak.warning ?? '', /not bound to NUMA node 1/);
+  });
 });

@@ -90,6 +90,33 @@ describe('platform/placement/ledger', () => {
     assert.equal(l.allocate('f', [req('z', 2)])[0]!.node, 'b');
   });
 
+  it('places shared tasks (cores: 0) without locking a core, counting their memory', () => {
+    const l = new ResourceLedger();
+    l.addNode(node('a', [[0, 0]], [], 1));
+    const p = l.allocate('e', [req('proc-0', 1), req('proc-1', 1), req('writer', 0), req('ro', 0)]);
+    assert.deepEqual(p.find((x) => x.task === 'writer')?.cpus, []);
+    assert.deepEqual(
+      p.filter((x) => x.cpus.length > 0).flatMap((x) => x.cpus),
+      [0, 1],
+    );
+    assert.deepEqual(l.free(), [{ node: 'a', numa: 0, freeCores: 0, freeMemoryMiB: 1024 - 4 * 256 }]);
+    assert.throws(() => l.allocate('f', [req('more', 0)]), /needs 0 core\(s\) and 256 MiB/);
+  });
+
+  it('restores placements from the store and locks them again as their nodes register', () => {
+    const l = new ResourceLedger();
+    l.addNode(node('a', [[0, 0, 0]]));
+    const placed = l.allocate('e', [req('x', 2), req('y', 0)]);
+    const reloaded = new ResourceLedger();
+    reloaded.restore('e', placed);
+    assert.deepEqual(reloaded.free(), [], 'node not registered yet');
+    reloaded.addNode(node('a', [[0, 0, 0]]));
+    assert.deepEqual(reloaded.free(), l.free());
+    reloaded.addNode(node('a', [[0, 0, 0]]));
+    assert.deepEqual(reloaded.free(), l.free(), 'a second registration locks nothing twice');
+    assert.throws(() => reloaded.allocate('f', [req('z', 2)]), /PLACEMENT|cannot be placed/);
+  });
+
   it('never gives a core to two tasks, nor more memory than a NUMA node has (random nodes and environments)', () => {
     const topo = fc.array(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 2 }), {
       minLength: 1,
@@ -98,7 +125,7 @@ describe('platform/placement/ledger', () => {
     const envs = fc.array(
       fc.array(
         fc.record({
-          cores: fc.integer({ min: 1, max: 4 }),
+          cores: fc.integer({ min: 0, max: 4 }),
           numa: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
           memoryMiB: fc.integer({ min: 0, max: 6000 }),
         }),

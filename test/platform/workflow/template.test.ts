@@ -93,8 +93,8 @@ describe('platform/workflow/template', () => {
       invalidAt('$.roles[0].tasks[0].config.rate', /\{\{speed\}\} is not defined/),
     );
     assert.throws(
-      () => parseTemplate(minimal().replace('cores: 2', 'cores: 0'), 't.yaml'),
-      invalidAt('$.roles[0].tasks[0].resources.cores', /integer ≥ 1/),
+      () => parseTemplate(minimal().replace('cores: 2', 'cores: -1'), 't.yaml'),
+      invalidAt('$.roles[0].tasks[0].resources.cores', /integer ≥ 0/),
     );
     assert.throws(
       () => parseTemplate(minimal().replace('cores: 2', 'cores: 2, numa: 0, near: x'), 't.yaml'),
