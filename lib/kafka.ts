@@ -28,6 +28,8 @@ export interface KafkaClientOptions {
   /** Where the client's own log lines go; default: errors and warnings to stderr as one JSON line each. */
   readonly log?: (record: KafkaLogRecord) => void;
   readonly connectionTimeoutMs?: number;
+  /** How often a failed request is retried (kafkajs default 5, with backoff). */
+  readonly retries?: number;
 }
 
 export interface TopicSpec {
@@ -83,6 +85,7 @@ export class KafkaClient {
       clientId: options.clientId,
       brokers: [...options.brokers],
       connectionTimeout: options.connectionTimeoutMs ?? 3000,
+      ...(options.retries === undefined ? {} : { retry: { retries: options.retries } }),
       logLevel: logLevel.WARN,
       logCreator:
         () =>

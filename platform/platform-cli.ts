@@ -7,11 +7,14 @@ import { envBrokerList, envString } from '../lib/env.js';
 import { projectRoot } from '../lib/paths.js';
 import { Metrics } from '../lib/metrics.js';
 import { startTracing, stopTracing } from '../lib/tracing.js';
+import { ErsReporter } from '../lib/ers.js';
+import { formatErsLine } from '../lib/ers-logger.js';
+import { KafkaClient } from '../lib/kafka.js';
 import { AgentHub } from './agents/hub.js';
+import { ControlBus } from './events/bus.js';
 import { buildApi } from './api/server.js';
 import { loadTokens } from './api/auth.js';
 import { Platform } from './platform.js';
-import { ResourceLedger } from './placement/ledger.js';
 import { PlatformStore } from './store/store.js';
 
 export interface PlatformCliOptions {
@@ -52,36 +55,53 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   await startTracing('daqops-platform');
   const store = new PlatformStore(dbFile);
   const brokers = o.brokers?.split(',') ?? envBrokerList('DAQOPS_KAFKA_BROKERS') ?? [];
-  const ledger = new ResourceLedger();
-  const hub = new AgentHub({
-    joinToken: tokens.joinToken,
-    onRegister: (a) => ledger.addNode(a.topology),
-    onTaskReports: (node, reports) => {
-      for (const env of platform.environments.values()) {
-        for (const r of reports) if (env.tasks.get(r.task)?.node === node) void env.onTaskReport(r);
-      }
-    },
-    onAgentLost: (a) => {
-      ledger.removeNode(a.node);
-      console.error(`platform: agent ${a.node} lost (missed heartbeats)`);
+  const metrics = new Metrics({ task: 'platform' });
+  const bus =
+    brokers.length === 0
+      ? undefined
+      : new ControlBus({
+          client: new KafkaClient({ brokers, clientId: 'daqops-platform' }),
+          metrics,
+          onOutage: (err) =>
+            ers.raise(
+              'daqops.platform.ControlPublishFailed',
+              `control events and ERS issues cannot reach Kafka ${brokers.join(',')}; the store keeps the state`,
+              {},
+              { cause: err },
+            ),
+        });
+  // Platform ERS issues: to the console, and to the environment's `<ns>.ers` where they concern one.
+  const ers: ErsReporter = new ErsReporter({
+    application: 'daqops-platform',
+    sink: (issue) => {
+      process.stderr.write(`${formatErsLine(issue)}\n`);
+      const envId = issue.parameters['environment'];
+      const env = typeof envId === 'string' ? platform.environments.get(envId) : undefined;
+      if (env !== undefined) bus?.ers(env.namespace, issue);
     },
   });
-  const metrics = new Metrics({ task: 'platform' });
-  const platform = new Platform({
+  const hub = new AgentHub({
+    joinToken: tokens.joinToken,
+    onRegister: (a) => void platform.agentRegistered(a.topology, a.tasks),
+    onTaskReports: (node, reports) => void platform.taskReports(node, reports),
+    onAgentLost: (a) => void platform.agentLost(a.node),
+  });
+  const platform: Platform = new Platform({
     store,
     driver: hub,
-    ledger,
     brokers,
     metrics,
+    ers,
+    onControlEvent: (e) => {
+      const env = platform.environments.get(e.environment);
+      if (env !== undefined) bus?.control(env.namespace, e);
+    },
     actions: {
       // Built-in hook action: the run's data-path balance into the run registry (testbed.yaml calls it
       // after STOP_ACTIVITY).
       reconcile: async (_args, ctx) => {
         if (ctx.run === undefined || brokers.length === 0) return;
-        const [{ KafkaClient }, { reconcileRun }] = await Promise.all([
-          import('../lib/kafka.js'),
-          import('../lib/reconcile.js'),
-        ]);
+        const { reconcileRun } = await import('../lib/reconcile.js');
         const env = platform.get(ctx.environment);
         const client = new KafkaClient({ brokers, clientId: 'daqops-platform-reconcile' });
         // The processors drain after STOP: wait (within the hook's timeout) until every produced word is
@@ -99,6 +119,11 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       },
     },
   });
+  const restored = platform.restore();
+  if (restored.environments > 0)
+    console.error(
+      `platform: restored ${restored.environments} environment(s) from ${dbFile}, ${restored.holdingResources} holding resources${restored.interrupted.length > 0 ? `; cut mid-transition, now ERROR: ${restored.interrupted.join(', ')}` : ''}`,
+    );
   const app = buildApi(
     platform,
     store,
@@ -129,6 +154,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   });
   await hub.close();
   await app.close();
+  await bus?.close();
   store.close();
   await stopTracing();
 }

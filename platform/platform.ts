@@ -11,9 +11,12 @@ import { Environment } from './control/environment.js';
 import type { ControlEvent, TaskDriver } from './control/types.js';
 import { ResourceLedger } from './placement/ledger.js';
 import type { PlatformStore } from './store/store.js';
-import { loadTemplate, type VarValue } from './workflow/template.js';
+import { loadTemplate, type VarValue, type WorkflowTemplate } from './workflow/template.js';
 import { environmentStates, taskStates } from '../protocol/states.js';
 import type { Metrics } from '../lib/metrics.js';
+import type { ErsReporter } from '../lib/ers.js';
+import type { NodeTopology, TaskReport } from '../protocol/agent-link.js';
+import type { TaskState } from '../protocol/states.js';
 
 export interface PlatformOptions {
   readonly store: PlatformStore;
@@ -24,6 +27,18 @@ export interface PlatformOptions {
   readonly onControlEvent?: (e: ControlEvent) => void;
   /** Where the platform counts (environment states, transition durations, tasks by state). */
   readonly metrics?: Metrics;
+  /** Where the platform raises its ERS issues (failed transitions, hooks, tasks, lost agents). */
+  readonly ers?: ErsReporter;
+}
+
+/** What a restart found in the store and made of it. */
+export interface RestoreSummary {
+  readonly environments: number;
+  readonly holdingResources: number;
+  /** Environments whose transition was cut by the restart: now in ERROR, named with the transition. */
+  readonly interrupted: readonly string[];
+  /** Environments whose template could not be read again: kept in the store, not loaded. */
+  readonly unreadable: readonly string[];
 }
 
 export interface EnvironmentView {
@@ -34,9 +49,13 @@ export interface EnvironmentView {
   readonly rollUp: string;
   readonly tasks: readonly {
     name: string;
+    workload: string;
     node: string;
     cpus: readonly number[];
-    state: string;
+    numa: number;
+    memoryMiB: number;
+    state: TaskState;
+    message?: string | undefined;
     critical: boolean;
     excluded: boolean;
   }[];
@@ -60,6 +79,13 @@ export class Platform {
     const id = `${template.name}-${randomBytes(3).toString('hex')}`;
     const namespace =
       typeof template.vars['namespace'] === 'string' ? `${template.vars['namespace']}-${id.slice(-6)}` : id;
+    const env = this.environment(id, template, namespace);
+    this.save(env, who, templateFile, vars);
+    this.o.store.audit({ who, action: 'env.create', target: id, result: 'ok', detail: templateFile });
+    return env;
+  }
+
+  private environment(id: string, template: WorkflowTemplate, namespace: string): Environment {
     const env = new Environment(
       id,
       template,
@@ -74,9 +100,165 @@ export class Platform {
       namespace,
     );
     this.environments.set(id, env);
-    this.save(env, who, templateFile, vars);
-    this.o.store.audit({ who, action: 'env.create', target: id, result: 'ok', detail: templateFile });
     return env;
+  }
+
+  /**
+   * After a restart: every environment of the store back in memory with its state, run, tasks and their
+   * placement (locked again in the ledger as the agents register). One cut in the middle of a transition
+   * is put in ERROR, saying which transition — what the tasks really did is only known from the agents,
+   * and RECOVER or EXIT lead on from there. Task states come back with the agents' first reports.
+   */
+  restore(): RestoreSummary {
+    const interrupted: string[] = [];
+    const unreadable: string[] = [];
+    let holding = 0;
+    for (const rec of this.o.store.environments()) {
+      if (this.environments.has(rec.id)) continue;
+      let template: WorkflowTemplate;
+      try {
+        template = loadTemplate(rec.templateFile, rec.vars as Record<string, VarValue>);
+      } catch (err) {
+        unreadable.push(rec.id);
+        this.o.ers?.raise(
+          'daqops.platform.RestoreFailed',
+          `environment ${rec.id}: template ${rec.templateFile} cannot be read again: ${err instanceof Error ? err.message : String(err)}`,
+          { environment: rec.id },
+        );
+        continue;
+      }
+      const env = this.environment(rec.id, template, rec.namespace);
+      env.state = rec.state;
+      env.run = rec.run ?? undefined;
+      const run = rec.run === null ? undefined : this.o.store.run(rec.run);
+      env.runTimes = {
+        ...(run?.start == null ? {} : { start: run.start }),
+        ...(run?.startCompleted == null ? {} : { startCompleted: run.startCompleted }),
+        ...(run?.end == null ? {} : { end: run.end }),
+        ...(run?.endCompleted == null ? {} : { endCompleted: run.endCompleted }),
+      };
+      for (const t of rec.tasks as EnvironmentView['tasks'] & { critical: boolean; excluded: boolean }[])
+        env.tasks.set(t.name, {
+          name: t.name,
+          workload: t.workload,
+          node: t.node,
+          cpus: t.cpus,
+          numa: t.numa,
+          memoryMiB: t.memoryMiB,
+          critical: t.critical,
+          excluded: t.excluded,
+          state: t.state,
+          pid: undefined,
+          message: t.message,
+        });
+      if (rec.transition !== null && env.state !== 'DONE') {
+        env.state = 'ERROR';
+        interrupted.push(rec.id);
+        this.o.ers?.raise(
+          'daqops.platform.TransitionFailed',
+          `environment ${rec.id}: ${rec.transition} was cut by a platform restart; RECOVER or EXIT`,
+          { environment: rec.id, transition: rec.transition },
+        );
+        this.save(env, 'platform');
+      }
+      if (env.state !== 'STANDBY' && env.state !== 'DONE' && env.tasks.size > 0) {
+        holding++;
+        this.ledger.restore(
+          env.id,
+          [...env.tasks.values()].map((t) => ({
+            task: t.name,
+            node: t.node,
+            numa: t.numa,
+            cpus: t.cpus,
+            memoryMiB: t.memoryMiB,
+          })),
+        );
+      }
+    }
+    this.updateGauges();
+    return { environments: this.environments.size, holdingResources: holding, interrupted, unreadable };
+  }
+
+  /**
+   * An agent registered (first time, back after a loss, or after a platform restart): its resources go
+   * into the ledger with the locks of the tasks placed there, and what it runs is reconciled with what the
+   * environments expect — a task it no longer has has failed; a task it runs that no environment holds
+   * there (left from before a loss or an EXIT it missed) is stopped.
+   */
+  async agentRegistered(topology: NodeTopology, reports: readonly TaskReport[]): Promise<void> {
+    this.ledger.addNode(topology);
+    const node = topology.node;
+    const reported = new Map(reports.map((r) => [`${r.environment}/${r.task}`, r]));
+    for (const env of this.environments.values()) {
+      if (env.state === 'STANDBY' || env.state === 'DONE' || env.transitionUnderWay === 'DEPLOY') continue;
+      for (const t of env.tasks.values()) {
+        if (t.node !== node || t.excluded) continue;
+        const r = reported.get(`${env.id}/${t.name}`);
+        if (r !== undefined) await env.onTaskReport(r);
+        else if (t.state !== 'ERROR')
+          await env.onTaskReport({
+            task: t.name,
+            environment: env.id,
+            kind: t.workload,
+            state: 'ERROR',
+            pid: undefined,
+            restarts: 0,
+            cpus: undefined,
+            mems: undefined,
+            failed: true,
+            message: `not running on node ${node} when its agent registered`,
+          });
+      }
+    }
+    for (const r of reports) {
+      const t = this.environments.get(r.environment)?.tasks.get(r.task);
+      const held = t !== undefined && t.node === node && !t.excluded && t.state !== 'DONE';
+      if (held || r.state === 'ERROR' || r.state === 'DONE' || r.pid === undefined) continue;
+      this.o.ers?.raise(
+        'daqops.platform.StrayTask',
+        `node ${node} runs ${r.environment}/${r.task} (pid ${r.pid}), which no environment holds there; stopping it`,
+        { node, environment: r.environment, task: r.task },
+      );
+      await this.o.driver.kill(node, r.task).catch(() => undefined);
+    }
+    this.updateGauges();
+  }
+
+  /** Task states from an agent's heartbeat or task event. */
+  async taskReports(node: string, reports: readonly TaskReport[]): Promise<void> {
+    for (const r of reports) {
+      const env = this.environments.get(r.environment);
+      if (env?.tasks.get(r.task)?.node === node) await env.onTaskReport(r);
+    }
+  }
+
+  /**
+   * An agent missed its heartbeats: its node's resources are released and each task there has failed —
+   * excluded when not critical, the environment to ERROR (or recovery) when critical.
+   */
+  async agentLost(node: string): Promise<void> {
+    this.ledger.removeNode(node);
+    this.o.ers?.raise('daqops.platform.AgentLost', `agent of node ${node} lost (missed heartbeats)`, {
+      node,
+    });
+    for (const env of this.environments.values()) {
+      for (const t of env.tasks.values()) {
+        if (t.node !== node || t.excluded || t.state === 'ERROR' || t.state === 'DONE') continue;
+        await env.onTaskReport({
+          task: t.name,
+          environment: env.id,
+          kind: t.workload,
+          state: 'ERROR',
+          pid: undefined,
+          restarts: 0,
+          cpus: undefined,
+          mems: undefined,
+          failed: true,
+          message: `agent of node ${node} lost`,
+        });
+      }
+    }
+    this.updateGauges();
   }
 
   get(id: string): Environment {
@@ -97,7 +279,10 @@ export class Platform {
       ?.histogram('daq_platform_transition_duration_seconds')
       .startTimer({ transition: t });
     try {
-      const state = await env.transition(t, traceparent === undefined ? {} : { traceparent });
+      const running = env.transition(t, traceparent === undefined ? {} : { traceparent });
+      // On record before anything happens: a platform killed now knows, when it restarts, what was cut.
+      this.save(env, who);
+      const state = await running;
       end?.({ result: 'ok' });
       this.o.store.audit({ who, action: 'env.transition', target: id, result: 'ok', detail: t });
       return state;
@@ -142,9 +327,13 @@ export class Platform {
       rollUp: env.rollUp(),
       tasks: [...env.tasks.values()].map((t) => ({
         name: t.name,
+        workload: t.workload,
         node: t.node,
         cpus: t.cpus,
+        numa: t.numa,
+        memoryMiB: t.memoryMiB,
         state: t.state,
+        message: t.message,
         critical: t.critical,
         excluded: t.excluded,
       })),
@@ -152,6 +341,7 @@ export class Platform {
   }
 
   private onEvent(e: ControlEvent): void {
+    this.raiseFor(e);
     if (e.kind === 'run') {
       const env = this.environments.get(e.environment);
       if (e.time === 'start' && env !== undefined) {
@@ -174,6 +364,36 @@ export class Platform {
     this.o.onControlEvent?.(e);
   }
 
+  /** The ERS issue a failure event stands for (DESIGN.md: an ERS issue for every failure). */
+  private raiseFor(e: ControlEvent): void {
+    const ers = this.o.ers;
+    if (ers === undefined) return;
+    if (e.kind === 'environment' && e.status !== 'STARTED' && e.status !== 'DONE_OK')
+      ers.raise(
+        'daqops.platform.TransitionFailed',
+        `environment ${e.environment}: ${e.transition} failed: ${e.error ?? e.status}`,
+        { environment: e.environment, transition: e.transition },
+      );
+    else if (e.kind === 'hook' && (e.status === 'DONE_ERROR' || e.status === 'DONE_TIMEOUT'))
+      ers.raise(
+        'daqops.platform.HookFailed',
+        `environment ${e.environment}: hook ${e.hook} at ${e.step}_${e.transition}: ${e.error ?? e.status}`,
+        { environment: e.environment, hook: e.hook, transition: e.transition },
+      );
+    else if (e.kind === 'task' && e.excluded && e.message?.startsWith('excluded') === true)
+      ers.raise(
+        'daqops.platform.TaskExcluded',
+        `environment ${e.environment}: non-critical task ${e.task} taken out of the run (${e.message})`,
+        { environment: e.environment, task: e.task },
+      );
+    else if (e.kind === 'task' && e.state === 'ERROR' && !e.excluded)
+      ers.raise(
+        'daqops.platform.TaskFailed',
+        `environment ${e.environment}: task ${e.task} failed: ${e.message ?? 'ERROR'}`,
+        { environment: e.environment, task: e.task },
+      );
+  }
+
   private save(
     env: Environment,
     who: string,
@@ -188,6 +408,7 @@ export class Platform {
       templateFile: templateFile ?? prev?.templateFile ?? env.template.file,
       vars: vars ?? prev?.vars ?? {},
       state: env.state,
+      transition: env.transitionUnderWay ?? null,
       run: env.run ?? null,
       tasks: this.view(env).tasks,
       createdBy: prev?.createdBy ?? who,

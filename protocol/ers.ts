@@ -122,6 +122,38 @@ export const ersIssueCatalogue = {
     severity: 'Warning',
     description: 'The agent lost its link to the platform; tasks keep running.',
   },
+  'daqops.platform.TransitionFailed': {
+    severity: 'Error',
+    description: 'An environment transition failed (or was cut by a platform restart).',
+  },
+  'daqops.platform.HookFailed': {
+    severity: 'Error',
+    description: 'A hook around a transition failed or timed out.',
+  },
+  'daqops.platform.TaskFailed': {
+    severity: 'Error',
+    description: 'A task of an environment went to ERROR.',
+  },
+  'daqops.platform.TaskExcluded': {
+    severity: 'Warning',
+    description: 'A failed non-critical task was taken out of the run; the run goes on.',
+  },
+  'daqops.platform.AgentLost': {
+    severity: 'Error',
+    description: 'An agent missed its heartbeats; its tasks have failed and its resources are released.',
+  },
+  'daqops.platform.StrayTask': {
+    severity: 'Warning',
+    description: 'An agent runs a task no environment holds on its node; the platform stops it.',
+  },
+  'daqops.platform.RestoreFailed': {
+    severity: 'Error',
+    description: 'An environment of the store could not be loaded again after a platform restart.',
+  },
+  'daqops.platform.ControlPublishFailed': {
+    severity: 'Warning',
+    description: 'Control events or ERS issues could not be published to Kafka.',
+  },
   'daqops.writer.WriteFailed': {
     severity: 'Error',
     description: 'The writer could not store a chunk of events.',

@@ -20,6 +20,7 @@ export const metricLabels = [
   'transition',
   'node',
   'result',
+  'kind',
 ] as const;
 export type MetricLabel = (typeof metricLabels)[number];
 
@@ -207,6 +208,12 @@ export const metricCatalogue = [
     type: 'gauge',
     help: 'Agents connected to the platform.',
     labels: [],
+  },
+  {
+    name: 'daq_platform_bus_records_total',
+    type: 'counter',
+    help: 'Control events and ERS issues the platform published to Kafka (result ok) or could not (dropped).',
+    labels: ['kind', 'result'],
   },
   // writer
   {

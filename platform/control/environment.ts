@@ -62,6 +62,11 @@ export class Environment {
     this.hooks = new HookRunner(template.hooks, ctx.actions, ctx.emit, id);
   }
 
+  /** The transition under way, if any. */
+  get transitionUnderWay(): EnvironmentTransition | undefined {
+    return this.busy;
+  }
+
   /** Tasks still taking part (not excluded). */
   activeTasks(): TaskStatus[] {
     return [...this.tasks.values()].filter((t) => !t.excluded);

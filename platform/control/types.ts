@@ -26,6 +26,7 @@ export interface TaskStatus {
   readonly node: string;
   readonly cpus: readonly number[];
   readonly numa: number;
+  readonly memoryMiB: number;
   readonly critical: boolean;
   state: TaskState;
   /** Taken out of the run (a failed non-critical task): no longer commanded, not in the roll-up. */

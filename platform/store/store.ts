@@ -27,6 +27,8 @@ export interface EnvironmentRecord {
   readonly templateFile: string;
   readonly vars: Readonly<Record<string, unknown>>;
   readonly state: EnvironmentState;
+  /** The transition under way when this was written (null when none): a platform killed mid-transition. */
+  readonly transition: string | null;
   readonly run: number | null;
   /** Tasks with their node, CPUs, NUMA node and state, as JSON. */
   readonly tasks: unknown;
@@ -68,6 +70,16 @@ export class PlatformStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    this.migrate();
+  }
+
+  /** Columns added after the first release, for stores written by it. */
+  private migrate(): void {
+    const cols = this.db
+      .prepare<[], { name: string }>('PRAGMA table_info(environments)')
+      .all()
+      .map((c) => c.name);
+    if (!cols.includes('transition')) this.db.exec('ALTER TABLE environments ADD COLUMN transition TEXT');
   }
 
   close(): void {
@@ -132,9 +144,9 @@ export class PlatformStore {
   saveEnvironment(e: EnvironmentRecord): void {
     this.db
       .prepare(
-        `INSERT INTO environments (id, namespace, template_file, vars, state, run, tasks, created_by, created_at, updated_at)
-         VALUES (@id, @namespace, @templateFile, @vars, @state, @run, @tasks, @createdBy, @createdAt, @updatedAt)
-         ON CONFLICT(id) DO UPDATE SET state = excluded.state, run = excluded.run, tasks = excluded.tasks, updated_at = excluded.updated_at`,
+        `INSERT INTO environments (id, namespace, template_file, vars, state, transition, run, tasks, created_by, created_at, updated_at)
+         VALUES (@id, @namespace, @templateFile, @vars, @state, @transition, @run, @tasks, @createdBy, @createdAt, @updatedAt)
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, transition = excluded.transition, run = excluded.run, tasks = excluded.tasks, updated_at = excluded.updated_at`,
       )
       .run({ ...e, vars: JSON.stringify(e.vars), tasks: JSON.stringify(e.tasks) });
   }
@@ -185,6 +197,7 @@ interface EnvRow {
   template_file: string;
   vars: string;
   state: string;
+  transition: string | null;
   run: number | null;
   tasks: string;
   created_by: string;
@@ -214,6 +227,7 @@ function envFromRow(r: EnvRow): EnvironmentRecord {
     templateFile: r.template_file,
     vars: JSON.parse(r.vars) as Record<string, unknown>,
     state: r.state as EnvironmentState,
+    transition: r.transition,
     run: r.run,
     tasks: JSON.parse(r.tasks) as unknown,
     createdBy: r.created_by,

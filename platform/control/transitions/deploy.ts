@@ -22,6 +22,7 @@ export async function deploy(env: Environment): Promise<void> {
       node: p.node,
       cpus: p.cpus,
       numa: p.numa,
+      memoryMiB: p.memoryMiB,
       critical: t.critical,
       state: 'STANDBY',
       excluded: false,

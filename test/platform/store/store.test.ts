@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,7 @@ describe('platform/store', () => {
       namespace: 'env-1',
       templateFile: 'deploy/local/testbed.yaml',
       vars: {},
+      transition: null,
       run: null,
       tasks: [],
       createdBy: 'expert:bob',
@@ -75,7 +77,8 @@ describe('platform/store', () => {
     s.saveEnvironment({ ...base, state: 'STANDBY' });
     s.saveEnvironment({
       ...base,
-      state: 'RUNNING',
+      state: 'CONFIGURED',
+      transition: 'START_ACTIVITY',
       run: 7,
       tasks: [{ name: 'proc', node: 'n1' }],
       updatedAt: '2026-11-22T01:05:00Z',
@@ -91,7 +94,8 @@ describe('platform/store', () => {
     s.close();
     const again = new PlatformStore(file);
     const e = again.environment('env-1')!;
-    assert.equal(e.state, 'RUNNING');
+    assert.equal(e.state, 'CONFIGURED');
+    assert.equal(e.transition, 'START_ACTIVITY', 'a transition under way is on record');
     assert.equal(e.run, 7);
     assert.deepEqual(e.tasks, [{ name: 'proc', node: 'n1' }]);
     assert.equal(e.createdBy, 'expert:bob');
@@ -103,5 +107,21 @@ describe('platform/store', () => {
       ],
     );
     again.close();
+  });
+
+  it('opens a store written before the transition column existed', () => {
+    const file = join(dir, 'old.db');
+    const old = new Database(file);
+    old.exec(
+      'CREATE TABLE environments (id TEXT PRIMARY KEY, namespace TEXT NOT NULL, template_file TEXT NOT NULL, vars TEXT NOT NULL, state TEXT NOT NULL, run INTEGER, tasks TEXT NOT NULL, created_by TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)',
+    );
+    old
+      .prepare('INSERT INTO environments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run('e', 'e', 't.yaml', '{}', 'RUNNING', 3, '[]', 'admin', 'x', 'x');
+    old.close();
+    const s = new PlatformStore(file);
+    assert.equal(s.environment('e')?.state, 'RUNNING');
+    assert.equal(s.environment('e')?.transition, null);
+    s.close();
   });
 });

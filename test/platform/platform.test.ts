@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErsReporter } from '../../lib/ers.js';
+import type { ErsIssue } from '../../protocol/ers.js';
+import type { TaskReport } from '../../protocol/agent-link.js';
+import { Platform } from '../../platform/platform.js';
+import { PlatformStore } from '../../platform/store/store.js';
+import type { TaskDriver } from '../../platform/control/types.js';
+import { SimulatedDriver, simulatedNode } from '../helpers/simulated-driver.js';
+
+const TEMPLATE = 'deploy/local/testbed.yaml';
+// Two cores: the testbed's two processors take both; readouts and writer share (cores: 0).
+const NODE = simulatedNode('n1', 1, 2);
+
+function reportsOf(driver: SimulatedDriver, node: string): TaskReport[] {
+  return [...driver.tasks]
+    .filter(([, t]) => t.node === node)
+    .map(([task, t]) => ({
+      task,
+      environment: t.spec.environment,
+      kind: t.spec.kind,
+      state: t.state,
+      pid: t.pid,
+      restarts: 0,
+      cpus: undefined,
+      mems: undefined,
+      failed: false,
+    }));
+}
+
+describe('platform/platform', () => {
+  let dir: string;
+  let stores: PlatformStore[];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'daqops-platform-'));
+    stores = [];
+  });
+  afterEach(() => {
+    for (const s of stores) s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function platform(driver: TaskDriver, issues: ErsIssue[] = []): Platform {
+    const store = new PlatformStore(join(dir, 'platform.db'));
+    stores.push(store);
+    return new Platform({
+      store,
+      driver,
+      brokers: [],
+      actions: { reconcile: () => Promise.resolve() },
+      ers: new ErsReporter({ application: 'test', sink: (i) => issues.push(i) }),
+    });
+  }
+
+  async function running(p: Platform, driver: SimulatedDriver): Promise<string> {
+    await p.agentRegistered(NODE, reportsOf(driver, 'n1'));
+    const env = p.createEnvironment(TEMPLATE, {}, 'expert:bob');
+    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) await p.transition(env.id, t, 'bob');
+    return env.id;
+  }
+
+  it('restarted on its store, reloads environments, runs and placements and takes the agents back', async () => {
+    const driver = new SimulatedDriver();
+    const first = platform(driver);
+    const id = await running(first, driver);
+    const run = first.get(id).run!;
+    const free = first.ledger.free();
+    const placed = first.ledger.placement(id);
+    // The first platform dies without a word; the simulated agent keeps its tasks.
+    const second = platform(driver);
+    const summary = second.restore();
+    assert.deepEqual(summary, { environments: 1, holdingResources: 1, interrupted: [], unreadable: [] });
+    const env = second.get(id);
+    assert.equal(env.state, 'RUNNING');
+    assert.equal(env.run, run);
+    assert.ok(env.runTimes.startCompleted !== undefined, 'run times come back from the run registry');
+    assert.deepEqual(second.ledger.placement(id), placed, 'the same placement, locked once');
+    await second.agentRegistered(NODE, reportsOf(driver, 'n1'));
+    assert.deepEqual(second.ledger.free(), free, 'the node registers with exactly the old locks');
+    assert.equal(env.rollUp(), 'RUNNING');
+    assert.throws(
+      () => second.ledger.allocate('other', [{ task: 'x', cores: 1, memoryMiB: 0 }]),
+      /cannot be placed/,
+      'the running processors still own their cores',
+    );
+    await second.transition(id, 'STOP_ACTIVITY', 'bob');
+    await second.transition(id, 'START_ACTIVITY', 'bob');
+    assert.equal(env.run, run + 1, 'run numbers go on from the store');
+  });
+
+  it('puts an environment cut mid-transition in ERROR, naming the transition, and EXIT still cleans up', async () => {
+    const driver = new SimulatedDriver();
+    const hanging: TaskDriver = {
+      spawn: (n, s) => driver.spawn(n, s),
+      kill: (n, t) => driver.kill(n, t),
+      transition: (n, t, tr) => (tr === 'START' ? new Promise(() => undefined) : driver.transition(n, t, tr)),
+    };
+    const first = platform(hanging);
+    await first.agentRegistered(NODE, []);
+    const env = first.createEnvironment(TEMPLATE, {}, 'expert:bob');
+    await first.transition(env.id, 'DEPLOY', 'bob');
+    await first.transition(env.id, 'CONFIGURE', 'bob');
+    void first.transition(env.id, 'START_ACTIVITY', 'bob');
+    await new Promise((r) => setImmediate(r));
+    const issues: ErsIssue[] = [];
+    const second = platform(driver, issues);
+    assert.deepEqual(second.restore().interrupted, [env.id]);
+    assert.equal(second.get(env.id).state, 'ERROR');
+    assert.ok(
+      issues.some((i) => i.name === 'daqops.platform.TransitionFailed' && /START_ACTIVITY/.test(i.message)),
+    );
+    await second.agentRegistered(NODE, reportsOf(driver, 'n1'));
+    await second.transition(env.id, 'EXIT', 'bob');
+    assert.equal(driver.tasks.size, 0, 'every task stopped');
+    assert.equal(second.ledger.placement(env.id).length, 0, 'and its resources released');
+  });
+
+  it('reconciles a registering agent: a task it lost has failed, a task nobody holds is stopped', async () => {
+    const driver = new SimulatedDriver();
+    const issues: ErsIssue[] = [];
+    const p = platform(driver, issues);
+    const id = await running(p, driver);
+    await driver.spawn('n1', {
+      task: 'leftover',
+      environment: 'gone-1',
+      kind: 'command',
+      config: {},
+      cpus: [],
+      critical: false,
+    });
+    const reports = reportsOf(driver, 'n1').filter((r) => r.task !== 'readout-1');
+    await p.agentRegistered(NODE, reports);
+    const env = p.get(id);
+    assert.equal(env.tasks.get('readout-1')?.excluded, true, 'a lost non-critical link is taken out');
+    assert.equal(env.state, 'RUNNING', 'and the run goes on');
+    assert.equal(driver.tasks.has('leftover'), false, 'the stray task is stopped');
+    assert.deepEqual(issues.map((i) => i.name).sort(), [
+      'daqops.platform.StrayTask',
+      'daqops.platform.TaskExcluded',
+      'daqops.platform.TaskFailed',
+    ]);
+    await p.agentRegistered(
+      NODE,
+      reportsOf(driver, 'n1').filter((r) => r.task !== 'writer'),
+    );
+    assert.equal(env.state, 'ERROR', 'a lost critical task takes the environment to ERROR');
+    assert.ok(
+      issues.some((i) => i.name === 'daqops.platform.TaskFailed' && i.parameters['task'] === 'writer'),
+    );
+  });
+
+  it('a lost agent fails its tasks (non-critical excluded, critical → ERROR) and frees its node', async () => {
+    const driver = new SimulatedDriver();
+    const issues: ErsIssue[] = [];
+    const p = platform(driver, issues);
+    const id = await running(p, driver);
+    await p.agentLost('n1');
+    const env = p.get(id);
+    assert.equal(env.state, 'ERROR');
+    assert.equal(env.tasks.get('readout-0')?.excluded, true);
+    assert.match(env.tasks.get('processor-0')?.message ?? '', /agent of node n1 lost/);
+    assert.deepEqual(p.ledger.free(), [], 'the node is gone from placement');
+    assert.ok(issues.some((i) => i.name === 'daqops.platform.AgentLost' && i.parameters['node'] === 'n1'));
+  });
+});
