@@ -12,6 +12,7 @@ import { formatErsLine } from '../lib/ers-logger.js';
 import { KafkaClient } from '../lib/kafka.js';
 import { AgentHub } from './agents/hub.js';
 import { ControlBus } from './events/bus.js';
+import { DataPath } from './dataflow/data-path.js';
 import { buildApi } from './api/server.js';
 import { loadTokens } from './api/auth.js';
 import { Platform } from './platform.js';
@@ -56,20 +57,6 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   const store = new PlatformStore(dbFile);
   const brokers = o.brokers?.split(',') ?? envBrokerList('DAQOPS_KAFKA_BROKERS') ?? [];
   const metrics = new Metrics({ task: 'platform' });
-  const bus =
-    brokers.length === 0
-      ? undefined
-      : new ControlBus({
-          client: new KafkaClient({ brokers, clientId: 'daqops-platform' }),
-          metrics,
-          onOutage: (err) =>
-            ers.raise(
-              'daqops.platform.ControlPublishFailed',
-              `control events and ERS issues cannot reach Kafka ${brokers.join(',')}; the store keeps the state`,
-              {},
-              { cause: err },
-            ),
-        });
   // Platform ERS issues: to the console, and to the environment's `<ns>.ers` where they concern one.
   const ers: ErsReporter = new ErsReporter({
     application: 'daqops-platform',
@@ -80,6 +67,22 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       if (env !== undefined) bus?.ers(env.namespace, issue);
     },
   });
+  const kafka = brokers.length === 0 ? undefined : new KafkaClient({ brokers, clientId: 'daqops-platform' });
+  const dataPath = kafka === undefined ? undefined : new DataPath({ client: kafka, ers });
+  const bus =
+    kafka === undefined
+      ? undefined
+      : new ControlBus({
+          client: kafka,
+          metrics,
+          onOutage: (err) =>
+            ers.raise(
+              'daqops.platform.ControlPublishFailed',
+              `control events and ERS issues cannot reach Kafka ${brokers.join(',')}; the store keeps the state`,
+              {},
+              { cause: err },
+            ),
+        });
   const hub = new AgentHub({
     joinToken: tokens.joinToken,
     onRegister: (a) => void platform.agentRegistered(a.topology, a.tasks),
@@ -96,26 +99,13 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       const env = platform.environments.get(e.environment);
       if (env !== undefined) bus?.control(env.namespace, e);
     },
+    ...(dataPath === undefined ? {} : { drain: (env, stopped) => dataPath.drain(env, stopped) }),
     actions: {
       // Built-in hook action: the run's data-path balance into the run registry (testbed.yaml calls it
-      // after STOP_ACTIVITY).
+      // after STOP_ACTIVITY, when STOP has drained the data path role by role).
       reconcile: async (_args, ctx) => {
-        if (ctx.run === undefined || brokers.length === 0) return;
-        const { reconcileRun } = await import('../lib/reconcile.js');
-        const env = platform.get(ctx.environment);
-        const client = new KafkaClient({ brokers, clientId: 'daqops-platform-reconcile' });
-        // The processors drain after STOP: wait (within the hook's timeout) until every produced word is
-        // accounted for, then keep the balance — a real loss stays visible as lost > 0.
-        const deadline = Date.now() + 45_000;
-        let r = await reconcileRun(client, env.namespace, ctx.run);
-        while (
-          !(r.readoutFinal && r.processed.words + r.deadletteredWords >= r.produced.words) &&
-          Date.now() < deadline
-        ) {
-          await new Promise((res) => setTimeout(res, 1000));
-          r = await reconcileRun(client, env.namespace, ctx.run);
-        }
-        store.runReconciliation(ctx.run, r);
+        if (ctx.run === undefined || dataPath === undefined) return;
+        store.runReconciliation(ctx.run, await dataPath.balance(platform.get(ctx.environment), ctx.run));
       },
     },
   });

@@ -27,6 +27,8 @@ export interface PlatformOptions {
   readonly onControlEvent?: (e: ControlEvent) => void;
   /** Where the platform counts (environment states, transition durations, tasks by state). */
   readonly metrics?: Metrics;
+  /** STOP_ACTIVITY waits on this between roles (EnvironmentContext.drain). */
+  readonly drain?: (env: Environment, stoppedWorkloads: readonly string[]) => Promise<void>;
   /** Where the platform raises its ERS issues (failed transitions, hooks, tasks, lost agents). */
   readonly ers?: ErsReporter;
 }
@@ -96,6 +98,7 @@ export class Platform {
         brokers: this.o.brokers,
         actions: this.o.actions ?? {},
         emit: (e) => this.onEvent(e),
+        ...(this.o.drain === undefined ? {} : { drain: this.o.drain }),
       },
       namespace,
     );

@@ -150,6 +150,10 @@ export const ersIssueCatalogue = {
     severity: 'Error',
     description: 'An environment of the store could not be loaded again after a platform restart.',
   },
+  'daqops.platform.DrainTimeout': {
+    severity: 'Warning',
+    description: 'STOP went on before the data path drained; the unprocessed rest stays in Kafka.',
+  },
   'daqops.platform.ControlPublishFailed': {
     severity: 'Warning',
     description: 'Control events or ERS issues could not be published to Kafka.',

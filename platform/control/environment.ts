@@ -33,6 +33,11 @@ export interface EnvironmentContext {
    * task (automated recovery, next issues). Default: nobody heals, the environment goes to ERROR.
    */
   readonly onCriticalFailure?: (env: Environment, task: TaskStatus) => Promise<boolean>;
+  /**
+   * During STOP_ACTIVITY, after the tasks of these workload kinds stopped: resolves when what they produced
+   * has been consumed downstream (the data path drained), or after its own time limit. Default: no wait.
+   */
+  readonly drain?: (env: Environment, stoppedWorkloads: readonly string[]) => Promise<void>;
 }
 
 export interface RunTimes {

@@ -11,23 +11,44 @@ export async function commandTasks(
   env: Environment,
   transition: TaskTransition,
   payload: (t: TaskStatus) => Readonly<Record<string, unknown>> = () => ({}),
+  which: (t: TaskStatus) => boolean = () => true,
 ): Promise<void> {
   const traceparent = traceparentOf();
   const failures: string[] = [];
   await Promise.all(
-    env.activeTasks().map(async (t) => {
-      try {
-        const r = await env.ctx.driver.transition(t.node, t.name, transition, payload(t), traceparent);
-        t.state = r.state;
-        t.pid = r.pid;
-      } catch (err) {
-        t.message = err instanceof Error ? err.message : String(err);
-        t.state = 'ERROR';
-        if (t.critical) failures.push(`${t.name}: ${t.message}`);
-        else await env.taskFailed(t);
-      }
-    }),
+    env
+      .activeTasks()
+      .filter(which)
+      .map(async (t) => {
+        try {
+          const r = await env.ctx.driver.transition(t.node, t.name, transition, payload(t), traceparent);
+          t.state = r.state;
+          t.pid = r.pid;
+        } catch (err) {
+          t.message = err instanceof Error ? err.message : String(err);
+          t.state = 'ERROR';
+          if (t.critical) failures.push(`${t.name}: ${t.message}`);
+          else await env.taskFailed(t);
+        }
+      }),
   );
   if (failures.length > 0)
     throw new Error(`${transition} failed for critical task(s): ${failures.join('; ')}`);
+}
+
+/**
+ * The environment's roles in dataflow order (as the template lists them: readout → processing → storage),
+ * each with its active tasks. START runs them downstream first, STOP upstream first.
+ */
+export function stages(env: Environment): { role: string; tasks: TaskStatus[] }[] {
+  const roleOf = new Map(env.template.tasks.map((t) => [t.name, t.role]));
+  const out: { role: string; tasks: TaskStatus[] }[] = [];
+  for (const t of env.activeTasks()) {
+    const role = roleOf.get(t.name) ?? '';
+    const stage = out.find((s) => s.role === role);
+    if (stage === undefined) out.push({ role, tasks: [t] });
+    else stage.tasks.push(t);
+  }
+  const order = [...new Set(env.template.tasks.map((t) => t.role))];
+  return out.sort((a, b) => order.indexOf(a.role) - order.indexOf(b.role));
 }

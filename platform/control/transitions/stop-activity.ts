@@ -1,12 +1,24 @@
 import type { Environment } from '../environment.js';
-import { commandTasks } from './command-tasks.js';
+import { commandTasks, stages } from './command-tasks.js';
 
-/** STOP_ACTIVITY: STOP on every running task, the run's end times recorded. */
+/**
+ * STOP_ACTIVITY: STOP on every running task, role by role in dataflow order, waiting between roles for
+ * what the stopped ones produced to be consumed (DUNE/ALICE: stop the readout, drain, then the rest); the
+ * run's end times recorded.
+ */
 export async function stopActivity(env: Environment): Promise<void> {
   const run = env.run ?? -1;
   env.runTimes.end = new Date().toISOString();
   env.ctx.emit({ kind: 'run', environment: env.id, run, time: 'end', at: env.runTimes.end });
-  await commandTasks(env, 'STOP');
+  // Upstream first, and each stage drains before the next stops: nothing produced is left unprocessed.
+  const all = stages(env);
+  const stopped: string[] = [];
+  for (const [i, stage] of all.entries()) {
+    const names = new Set(stage.tasks.map((t) => t.name));
+    await commandTasks(env, 'STOP', undefined, (t) => names.has(t.name));
+    stopped.push(...new Set(stage.tasks.map((t) => t.workload)));
+    if (i < all.length - 1) await env.ctx.drain?.(env, stopped);
+  }
   env.runTimes.endCompleted = new Date().toISOString();
   env.ctx.emit({
     kind: 'run',

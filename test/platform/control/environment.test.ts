@@ -76,6 +76,26 @@ const PATH: Record<EnvironmentState, EnvironmentTransition[]> = {
 };
 
 describe('platform/control/environment', () => {
+  it('starts downstream first and stops upstream first, draining between the roles', async () => {
+    const drains: string[][] = [];
+    const { env, driver } = setup('', {
+      drain: (_env, stopped) => {
+        drains.push([...stopped]);
+        driver.log.push(`drain after ${stopped.join('+')}`);
+        return Promise.resolve();
+      },
+    });
+    await env.transition('DEPLOY');
+    await env.transition('CONFIGURE');
+    driver.log.length = 0;
+    await env.transition('START_ACTIVITY');
+    assert.deepEqual(driver.log, ['n1 START proc', 'n1 START ro-0']);
+    driver.log.length = 0;
+    await env.transition('STOP_ACTIVITY');
+    assert.deepEqual(driver.log, ['n1 STOP ro-0', 'drain after readout', 'n1 STOP proc']);
+    assert.deepEqual(drains, [['readout']], 'no drain after the last role');
+  });
+
   it('runs the cycle DEPLOY → CONFIGURE → START → STOP → START → STOP → RESET → EXIT on its tasks', async () => {
     const { env, driver, ledger, events } = setup();
     await env.transition('DEPLOY');

@@ -1,0 +1,58 @@
+/**
+ * What run control needs to know of the data path, read from the accounting records on Kafka
+ * (`<ns>.monitoring`): whether it has drained after part of it stopped, and the run's balance for the run
+ * registry. STOP_ACTIVITY waits on `drain` between roles; the `reconcile` hook action stores the balance.
+ */
+import type { Reconciliation } from '../../protocol/accounting.js';
+import type { ErsReporter } from '../../lib/ers.js';
+import type { KafkaClient } from '../../lib/kafka.js';
+import type { Environment } from '../control/environment.js';
+
+export interface DataPathOptions {
+  readonly client: KafkaClient;
+  /** How long STOP waits for one stage to drain before going on (the rest stays in Kafka). */
+  readonly drainTimeoutMs?: number;
+  readonly pollMs?: number;
+  readonly ers?: ErsReporter;
+}
+
+/** Drained after these workloads stopped: what readouts produced is processed; what processors built is stored. */
+export function drained(r: Reconciliation, stopped: readonly string[], readoutExcluded: boolean): boolean {
+  const processedAll =
+    (r.readoutFinal || readoutExcluded) && r.processed.words + r.deadletteredWords >= r.produced.words;
+  if (stopped.includes('processor')) return processedAll && r.events.stored >= r.events.built;
+  if (stopped.includes('readout')) return processedAll;
+  return true;
+}
+
+export class DataPath {
+  constructor(private readonly o: DataPathOptions) {}
+
+  async balance(env: Environment, run: number): Promise<Reconciliation> {
+    const { reconcileRun } = await import('../../lib/reconcile.js');
+    return reconcileRun(this.o.client, env.namespace, run);
+  }
+
+  /** Resolves when the data path drained after `stopped` (or the time limit passed: an ERS Warning). */
+  async drain(env: Environment, stopped: readonly string[]): Promise<void> {
+    const run = env.run;
+    if (run === undefined) return;
+    // A readout that failed never sends its final report: do not wait for it.
+    const readoutExcluded = [...env.tasks.values()].some((t) => t.workload === 'readout' && t.excluded);
+    const limit = this.o.drainTimeoutMs ?? 60_000;
+    const deadline = Date.now() + limit;
+    let r = await this.balance(env, run);
+    while (!drained(r, stopped, readoutExcluded)) {
+      if (Date.now() > deadline) {
+        this.o.ers?.raise(
+          'daqops.platform.DrainTimeout',
+          `environment ${env.id} run ${run}: the data path did not drain within ${limit} ms after ${stopped.join(', ')} stopped; ${Math.max(0, r.produced.words - r.processed.words - r.deadletteredWords)} words not processed yet stay in Kafka`,
+          { environment: env.id, run },
+        );
+        return;
+      }
+      await new Promise((res) => setTimeout(res, this.o.pollMs ?? 500));
+      r = await this.balance(env, run);
+    }
+  }
+}
