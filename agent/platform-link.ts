@@ -117,7 +117,7 @@ export class PlatformLink {
     });
     ws.on('close', () => {
       clearInterval(this.heartbeatTimer);
-      if (this.wasConnected) {
+      if (this.wasConnected && !this.stopped) {
         this.wasConnected = false;
         this.o.onConnectionChange?.(false);
         this.o.ers.raise(

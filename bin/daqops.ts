@@ -317,23 +317,43 @@ withClient(runCmd.command('show').description('one run'))
 
 program
   .command('testbed')
-  .description('run the DT testbed locally: Kafka, 2 readout links, 2 processors, a writer; then reconcile')
-  .option('--seconds <n>', 'seconds of detector time (real-time paced)', (v) => Number.parseFloat(v), 10)
+  .description(
+    'run the DT testbed under run control: Kafka, the platform, one agent; DEPLOY → CONFIGURE → START, live progress, STOP, run summary',
+  )
+  .option('--seconds <n>', 'how long the run takes data', (v) => Number.parseFloat(v), 30)
   .option('--muon-rate <hz>', 'muon rate', (v) => Number.parseFloat(v), 1000)
   .option('--noise-rate <hz>', 'noise rate per channel', (v) => Number.parseFloat(v), 200)
-  .option('--data-dir <dir>', 'where the writer stores runs (default .daqops/data/<namespace>)')
-  .action(async (opts: { seconds: number; muonRate: number; noiseRate: number; dataDir?: string }) => {
-    const r = await (
-      await testbed()
-    ).runTestbed({
-      seconds: opts.seconds,
-      muonRateHz: opts.muonRate,
-      noiseRateHzPerChannel: opts.noiseRate,
-      ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
-    });
-    if (r.reconciliation.lost > 0 || r.reconciliation.events.stored < r.reconciliation.events.built)
-      process.exitCode = 1;
-  });
+  .option('--data-dir <dir>', 'where the writer stores runs (default .daqops/data)')
+  .option('--home <dir>', 'platform store, tokens and ERS files (default .daqops/testbed)')
+  .action(
+    async (opts: {
+      seconds: number;
+      muonRate: number;
+      noiseRate: number;
+      dataDir?: string;
+      home?: string;
+    }) => {
+      // Ctrl-C once: stop the run cleanly (STOP, summary, EXIT, everything stopped). Twice: leave now.
+      const interrupt = new AbortController();
+      process.on('SIGINT', () => {
+        if (interrupt.signal.aborted) process.exit(130);
+        console.error('testbed: stopping the run cleanly (Ctrl-C again to leave at once)');
+        interrupt.abort();
+      });
+      const r = await (
+        await testbed()
+      ).runTestbed({
+        seconds: opts.seconds,
+        muonRateHz: opts.muonRate,
+        noiseRateHzPerChannel: opts.noiseRate,
+        signal: interrupt.signal,
+        ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+        ...(opts.home === undefined ? {} : { home: opts.home }),
+      });
+      if (r.reconciliation.lost > 0 || r.reconciliation.events.stored < r.reconciliation.events.built)
+        process.exitCode = 1;
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);

@@ -46,6 +46,8 @@ export interface RestoreSummary {
 export interface EnvironmentView {
   readonly id: string;
   readonly template: string;
+  /** Kafka topic namespace: `<namespace>.raw-hits`, `.events`, `.control`, … */
+  readonly namespace: string;
   readonly state: EnvironmentState;
   readonly run: number | undefined;
   readonly rollUp: string;
@@ -325,6 +327,7 @@ export class Platform {
     return {
       id: env.id,
       template: env.template.name,
+      namespace: env.namespace,
       state: env.state,
       run: env.run,
       rollUp: env.rollUp(),
