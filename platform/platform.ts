@@ -8,7 +8,7 @@ import { DaqError } from '../protocol/errors.js';
 import type { EnvironmentState, EnvironmentTransition } from '../protocol/states.js';
 import type { HookActions } from './control/hooks.js';
 import { Environment } from './control/environment.js';
-import type { ControlEvent, TaskDriver } from './control/types.js';
+import type { ControlEvent, TaskDriver, TaskStatus } from './control/types.js';
 import { ResourceLedger } from './placement/ledger.js';
 import type { PlatformStore } from './store/store.js';
 import { loadTemplate, type VarValue, type WorkflowTemplate } from './workflow/template.js';
@@ -201,18 +201,9 @@ export class Platform {
         const r = reported.get(`${env.id}/${t.name}`);
         if (r !== undefined) await env.onTaskReport(r);
         else if (t.state !== 'ERROR')
-          await env.onTaskReport({
-            task: t.name,
-            environment: env.id,
-            kind: t.workload,
-            state: 'ERROR',
-            pid: undefined,
-            restarts: 0,
-            cpus: undefined,
-            mems: undefined,
-            failed: true,
-            message: `not running on node ${node} when its agent registered`,
-          });
+          await env.onTaskReport(
+            failedReport(env.id, t, `not running on node ${node} when its agent registered`),
+          );
       }
     }
     for (const r of reports) {
@@ -249,18 +240,7 @@ export class Platform {
     for (const env of this.environments.values()) {
       for (const t of env.tasks.values()) {
         if (t.node !== node || t.excluded || t.state === 'ERROR' || t.state === 'DONE') continue;
-        await env.onTaskReport({
-          task: t.name,
-          environment: env.id,
-          kind: t.workload,
-          state: 'ERROR',
-          pid: undefined,
-          restarts: 0,
-          cpus: undefined,
-          mems: undefined,
-          failed: true,
-          message: `agent of node ${node} lost`,
-        });
+        await env.onTaskReport(failedReport(env.id, t, `agent of node ${node} lost`));
       }
     }
     this.updateGauges();
@@ -422,4 +402,20 @@ export class Platform {
       updatedAt: now,
     });
   }
+}
+
+/** The report the platform writes for a task its agent cannot speak for (gone, or lost). */
+function failedReport(environment: string, t: TaskStatus, message: string): TaskReport {
+  return {
+    task: t.name,
+    environment,
+    kind: t.workload,
+    state: 'ERROR',
+    pid: undefined,
+    restarts: 0,
+    cpus: undefined,
+    mems: undefined,
+    failed: true,
+    message,
+  };
 }
