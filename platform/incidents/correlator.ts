@@ -1,0 +1,260 @@
+/**
+ * Folds signals into incidents. A signal whose fingerprint is already in an unresolved incident is a
+ * duplicate (counted, not repeated). Otherwise it joins the latest unresolved incident of its environment
+ * that has a signal within `windowMs` on a connected component (DataflowTopology.connected), or opens a
+ * new one. The root cause is the most upstream, earliest failing component; the severity the highest of
+ * the signals. An incident resolves by itself when every signal with a state has resolved and its
+ * recovery (if any) succeeded, after `settleMs` without news — so a crash loop stays one incident — or,
+ * when it only holds point signals and nobody acted, after `quietMs` of quiet.
+ */
+import { DataflowTopology } from './topology.js';
+import {
+  componentKey,
+  incidentSeverities,
+  type Incident,
+  type IncidentSeverity,
+  type Signal,
+  type SignalInput,
+  type TimelineEntry,
+} from './types.js';
+
+export interface CorrelatorOptions {
+  readonly windowMs?: number;
+  readonly settleMs?: number;
+  readonly quietMs?: number;
+  readonly now?: () => number;
+  /** The environment's dataflow now (undefined for an unknown environment). */
+  readonly topology: (environment: string) => DataflowTopology | undefined;
+  /** Every change of an incident (to store it, count it, act on it). */
+  readonly onChange?: (incident: Incident, change: IncidentChange) => void;
+  readonly firstId?: number;
+}
+
+export type IncidentChange = 'opened' | 'signal' | 'duplicate' | 'updated' | 'resolved';
+
+export interface Ingested {
+  readonly incident: Incident;
+  readonly change: IncidentChange;
+}
+
+const EMPTY = new DataflowTopology('', []);
+
+export class Correlator {
+  readonly incidents = new Map<number, Incident>();
+  private nextId: number;
+  private readonly now: () => number;
+
+  constructor(private readonly o: CorrelatorOptions) {
+    this.now = o.now ?? (() => Date.now());
+    this.nextId = o.firstId ?? 1;
+  }
+
+  /** Takes back incidents from the store (platform restart). */
+  load(incidents: readonly Incident[]): void {
+    for (const i of incidents) {
+      this.incidents.set(i.id, i);
+      this.nextId = Math.max(this.nextId, i.id + 1);
+    }
+  }
+
+  open(): Incident[] {
+    return [...this.incidents.values()].filter((i) => i.state !== 'resolved');
+  }
+
+  /** Takes one signal; undefined for a resolved signal nobody had seen firing. */
+  ingest(s: SignalInput): Ingested | undefined {
+    const at = new Date(this.now()).toISOString();
+    for (const inc of this.open()) {
+      const known = inc.signals.find((x) => x.fingerprint === s.fingerprint);
+      if (known === undefined) continue;
+      if (s.status === 'resolved') {
+        if (known.status === 'resolved') return { incident: inc, change: 'duplicate' };
+        known.status = 'resolved';
+        known.resolvedAt = at;
+        this.entry(inc, { at, kind: 'signal', text: `resolved: ${known.name} on ${label(known)}` });
+        return this.changed(inc, 'signal');
+      }
+      known.count++;
+      known.lastSeen = at;
+      if (known.status === 'resolved') {
+        known.status = 'firing';
+        known.resolvedAt = undefined;
+        this.entry(inc, { at, kind: 'signal', text: `firing again: ${known.name} on ${label(known)}` });
+        return this.changed(inc, 'signal');
+      }
+      return this.changed(inc, 'duplicate');
+    }
+    if (s.status === 'resolved') return undefined;
+    const signal: Signal = { ...s, firstSeen: at, lastSeen: at, count: 1, resolvedAt: undefined };
+    const topo = this.topologyOf(s.environment);
+    const window = this.o.windowMs ?? 120_000;
+    const joined = this.open()
+      .filter(
+        (inc) =>
+          inc.environment === s.environment &&
+          inc.signals.some(
+            (x) => this.now() - Date.parse(x.lastSeen) <= window && topo.connected(x.component, s.component),
+          ),
+      )
+      .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt))[0];
+    if (joined !== undefined) {
+      joined.signals.push(signal);
+      this.entry(joined, {
+        at,
+        kind: 'signal',
+        text: `${s.severity}: ${s.name} on ${label(s)} — ${s.summary}`,
+      });
+      this.rank(joined, topo);
+      return this.changed(joined, 'signal');
+    }
+    const inc: Incident = {
+      id: this.nextId++,
+      environment: s.environment,
+      state: 'open',
+      severity: s.severity,
+      root: { component: s.component, signal: s.fingerprint, name: s.name, taskKind: s.taskKind },
+      title: '',
+      signals: [signal],
+      timeline: [],
+      runbook: undefined,
+      recovery: 'none',
+      openedAt: at,
+      updatedAt: at,
+      acknowledgedBy: undefined,
+      resolvedAt: undefined,
+      resolvedBy: undefined,
+    };
+    this.entry(inc, { at, kind: 'signal', text: `${s.severity}: ${s.name} on ${label(s)} — ${s.summary}` });
+    this.rank(inc, topo);
+    this.incidents.set(inc.id, inc);
+    return this.changed(inc, 'opened');
+  }
+
+  /** Root cause (most upstream, then earliest), severity (highest) and title. */
+  private rank(inc: Incident, topo: DataflowTopology): void {
+    const ordered = [...inc.signals].sort(
+      (a, b) =>
+        topo.depth(a.component) - topo.depth(b.component) ||
+        Date.parse(a.firstSeen) - Date.parse(b.firstSeen),
+    );
+    const root = ordered[0]!;
+    if (root.fingerprint !== inc.root.signal) {
+      const moved = inc.signals.length > 1;
+      inc.root = {
+        component: root.component,
+        signal: root.fingerprint,
+        name: root.name,
+        taskKind: root.taskKind,
+      };
+      if (moved)
+        this.entry(inc, {
+          at: new Date(this.now()).toISOString(),
+          kind: 'state',
+          text: `root cause is now ${root.name} on ${label(root)} (more upstream)`,
+        });
+    }
+    inc.severity = inc.signals.reduce<IncidentSeverity>(
+      (m, s) => (incidentSeverities.indexOf(s.severity) > incidentSeverities.indexOf(m) ? s.severity : m),
+      'info',
+    );
+    const symptoms = inc.signals.filter((s) => componentKey(s.component) !== componentKey(root.component));
+    inc.title = `${root.name} on ${label(root)}${symptoms.length > 0 ? ` (+${symptoms.length} downstream symptom${symptoms.length > 1 ? 's' : ''})` : ''}`;
+  }
+
+  acknowledge(id: number, who: string): Incident {
+    const inc = this.get(id);
+    if (inc.state === 'open') {
+      inc.state = 'acknowledged';
+      inc.acknowledgedBy = who;
+      this.entry(inc, { at: new Date(this.now()).toISOString(), kind: 'state', text: 'acknowledged', who });
+      this.changed(inc, 'updated');
+    }
+    return inc;
+  }
+
+  resolve(id: number, who: string, why = 'resolved by hand'): Incident {
+    const inc = this.get(id);
+    if (inc.state !== 'resolved') {
+      const at = new Date(this.now()).toISOString();
+      inc.state = 'resolved';
+      inc.resolvedAt = at;
+      inc.resolvedBy = who;
+      this.entry(inc, { at, kind: 'state', text: why, who });
+      this.changed(inc, 'resolved');
+    }
+    return inc;
+  }
+
+  note(id: number, who: string, text: string): Incident {
+    const inc = this.get(id);
+    this.entry(inc, { at: new Date(this.now()).toISOString(), kind: 'note', text, who });
+    this.changed(inc, 'updated');
+    return inc;
+  }
+
+  /** Adds an entry (an action, an escalation) and reports the change. */
+  record(id: number, e: Omit<TimelineEntry, 'at'>): Incident {
+    const inc = this.get(id);
+    this.entry(inc, { at: new Date(this.now()).toISOString(), ...e });
+    this.changed(inc, 'updated');
+    return inc;
+  }
+
+  setRecovery(id: number, recovery: Incident['recovery'], runbook?: string): void {
+    const inc = this.get(id);
+    inc.recovery = recovery;
+    if (runbook !== undefined) inc.runbook = runbook;
+    this.changed(inc, 'updated');
+    this.tick();
+  }
+
+  /** Resolves what has settled; call it every second or so. */
+  tick(): Incident[] {
+    const resolved: Incident[] = [];
+    for (const inc of this.open()) {
+      const settled = inc.signals.every((s) => s.point || s.status === 'resolved');
+      if (!settled || (inc.recovery !== 'none' && inc.recovery !== 'succeeded')) continue;
+      const last = Math.max(...inc.signals.map((s) => Date.parse(s.resolvedAt ?? s.lastSeen)));
+      const stateful = inc.signals.some((s) => !s.point);
+      const wait =
+        inc.recovery === 'succeeded' || stateful ? (this.o.settleMs ?? 60_000) : (this.o.quietMs ?? 900_000);
+      if (this.now() - last < wait) continue;
+      resolved.push(
+        this.resolve(
+          inc.id,
+          'platform',
+          inc.recovery === 'succeeded'
+            ? 'resolved: recovered and every signal resolved'
+            : stateful
+              ? 'resolved: every signal resolved'
+              : `resolved: quiet for ${Math.round(wait / 1000)} s`,
+        ),
+      );
+    }
+    return resolved;
+  }
+
+  get(id: number): Incident {
+    const inc = this.incidents.get(id);
+    if (inc === undefined) throw new RangeError(`no incident ${id}`);
+    return inc;
+  }
+
+  private topologyOf(env: string | undefined): DataflowTopology {
+    return (env === undefined ? undefined : this.o.topology(env)) ?? EMPTY;
+  }
+
+  private entry(inc: Incident, e: TimelineEntry): void {
+    inc.timeline.push(e);
+    inc.updatedAt = e.at;
+  }
+
+  private changed(inc: Incident, change: IncidentChange): Ingested {
+    this.o.onChange?.(inc, change);
+    return { incident: inc, change };
+  }
+}
+
+function label(s: { component: { kind: string; id: string }; environment: string | undefined }): string {
+  return `${s.component.kind} ${s.component.id}${s.environment === undefined ? '' : ` (${s.environment})`}`;
+}

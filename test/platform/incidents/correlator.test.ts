@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { Correlator } from '../../../platform/incidents/correlator.js';
+import { DataflowTopology } from '../../../platform/incidents/topology.js';
+import type { Component, SignalInput } from '../../../platform/incidents/types.js';
+
+const TOPO = new DataflowTopology('env-1', [
+  { name: 'readout-0', workload: 'readout', node: 'n1', stage: 0, links: [0] },
+  { name: 'readout-1', workload: 'readout', node: 'n1', stage: 0, links: [1] },
+  { name: 'processor-0', workload: 'processor', node: 'n1', stage: 1, links: [] },
+  { name: 'processor-1', workload: 'processor', node: 'n2', stage: 1, links: [] },
+  { name: 'writer', workload: 'writer', node: 'n2', stage: 2, links: [] },
+]);
+
+function setup() {
+  let now = Date.parse('2026-11-22T03:00:00Z');
+  const changes: string[] = [];
+  const c = new Correlator({
+    now: () => now,
+    windowMs: 60_000,
+    settleMs: 10_000,
+    quietMs: 600_000,
+    topology: (env) => (env === 'env-1' ? TOPO : undefined),
+    onChange: (i, change) => changes.push(`${i.id}:${change}`),
+  });
+  return { c, changes, advance: (ms: number) => (now += ms) };
+}
+
+const sig = (name: string, component: Component, more: Partial<SignalInput> = {}): SignalInput => ({
+  fingerprint: `${name}/${component.kind}:${component.id}`,
+  source: 'alertmanager',
+  name,
+  severity: 'warning',
+  environment: 'env-1',
+  component,
+  summary: name,
+  at: '2026-11-22T03:00:00Z',
+  status: 'firing',
+  point: false,
+  ...more,
+});
+const task = (id: string): Component => ({ kind: 'task', id });
+
+describe('platform/incidents/correlator', () => {
+  it('folds an upstream crash and the downstream symptoms it causes into one incident rooted upstream', () => {
+    const { c, advance } = setup();
+    // The symptoms arrive first (a stall alert fires before the crash report lands)…
+    const a = c.ingest(sig('DataflowStalled', task('processor-0')))!;
+    advance(500);
+    c.ingest(sig('ConsumerLagGrowing', task('writer')));
+    advance(500);
+    const crash = c.ingest(
+      sig('TaskExited', task('readout-0'), { source: 'agent', severity: 'error', point: true }),
+    )!;
+    advance(500);
+    c.ingest(sig('TimeframesIncomplete', { kind: 'link', id: '0' }, { source: 'ers' }));
+    assert.equal(c.incidents.size, 1, 'one incident, not four');
+    assert.equal(crash.incident.id, a.incident.id);
+    const inc = c.get(a.incident.id);
+    assert.deepEqual(inc.root.component, task('readout-0'), 'the most upstream failing component');
+    assert.equal(inc.severity, 'error', 'the highest severity of its signals');
+    assert.match(inc.title, /TaskExited on task readout-0.*\+3 downstream symptoms/);
+    assert.ok(inc.timeline.some((e) => /root cause is now TaskExited/.test(e.text)));
+  });
+
+  it('keeps independent faults apart: two tasks of one stage, or signals far apart in time', () => {
+    const { c, advance } = setup();
+    c.ingest(sig('TaskExited', task('processor-0')));
+    c.ingest(sig('TaskExited', task('processor-1')));
+    assert.equal(c.incidents.size, 2, 'siblings in the dataflow are not each other’s symptoms');
+    advance(120_000);
+    c.ingest(sig('ConsumerLagGrowing', task('writer')));
+    assert.equal(c.incidents.size, 3, 'outside the time window');
+    c.ingest(sig('Other', task('x'), { environment: 'env-2' }));
+    assert.equal(c.incidents.size, 4, 'another environment');
+  });
+
+  it('joins a lost node with the failures of the tasks it carried; the node is the root', () => {
+    const { c } = setup();
+    c.ingest(sig('TaskFailed', task('writer'), { source: 'control', severity: 'error' }));
+    c.ingest(sig('AgentLost', { kind: 'node', id: 'n2' }, { source: 'control', severity: 'critical' }));
+    c.ingest(sig('TaskFailed', task('processor-1'), { source: 'control', severity: 'error' }));
+    assert.equal(c.incidents.size, 1);
+    const inc = [...c.incidents.values()][0]!;
+    assert.deepEqual(inc.root.component, { kind: 'node', id: 'n2' });
+    assert.equal(inc.severity, 'critical');
+  });
+
+  it('deduplicates by fingerprint, resolves a signal, and ignores a resolved one it never saw', () => {
+    const { c, changes } = setup();
+    const s = sig('DataflowStalled', task('processor-0'));
+    c.ingest(s);
+    assert.equal(c.ingest(s)!.change, 'duplicate');
+    assert.equal(c.ingest(s)!.change, 'duplicate');
+    const inc = [...c.incidents.values()][0]!;
+    assert.equal(inc.signals.length, 1);
+    assert.equal(inc.signals[0]!.count, 3);
+    assert.equal(c.ingest({ ...s, status: 'resolved' })!.change, 'signal');
+    assert.equal(inc.signals[0]!.status, 'resolved');
+    assert.equal(c.ingest({ ...s, status: 'resolved' })!.change, 'duplicate', 'a replayed resolve');
+    assert.equal(c.ingest(sig('Never', task('writer'), { status: 'resolved' })), undefined);
+    assert.deepEqual(
+      changes,
+      ['1:opened', '1:duplicate', '1:duplicate', '1:signal'],
+      'a replayed resolve changes nothing',
+    );
+  });
+
+  it('resolves by itself once recovered and settled; a repeat within the settle time keeps it one incident', () => {
+    const { c, advance } = setup();
+    const crash = sig('TaskFailed', task('processor-0'), { source: 'control', severity: 'error' });
+    const id = c.ingest(crash)!.incident.id;
+    c.setRecovery(id, 'running', 'WorkloadCrash');
+    c.ingest({ ...crash, status: 'resolved' });
+    c.setRecovery(id, 'succeeded');
+    advance(5_000);
+    assert.deepEqual(c.tick(), [], 'not settled yet');
+    c.ingest(crash);
+    assert.equal(c.incidents.size, 1, 'the same fault again is the same incident');
+    assert.equal(c.get(id).signals[0]!.count, 2);
+    c.ingest({ ...crash, status: 'resolved' });
+    advance(10_000);
+    assert.deepEqual(
+      c.tick().map((i) => i.id),
+      [id],
+    );
+    assert.equal(c.get(id).state, 'resolved');
+    assert.equal(c.get(id).resolvedBy, 'platform');
+  });
+
+  it('never resolves by itself what escalated or failed; point signals alone resolve after the quiet time', () => {
+    const { c, advance } = setup();
+    const esc = c.ingest(sig('TaskFailed', task('writer'), { status: 'firing' }))!.incident.id;
+    c.ingest({ ...sig('TaskFailed', task('writer')), status: 'resolved' });
+    c.setRecovery(esc, 'escalated');
+    const point = c.ingest(
+      sig('CorruptWord', task('processor-1'), { point: true, source: 'ers', environment: 'env-3' }),
+    )!.incident.id;
+    advance(600_000);
+    assert.deepEqual(
+      c.tick().map((i) => i.id),
+      [point],
+    );
+    assert.equal(c.get(esc).state, 'open');
+    c.acknowledge(esc, 'shifter:alice');
+    c.note(esc, 'shifter:alice', 'HV trip on chamber 2, called the expert');
+    c.resolve(esc, 'shifter:alice');
+    assert.deepEqual(
+      c
+        .get(esc)
+        .timeline.slice(-3)
+        .map((e) => [e.kind, e.who]),
+      [
+        ['state', 'shifter:alice'],
+        ['note', 'shifter:alice'],
+        ['state', 'shifter:alice'],
+      ],
+    );
+  });
+});
