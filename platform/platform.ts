@@ -248,7 +248,7 @@ export class Platform {
 
   get(id: string): Environment {
     const env = this.environments.get(id);
-    if (env === undefined) throw new DaqError('INVALID_CONFIG', `no environment ${id}`, { field: 'id' });
+    if (env === undefined) throw new DaqError('NOT_FOUND', `no environment ${id}`, { field: 'id' });
     return env;
   }
 

@@ -215,6 +215,30 @@ export const metricCatalogue = [
     help: 'Control events and ERS issues the platform published to Kafka (result ok) or could not (dropped).',
     labels: ['kind', 'result'],
   },
+  {
+    name: 'daq_platform_signals_total',
+    type: 'counter',
+    help: 'Signals taken in by the incident correlator, by source (alertmanager, ers, agent, control).',
+    labels: ['kind'],
+  },
+  {
+    name: 'daq_platform_incidents',
+    type: 'gauge',
+    help: 'Incidents by state (open, acknowledged; resolved ones are not counted).',
+    labels: ['state'],
+  },
+  {
+    name: 'daq_platform_recovery_actions_total',
+    type: 'counter',
+    help: 'Runbook steps run on incidents, by action and result.',
+    labels: ['kind', 'result'],
+  },
+  {
+    name: 'daq_platform_pages_total',
+    type: 'counter',
+    help: 'Pages sent to the on-call webhook, by result.',
+    labels: ['result'],
+  },
   // writer
   {
     name: 'daq_writer_events_total',

@@ -16,11 +16,11 @@ declare module 'fastify' {
   }
 }
 
-const STATUS: Partial<
-  Record<ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_REQUEST', number>
-> = {
+const STATUS: Partial<Record<ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'BAD_REQUEST', number>> = {
   ILLEGAL_TRANSITION: 409,
   INVALID_TEMPLATE: 400,
+  INVALID_RUNBOOK: 400,
+  NOT_FOUND: 404,
   INVALID_CONFIG: 400,
   PLACEMENT_FAILED: 409,
   TIMEOUT: 504,

@@ -64,14 +64,16 @@ const TRIGGER = /^(before|after|leave|enter)_([A-Z_]+?)([+-]\d+)?$/;
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const VAR_REF = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
-class TemplateReader {
+/** Reads a YAML document field by field; every error names the file, the path and the problem. */
+export class TemplateReader {
   constructor(
     readonly file: string,
     private readonly vars: Readonly<Record<string, VarValue>>,
+    private readonly code: 'INVALID_TEMPLATE' | 'INVALID_RUNBOOK' = 'INVALID_TEMPLATE',
   ) {}
 
   fail(path: string, problem: string): never {
-    throw new DaqError('INVALID_TEMPLATE', `${this.file}: ${path}: ${problem}`, { field: path });
+    throw new DaqError(this.code, `${this.file}: ${path}: ${problem}`, { field: path });
   }
 
   /** Resolves variables in every string of a value. */

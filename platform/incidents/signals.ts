@@ -1,0 +1,170 @@
+/**
+ * Signals from each source, mapped onto a component: Alertmanager alerts (webhook version 4), ERS
+ * issues (Warning and above), run-control events (task failures, transition and hook failures), task
+ * exits and lost agents. Fingerprints make the same fault from the same source fold into one signal.
+ */
+import type { ErsIssue, ErsSeverity } from '../../protocol/ers.js';
+import type { ControlEvent } from '../control/types.js';
+import type { Component, IncidentSeverity, SignalInput } from './types.js';
+import { incidentSeverities } from './types.js';
+
+/** One alert of an Alertmanager webhook (version 4), as validated by the API's JSON schema. */
+export interface AlertmanagerAlert {
+  readonly status: 'firing' | 'resolved';
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly fingerprint: string;
+  readonly generatorURL?: string;
+}
+
+export interface AlertmanagerPayload {
+  readonly version: string;
+  readonly groupKey: string;
+  readonly status: 'firing' | 'resolved';
+  readonly receiver: string;
+  readonly alerts: readonly AlertmanagerAlert[];
+}
+
+function componentOf(labels: Readonly<Record<string, string | undefined>>): Component {
+  if (labels['task'] !== undefined) return { kind: 'task', id: labels['task'] };
+  if (labels['link'] !== undefined) return { kind: 'link', id: labels['link'] };
+  if (labels['node'] !== undefined) return { kind: 'node', id: labels['node'] };
+  return { kind: 'environment', id: labels['environment'] ?? 'unknown' };
+}
+
+function alertSeverity(s: string | undefined): IncidentSeverity {
+  return (incidentSeverities as readonly string[]).includes(s ?? '') ? (s as IncidentSeverity) : 'warning';
+}
+
+export function alertSignals(p: AlertmanagerPayload): SignalInput[] {
+  return p.alerts.map((a) => ({
+    fingerprint: `alertmanager/${a.fingerprint}`,
+    source: 'alertmanager',
+    name: a.labels['alertname'] ?? 'UnnamedAlert',
+    severity: alertSeverity(a.labels['severity']),
+    environment: a.labels['environment'],
+    component: componentOf(a.labels),
+    taskKind: a.labels['kind'],
+    summary: a.annotations['summary'] ?? a.annotations['description'] ?? a.labels['alertname'] ?? '',
+    at: a.startsAt,
+    status: a.status,
+    point: false,
+    labels: a.labels,
+  }));
+}
+
+const ERS_SEVERITY: Partial<Record<ErsSeverity, IncidentSeverity>> = {
+  Warning: 'warning',
+  Error: 'error',
+  Fatal: 'critical',
+};
+
+/** An ERS issue of severity Warning or above as a point signal; undefined below Warning. */
+export function ersSignal(i: ErsIssue, taskKind?: string): SignalInput | undefined {
+  const severity = ERS_SEVERITY[i.severity];
+  if (severity === undefined) return undefined;
+  const p = i.parameters;
+  const task = i.context.task ?? (typeof p['task'] === 'string' ? p['task'] : undefined);
+  const component: Component =
+    task !== undefined
+      ? { kind: 'task', id: task }
+      : p['link'] !== undefined
+        ? { kind: 'link', id: String(p['link']) }
+        : p['node'] !== undefined
+          ? { kind: 'node', id: String(p['node']) }
+          : { kind: 'environment', id: i.context.environment ?? 'unknown' };
+  const environment =
+    i.context.environment ?? (typeof p['environment'] === 'string' ? p['environment'] : undefined);
+  return {
+    fingerprint: `ers/${environment ?? ''}/${component.kind}:${component.id}/${i.name}`,
+    source: 'ers',
+    name: i.name,
+    severity,
+    environment,
+    component,
+    taskKind,
+    summary: i.message,
+    at: i.time,
+    status: 'firing',
+    point: true,
+  };
+}
+
+/**
+ * Run-control events as signals: a task in ERROR (resolved when it runs again), a failed or timed-out
+ * transition, a failed hook. Other events say nothing an operator must act on.
+ */
+export function controlSignal(
+  e: ControlEvent,
+  task?: { workload: string; critical: boolean },
+): SignalInput | undefined {
+  if (e.kind === 'task') {
+    if (e.state !== 'ERROR' && e.state !== 'RUNNING') return undefined;
+    return {
+      fingerprint: `control/${e.environment}/task:${e.task}/TaskFailed`,
+      source: 'control',
+      name: 'TaskFailed',
+      severity: task?.critical === false ? 'warning' : 'error',
+      environment: e.environment,
+      component: { kind: 'task', id: e.task },
+      taskKind: task?.workload,
+      summary: `task ${e.task} ${e.state === 'ERROR' ? 'failed' : 'is running'}${e.message === undefined ? '' : `: ${e.message}`}`,
+      at: e.at,
+      status: e.state === 'ERROR' ? 'firing' : 'resolved',
+      point: false,
+    };
+  }
+  if ((e.kind === 'environment' || e.kind === 'hook') && e.status !== 'STARTED' && e.status !== 'DONE_OK') {
+    const timedOut =
+      e.status === 'DONE_TIMEOUT' || /within \d+ ?ms|timed out|did not (answer|finish)/.test(e.error ?? '');
+    const name = timedOut ? 'TransitionTimeout' : e.kind === 'hook' ? 'HookFailed' : 'TransitionFailed';
+    return {
+      fingerprint: `control/${e.environment}/${e.kind === 'hook' ? `hook:${e.hook}` : 'environment'}/${e.transition}/${name}`,
+      source: 'control',
+      name,
+      severity: 'error',
+      environment: e.environment,
+      component: { kind: 'environment', id: e.environment },
+      summary: `${e.kind === 'hook' ? `hook ${e.hook} at ` : ''}${e.transition}: ${e.error ?? e.status}`,
+      at: e.at,
+      status: 'firing',
+      point: true,
+    };
+  }
+  return undefined;
+}
+
+/** A task process that exited without being asked to (point signal; its ERROR state is TaskFailed). */
+export function exitSignal(environment: string, task: string, kind: string, message: string): SignalInput {
+  return {
+    fingerprint: `agent/${environment}/task:${task}/TaskExited`,
+    source: 'agent',
+    name: 'TaskExited',
+    severity: 'error',
+    environment,
+    component: { kind: 'task', id: task },
+    taskKind: kind,
+    summary: `task ${task} ${message}`,
+    at: new Date().toISOString(),
+    status: 'firing',
+    point: true,
+  };
+}
+
+/** A lost agent, once per environment that had tasks on its node (resolved when it registers again). */
+export function agentLostSignal(node: string, environment: string | undefined, lost: boolean): SignalInput {
+  return {
+    fingerprint: `control/${environment ?? ''}/node:${node}/AgentLost`,
+    source: 'control',
+    name: 'AgentLost',
+    severity: 'critical',
+    environment,
+    component: { kind: 'node', id: node },
+    summary: lost ? `agent of node ${node} missed its heartbeats` : `agent of node ${node} is back`,
+    at: new Date().toISOString(),
+    status: lost ? 'firing' : 'resolved',
+    point: false,
+  };
+}
