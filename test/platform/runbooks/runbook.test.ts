@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { DaqError } from '../../../protocol/index.js';
 import { ersIssueCatalogue } from '../../../protocol/ers.js';
 import { metricCatalogue } from '../../../protocol/metrics.js';
-import { loadRunbooks, matchesSignal, parseRunbook, runbookFor } from '../../../platform/runbooks/runbook.js';
+import { globMatch, loadRunbooks, parseRunbook, runbookFor } from '../../../platform/runbooks/runbook.js';
 import type { Incident } from '../../../platform/incidents/types.js';
 
 /** Signal names run control emits (platform/incidents/signals.ts). */
