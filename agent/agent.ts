@@ -57,6 +57,9 @@ export class Agent {
       tools: o.tools,
       ...(o.restart === undefined ? {} : { restart: o.restart }),
       ...(o.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: o.commandTimeoutMs }),
+      // While the platform is there, its runbooks decide what happens to a crashed task; when it is
+      // away, the agent's own restart policy keeps the node going.
+      selfRestart: () => !this.platformConnected,
     });
     const restarts = this.metrics.counter('daq_agent_task_restarts_total');
     const failures = this.metrics.counter('daq_agent_task_failures_total');
@@ -134,6 +137,8 @@ export class Agent {
           if (c.action === 'transition' && c.task !== undefined && c.transition !== undefined) {
             return this.supervisor.transition(c.task, c.transition, c.payload ?? {}, undefined, c.timeoutMs);
           }
+          if (c.action === 'restart' && c.task !== undefined)
+            return this.supervisor.restartNow(c.task, c.traceparent);
           if (c.action === 'kill' && c.task !== undefined) {
             const before = this.supervisor.get(c.task);
             await this.supervisor.kill(c.task);

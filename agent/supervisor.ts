@@ -34,6 +34,12 @@ export interface SupervisorOptions {
   readonly spawnTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
   readonly now?: () => number;
+  /**
+   * Whether the agent restarts a crashed task by itself (its restart policy). The agent says no while
+   * the platform is connected: then the platform's runbooks decide (restart, exclude, move, escalate)
+   * and the crash is reported at once. Default: always restart by itself.
+   */
+  readonly selfRestart?: () => boolean;
 }
 
 interface Managed {
@@ -404,6 +410,13 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
       signal: signal ?? '',
     });
     this.emit('task-event', this.report(m), 'exited');
+    if (this.o.selfRestart?.() === false) {
+      // The platform decides: the task is in ERROR until it restarts, excludes or moves it.
+      m.state = 'ERROR';
+      m.child = undefined;
+      this.emit('task-event', this.report(m), 'failed');
+      return;
+    }
     const d = m.policy.onExit();
     if (d.action === 'give-up') {
       m.failed = true;
@@ -420,20 +433,49 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     m.restartTimer = setTimeout(() => void this.restart(m, d.attempt), d.delayMs);
   }
 
+  /**
+   * Restarts a task now (the platform's `restart-task`): stops its process if it still runs, starts it
+   * again on the same cores and replays the transitions that had brought it to its state.
+   */
+  async restartNow(task: string, traceparent?: string): Promise<TaskReport> {
+    const m = this.tasks.get(task);
+    if (m === undefined)
+      throw new DaqError('INVALID_CONFIG', `no task ${task} on ${this.o.node}`, { field: 'task' });
+    return withSpan(
+      `agent restart ${task}`,
+      { 'daq.task': task, 'daq.node': this.o.node },
+      async () => {
+        if (m.restartTimer !== undefined) clearTimeout(m.restartTimer);
+        if (m.child !== undefined) {
+          await this.stop(m);
+          m.child = undefined;
+        }
+        m.stopping = false;
+        m.failed = false;
+        await this.start(m);
+        m.restarts++;
+        await this.replay(m);
+        this.emit('task-event', this.report(m), 'restarted');
+        return this.report(m);
+      },
+      traceparent,
+    );
+  }
+
+  private async replay(m: Managed): Promise<void> {
+    for (const h of m.history) {
+      if (!this.isWorkload(m.spec)) break;
+      const r = await this.request(m, { type: 'command', transition: h.transition, payload: h.payload }, this.timeout());
+      if (r.type === 'reply' && !r.ok) throw new Error(r.error?.message ?? `${h.transition} failed`);
+    }
+  }
+
   /** Starts the process again and replays the transitions that had brought it to its state. */
   private async restart(m: Managed, attempt: number): Promise<void> {
     try {
       await this.start(m);
       m.restarts++;
-      for (const h of m.history) {
-        if (!this.isWorkload(m.spec)) break;
-        const r = await this.request(
-          m,
-          { type: 'command', transition: h.transition, payload: h.payload },
-          this.timeout(),
-        );
-        if (r.type === 'reply' && !r.ok) throw new Error(r.error?.message ?? `${h.transition} failed`);
-      }
+      await this.replay(m);
       this.emit('task-event', this.report(m), 'restarted');
     } catch (err) {
       this.o.ers.raise(

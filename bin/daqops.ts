@@ -9,6 +9,7 @@ import { applyOverrides, readConfigFile } from '../lib/config.js';
 import { envBrokerList, envString } from '../lib/env.js';
 import { parseWorkloadConfig, workloadKinds, type WorkloadKind } from '../agent/workloads/config.js';
 import type { AgentCliOptions } from '../agent/agent-cli.js';
+import type { PlatformCliOptions } from '../platform/platform-cli.js';
 
 // Each command loads only what it needs: an agent or a workload process does not carry the Kafka
 // client, Arrow or the testbed in memory unless it uses them.
@@ -188,7 +189,16 @@ program
   )
   .option('--db <file>', 'SQLite state (default .daqops/platform.db)')
   .option('--brokers <list>', 'Kafka brokers for the environments (default DAQOPS_KAFKA_BROKERS)')
-  .action(async (opts: { port: number; host: string; tokens?: string; db?: string; brokers?: string }) => {
+  .option('--runbooks <dir>', 'runbooks directory (default runbooks/)')
+  .option('--page-url <url>', 'on-call webhook for escalations (default DAQOPS_PAGE_URL)')
+  .option('--page-routing-key <key>', 'routing key sent with each page', 'daqops')
+  .option(
+    '--settle-seconds <s>',
+    'quiet time before a recovered incident resolves itself',
+    (v) => Number.parseFloat(v),
+    60,
+  )
+  .action(async (opts: PlatformCliOptions) => {
     const { runPlatformCli } = await import('../platform/platform-cli.js');
     await runPlatformCli(opts);
   });

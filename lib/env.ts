@@ -11,6 +11,7 @@ export const environmentVariables = {
   DAQOPS_KAFKA_HEAP: 'Java heap for the local broker, e.g. 1g; default 768m.',
   DAQOPS_JOIN_TOKEN: 'Token an agent presents to join the platform.',
   DAQOPS_TOKEN: 'Bearer token the daqops env/run commands present to the platform API.',
+  DAQOPS_PAGE_URL: 'Where the platform pages on-call (a PagerDuty-Events-v2-like webhook); unset: no pages.',
 } as const;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;

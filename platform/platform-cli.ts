@@ -13,6 +13,7 @@ import { KafkaClient } from '../lib/kafka.js';
 import { AgentHub } from './agents/hub.js';
 import { ControlBus } from './events/bus.js';
 import { DataPath } from './dataflow/data-path.js';
+import { loadRunbooks } from './runbooks/runbook.js';
 import { buildApi } from './api/server.js';
 import { loadTokens } from './api/auth.js';
 import { Platform } from './platform.js';
@@ -24,6 +25,12 @@ export interface PlatformCliOptions {
   readonly tokens?: string;
   readonly db?: string;
   readonly brokers?: string;
+  /** Runbooks directory (default runbooks/ of the project). */
+  readonly runbooks?: string;
+  readonly pageUrl?: string;
+  readonly pageRoutingKey?: string;
+  /** How long a recovered incident must stay quiet before it resolves itself (default 60 s). */
+  readonly settleSeconds?: number;
 }
 
 /** A first start writes a tokens file with fresh random tokens (mode 0600) and says where it is. */
@@ -88,13 +95,20 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     onRegister: (a) => void platform.agentRegistered(a.topology, a.tasks),
     onTaskReports: (node, reports) => void platform.taskReports(node, reports),
     onAgentLost: (a) => void platform.agentLost(a.node),
+    onTaskEvent: (node, r, event) => platform.taskEvent(node, r, event),
   });
+  const runbooksDir = o.runbooks ?? join(projectRoot(), 'runbooks');
+  const runbooks = loadRunbooks(runbooksDir);
+  const pageUrl = o.pageUrl ?? envString('DAQOPS_PAGE_URL');
   const platform: Platform = new Platform({
     store,
     driver: hub,
     brokers,
     metrics,
     ers,
+    runbooks,
+    page: pageUrl === undefined ? undefined : { url: pageUrl, routingKey: o.pageRoutingKey ?? 'daqops' },
+    incidentTiming: { settleMs: (o.settleSeconds ?? 60) * 1000 },
     onControlEvent: (e) => {
       const env = platform.environments.get(e.environment);
       if (env !== undefined) bus?.control(env.namespace, e);
@@ -110,6 +124,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     },
   });
   const restored = platform.restore();
+  const ticker = setInterval(() => platform.tick(), 1000);
   if (restored.environments > 0)
     console.error(
       `platform: restored ${restored.environments} environment(s) from ${dbFile}, ${restored.holdingResources} holding resources${restored.interrupted.length > 0 ? `; cut mid-transition, now ERROR: ${restored.interrupted.join(', ')}` : ''}`,
@@ -136,12 +151,13 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   hub.attach(app.server);
   await app.listen({ port: o.port, host: o.host });
   console.error(
-    `platform: http://${o.host}:${o.port} (API /api/v1, OpenAPI /openapi.json), agents join at ws://${o.host}:${o.port}/api/v1/agents/ws, state in ${dbFile}`,
+    `platform: http://${o.host}:${o.port} (API /api/v1, OpenAPI /openapi.json), agents join at ws://${o.host}:${o.port}/api/v1/agents/ws, state in ${dbFile}, ${runbooks.length} runbooks from ${runbooksDir}${pageUrl === undefined ? ', no pager' : `, pages to ${pageUrl}`}`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  clearInterval(ticker);
   await hub.close();
   await app.close();
   await bus?.close();

@@ -17,6 +17,23 @@ import type { Metrics } from '../lib/metrics.js';
 import type { ErsReporter } from '../lib/ers.js';
 import type { NodeTopology, TaskReport } from '../protocol/agent-link.js';
 import type { TaskState } from '../protocol/states.js';
+import { traceparentOf } from '../lib/tracing.js';
+import { Correlator, type Ingested } from './incidents/correlator.js';
+import {
+  agentLostSignal,
+  alertSignals,
+  controlSignal,
+  ersSignal,
+  exitSignal,
+  type AlertmanagerPayload,
+} from './incidents/signals.js';
+import { DataflowTopology } from './incidents/topology.js';
+import type { Component, Incident, SignalInput } from './incidents/types.js';
+import { RecoveryEngine, type PageOptions, type RecoveryTarget } from './recovery/engine.js';
+import type { Runbook } from './runbooks/runbook.js';
+import { configurePayload } from './control/transitions/configure.js';
+import { taskSpec } from './control/transitions/deploy.js';
+import type { ErsIssue } from '../protocol/ers.js';
 
 export interface PlatformOptions {
   readonly store: PlatformStore;
@@ -31,6 +48,12 @@ export interface PlatformOptions {
   readonly drain?: (env: Environment, stoppedWorkloads: readonly string[]) => Promise<void>;
   /** Where the platform raises its ERS issues (failed transitions, hooks, tasks, lost agents). */
   readonly ers?: ErsReporter;
+  /** The runbooks recovery follows (runbooks/ of the project by default in `daqops platform`). */
+  readonly runbooks?: readonly Runbook[];
+  /** Where escalations page. */
+  readonly page?: PageOptions | undefined;
+  /** Correlation window, settle and quiet times (ms) of incidents. */
+  readonly incidentTiming?: { windowMs?: number; settleMs?: number; quietMs?: number };
 }
 
 /** What a restart found in the store and made of it. */
@@ -65,13 +88,35 @@ export interface EnvironmentView {
   }[];
 }
 
-export class Platform {
+export class Platform implements RecoveryTarget {
   readonly ledger: ResourceLedger;
   readonly environments = new Map<string, Environment>();
+  readonly incidents: Correlator;
+  readonly recovery: RecoveryEngine;
   private readonly startedBy = new Map<string, string>();
 
   constructor(readonly o: PlatformOptions) {
     this.ledger = o.ledger ?? new ResourceLedger();
+    this.incidents = new Correlator({
+      ...(o.incidentTiming ?? {}),
+      firstId: o.store.lastIncidentId() + 1,
+      topology: (id) => {
+        const env = this.environments.get(id);
+        return env === undefined ? undefined : topologyOf(env);
+      },
+      onChange: (inc) => {
+        o.store.saveIncident(inc);
+        this.updateIncidentGauge();
+      },
+    });
+    this.incidents.load(o.store.unresolvedIncidents());
+    this.recovery = new RecoveryEngine({
+      runbooks: o.runbooks ?? [],
+      correlator: this.incidents,
+      target: this,
+      page: o.page,
+      ...(o.metrics === undefined ? {} : { metrics: o.metrics }),
+    });
   }
 
   createEnvironment(
@@ -100,6 +145,7 @@ export class Platform {
         brokers: this.o.brokers,
         actions: this.o.actions ?? {},
         emit: (e) => this.onEvent(e),
+        onTaskFailure: (e, t) => this.onTaskFailure(e, t),
         ...(this.o.drain === undefined ? {} : { drain: this.o.drain }),
       },
       namespace,
@@ -193,6 +239,9 @@ export class Platform {
   async agentRegistered(topology: NodeTopology, reports: readonly TaskReport[]): Promise<void> {
     this.ledger.addNode(topology);
     const node = topology.node;
+    for (const inc of this.incidents.open())
+      if (inc.signals.some((x) => x.name === 'AgentLost' && x.component.id === node))
+        this.signal(agentLostSignal(node, inc.environment, false));
     const reported = new Map(reports.map((r) => [`${r.environment}/${r.task}`, r]));
     for (const env of this.environments.values()) {
       if (env.state === 'STANDBY' || env.state === 'DONE' || env.transitionUnderWay === 'DEPLOY') continue;
@@ -237,6 +286,11 @@ export class Platform {
     this.o.ers?.raise('daqops.platform.AgentLost', `agent of node ${node} lost (missed heartbeats)`, {
       node,
     });
+    const hit = [...this.environments.values()].filter((e) =>
+      [...e.tasks.values()].some((t) => t.node === node && t.state !== 'DONE'),
+    );
+    if (hit.length === 0) this.signal(agentLostSignal(node, undefined, true));
+    for (const env of hit) this.signal(agentLostSignal(node, env.id, true));
     for (const env of this.environments.values()) {
       for (const t of env.tasks.values()) {
         if (t.node !== node || t.excluded || t.state === 'ERROR' || t.state === 'DONE') continue;
@@ -268,6 +322,7 @@ export class Platform {
       // On record before anything happens: a platform killed now knows, when it restarts, what was cut.
       this.save(env, who);
       const state = await running;
+      if (t === 'EXIT') this.environmentEnded(id);
       end?.({ result: 'ok' });
       this.o.store.audit({ who, action: 'env.transition', target: id, result: 'ok', detail: t });
       return state;
@@ -285,6 +340,137 @@ export class Platform {
       this.save(env, who);
       this.updateGauges();
     }
+  }
+
+  // ---- incidents and recovery ---------------------------------------------------------------------
+
+  /** Takes a signal into the correlator; a new incident of an alert or a failed transition is recovered. */
+  signal(s: SignalInput): Ingested | undefined {
+    this.o.metrics?.counter('daq_platform_signals_total').labels({ kind: s.source }).inc();
+    const r = this.incidents.ingest(s);
+    // Task failures are recovered through the failure semantics (onTaskFailure); ERS issues and exits are
+    // points that go with them. An alert or a failed transition that opens an incident starts its runbook.
+    const drives =
+      s.source === 'alertmanager' ||
+      (s.source === 'control' && ['TransitionTimeout', 'TransitionFailed', 'HookFailed'].includes(s.name));
+    if (r !== undefined && r.change === 'opened' && s.status === 'firing' && drives)
+      void this.recovery.recover(r.incident.id);
+    return r;
+  }
+
+  /** An Alertmanager webhook (already validated by the API): one signal per alert. */
+  alertmanager(p: AlertmanagerPayload): { incidents: number[] } {
+    const ids = new Set<number>();
+    for (const s of alertSignals(p)) {
+      const r = this.signal(s);
+      if (r !== undefined) ids.add(r.incident.id);
+    }
+    return { incidents: [...ids] };
+  }
+
+  /** An ERS issue read from an environment's `<ns>.ers` (Warning and above become signals). */
+  ersIssue(i: ErsIssue): void {
+    if (i.context.application === 'daqops-platform') return; // its own: already signals
+    const envId = i.context.environment;
+    const kind =
+      envId === undefined || i.context.task === undefined
+        ? undefined
+        : this.environments.get(envId)?.tasks.get(i.context.task)?.workload;
+    const s = ersSignal(i, kind);
+    if (s !== undefined) this.signal(s);
+  }
+
+  /** A task event from an agent: an unexpected exit is a signal (its ERROR state follows as a report). */
+  taskEvent(node: string, r: TaskReport, event: string): void {
+    if (event !== 'exited' || r.state === 'DONE') return;
+    const t = this.environments.get(r.environment)?.tasks.get(r.task);
+    if (t === undefined || t.node !== node) return;
+    this.signal(exitSignal(r.environment, r.task, t.workload, r.message ?? 'exited'));
+  }
+
+  /** Resolves what has settled (call every second). */
+  tick(): void {
+    this.incidents.tick();
+  }
+
+  private async onTaskFailure(env: Environment, t: TaskStatus): Promise<boolean> {
+    const fingerprint = `control/${env.id}/task:${t.name}/TaskFailed`;
+    const inc = this.incidents
+      .open()
+      .find((i) => i.signals.some((x) => x.fingerprint === fingerprint && x.status === 'firing'));
+    if (inc === undefined) return false;
+    return this.recovery.recover(inc.id);
+  }
+
+  /** An environment ended (EXIT): its incidents that need nobody any more resolve. */
+  private environmentEnded(id: string): void {
+    for (const inc of this.incidents.open())
+      if (inc.environment === id && (inc.recovery === 'none' || inc.recovery === 'succeeded'))
+        this.incidents.resolve(inc.id, 'platform', 'resolved: the environment ended');
+  }
+
+  private updateIncidentGauge(): void {
+    const g = this.o.metrics?.gauge('daq_platform_incidents');
+    if (g === undefined) return;
+    const open = this.incidents.open();
+    for (const state of ['open', 'acknowledged'] as const)
+      g.labels({ state }).set(open.filter((i) => i.state === state).length);
+  }
+
+  // RecoveryTarget: what runbooks may do.
+
+  tasksOf(envId: string, c: Component): { name: string; critical: boolean; excluded: boolean }[] {
+    const env = this.environments.get(envId);
+    if (env === undefined) return [];
+    return topologyOf(env)
+      .tasksOf(c)
+      .map((x) => env.tasks.get(x.name)!)
+      .filter((t) => c.kind !== 'environment' || t.state === 'ERROR');
+  }
+
+  async restartTask(envId: string, task: string): Promise<void> {
+    const env = this.get(envId);
+    const t = env.tasks.get(task);
+    if (t === undefined) throw new DaqError('NOT_FOUND', `no task ${task} in ${envId}`);
+    const r = await this.o.driver.restart(t.node, t.name, traceparentOf());
+    await env.onTaskReport(r);
+  }
+
+  excludeTask(envId: string, task: string): Promise<void> {
+    const env = this.get(envId);
+    const t = env.tasks.get(task);
+    if (t === undefined) throw new DaqError('NOT_FOUND', `no task ${task} in ${envId}`);
+    env.exclude(t, 'by runbook');
+    return Promise.resolve();
+  }
+
+  /** Places a task again away from its node and brings it to the environment's state there. */
+  async moveTask(envId: string, task: string): Promise<void> {
+    const env = this.get(envId);
+    const t = env.tasks.get(task);
+    const tt = env.template.tasks.find((x) => x.name === task);
+    if (t === undefined || tt === undefined) throw new DaqError('NOT_FOUND', `no task ${task} in ${envId}`);
+    const p = this.ledger.move(env.id, task, t.node, {
+      task,
+      cores: tt.resources.cores,
+      numa: tt.resources.numa,
+      near: tt.resources.near,
+      memoryMiB: tt.resources.memoryMiB,
+    });
+    await this.o.driver.kill(t.node, task).catch(() => undefined);
+    const moved: TaskStatus = { ...t, node: p.node, cpus: p.cpus, numa: p.numa, state: 'STANDBY' };
+    env.tasks.set(task, moved);
+    const tp = traceparentOf();
+    let r = await this.o.driver.spawn(p.node, taskSpec(env, moved), tp);
+    if (env.state === 'CONFIGURED' || env.state === 'RUNNING')
+      r = await this.o.driver.transition(p.node, task, 'CONFIGURE', configurePayload(env, task), tp);
+    if (env.state === 'RUNNING')
+      r = await this.o.driver.transition(p.node, task, 'START', { run: env.run }, tp);
+    await env.onTaskReport(r);
+  }
+
+  audit(e: { who: string; action: string; target: string; result: string; detail: string }): void {
+    this.o.store.audit(e);
   }
 
   /** Environments and tasks by state, for the platform's /metrics. */
@@ -328,6 +514,14 @@ export class Platform {
 
   private onEvent(e: ControlEvent): void {
     this.raiseFor(e);
+    if (e.kind !== 'task' || !e.excluded) {
+      const t = e.kind === 'task' ? this.environments.get(e.environment)?.tasks.get(e.task) : undefined;
+      const s = controlSignal(
+        e,
+        t === undefined ? undefined : { workload: t.workload, critical: t.critical },
+      );
+      if (s !== undefined) this.signal(s);
+    }
     if (e.kind === 'run') {
       const env = this.environments.get(e.environment);
       if (e.time === 'start' && env !== undefined) {
@@ -419,3 +613,20 @@ function failedReport(environment: string, t: TaskStatus, message: string): Task
     message,
   };
 }
+
+/** The correlator's view of an environment: its tasks by stage (role order), node and links. */
+export function topologyOf(env: Environment): DataflowTopology {
+  const roles = [...new Set(env.template.tasks.map((t) => t.role))];
+  return new DataflowTopology(
+    env.id,
+    env.template.tasks.map((tt) => ({
+      name: tt.name,
+      workload: tt.workload,
+      node: env.tasks.get(tt.name)?.node ?? '',
+      stage: roles.indexOf(tt.role),
+      links: tt.resources.links,
+    })),
+  );
+}
+
+export type { Incident };

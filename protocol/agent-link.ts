@@ -94,7 +94,8 @@ export type PlatformToAgent =
   | {
       readonly type: 'command';
       readonly id: string;
-      readonly action: 'spawn' | 'transition' | 'kill';
+      /** `restart`: stop the task's process if it runs, start it again, replay it to its state. */
+      readonly action: 'spawn' | 'transition' | 'kill' | 'restart';
       readonly spec?: TaskSpec;
       readonly task?: string;
       readonly transition?: TaskTransition;
@@ -120,8 +121,8 @@ export function parsePlatformMessage(text: string): PlatformToAgent {
     });
   if (typeof m['id'] !== 'string')
     throw new DaqError('INVALID_CONFIG', 'command.id must be a string', { field: 'id' });
-  if (!['spawn', 'transition', 'kill'].includes(m['action'] as string)) {
-    throw new DaqError('INVALID_CONFIG', `command.action must be spawn, transition or kill`, {
+  if (!['spawn', 'transition', 'kill', 'restart'].includes(m['action'] as string)) {
+    throw new DaqError('INVALID_CONFIG', `command.action must be spawn, transition, kill or restart`, {
       field: 'action',
     });
   }

@@ -37,6 +37,8 @@ export interface HubOptions {
   /** An agent registered (first time, or back after a loss or a platform restart). */
   readonly onRegister?: (a: AgentRecord, returning: boolean) => void;
   readonly onTaskReports?: (node: string, tasks: readonly TaskReport[]) => void;
+  /** A task event as it happened (exited, restarted, failed …), after onTaskReports has seen its report. */
+  readonly onTaskEvent?: (node: string, task: TaskReport, event: string) => void;
   readonly onAgentLost?: (a: AgentRecord) => void;
 }
 
@@ -117,6 +119,7 @@ export class AgentHub implements TaskDriver {
         p.resolve(m);
       } else if (m.type === 'task-event' && node !== undefined) {
         this.o.onTaskReports?.(node, [m.task]);
+        this.o.onTaskEvent?.(node, m.task, m.event);
       }
     });
     ws.on('close', () => {
@@ -201,6 +204,17 @@ export class AgentHub implements TaskDriver {
     });
     if (r === undefined)
       throw new DaqError('INVALID_CONFIG', `node ${node} reported no task for ${transition} ${task}`);
+    return r;
+  }
+
+  async restart(node: string, task: string, traceparent?: string): Promise<TaskReport> {
+    const r = await this.command(node, {
+      action: 'restart',
+      task,
+      ...(traceparent === undefined ? {} : { traceparent }),
+    });
+    if (r === undefined)
+      throw new DaqError('INVALID_CONFIG', `node ${node} reported no task for restart ${task}`);
     return r;
   }
 

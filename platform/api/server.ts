@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { environmentTransitions, isEnvironmentTransition } from '../../protocol/states.js';
 import { isDaqError, type ErrorCode } from '../../protocol/errors.js';
 import type { Platform } from '../platform.js';
+import { incidentRoutes } from './incident-routes.js';
 import type { PlatformStore } from '../store/store.js';
 import { allows, type Principal, type Role, type TokenBook } from './auth.js';
 
@@ -26,7 +27,7 @@ const STATUS: Partial<Record<ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'BAD_REQ
   TIMEOUT: 504,
 };
 
-interface Route {
+export interface Route {
   readonly method: 'GET' | 'POST';
   readonly url: string;
   readonly role: Role;
@@ -134,6 +135,7 @@ export function buildApi(
         return platform.view(platform.get(id));
       },
     },
+    ...incidentRoutes(platform, store, who),
     {
       method: 'GET',
       url: '/api/v1/agents',

@@ -29,10 +29,12 @@ export interface EnvironmentContext {
   readonly actions: HookActions;
   readonly emit: (e: ControlEvent) => void;
   /**
-   * Called when a critical task fails while the environment is up; resolves true when it healed the
-   * task (automated recovery, next issues). Default: nobody heals, the environment goes to ERROR.
+   * Called when a task fails while the environment is up and no transition is under way: automated
+   * recovery (runbooks). Resolves true when it handled the failure (restarted, moved or excluded the
+   * task). Otherwise — and by default — a non-critical task is excluded and a critical one sends the
+   * environment to ERROR.
    */
-  readonly onCriticalFailure?: (env: Environment, task: TaskStatus) => Promise<boolean>;
+  readonly onTaskFailure?: (env: Environment, task: TaskStatus) => Promise<boolean>;
   /**
    * During STOP_ACTIVITY, after the tasks of these workload kinds stopped: resolves when what they produced
    * has been consumed downstream (the data path drained), or after its own time limit. Default: no wait.
@@ -171,24 +173,35 @@ export class Environment {
     if (r.state === 'ERROR' && before !== 'ERROR' && !t.excluded) await this.taskFailed(t);
   }
 
-  /** A task failed: exclude it if it is not critical, else recover it or take the environment to ERROR. */
+  /** A task failed: recovery first; else exclude it if it is not critical, or take the environment to ERROR. */
   async taskFailed(t: TaskStatus): Promise<void> {
+    const up = this.state === 'RUNNING' || this.state === 'CONFIGURED' || this.state === 'DEPLOYED';
+    if (up && this.busy === undefined && this.ctx.onTaskFailure !== undefined) {
+      const handled = await this.ctx.onTaskFailure(this, t);
+      if (handled || t.excluded || t.state !== 'ERROR') return;
+    }
     if (!t.critical) {
-      t.excluded = true;
-      this.ctx.emit({
-        kind: 'task',
-        environment: this.id,
-        task: t.name,
-        state: t.state,
-        excluded: true,
-        at: new Date().toISOString(),
-        message: `excluded: ${t.message ?? 'failed'}`,
-      });
+      this.exclude(t, t.message ?? 'failed');
       return;
     }
-    if (this.state !== 'RUNNING' && this.state !== 'CONFIGURED' && this.state !== 'DEPLOYED') return;
-    if ((await this.ctx.onCriticalFailure?.(this, t)) === true) return;
+    if (!up) return;
     if (this.busy === undefined) await this.transition('GO_ERROR').catch(() => undefined);
     else this.state = 'ERROR';
+  }
+
+  /** Takes a non-critical task out of the run: no longer commanded, not in the roll-up. */
+  exclude(t: TaskStatus, why: string): void {
+    if (t.critical) throw new DaqError('INVALID_CONFIG', `task ${t.name} is critical: it cannot be excluded`);
+    if (t.excluded) return;
+    t.excluded = true;
+    this.ctx.emit({
+      kind: 'task',
+      environment: this.id,
+      task: t.name,
+      state: t.state,
+      excluded: true,
+      at: new Date().toISOString(),
+      message: `excluded: ${why}`,
+    });
   }
 }

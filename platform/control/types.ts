@@ -18,6 +18,8 @@ export interface TaskDriver {
     traceparent?: string,
   ): Promise<TaskReport>;
   kill(node: string, task: string): Promise<void>;
+  /** Stops the task's process if it runs, starts it again and brings it back to its state. */
+  restart(node: string, task: string, traceparent?: string): Promise<TaskReport>;
 }
 
 export interface TaskStatus {

@@ -7,6 +7,7 @@
  * recovery (if any) succeeded, after `settleMs` without news — so a crash loop stays one incident — or,
  * when it only holds point signals and nobody acted, after `quietMs` of quiet.
  */
+import { DaqError } from '../../protocol/errors.js';
 import { DataflowTopology } from './topology.js';
 import {
   componentKey,
@@ -236,7 +237,7 @@ export class Correlator {
 
   get(id: number): Incident {
     const inc = this.incidents.get(id);
-    if (inc === undefined) throw new RangeError(`no incident ${id}`);
+    if (inc === undefined) throw new DaqError('NOT_FOUND', `no open incident ${id}`, { field: 'id' });
     return inc;
   }
 

@@ -126,6 +126,25 @@ export class ResourceLedger {
     return inOrder;
   }
 
+  /**
+   * Places one task of an environment again, away from `avoid` (a lost node): the same request, a new
+   * place; its old locks are released. Throws PLACEMENT_FAILED (keeping the old place) when nothing fits.
+   */
+  move(env: string, task: string, avoid: string, request: PlacementRequest): Placed {
+    const placed = this.byEnv.get(env) ?? [];
+    const old = placed.find((p) => p.task === task);
+    if (old !== undefined) this.unlock(env, old);
+    const p = this.placeOne(env, request, avoid);
+    if (typeof p === 'string') {
+      if (old !== undefined) this.lock(env, old);
+      throw new DaqError('PLACEMENT_FAILED', `task ${task} of ${env} cannot be moved off ${avoid}: ${p}`, {
+        field: 'resources',
+      });
+    }
+    this.byEnv.set(env, [...placed.filter((x) => x.task !== task), p]);
+    return p;
+  }
+
   /** Releases everything an environment holds. */
   release(env: string): void {
     for (const p of this.byEnv.get(env) ?? []) this.unlock(env, p);
@@ -147,10 +166,11 @@ export class ResourceLedger {
     return out;
   }
 
-  private placeOne(env: string, r: PlacementRequest): Placed | string {
+  private placeOne(env: string, r: PlacementRequest, avoid?: string): Placed | string {
     const candidates: { node: string; numa: NumaState }[] = [];
     if (r.near !== undefined) {
       for (const [node, s] of this.nodes) {
+        if (node === avoid) continue;
         const dev = s.topology.devices.find((d) => d.name === r.near);
         if (dev === undefined) continue;
         const numa =
@@ -162,6 +182,7 @@ export class ResourceLedger {
       if (candidates.length === 0) return `no node has device ${r.near}`;
     } else {
       for (const [node, s] of this.nodes) {
+        if (node === avoid) continue;
         for (const n of s.numa.values())
           if (r.numa === undefined || n.id === r.numa) candidates.push({ node, numa: n });
       }

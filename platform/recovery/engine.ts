@@ -23,7 +23,7 @@ export interface RecoveryTarget {
   restartTask(environment: string, task: string): Promise<void>;
   excludeTask(environment: string, task: string): Promise<void>;
   moveTask(environment: string, task: string): Promise<void>;
-  transition(environment: string, t: EnvironmentTransition, who: string): Promise<void>;
+  transition(environment: string, t: EnvironmentTransition, who: string): Promise<unknown>;
   audit(e: { who: string; action: string; target: string; result: string; detail: string }): void;
 }
 
@@ -121,7 +121,13 @@ export class RecoveryEngine {
     for (const step of steps) {
       const out = await this.step(c.get(id), book, step, WHO);
       if (!out.ok) {
-        await this.escalate(c.get(id), book, `step "${step.title}" failed: ${out.message}`);
+        // A page that failed is not paged again: the escalation is on the timeline for the next shift.
+        await this.escalate(
+          c.get(id),
+          book,
+          `step "${step.title}" failed: ${out.message}`,
+          step.action !== 'page',
+        );
         return false;
       }
     }
@@ -185,11 +191,17 @@ export class RecoveryEngine {
     return { ok: true, message: `${step.action} ${done.join(', ')}` };
   }
 
-  private async escalate(inc: Incident, book: Runbook | undefined, reason: string): Promise<void> {
+  private async escalate(
+    inc: Incident,
+    book: Runbook | undefined,
+    reason: string,
+    page = true,
+  ): Promise<void> {
     const c = this.o.correlator;
     const next = book?.escalate === undefined ? undefined : this.runbook(book.escalate);
     c.setRecovery(inc.id, 'escalated', next?.name ?? book?.name);
     c.record(inc.id, { kind: 'escalation', text: `escalated to a human: ${reason}` });
+    if (!page) return;
     const pages = next?.steps.filter((s) => s.auto && s.action === 'page') ?? [];
     if (pages.length === 0) {
       const out = await this.page(c.get(inc.id), next ?? book, reason);

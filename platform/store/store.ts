@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import type { Reconciliation } from '../../protocol/accounting.js';
 import type { EnvironmentState } from '../../protocol/states.js';
+import type { Incident } from '../incidents/types.js';
 
 export interface RunRecord {
   readonly run: number;
@@ -56,6 +57,9 @@ CREATE TABLE IF NOT EXISTS environments (
   id TEXT PRIMARY KEY, namespace TEXT NOT NULL, template_file TEXT NOT NULL, vars TEXT NOT NULL,
   state TEXT NOT NULL, run INTEGER, tasks TEXT NOT NULL, created_by TEXT NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS incidents (
+  id INTEGER PRIMARY KEY, environment TEXT, state TEXT NOT NULL, severity TEXT NOT NULL,
+  opened_at TEXT NOT NULL, updated_at TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
   target TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL);
@@ -161,6 +165,52 @@ export class PlatformStore {
   environment(id: string): EnvironmentRecord | undefined {
     const row = this.db.prepare<[string], EnvRow>('SELECT * FROM environments WHERE id = ?').get(id);
     return row === undefined ? undefined : envFromRow(row);
+  }
+
+  /** Writes an incident whole (its signals and timeline as JSON). */
+  saveIncident(i: Incident): void {
+    this.db
+      .prepare(
+        `INSERT INTO incidents (id, environment, state, severity, opened_at, updated_at, data)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
+           updated_at = excluded.updated_at, data = excluded.data`,
+      )
+      .run(i.id, i.environment ?? null, i.state, i.severity, i.openedAt, i.updatedAt, JSON.stringify(i));
+  }
+
+  /** Incidents, newest first; only those in `state` when given. */
+  incidents(o: { state?: string; limit?: number } = {}): Incident[] {
+    const rows =
+      o.state === undefined
+        ? this.db
+            .prepare<[number], { data: string }>('SELECT data FROM incidents ORDER BY id DESC LIMIT ?')
+            .all(o.limit ?? 200)
+        : this.db
+            .prepare<[string, number], { data: string }>(
+              'SELECT data FROM incidents WHERE state = ? ORDER BY id DESC LIMIT ?',
+            )
+            .all(o.state, o.limit ?? 200);
+    return rows.map((r) => JSON.parse(r.data) as Incident);
+  }
+
+  incident(id: number): Incident | undefined {
+    const row = this.db
+      .prepare<[number], { data: string }>('SELECT data FROM incidents WHERE id = ?')
+      .get(id);
+    return row === undefined ? undefined : (JSON.parse(row.data) as Incident);
+  }
+
+  /** Incidents not resolved yet (taken back after a restart). */
+  unresolvedIncidents(): Incident[] {
+    return this.db
+      .prepare<[], { data: string }>("SELECT data FROM incidents WHERE state != 'resolved' ORDER BY id")
+      .all()
+      .map((r) => JSON.parse(r.data) as Incident);
+  }
+
+  lastIncidentId(): number {
+    return this.db.prepare<[], { id: number | null }>('SELECT MAX(id) AS id FROM incidents').get()?.id ?? 0;
   }
 
   audit(e: Omit<AuditEntry, 'at'> & { at?: string }): void {

@@ -62,6 +62,15 @@ export class SimulatedDriver implements TaskDriver {
     return Promise.resolve(this.report(task));
   }
 
+  /** A new process (new pid) back in the state the task had. */
+  restart(node: string, task: string): Promise<TaskReport> {
+    const s = this.tasks.get(task);
+    if (s === undefined || s.node !== node) return Promise.reject(new Error(`no task ${task} on ${node}`));
+    s.pid = this.pid++;
+    if (this.keepLog) this.log.push(`${node} restart ${task}`);
+    return Promise.resolve(this.report(task));
+  }
+
   kill(node: string, task: string): Promise<void> {
     this.tasks.delete(task);
     if (this.keepLog) this.log.push(`${node} kill ${task}`);

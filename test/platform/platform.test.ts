@@ -95,6 +95,7 @@ describe('platform/platform', () => {
     const hanging: TaskDriver = {
       spawn: (n, s) => driver.spawn(n, s),
       kill: (n, t) => driver.kill(n, t),
+      restart: (n, t) => driver.restart(n, t),
       transition: (n, t, tr) => (tr === 'START' ? new Promise(() => undefined) : driver.transition(n, t, tr)),
     };
     const first = platform(hanging);

@@ -1,16 +1,20 @@
 import type { Environment } from '../environment.js';
 import { commandTasks } from './command-tasks.js';
 
-/** CONFIGURE: every task gets its configuration, completed with the environment's namespace and Kafka. */
-export async function configure(env: Environment): Promise<void> {
-  const byName = new Map(env.template.tasks.map((t) => [t.name, t]));
-  await commandTasks(env, 'CONFIGURE', (t) => ({
+/** A task's CONFIGURE payload: its template configuration with the environment's namespace and Kafka. */
+export function configurePayload(env: Environment, task: string): Readonly<Record<string, unknown>> {
+  return {
     config: {
-      ...(byName.get(t.name)?.config ?? {}),
+      ...(env.template.tasks.find((t) => t.name === task)?.config ?? {}),
       namespace: env.namespace,
       environment: env.id,
-      task: t.name,
+      task,
       brokers: env.ctx.brokers,
     },
-  }));
+  };
+}
+
+/** CONFIGURE: every task gets its configuration. */
+export async function configure(env: Environment): Promise<void> {
+  await commandTasks(env, 'CONFIGURE', (t) => configurePayload(env, t.name));
 }

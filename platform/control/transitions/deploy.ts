@@ -1,5 +1,20 @@
 import { traceparentOf } from '../../../lib/tracing.js';
+import type { TaskSpec } from '../../../protocol/agent-link.js';
 import type { Environment } from '../environment.js';
+import type { TaskStatus } from '../types.js';
+
+/** What the agent of a task's node is asked to run (its configuration comes at CONFIGURE). */
+export function taskSpec(env: Environment, s: TaskStatus): TaskSpec {
+  return {
+    task: s.name,
+    environment: env.id,
+    kind: s.workload,
+    config: {},
+    cpus: s.cpus,
+    memoryNode: s.numa,
+    critical: s.critical,
+  };
+}
 
 /** DEPLOY: place every task (all or nothing, resources locked) and start its process in STANDBY. */
 export async function deploy(env: Environment): Promise<void> {
@@ -35,19 +50,7 @@ export async function deploy(env: Environment): Promise<void> {
   await Promise.all(
     [...env.tasks.values()].map(async (s) => {
       try {
-        const r = await env.ctx.driver.spawn(
-          s.node,
-          {
-            task: s.name,
-            environment: env.id,
-            kind: s.workload,
-            config: {},
-            cpus: s.cpus,
-            memoryNode: s.numa,
-            critical: s.critical,
-          },
-          traceparent,
-        );
+        const r = await env.ctx.driver.spawn(s.node, taskSpec(env, s), traceparent);
         s.pid = r.pid;
         s.state = r.state;
       } catch (err) {

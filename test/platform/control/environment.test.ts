@@ -213,7 +213,7 @@ describe('platform/control/environment', () => {
     assert.equal(env.tasks.get('ro-0')!.state, 'ERROR', 'an excluded task is no longer commanded');
 
     let healed = 0;
-    const healing = setup('', { onCriticalFailure: () => Promise.resolve(++healed > 0) });
+    const healing = setup('', { onTaskFailure: () => Promise.resolve(++healed > 0) });
     for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) await healing.env.transition(t);
     await healing.env.onTaskReport(procError(false));
     assert.equal(healing.env.state, 'RUNNING');

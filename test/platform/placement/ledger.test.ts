@@ -117,6 +117,34 @@ describe('platform/placement/ledger', () => {
     assert.throws(() => reloaded.allocate('f', [req('z', 2)]), /PLACEMENT|cannot be placed/);
   });
 
+  it('moves one task off a node, or keeps its old place when nothing fits', () => {
+    const l = new ResourceLedger();
+    l.addNode(node('a', [[0]]));
+    l.addNode(node('b', [[0]]));
+    l.allocate('e', [req('x', 1), req('y', 1)]);
+    const x = l.placement('e').find((p) => p.task === 'x')!;
+    assert.throws(() => l.move('e', 'x', x.node, req('x', 1)), /cannot be moved off/);
+    assert.deepEqual(
+      l.placement('e').find((p) => p.task === 'x'),
+      x,
+      'the old place is kept',
+    );
+    l.release('e');
+    l.allocate('f', [req('x', 1)]);
+    const from = l.placement('f')[0]!.node;
+    const moved = l.move('f', 'x', from, req('x', 1));
+    assert.notEqual(moved.node, from);
+    assert.equal(l.placement('f').length, 1, 'placed once');
+    assert.deepEqual(
+      l.free().map((n) => [n.node, n.freeCores]),
+      [
+        ['a', from === 'a' ? 1 : 0],
+        ['b', from === 'b' ? 1 : 0],
+      ],
+      'the old core is free again',
+    );
+  });
+
   it('never gives a core to two tasks, nor more memory than a NUMA node has (random nodes and environments)', () => {
     const topo = fc.array(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 2 }), {
       minLength: 1,
