@@ -10,6 +10,7 @@ import { envBrokerList, envString } from '../lib/env.js';
 import { parseWorkloadConfig, workloadKinds, type WorkloadKind } from '../agent/workloads/config.js';
 import type { AgentCliOptions } from '../agent/agent-cli.js';
 import type { PlatformCliOptions } from '../platform/platform-cli.js';
+import type { Incident } from '../platform/incidents/types.js';
 
 // Each command loads only what it needs: an agent or a workload process does not carry the Kafka
 // client, Arrow or the testbed in memory unless it uses them.
@@ -323,6 +324,89 @@ withClient(runCmd.command('show').description('one run'))
     const r = await (await client(o)).call<unknown>('GET', `/api/v1/runs/${run}`);
     console.log(JSON.stringify(r, null, 2));
     void o;
+  });
+
+const incidentsCmd = program
+  .command('incidents')
+  .description('incidents: one per fault, with root cause and timeline');
+withClient(incidentsCmd.command('list').description('incidents, newest first'))
+  .option('--state <state>', 'open, acknowledged or resolved')
+  .action(async (o: ClientOpts & { state?: string }) => {
+    const { incidentLine } = await import('../platform/incidents/format.js');
+    const list = await (
+      await client(o)
+    ).call<Incident[]>('GET', `/api/v1/incidents${o.state === undefined ? '' : `?state=${o.state}`}`);
+    show(o, list, () => list.map(incidentLine).join('\n') || 'no incidents');
+  });
+withClient(incidentsCmd.command('show').description('one incident: root cause, signals, timeline'))
+  .argument('<id>')
+  .action(async (id: string, o: ClientOpts) => {
+    const { formatIncident } = await import('../platform/incidents/format.js');
+    const i = await (await client(o)).call<Incident>('GET', `/api/v1/incidents/${id}`);
+    show(o, i, () => formatIncident(i));
+  });
+for (const [verb, what] of [
+  ['ack', 'acknowledge: you are on it'],
+  ['resolve', 'resolve by hand'],
+] as const) {
+  withClient(incidentsCmd.command(verb).description(what))
+    .argument('<id>')
+    .option('--note <text>', 'a note for the timeline')
+    .action(async (id: string, o: ClientOpts & { note?: string }) => {
+      const { incidentLine } = await import('../platform/incidents/format.js');
+      const c = await client(o);
+      if (verb === 'ack' && o.note !== undefined)
+        await c.call('POST', `/api/v1/incidents/${id}/notes`, { text: o.note });
+      const i = await c.call<Incident>(
+        'POST',
+        `/api/v1/incidents/${id}/${verb}`,
+        verb === 'resolve' && o.note !== undefined ? { note: o.note } : undefined,
+      );
+      show(o, i, () => incidentLine(i));
+    });
+}
+withClient(incidentsCmd.command('note').description("add a note to an incident's timeline"))
+  .argument('<id>')
+  .argument('<text...>')
+  .action(async (id: string, text: string[], o: ClientOpts) => {
+    const { incidentLine } = await import('../platform/incidents/format.js');
+    const i = await (
+      await client(o)
+    ).call<Incident>('POST', `/api/v1/incidents/${id}/notes`, { text: text.join(' ') });
+    show(o, i, () => incidentLine(i));
+  });
+
+const runbookCmd = program.command('runbook').description('runbooks (runbooks/*.md)');
+withClient(
+  runbookCmd.command('run').description('walk a runbook on an incident, step by step, asking before each'),
+)
+  .argument('<name>')
+  .requiredOption('--incident <n>', 'the incident the outcomes are recorded on', (v) =>
+    Number.parseInt(v, 10),
+  )
+  .action(async (name: string, o: ClientOpts & { incident: number }) => {
+    const [{ walkRunbook }, { createInterface }] = await Promise.all([
+      import('../platform/runbooks/walk.js'),
+      import('node:readline/promises'),
+    ]);
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    const lines = rl[Symbol.asyncIterator]();
+    try {
+      const r = await walkRunbook(await client(o), name, o.incident, {
+        ask: async (q) => {
+          process.stdout.write(q);
+          const next = await lines.next();
+          return next.done === true ? 'q' : String(next.value).trim();
+        },
+        say: (l) => console.log(l),
+      });
+      console.log(
+        `\n${r.ran} step(s) done, ${r.skipped} skipped, ${r.failed} failed${r.quit ? ', stopped early' : ''}`,
+      );
+      if (r.failed > 0) process.exitCode = 1;
+    } finally {
+      rl.close();
+    }
   });
 
 program
