@@ -54,7 +54,7 @@ export function buildApi(
 ): FastifyInstance {
   const app = Fastify({
     logger: false,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, allErrors: false, allowUnionTypes: true } },
   });
 
   app.setErrorHandler((err: unknown, req, reply) => {

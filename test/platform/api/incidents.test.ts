@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { startAlertmanager } from '../../helpers/alertmanager.js';
 import { loadRunbooks } from '../../../platform/runbooks/runbook.js';
 import type { Incident } from '../../../platform/incidents/types.js';
 import { as, setup } from '../../helpers/api.js';
@@ -161,5 +163,53 @@ describe('platform/api incidents', () => {
       { name: string }[]
     >();
     assert.equal(books.length, 12);
+  });
+});
+
+describe('platform/api incidents with a real Alertmanager', function () {
+  this.timeout(60_000);
+
+  it('receives what Alertmanager sends: firing, then resolved, one signal for the repeated alert', async function () {
+    const { app, platform } = setup({ runbooks: loadRunbooks('runbooks') });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as AddressInfo).port;
+    const am = await startAlertmanager(
+      `http://127.0.0.1:${port}/api/v1/alerts/alertmanager`,
+      'shifter-token-0123456789',
+    );
+    try {
+      const alert = (endsAt?: string) => ({
+        labels: {
+          alertname: 'DaqConsumerLagGrowing',
+          severity: 'warning',
+          environment: 'testbed-xyz',
+          task: 'processor-1',
+        },
+        annotations: { summary: 'processor-1 lag grows' },
+        startsAt: new Date(Date.now() - 60_000).toISOString(),
+        ...(endsAt === undefined ? {} : { endsAt }),
+      });
+      await am.post([alert()]);
+      await am.post([alert()]);
+      const until = async (what: string, ok: () => boolean) => {
+        const deadline = Date.now() + 30_000;
+        while (!ok()) {
+          if (Date.now() > deadline) throw new Error(`no ${what}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await until('incident', () => platform.incidents.incidents.size > 0);
+      const inc = [...platform.incidents.incidents.values()][0]!;
+      assert.equal(inc.signals.length, 1);
+      assert.equal(inc.root.name, 'DaqConsumerLagGrowing');
+      assert.deepEqual(inc.root.component, { kind: 'task', id: 'processor-1' });
+      assert.equal(inc.runbook, 'ConsumerLagGrowing');
+      await am.post([alert(new Date().toISOString())]);
+      await until('resolved signal', () => inc.signals[0]!.status === 'resolved');
+      assert.equal(platform.incidents.incidents.size, 1);
+    } finally {
+      await am.stop();
+      await app.close();
+    }
   });
 });
