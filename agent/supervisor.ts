@@ -465,7 +465,11 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
   private async replay(m: Managed): Promise<void> {
     for (const h of m.history) {
       if (!this.isWorkload(m.spec)) break;
-      const r = await this.request(m, { type: 'command', transition: h.transition, payload: h.payload }, this.timeout());
+      const r = await this.request(
+        m,
+        { type: 'command', transition: h.transition, payload: h.payload },
+        this.timeout(),
+      );
       if (r.type === 'reply' && !r.ok) throw new Error(r.error?.message ?? `${h.transition} failed`);
     }
   }

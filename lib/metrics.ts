@@ -9,12 +9,10 @@ import { metricSpec, type MetricName } from '../protocol/metrics.js';
 export class Metrics {
   readonly registry = new Registry();
   private readonly made = new Map<string, Counter | Gauge | Histogram>();
-  private readonly defaultLabelNames: ReadonlySet<string>;
 
   /** `defaultLabels` (environment, task) are added to every sample. */
   constructor(defaultLabels: Record<string, string> = {}, options: { processMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels(defaultLabels);
-    this.defaultLabelNames = new Set(Object.keys(defaultLabels));
     // Event-loop lag sampled every 50 ms, not 10: the agent and idle workloads must stay cheap.
     if (options.processMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
@@ -42,8 +40,9 @@ export class Metrics {
     const spec = metricSpec(name);
     if (spec.type !== type)
       throw new Error(`metric ${name} is a ${spec.type} in the catalogue, not a ${type}`);
-    // Default labels (environment, task) are set on the registry; declare only the others here.
-    const labelNames = spec.labels.filter((l) => !this.defaultLabelNames.has(l));
+    // Default labels (environment, task) are set on the registry and fill in any sample that does not
+    // set them; a sample may set one itself (the agent's per-task counters set task), which then wins.
+    const labelNames = [...spec.labels];
     const common = { name, help: spec.help, labelNames, registers: [this.registry] };
     const m =
       type === 'counter'

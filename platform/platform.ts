@@ -82,6 +82,7 @@ export interface EnvironmentView {
     numa: number;
     memoryMiB: number;
     state: TaskState;
+    pid: number | undefined;
     message?: string | undefined;
     critical: boolean;
     excluded: boolean;
@@ -505,6 +506,7 @@ export class Platform implements RecoveryTarget {
         numa: t.numa,
         memoryMiB: t.memoryMiB,
         state: t.state,
+        pid: t.pid,
         message: t.message,
         critical: t.critical,
         excluded: t.excluded,

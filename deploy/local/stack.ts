@@ -20,6 +20,8 @@ export interface LocalStackOptions {
   /** Which agent lines to pass on (default: Warning and above, and the start-up line). */
   readonly agentLines?: (line: string) => boolean;
   readonly agentHeartbeatMs?: number;
+  /** More `daqops platform` options (e.g. --page-url, --runbooks, --settle-seconds). */
+  readonly platformArgs?: readonly string[];
 }
 
 export interface AgentInfo {
@@ -112,6 +114,7 @@ export class LocalStack {
         join(this.o.home, 'tokens.yaml'),
         '--brokers',
         this.o.brokers.join(','),
+        ...(this.o.platformArgs ?? []),
       ],
       {},
       () => true,

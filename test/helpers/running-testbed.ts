@@ -1,0 +1,75 @@
+/**
+ * The testbed environment RUNNING on a real local stack (platform + agent processes, real workloads,
+ * the test Kafka), for tests that inject faults into a live run. `finish()` stops the run when it still
+ * runs, returns its record, and ends everything.
+ */
+import { join } from 'node:path';
+import { LocalStack } from '../../deploy/local/stack.js';
+import { TESTBED_TEMPLATE } from '../../deploy/local/testbed.js';
+import type { Incident } from '../../platform/incidents/types.js';
+import type { EnvironmentView } from '../../platform/platform.js';
+import type { RunRecord } from '../../platform/store/store.js';
+import { testKafkaBrokers } from './kafka-fixture.js';
+
+export interface RunningTestbed {
+  readonly stack: LocalStack;
+  readonly id: string;
+  readonly run: number;
+  env(): Promise<EnvironmentView>;
+  incidents(): Promise<Incident[]>;
+  /** Polls `check` every 200 ms until it holds (or throws after `ms`, saying what it waited for). */
+  until(what: string, check: () => Promise<boolean>, ms?: number): Promise<void>;
+  finish(): Promise<RunRecord | undefined>;
+}
+
+export async function runningTestbed(
+  dir: string,
+  o: { platformArgs?: string[]; print?: (l: string) => void; agentLines?: (l: string) => boolean } = {},
+): Promise<RunningTestbed> {
+  const brokers = await testKafkaBrokers();
+  const stack = await LocalStack.start({
+    home: join(dir, 'home'),
+    brokers,
+    print: o.print ?? (() => undefined),
+    ...(o.platformArgs === undefined ? {} : { platformArgs: o.platformArgs }),
+    ...(o.agentLines === undefined ? {} : { agentLines: o.agentLines }),
+  });
+  const api = stack.api;
+  let env: EnvironmentView;
+  try {
+    env = await api.call<EnvironmentView>('POST', '/api/v1/environments', {
+      template: TESTBED_TEMPLATE,
+      vars: { dataDir: join(dir, 'data') },
+    });
+    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'])
+      env = await api.call<EnvironmentView>('POST', `/api/v1/environments/${env.id}/transitions`, {
+        transition: t,
+      });
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  const id = env.id;
+  const run = env.run!;
+  const view = (): Promise<EnvironmentView> => api.call<EnvironmentView>('GET', `/api/v1/environments/${id}`);
+  return {
+    stack,
+    id,
+    run,
+    env: view,
+    incidents: () => api.call<Incident[]>('GET', '/api/v1/incidents'),
+    until: (what, check, ms = 60_000) => stack.until(what, ms, check),
+    async finish() {
+      try {
+        const now = await view();
+        if (now.state === 'RUNNING')
+          await api.call('POST', `/api/v1/environments/${id}/transitions`, { transition: 'STOP_ACTIVITY' });
+        const record = await api.call<RunRecord>('GET', `/api/v1/runs/${run}`);
+        await api.call('POST', `/api/v1/environments/${id}/transitions`, { transition: 'EXIT' });
+        return record;
+      } finally {
+        await stack.stop();
+      }
+    },
+  };
+}
