@@ -11,6 +11,8 @@ import type { AgentToPlatform, NodeTopology, PlatformToAgent, TaskReport } from 
 import { isDaqError } from '../protocol/errors.js';
 import { taskStates } from '../protocol/states.js';
 import { ErsReporter } from '../lib/ers.js';
+import type { ErsIssue } from '../protocol/ers.js';
+import { ErsPublisher } from './ers-publisher.js';
 import type { ErsLogger } from '../lib/ers-logger.js';
 import { Metrics } from '../lib/metrics.js';
 import { projectRoot } from '../lib/paths.js';
@@ -42,6 +44,7 @@ export class Agent {
   readonly metrics: Metrics;
   readonly ers: ErsReporter;
   private link: PlatformLink | undefined;
+  private readonly ersOut: ErsPublisher;
   private server: Server | undefined;
   private readonly node: string;
   metricsPort: number | undefined;
@@ -50,6 +53,11 @@ export class Agent {
     this.node = o.topology.node;
     this.metrics = new Metrics({ node: this.node, task: 'agent' });
     this.ers = new ErsReporter({ application: 'daqops-agent', task: 'agent', sink: (i) => this.forward(i) });
+    this.ersOut = new ErsPublisher(this.metrics, (err) =>
+      process.stderr.write(
+        `agent: ERS issues cannot reach Kafka (${err instanceof Error ? err.message : String(err)}); they stay in the ERS file\n`,
+      ),
+    );
     this.supervisor = new Supervisor({
       node: this.node,
       ers: this.ers,
@@ -74,7 +82,16 @@ export class Agent {
 
   private forward(issue: unknown): void {
     try {
-      if (!this.o.logger.emit(issue)) this.metrics.counter('daq_agent_ers_suppressed_total').inc();
+      if (!this.o.logger.emit(issue)) {
+        this.metrics.counter('daq_agent_ers_suppressed_total').inc();
+        return;
+      }
+      const i = issue as ErsIssue;
+      const task = i.context.task !== 'agent' ? i.context.task : i.parameters['task'];
+      const env =
+        i.context.environment ??
+        (typeof task === 'string' ? this.supervisor.get(task)?.environment : undefined);
+      this.ersOut.publish(i, env);
     } catch {
       // A malformed record from a workload: keep the agent alive, say so once per record.
       process.stderr.write(`agent: dropped an invalid ERS record: ${JSON.stringify(issue).slice(0, 300)}\n`);
@@ -135,6 +152,7 @@ export class Agent {
         async () => {
           if (c.action === 'spawn' && c.spec !== undefined) return this.supervisor.spawn(c.spec);
           if (c.action === 'transition' && c.task !== undefined && c.transition !== undefined) {
+            if (c.transition === 'CONFIGURE') this.ersOut.learn(c.payload ?? {});
             return this.supervisor.transition(c.task, c.transition, c.payload ?? {}, undefined, c.timeoutMs);
           }
           if (c.action === 'restart' && c.task !== undefined)
@@ -200,6 +218,7 @@ export class Agent {
   async stop(options: { stopTasks?: boolean } = {}): Promise<void> {
     await this.link?.stop();
     if (options.stopTasks ?? true) await this.supervisor.shutdown();
+    await this.ersOut.close();
     await new Promise<void>((resolve) =>
       this.server === undefined ? resolve() : this.server.close(() => resolve()),
     );

@@ -14,6 +14,7 @@ import { AgentHub } from './agents/hub.js';
 import { ControlBus } from './events/bus.js';
 import { DataPath } from './dataflow/data-path.js';
 import { loadRunbooks } from './runbooks/runbook.js';
+import { ErsFeed } from './incidents/ers-feed.js';
 import { buildApi } from './api/server.js';
 import { loadTokens } from './api/auth.js';
 import { Platform } from './platform.js';
@@ -90,6 +91,20 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
               { cause: err },
             ),
         });
+  const ersFeed =
+    kafka === undefined
+      ? undefined
+      : new ErsFeed(
+          kafka,
+          (i) => platform.ersIssue(i),
+          (env, err) =>
+            ers.raise(
+              'daqops.platform.ErsFeedFailed',
+              `environment ${env}: cannot read its ERS issues from Kafka; incidents see only run-control signals`,
+              { environment: env },
+              { cause: err },
+            ),
+        );
   const hub = new AgentHub({
     joinToken: tokens.joinToken,
     onRegister: (a) => void platform.agentRegistered(a.topology, a.tasks),
@@ -112,6 +127,11 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     onControlEvent: (e) => {
       const env = platform.environments.get(e.environment);
       if (env !== undefined) bus?.control(env.namespace, e);
+      // The environment's ERS issues feed the incidents from DEPLOY to EXIT.
+      if (env !== undefined && e.kind === 'environment' && e.step === 'after' && e.status === 'DONE_OK') {
+        if (e.transition === 'DEPLOY') ersFeed?.watch(env.id, env.namespace);
+        if (e.transition === 'EXIT') void ersFeed?.unwatch(env.id);
+      }
     },
     ...(dataPath === undefined ? {} : { drain: (env, stopped) => dataPath.drain(env, stopped) }),
     actions: {
@@ -125,6 +145,8 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   });
   const restored = platform.restore();
   const ticker = setInterval(() => platform.tick(), 1000);
+  for (const env of platform.environments.values())
+    if (env.state !== 'STANDBY' && env.state !== 'DONE') ersFeed?.watch(env.id, env.namespace);
   if (restored.environments > 0)
     console.error(
       `platform: restored ${restored.environments} environment(s) from ${dbFile}, ${restored.holdingResources} holding resources${restored.interrupted.length > 0 ? `; cut mid-transition, now ERROR: ${restored.interrupted.join(', ')}` : ''}`,
@@ -160,6 +182,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   clearInterval(ticker);
   await hub.close();
   await app.close();
+  await ersFeed?.close();
   await bus?.close();
   store.close();
   await stopTracing();

@@ -373,10 +373,11 @@ export class Platform implements RecoveryTarget {
   ersIssue(i: ErsIssue): void {
     if (i.context.application === 'daqops-platform') return; // its own: already signals
     const envId = i.context.environment;
+    const about = typeof i.parameters['task'] === 'string' ? i.parameters['task'] : i.context.task;
     const kind =
-      envId === undefined || i.context.task === undefined
+      envId === undefined || about === undefined
         ? undefined
-        : this.environments.get(envId)?.tasks.get(i.context.task)?.workload;
+        : this.environments.get(envId)?.tasks.get(about)?.workload;
     const s = ersSignal(i, kind);
     if (s !== undefined) this.signal(s);
   }

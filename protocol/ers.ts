@@ -154,6 +154,10 @@ export const ersIssueCatalogue = {
     severity: 'Warning',
     description: 'STOP went on before the data path drained; the unprocessed rest stays in Kafka.',
   },
+  'daqops.platform.ErsFeedFailed': {
+    severity: 'Warning',
+    description: "An environment's ERS issues cannot be read from Kafka; incidents see only run-control signals.",
+  },
   'daqops.platform.ControlPublishFailed': {
     severity: 'Warning',
     description: 'Control events or ERS issues could not be published to Kafka.',

@@ -183,6 +183,12 @@ export const metricCatalogue = [
     labels: ['node'],
   },
   {
+    name: 'daq_agent_ers_published_total',
+    type: 'counter',
+    help: "ERS issues of the node's tasks published to their environment's Kafka <ns>.ers (ok) or dropped.",
+    labels: ['node', 'result'],
+  },
+  {
     name: 'daq_agent_pinning_failures_total',
     type: 'counter',
     help: 'Tasks whose CPUs or memory node did not match what was asked.',

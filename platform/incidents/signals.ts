@@ -62,11 +62,15 @@ const ERS_SEVERITY: Partial<Record<ErsSeverity, IncidentSeverity>> = {
 };
 
 /** An ERS issue of severity Warning or above as a point signal; undefined below Warning. */
+/** ERS records that are output, not issues: a task's stray stderr lines. */
+const NOT_SIGNALS = new Set(['daqops.agent.WorkloadOutput']);
+
 export function ersSignal(i: ErsIssue, taskKind?: string): SignalInput | undefined {
   const severity = ERS_SEVERITY[i.severity];
-  if (severity === undefined) return undefined;
+  if (severity === undefined || NOT_SIGNALS.has(i.name)) return undefined;
   const p = i.parameters;
-  const task = i.context.task ?? (typeof p['task'] === 'string' ? p['task'] : undefined);
+  // The task an issue is about (a parameter of the agent's issues) before the task that raised it.
+  const task = typeof p['task'] === 'string' ? p['task'] : i.context.task;
   const component: Component =
     task !== undefined
       ? { kind: 'task', id: task }

@@ -52,8 +52,9 @@ export class DataflowTopology {
 
   /**
    * Whether a fault of one could show as a symptom of the other: the same task, one upstream of the other
-   * in the dataflow, a node and a task on it, or the environment and anything in it. Two tasks of the
-   * same stage (two processors, two links) are independent.
+   * in the dataflow, two consumers of the same stage (one consumer group: a crash moves partitions to the
+   * others), a node and a task on it, or the environment and anything in it. Two sources (readout links,
+   * stage 0) are independent of each other.
    */
   connected(a: Component, b: Component): boolean {
     if (a.kind === 'environment' || b.kind === 'environment') return true;
@@ -64,6 +65,6 @@ export class DataflowTopology {
     }
     const ta = this.tasksOf(a);
     const tb = this.tasksOf(b);
-    return ta.some((x) => tb.some((y) => x.name === y.name || x.stage !== y.stage));
+    return ta.some((x) => tb.some((y) => x.name === y.name || x.stage !== y.stage || x.stage > 0));
   }
 }

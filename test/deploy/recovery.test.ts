@@ -48,7 +48,13 @@ describe('incidents and automated recovery on a live testbed run (real agent, wo
         (e) => e.kind === 'action' && /restart-task .*processor-0/.test(e.text) && e.result === 'ok',
       ),
     );
-    assert.ok(inc.signals.some((s) => s.name === 'TaskExited'));
+    assert.ok(inc.signals.some((s) => s.name === 'TaskExited' && s.source === 'agent'));
+    await t.until('the ERS issue of the exit, through Kafka <ns>.ers', async () =>
+      (await t.incidents())[0]!.signals.some(
+        (s) => s.source === 'ers' && s.name === 'daqops.agent.TaskExited',
+      ),
+    );
+    assert.equal((await t.incidents()).length, 1, 'still one incident');
     const record = await t.finish();
     tb = undefined;
     assert.equal(record?.reconciliation?.lost, 0, JSON.stringify(record?.reconciliation));

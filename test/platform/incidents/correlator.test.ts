@@ -64,9 +64,12 @@ describe('platform/incidents/correlator', () => {
 
   it('keeps independent faults apart: two tasks of one stage, or signals far apart in time', () => {
     const { c, advance } = setup();
+    c.ingest(sig('TaskExited', task('readout-0')));
+    c.ingest(sig('TaskExited', task('readout-1')));
+    assert.equal(c.incidents.size, 2, 'two links are not each other’s symptoms');
+    c.ingest(sig('TimeframesIncomplete', task('processor-1'), { source: 'ers' }));
     c.ingest(sig('TaskExited', task('processor-0')));
-    c.ingest(sig('TaskExited', task('processor-1')));
-    assert.equal(c.incidents.size, 2, 'siblings in the dataflow are not each other’s symptoms');
+    assert.equal(c.incidents.size, 2, 'the processors share a consumer group: one fault');
     advance(120_000);
     c.ingest(sig('ConsumerLagGrowing', task('writer')));
     assert.equal(c.incidents.size, 3, 'outside the time window');
