@@ -7,6 +7,7 @@ import { benchEndToEnd, benchProducer } from './kafka.bench.js';
 import { benchAgent } from './agent.bench.js';
 import { benchControlPlane } from './control.bench.js';
 import { benchProcessorKernel } from './processor.bench.js';
+import { benchRecovery } from './recovery.bench.js';
 
 const only = process.argv[2];
 console.log(
@@ -28,7 +29,8 @@ if (only === undefined || only === 'agent') {
   console.log('\n[agent] overhead of the agent process itself');
   await benchAgent();
 }
-if (only === undefined || only === 'kafka') {
+/** Runs `fn` with a Kafka: DAQOPS_KAFKA_BROKERS, or a local broker started and stopped around it. */
+async function withKafka(fn: (brokers: string[]) => Promise<void>): Promise<void> {
   let local: LocalKafka | undefined;
   let brokers = envBrokerList('DAQOPS_KAFKA_BROKERS');
   if (brokers === undefined) {
@@ -36,6 +38,14 @@ if (only === undefined || only === 'kafka') {
     brokers = [...local.brokers];
   }
   try {
+    await fn(brokers);
+  } finally {
+    if (local !== undefined) await stopLocalKafka(local);
+  }
+}
+
+if (only === undefined || only === 'kafka') {
+  await withKafka(async (brokers) => {
     console.log(`\n[producer] one producer to the broker at ${brokers.join(',')}`);
     await benchProducer(brokers);
     console.log(
@@ -43,7 +53,13 @@ if (only === undefined || only === 'kafka') {
     );
     await benchEndToEnd(brokers, { processors: 1 });
     await benchEndToEnd(brokers, { processors: 2 });
-  } finally {
-    if (local !== undefined) await stopLocalKafka(local);
-  }
+  });
+}
+if (only === undefined || only === 'recovery') {
+  await withKafka(async (brokers) => {
+    console.log(
+      '\n[recovery] SIGKILL a processor of a live testbed run: time to incident, time to RUNNING again',
+    );
+    await benchRecovery(brokers);
+  });
 }

@@ -24,9 +24,14 @@ export interface RunningTestbed {
 
 export async function runningTestbed(
   dir: string,
-  o: { platformArgs?: string[]; print?: (l: string) => void; agentLines?: (l: string) => boolean } = {},
+  o: {
+    platformArgs?: string[];
+    print?: (l: string) => void;
+    agentLines?: (l: string) => boolean;
+    brokers?: readonly string[];
+  } = {},
 ): Promise<RunningTestbed> {
-  const brokers = await testKafkaBrokers();
+  const brokers = o.brokers ?? (await testKafkaBrokers());
   const stack = await LocalStack.start({
     home: join(dir, 'home'),
     brokers,
