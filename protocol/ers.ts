@@ -156,7 +156,8 @@ export const ersIssueCatalogue = {
   },
   'daqops.platform.ErsFeedFailed': {
     severity: 'Warning',
-    description: "An environment's ERS issues cannot be read from Kafka; incidents see only run-control signals.",
+    description:
+      "An environment's ERS issues cannot be read from Kafka; incidents see only run-control signals.",
   },
   'daqops.platform.ControlPublishFailed': {
     severity: 'Warning',

@@ -79,6 +79,12 @@ export interface ReadoutConfig extends CommonConfig {
   readonly pacing: 'realtime' | 'max';
   /** Stop after this many timeframes (emulator) — absent: run until stopped. */
   readonly timeframes: number | undefined;
+  /**
+   * The run's time origin (wall-clock ms), the same for every link (the platform's START): timeframe n
+   * of the run covers [epoch + n·T, epoch + (n+1)·T), so all links agree on timeframe numbers and stop
+   * on the same one. Absent: the link's own start (stand-alone runs).
+   */
+  readonly epochMs: number | undefined;
   /** Append every sent main word to this file (replayable). */
   readonly record: string | undefined;
   readonly accountingIntervalMs: number;
@@ -215,6 +221,7 @@ function parseReadout(raw: Raw, c: CommonConfig): ReadoutConfig {
     compression: oneOf(raw, 'compression', p, ['none', 'gzip'] as const, 'none'),
     pacing: oneOf(raw, 'pacing', p, ['realtime', 'max'] as const, 'realtime'),
     timeframes: raw['timeframes'] === undefined ? undefined : int(raw, 'timeframes', p, { min: 1 }),
+    epochMs: raw['epochMs'] === undefined ? undefined : int(raw, 'epochMs', p, { min: 0 }),
     record: optionalStr(raw, 'record', p),
     accountingIntervalMs: int(raw, 'accountingIntervalMs', p, { min: 50, default: 1000 }),
   };

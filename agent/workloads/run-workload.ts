@@ -9,6 +9,7 @@ import { Metrics, serveMetrics } from '../../lib/metrics.js';
 import type { WorkloadConfig } from './config.js';
 import { ProcessorWorkload } from './processor/processor.js';
 import { ReadoutWorkload } from './readout/readout.js';
+import type { RunStop } from './readout/sources.js';
 import { WriterWorkload } from './writer/writer.js';
 
 export interface WorkloadRun {
@@ -25,6 +26,8 @@ export async function runWorkload(
     /** Metrics to count into (the task runtime keeps one registry across runs); default: a new one. */
     metrics?: Metrics;
     ers?: ErsReporter;
+    /** A readout's common stop time, set while it runs (STOP with stopAtMs). */
+    stop?: RunStop;
   } = {},
 ): Promise<WorkloadRun> {
   const controller = new AbortController();
@@ -53,7 +56,7 @@ export async function runWorkload(
     const deps = { client, metrics, ers };
     const totals =
       config.kind === 'readout'
-        ? await new ReadoutWorkload(config, deps).run(controller.signal)
+        ? await new ReadoutWorkload(config, deps).run(controller.signal, options.stop)
         : config.kind === 'processor'
           ? await new ProcessorWorkload(config, deps).run(controller.signal)
           : await new WriterWorkload(config, deps).run(controller.signal);

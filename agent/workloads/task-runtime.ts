@@ -13,6 +13,7 @@ import { startTracing, stopTracing, withSpan } from '../../lib/tracing.js';
 import { applyOverrides } from '../../lib/config.js';
 import { parseWorkloadConfig, type WorkloadConfig, type WorkloadKind } from './config.js';
 import { runWorkload } from './run-workload.js';
+import type { RunStop } from './readout/sources.js';
 import type { AgentToTask, TaskToAgent } from './task-ipc.js';
 
 export async function runTaskRuntime(
@@ -28,7 +29,7 @@ export async function runTaskRuntime(
   let rawConfig: Record<string, unknown> = {};
   let metrics: Metrics | undefined;
   let ers: ErsReporter | undefined;
-  let running: { controller: AbortController; done: Promise<unknown> } | undefined;
+  let running: { controller: AbortController; done: Promise<unknown>; stop: RunStop } | undefined;
 
   const setState = (s: TaskState, message?: string): void => {
     state = s;
@@ -49,14 +50,29 @@ export async function runTaskRuntime(
     } else if (t === 'START') {
       if (config === undefined) throw new Error('START before CONFIGURE');
       const run = payload['run'];
+      // The run's common clock goes to readouts only (the others have nothing to pace).
+      const epochMs =
+        kind === 'readout' && typeof payload['epochMs'] === 'number' ? payload['epochMs'] : undefined;
       const cfg =
-        typeof run === 'number' ? parseWorkloadConfig(kind, { ...rawConfig, run }, config.brokers) : config;
+        typeof run === 'number' || epochMs !== undefined
+          ? parseWorkloadConfig(
+              kind,
+              {
+                ...rawConfig,
+                ...(typeof run === 'number' ? { run } : {}),
+                ...(epochMs === undefined ? {} : { epochMs }),
+              },
+              config.brokers,
+            )
+          : config;
       const controller = new AbortController();
+      const stop: RunStop = { atMs: undefined };
       const done = runWorkload(cfg, {
         signal: controller.signal,
         handleSignals: false,
         metrics: metrics!,
         ers: ers!,
+        stop,
       }).then(
         () => {
           // A bounded workload (a readout with a timeframe limit) finished by itself.
@@ -72,12 +88,21 @@ export async function runTaskRuntime(
           }
         },
       );
-      running = { controller, done };
+      running = { controller, done, stop };
     } else if (t === 'STOP' || t === 'EXIT' || t === 'GO_ERROR') {
       const r = running;
       running = undefined;
       if (r !== undefined) {
-        r.controller.abort();
+        const at = payload['stopAtMs'];
+        if (t === 'STOP' && typeof at === 'number') {
+          // A common stop time: run to the last timeframe before it, then drain (all links end on the same
+          // timeframe). Cut short if the source does not end by itself soon after.
+          r.stop.atMs = at;
+          const limit = new Promise<'late'>((res) =>
+            setTimeout(() => res('late'), Math.max(0, at - Date.now()) + 5000).unref(),
+          );
+          if ((await Promise.race([r.done, limit])) === 'late') r.controller.abort();
+        } else r.controller.abort();
         await r.done;
       }
     }

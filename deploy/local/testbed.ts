@@ -15,6 +15,8 @@ import { formatReconciliation, reconcileRun } from '../../lib/reconcile.js';
 import type { Reconciliation } from '../../protocol/accounting.js';
 import type { EnvironmentView } from '../../platform/platform.js';
 import type { RunRecord } from '../../platform/store/store.js';
+import type { Incident } from '../../platform/incidents/types.js';
+import { incidentLine } from '../../platform/incidents/format.js';
 import { formatInspection, inspectRun } from '../../agent/workloads/writer/inspect.js';
 import { runDir } from '../../agent/workloads/writer/run-store.js';
 import { startLocalKafka, stopLocalKafka, type LocalKafka } from './kafka-local.js';
@@ -115,6 +117,12 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
         `  run ${run}: started by ${record.startedBy}, ${record.start ?? '?'} → ${record.endCompleted ?? '?'}`,
       );
       print(`  data: Kafka topics ${env.namespace}.*, events in ${runDir(dataDir, run)}`);
+      const incidents = (await api.call<Incident[]>('GET', '/api/v1/incidents')).filter(
+        (i) => i.environment === env.id,
+      );
+      print(
+        `  incidents: ${incidents.length === 0 ? 'none' : `${incidents.length}\n${incidents.map((i) => `    ${incidentLine(i)}`).join('\n')}`}`,
+      );
       print('');
       print(formatInspection(inspectRun(runDir(dataDir, run))));
       return { environment: env.id, namespace: env.namespace, run, dataDir, reconciliation, record };
@@ -142,7 +150,7 @@ async function exitLeftovers(stack: LocalStack, print: (l: string) => void): Pro
   }
 }
 
-/** One line every 2 s: environment state, tasks, hits/s, events, failed tasks; until time is up or abort. */
+/** One line every 2 s: state, tasks, hits/s, events, incidents, failed tasks; until time is up or abort. */
 async function progress(
   api: LocalStack['api'],
   client: KafkaClient,
@@ -165,8 +173,12 @@ async function progress(
     last = { at: now, hits: r.produced.hits };
     const running = env.tasks.filter((t) => t.state === 'RUNNING' && !t.excluded).length;
     const failed = env.tasks.filter((t) => t.state === 'ERROR' || t.excluded);
+    const incidents = (await api.call<Incident[]>('GET', '/api/v1/incidents')).filter(
+      (i) => i.environment === start.id,
+    );
+    const open = incidents.filter((i) => i.state !== 'resolved').length;
     print(
-      `live ${String(Math.round((now - t0) / 1000)).padStart(3)} s: ${env.state} · tasks ${running}/${env.tasks.length} running · ${Math.round(rate)} hits/s · ${r.produced.hits} hits · events ${r.events.built} built / ${r.events.stored} stored · failed ${failed.length === 0 ? 0 : failed.map((t) => `${t.name}${t.excluded ? ' (excluded)' : ''}`).join(', ')}`,
+      `live ${String(Math.round((now - t0) / 1000)).padStart(3)} s: ${env.state} · tasks ${running}/${env.tasks.length} running · ${Math.round(rate)} hits/s · ${r.produced.hits} hits · events ${r.events.built} built / ${r.events.stored} stored · incidents ${incidents.length} (${open} open)${failed.length === 0 ? '' : ` · failed ${failed.map((t) => `${t.name}${t.excluded ? ' (excluded)' : ''}`).join(', ')}`}`,
     );
   }
   if (signal?.aborted === true) print('testbed: stopping early (interrupted)');

@@ -59,6 +59,11 @@ describe('deploy/local/testbed (the README main job)', function () {
     const output = lines.join('\n');
     assert.equal(r.reconciliation.lost, 0, output);
     assert.ok(r.reconciliation.readoutFinal, 'both links sent their final report');
+    assert.equal(
+      r.reconciliation.incompleteTimeframes,
+      0,
+      'the links share the run clock: they start and stop on the same timeframes',
+    );
     assert.ok(r.reconciliation.produced.hits > 20_000, output);
     assert.ok(r.reconciliation.events.built > 500, `${r.reconciliation.events.built} events`);
     assert.equal(r.reconciliation.events.stored, r.reconciliation.events.built);
@@ -71,7 +76,12 @@ describe('deploy/local/testbed (the README main job)', function () {
     assert.deepEqual(r.record.reconciliation, r.reconciliation, 'the balance is in the run registry');
     for (const step of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY', 'STOP_ACTIVITY', 'EXIT'])
       assert.match(output, new RegExp(`testbed: ${step} +→ \\w+ in`), `${step} shown`);
-    assert.match(output, /live +\d+ s: RUNNING · tasks 5\/5 running · \d+ hits\/s/, 'live progress');
+    assert.match(
+      output,
+      /live +\d+ s: RUNNING · tasks 5\/5 running · \d+ hits\/s · \d+ hits · events \d+ built \/ \d+ stored · incidents \d+ \(\d+ open\)/,
+      'live progress',
+    );
+    assert.match(output, /^ {2}incidents: /m, 'the incidents of the run in the summary');
     assert.match(output, /^\s+lost\s+0$/m, 'the reconciliation is printed');
     assert.match(output, /drift time \(ns\)/, 'the inspection is printed');
     assert.match(output, /processor-0 +processor +node \S+ cores \d/, 'processors get their own cores');

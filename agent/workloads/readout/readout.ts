@@ -24,7 +24,7 @@ import {
 } from '../../../protocol/accounting.js';
 import type { ReadoutConfig } from '../config.js';
 import { StreamFramer, type FramedTimeframe } from './framer.js';
-import { openSource } from './sources.js';
+import { openSource, type RunStop } from './sources.js';
 
 // Room for the headers of a message (about 250 bytes of daq-* headers and traceparent), in words.
 const HEADER_ALLOWANCE_WORDS = 64;
@@ -77,7 +77,7 @@ export class ReadoutWorkload {
   }
 
   /** Runs until the source ends, the timeframe limit is reached, or `signal` aborts; then drains. */
-  async run(signal: AbortSignal): Promise<ReadoutTotals> {
+  async run(signal: AbortSignal, stop?: RunStop): Promise<ReadoutTotals> {
     const c = this.config;
     const m = this.deps.metrics;
     const labels = { link: String(c.link) };
@@ -96,6 +96,7 @@ export class ReadoutWorkload {
     let batchBytes = 0;
     let batchCounts = { words: 0, hits: 0, segments: 0, timeframes: 0, lastSequence: -1 };
     let inFlight: Promise<void> | undefined;
+    let sending = false;
     let lastAccounting = performance.now();
 
     const ship = async (): Promise<void> => {
@@ -108,6 +109,7 @@ export class ReadoutWorkload {
       batchCounts = { words: 0, hits: 0, segments: 0, timeframes: 0, lastSequence: -1 };
       // One request in flight (the idempotent producer's ordering guarantee); build the next meanwhile.
       if (inFlight !== undefined) await inFlight;
+      sending = true;
       inFlight = producer.send([{ topic: this.topics.rawHits, records }]).then(
         () => {
           const t = this.totals;
@@ -133,6 +135,11 @@ export class ReadoutWorkload {
           );
           throw err;
         },
+      );
+      // Observed here so a failure waits for the next ship() (which rethrows it), not crashes the process.
+      inFlight.then(
+        () => (sending = false),
+        () => (sending = false),
       );
     };
 
@@ -185,7 +192,9 @@ export class ReadoutWorkload {
         batchCounts.timeframes++;
         if (batchBytes >= c.batchBytes) await ship();
       }
-      if (c.pacing === 'realtime') await ship();
+      // Real time: ship each timeframe at once — unless a request is still in flight, then it joins the
+      // next one (a link behind schedule batches instead of falling further behind).
+      if (c.pacing === 'realtime' && !sending) await ship();
       const now = performance.now();
       if (now - lastAccounting >= c.accountingIntervalMs) {
         lastAccounting = now;
@@ -195,7 +204,7 @@ export class ReadoutWorkload {
 
     try {
       try {
-        for await (const chunk of openSource(c, signal)) {
+        for await (const chunk of openSource(c, signal, stop)) {
           await take(framer.push(chunk.words, chunk.count));
           if (signal.aborted) break;
         }

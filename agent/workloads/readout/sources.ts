@@ -17,9 +17,18 @@ export interface WordChunk {
 
 const NS_PER_ORBIT = 3564 * 25;
 
-export function openSource(config: ReadoutConfig, signal: AbortSignal): AsyncIterable<WordChunk> {
+/** A run's stop time, set while it runs (STOP with a common stop time): no timeframe from then on. */
+export interface RunStop {
+  atMs: number | undefined;
+}
+
+export function openSource(
+  config: ReadoutConfig,
+  signal: AbortSignal,
+  stop: RunStop = { atMs: undefined },
+): AsyncIterable<WordChunk> {
   const s = config.source;
-  if (s.type === 'emulator') return emulatorSource(config, s, signal);
+  if (s.type === 'emulator') return emulatorSource(config, s, signal, stop);
   if (s.type === 'replay') return replaySource(s, signal);
   return tcpSource(s, signal);
 }
@@ -28,6 +37,7 @@ async function* emulatorSource(
   config: ReadoutConfig,
   s: EmulatorSource,
   signal: AbortSignal,
+  stop: RunStop,
 ): AsyncIterable<WordChunk> {
   const { type: _type, startTimeframe: _start, ...physics } = s;
   const emu = new DtEmulator({
@@ -38,13 +48,21 @@ async function* emulatorSource(
     orbitsPerTimeframe: config.orbitsPerTimeframe,
   });
   const tfMs = (config.orbitsPerTimeframe * NS_PER_ORBIT) / 1e6;
-  const startedAt = performance.now();
-  const end = config.timeframes === undefined ? Infinity : s.startTimeframe + config.timeframes;
-  for (let tf = s.startTimeframe; tf < end && !signal.aborted; tf++) {
+  // Timeframe n covers [origin + (n − first)·T, …): the run's common epoch when the platform gives one,
+  // else this link's start. A link that starts (or restarts) after the epoch joins at the current
+  // timeframe: a detector does not replay the past.
+  const origin = config.epochMs ?? Date.now();
+  const first =
+    config.epochMs === undefined
+      ? s.startTimeframe
+      : s.startTimeframe + Math.max(0, Math.floor((Date.now() - config.epochMs) / tfMs));
+  const startOf = (tf: number): number => origin + (tf - s.startTimeframe) * tfMs;
+  const end = config.timeframes === undefined ? Infinity : first + config.timeframes;
+  for (let tf = first; tf < end && !signal.aborted; tf++) {
+    if (stop.atMs !== undefined && (config.pacing === 'max' || startOf(tf) >= stop.atMs)) break;
     if (config.pacing === 'realtime') {
       // A timeframe's data exists once the timeframe has passed.
-      const due = startedAt + (tf - s.startTimeframe + 1) * tfMs;
-      const wait = due - performance.now();
+      const wait = startOf(tf + 1) - Date.now();
       if (wait > 1) await sleep(wait, signal);
     }
     const g = emu.generate(tf);

@@ -1,6 +1,9 @@
 import type { Environment } from '../environment.js';
 import { commandTasks, stages } from './command-tasks.js';
 
+/** How far ahead of the readouts' STOP their common stop time lies (the command must reach them all). */
+export const STOP_LEAD_MS = 1000;
+
 /**
  * STOP_ACTIVITY: STOP on every running task, role by role in dataflow order, waiting between roles for
  * what the stopped ones produced to be consumed (DUNE/ALICE: stop the readout, drain, then the rest); the
@@ -15,7 +18,14 @@ export async function stopActivity(env: Environment): Promise<void> {
   const stopped: string[] = [];
   for (const [i, stage] of all.entries()) {
     const names = new Set(stage.tasks.map((t) => t.name));
-    await commandTasks(env, 'STOP', undefined, (t) => names.has(t.name));
+    // The readouts stop at one common time: every link ends on the same timeframe.
+    const payload = i === 0 ? { stopAtMs: Date.now() + STOP_LEAD_MS } : {};
+    await commandTasks(
+      env,
+      'STOP',
+      () => payload,
+      (t) => names.has(t.name),
+    );
     stopped.push(...new Set(stage.tasks.map((t) => t.workload)));
     if (i < all.length - 1) await env.ctx.drain?.(env, stopped);
   }

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bytesOfWords } from '../../../../protocol/index.js';
+import { bytesOfWords, wordOrbit } from '../../../../protocol/index.js';
 import { parseWorkloadConfig, type ReadoutConfig } from '../../../../agent/workloads/config.js';
 import { DtEmulator } from '../../../../agent/workloads/readout/emulator.js';
-import { openSource } from '../../../../agent/workloads/readout/sources.js';
+import { openSource, type RunStop } from '../../../../agent/workloads/readout/sources.js';
 import { emulatorConfig } from '../../../helpers/pipeline.js';
 
 function recordedStream(timeframes: number): Buffer {
@@ -36,6 +36,37 @@ describe('agent/workloads/readout/sources', () => {
     dir = mkdtempSync(join(tmpdir(), 'daqops-src-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('follows the run clock: a late link joins at the current timeframe and every link stops before the stop time', async () => {
+    const cfg = (link: number, epochMs: number) =>
+      parseWorkloadConfig(
+        'readout',
+        { link, epochMs, pacing: 'realtime', source: { type: 'emulator', noiseRateHzPerChannel: 5000 } },
+        ['127.0.0.1:1'],
+      ) as ReadoutConfig;
+    const T = (32 * 3564 * 25) / 1e6; // ms per timeframe
+    const epoch = Math.round(Date.now() - 20 * T);
+    const stop: RunStop = { atMs: undefined };
+    const timeframes = async (c: ReadoutConfig): Promise<number[]> => {
+      const seen: number[] = [];
+      for await (const chunk of openSource(c, new AbortController().signal, stop)) {
+        if (stop.atMs === undefined) stop.atMs = epoch + 60 * T;
+        const tf = Math.floor(wordOrbit(chunk.words[0]!, chunk.words[1]!) / 32);
+        seen.push(tf);
+      }
+      return seen;
+    };
+    const [a, b] = await Promise.all([timeframes(cfg(0, epoch)), timeframes(cfg(1, epoch))]);
+    for (const tfs of [a, b]) {
+      assert.ok(tfs[0]! >= 20, `joined at the current timeframe, not 0 (first ${tfs[0]})`);
+      assert.equal(tfs.at(-1), 59, 'the last timeframe is the one before the stop time');
+      assert.deepEqual(
+        tfs,
+        Array.from({ length: tfs.length }, (_, i) => tfs[0]! + i),
+        'no gap',
+      );
+    }
+  });
 
   it('replays a file bit-exact whatever the read chunk size', async () => {
     const data = recordedStream(5);
