@@ -163,8 +163,12 @@ async function progress(
   let last = { at: t0, hits: 0 };
   while (Date.now() - t0 < seconds * 1000 && signal?.aborted !== true) {
     await new Promise<void>((r) => {
-      const t = setTimeout(r, Math.min(2000, Math.max(0, seconds * 1000 - (Date.now() - t0))));
-      signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      const onAbort = (): void => (clearTimeout(t), r());
+      const t = setTimeout(
+        () => (signal?.removeEventListener('abort', onAbort), r()),
+        Math.min(2000, Math.max(0, seconds * 1000 - (Date.now() - t0))),
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
     const env = await api.call<EnvironmentView>('GET', `/api/v1/environments/${start.id}`);
     const r = await reconcileRun(client, start.namespace, start.run!);
