@@ -105,11 +105,21 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
               { cause: err },
             ),
         );
+  // What agents say is handled in the background; a failure there is an ERS issue, never a platform crash.
+  const guard = (what: string, p: Promise<unknown>): void =>
+    void p.catch((err: unknown) =>
+      ers.raise(
+        'daqops.platform.InternalError',
+        `${what}: ${err instanceof Error ? err.message : String(err)}`,
+        {},
+        { cause: err },
+      ),
+    );
   const hub = new AgentHub({
     joinToken: tokens.joinToken,
-    onRegister: (a) => void platform.agentRegistered(a.topology, a.tasks),
-    onTaskReports: (node, reports) => void platform.taskReports(node, reports),
-    onAgentLost: (a) => void platform.agentLost(a.node),
+    onRegister: (a) => guard(`agent ${a.node} registering`, platform.agentRegistered(a.topology, a.tasks)),
+    onTaskReports: (node, reports) => guard(`task reports of ${node}`, platform.taskReports(node, reports)),
+    onAgentLost: (a) => guard(`agent ${a.node} lost`, platform.agentLost(a.node)),
     onTaskEvent: (node, r, event) => platform.taskEvent(node, r, event),
   });
   const runbooksDir = o.runbooks ?? join(projectRoot(), 'runbooks');

@@ -426,8 +426,11 @@ export class Platform implements RecoveryTarget {
     if (env === undefined) return [];
     return topologyOf(env)
       .tasksOf(c)
-      .map((x) => env.tasks.get(x.name)!)
-      .filter((t) => c.kind !== 'environment' || t.state === 'ERROR');
+      .flatMap((x) => {
+        const t = env.tasks.get(x.name);
+        // Not placed yet (a DEPLOY that failed) — nothing to act on; for the environment, only failed tasks.
+        return t === undefined || (c.kind === 'environment' && t.state !== 'ERROR') ? [] : [t];
+      });
   }
 
   async restartTask(envId: string, task: string): Promise<void> {

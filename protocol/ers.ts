@@ -154,6 +154,10 @@ export const ersIssueCatalogue = {
     severity: 'Warning',
     description: 'STOP went on before the data path drained; the unprocessed rest stays in Kafka.',
   },
+  'daqops.platform.InternalError': {
+    severity: 'Error',
+    description: 'The platform failed while handling an agent message in the background; it goes on.',
+  },
   'daqops.platform.ErsFeedFailed': {
     severity: 'Warning',
     description:

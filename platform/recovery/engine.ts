@@ -72,7 +72,23 @@ export class RecoveryEngine {
   recover(incidentId: number): Promise<boolean> {
     const busy = this.running.get(incidentId);
     if (busy !== undefined) return busy;
-    const p = this.run(incidentId).finally(() => this.running.delete(incidentId));
+    const p = this.run(incidentId)
+      .catch((err: unknown) => {
+        // A bug or a vanished environment must not take the platform down: say so on the incident.
+        const message = err instanceof Error ? err.message : String(err);
+        try {
+          this.o.correlator.record(incidentId, {
+            kind: 'action',
+            text: `recovery failed: ${message}`,
+            result: 'error',
+          });
+          this.o.correlator.setRecovery(incidentId, 'failed');
+        } catch {
+          // the incident is gone too
+        }
+        return false;
+      })
+      .finally(() => this.running.delete(incidentId));
     this.running.set(incidentId, p);
     return p;
   }

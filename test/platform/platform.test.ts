@@ -9,6 +9,7 @@ import { Platform } from '../../platform/platform.js';
 import { PlatformStore } from '../../platform/store/store.js';
 import type { TaskDriver } from '../../platform/control/types.js';
 import { SimulatedDriver, simulatedNode } from '../helpers/simulated-driver.js';
+import { loadRunbooks } from '../../platform/runbooks/runbook.js';
 
 const TEMPLATE = 'deploy/local/testbed.yaml';
 // Two cores: the testbed's two processors take both; readouts and writer share (cores: 0).
@@ -150,6 +151,29 @@ describe('platform/platform', () => {
     assert.ok(
       issues.some((i) => i.name === 'daqops.platform.TaskFailed' && i.parameters['task'] === 'writer'),
     );
+  });
+
+  it('a DEPLOY that cannot be placed opens an incident that escalates, and nothing breaks', async () => {
+    const driver = new SimulatedDriver();
+    const issues: ErsIssue[] = [];
+    const store = new PlatformStore(join(dir, 'platform.db'));
+    stores.push(store);
+    const p = new Platform({
+      store,
+      driver,
+      brokers: [],
+      runbooks: loadRunbooks('runbooks'),
+      ers: new ErsReporter({ application: 'test', sink: (i) => issues.push(i) }),
+    });
+    const env = p.createEnvironment(TEMPLATE, {}, 'expert:bob');
+    await assert.rejects(p.transition(env.id, 'DEPLOY', 'bob'), /no node is registered/);
+    await new Promise((r) => setTimeout(r, 50));
+    const [inc] = p.incidents.open();
+    assert.equal(inc?.root.name, 'TransitionFailed');
+    assert.equal(inc?.runbook, 'TransitionTimeout');
+    assert.equal(inc?.recovery, 'escalated', 'no pager configured: escalated, on the timeline');
+    assert.ok(inc?.timeline.some((e) => /no pager configured/.test(e.text)));
+    assert.equal(env.state, 'STANDBY');
   });
 
   it('a lost agent fails its tasks (non-critical excluded, critical → ERROR) and frees its node', async () => {
