@@ -16,7 +16,6 @@ import { environmentStates, taskStates } from '../protocol/states.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { ErsReporter } from '../lib/ers.js';
 import type { NodeTopology, TaskReport } from '../protocol/agent-link.js';
-import type { TaskState } from '../protocol/states.js';
 import { traceparentOf } from '../lib/tracing.js';
 import { Correlator, type Ingested } from './incidents/correlator.js';
 import {
@@ -74,19 +73,8 @@ export interface EnvironmentView {
   readonly state: EnvironmentState;
   readonly run: number | undefined;
   readonly rollUp: string;
-  readonly tasks: readonly {
-    name: string;
-    workload: string;
-    node: string;
-    cpus: readonly number[];
-    numa: number;
-    memoryMiB: number;
-    state: TaskState;
-    pid: number | undefined;
-    message?: string | undefined;
-    critical: boolean;
-    excluded: boolean;
-  }[];
+  /** Each task as the platform knows it: placement, state, process, whether it is critical or excluded. */
+  readonly tasks: readonly TaskStatus[];
 }
 
 export class Platform implements RecoveryTarget {
@@ -189,28 +177,22 @@ export class Platform implements RecoveryTarget {
         ...(run?.end == null ? {} : { end: run.end }),
         ...(run?.endCompleted == null ? {} : { endCompleted: run.endCompleted }),
       };
-      for (const t of rec.tasks as EnvironmentView['tasks'] & { critical: boolean; excluded: boolean }[])
-        env.tasks.set(t.name, {
-          name: t.name,
-          workload: t.workload,
-          node: t.node,
-          cpus: t.cpus,
-          numa: t.numa,
-          memoryMiB: t.memoryMiB,
-          critical: t.critical,
-          excluded: t.excluded,
-          state: t.state,
-          pid: undefined,
-          message: t.message,
-        });
+      // The stored view of a task is its status; its process id comes back with the agent's report.
+      for (const t of rec.tasks as TaskStatus[]) env.tasks.set(t.name, { ...t, pid: undefined });
       if (rec.transition !== null && env.state !== 'DONE') {
         env.state = 'ERROR';
         interrupted.push(rec.id);
-        this.o.ers?.raise(
-          'daqops.platform.TransitionFailed',
-          `environment ${rec.id}: ${rec.transition} was cut by a platform restart; RECOVER or EXIT`,
-          { environment: rec.id, transition: rec.transition },
-        );
+        // As if the transition had failed: an ERS issue, a control event, a signal for an incident.
+        this.onEvent({
+          kind: 'environment',
+          environment: rec.id,
+          transition: rec.transition as EnvironmentTransition,
+          step: 'after',
+          status: 'DONE_ERROR',
+          state: 'ERROR',
+          at: new Date().toISOString(),
+          error: 'cut by a platform restart; RECOVER or EXIT',
+        });
         this.save(env, 'platform');
       }
       if (env.state !== 'STANDBY' && env.state !== 'DONE' && env.tasks.size > 0) {
@@ -502,19 +484,7 @@ export class Platform implements RecoveryTarget {
       state: env.state,
       run: env.run,
       rollUp: env.rollUp(),
-      tasks: [...env.tasks.values()].map((t) => ({
-        name: t.name,
-        workload: t.workload,
-        node: t.node,
-        cpus: t.cpus,
-        numa: t.numa,
-        memoryMiB: t.memoryMiB,
-        state: t.state,
-        pid: t.pid,
-        message: t.message,
-        critical: t.critical,
-        excluded: t.excluded,
-      })),
+      tasks: [...env.tasks.values()].map((t) => ({ ...t })),
     };
   }
 

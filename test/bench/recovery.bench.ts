@@ -9,25 +9,16 @@
  * attempt within 30 min), and the platform resolves a recovered incident after 1 s instead of 60 s so
  * each trial opens its own.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runningTestbed } from '../helpers/running-testbed.js';
+import { runbooksWithCrashPolicy, runningTestbed } from '../helpers/running-testbed.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function benchRecovery(brokers: readonly string[], trials = 10): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'daqops-bench-recovery-'));
-  const books = join(dir, 'runbooks');
-  cpSync('runbooks', books, { recursive: true });
-  const crash = join(books, 'WorkloadCrash.md');
-  writeFileSync(
-    crash,
-    readFileSync(crash, 'utf8').replace(
-      'maxAttempts: 5, windowMinutes: 30, backoffSeconds: 1',
-      'maxAttempts: 100, windowMinutes: 30, backoffSeconds: 0',
-    ),
-  );
+  const books = runbooksWithCrashPolicy(dir, '{ maxAttempts: 100, windowMinutes: 30, backoffSeconds: 0 }');
   const tb = await runningTestbed(dir, {
     brokers,
     platformArgs: ['--runbooks', books, '--settle-seconds', '1'],

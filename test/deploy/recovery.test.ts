@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runningTestbed, type RunningTestbed } from '../helpers/running-testbed.js';
+import { runbooksWithCrashPolicy, runningTestbed, type RunningTestbed } from '../helpers/running-testbed.js';
 
 const task = async (tb: RunningTestbed, name: string) => (await tb.env()).tasks.find((t) => t.name === name)!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,16 +122,7 @@ describe('incidents and automated recovery on a live testbed run (real agent, wo
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const books = join(dir, 'runbooks');
-      cpSync('runbooks', books, { recursive: true });
-      const crash = join(books, 'WorkloadCrash.md');
-      writeFileSync(
-        crash,
-        readFileSync(crash, 'utf8').replace(
-          'maxAttempts: 5, windowMinutes: 30, backoffSeconds: 1',
-          'maxAttempts: 2, windowMinutes: 30, backoffSeconds: 0',
-        ),
-      );
+      const books = runbooksWithCrashPolicy(dir, '{ maxAttempts: 2, windowMinutes: 30, backoffSeconds: 0 }');
       tb = await runningTestbed(dir, {
         platformArgs: [
           '--runbooks',

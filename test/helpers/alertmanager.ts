@@ -3,11 +3,12 @@
  * platform's `/api/v1/alerts/alertmanager` with a bearer token), short group timings, a free loopback
  * port, no clustering; stopped after.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../deploy/local/kafka-local.js';
+import { startDaemon } from './daemon.js';
 
 export const ALERTMANAGER = 'prometheus-alertmanager';
 
@@ -46,7 +47,8 @@ export async function startAlertmanager(webhookUrl: string, token: string): Prom
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(
+  const url = `http://127.0.0.1:${port}`;
+  const daemon = await startDaemon(
     ALERTMANAGER,
     [
       `--config.file=${join(dir, 'alertmanager.yml')}`,
@@ -54,24 +56,8 @@ export async function startAlertmanager(webhookUrl: string, token: string): Prom
       `--web.listen-address=127.0.0.1:${port}`,
       '--cluster.listen-address=',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    `${url}/-/ready`,
   );
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    log = (log + d.toString()).slice(-4000);
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/-/ready`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`alertmanager did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
   return {
     url,
     async post(alerts) {
@@ -83,11 +69,7 @@ export async function startAlertmanager(webhookUrl: string, token: string): Prom
       if (!r.ok) throw new Error(`alertmanager refused the alerts: ${r.status} ${await r.text()}`);
     },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await daemon.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

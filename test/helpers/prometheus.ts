@@ -1,9 +1,10 @@
 /** A real Prometheus (Debian package `prometheus`) for tests: started on a free loopback port, stopped after. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../deploy/local/kafka-local.js';
+import { startDaemon } from './daemon.js';
 
 export interface TestPrometheus {
   readonly url: string;
@@ -31,31 +32,16 @@ export async function startPrometheus(targets: string[], scrapeIntervalS = 1): P
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(
+  const url = `http://127.0.0.1:${port}`;
+  const daemon = await startDaemon(
     'prometheus',
     [
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    `${url}/-/ready`,
   );
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    log = (log + d.toString()).slice(-4000);
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/-/ready`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`prometheus did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
   return {
     url,
     async query(promql) {
@@ -68,11 +54,7 @@ export async function startPrometheus(targets: string[], scrapeIntervalS = 1): P
       return body.data.result;
     },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await daemon.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

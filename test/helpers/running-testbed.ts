@@ -3,6 +3,7 @@
  * the test Kafka), for tests that inject faults into a live run. `finish()` stops the run when it still
  * runs, returns its record, and ends everything.
  */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalStack } from '../../deploy/local/stack.js';
 import { TESTBED_TEMPLATE } from '../../deploy/local/testbed.js';
@@ -77,4 +78,19 @@ export async function runningTestbed(
       }
     },
   };
+}
+
+/**
+ * A copy of the project's runbooks under `dir` with WorkloadCrash's policy replaced (e.g. a lower cap
+ * for a crash-loop test, no backoff for the bench); returns the directory for `daqops platform --runbooks`.
+ */
+export function runbooksWithCrashPolicy(dir: string, policy: string): string {
+  const books = join(dir, 'runbooks');
+  cpSync('runbooks', books, { recursive: true });
+  const file = join(books, 'WorkloadCrash.md');
+  const text = readFileSync(file, 'utf8');
+  const current = 'policy: { maxAttempts: 5, windowMinutes: 30, backoffSeconds: 1 }';
+  if (!text.includes(current)) throw new Error(`WorkloadCrash.md no longer has "${current}"`);
+  writeFileSync(file, text.replace(current, `policy: ${policy}`));
+  return books;
 }

@@ -1,0 +1,40 @@
+/** A server process for tests (Prometheus, Alertmanager): started, awaited on its ready URL, stopped. */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface Daemon {
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(
+  command: string,
+  args: readonly string[],
+  readyUrl: string,
+): Promise<Daemon> {
+  const child: ChildProcess = spawn(command, [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-4000);
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(readyUrl)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`${command} did not start:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
