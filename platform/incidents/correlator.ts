@@ -94,7 +94,12 @@ export class Correlator {
         (inc) =>
           inc.environment === s.environment &&
           inc.signals.some(
-            (x) => this.now() - Date.parse(x.lastSeen) <= window && topo.connected(x.component, s.component),
+            (x) =>
+              this.now() - Date.parse(x.lastSeen) <= window &&
+              // An environment-wide signal (a failed transition) joins a task's incident as its symptom;
+              // a task's fault does not join an incident that only a failed transition opened.
+              (x.component.kind !== 'environment' || s.component.kind === 'environment') &&
+              topo.connected(x.component, s.component),
           ),
       )
       .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt))[0];

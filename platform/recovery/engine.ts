@@ -105,8 +105,10 @@ export class RecoveryEngine {
     if (inc.runbook !== book.name) c.setRecovery(id, inc.recovery, book.name);
     const env = inc.environment;
     const tasks = env === undefined ? [] : this.o.target.tasksOf(env, inc.root.component);
-    const critical = tasks.some((t) => t.critical);
-    const steps = book.steps.filter((s) => s.auto && applies(s, critical));
+    // A step applies when it is for any of the incident's tasks (`when`: critical / non-critical / always).
+    const steps = book.steps.filter(
+      (s) => s.auto && (s.when === 'always' || tasks.some((t) => applies(s, t.critical))),
+    );
     if (steps.length === 0) {
       c.record(id, {
         kind: 'state',
@@ -196,7 +198,7 @@ export class RecoveryEngine {
     if (tasks.length === 0)
       return { ok: false, message: `no task of ${env} stands for ${inc.root.component.id}` };
     const done: string[] = [];
-    for (const t of tasks) {
+    for (const t of tasks.filter((x) => applies(step, x.critical))) {
       if (step.action === 'exclude-task') {
         if (t.critical) return { ok: false, message: `${t.name} is critical: it cannot be excluded` };
         if (!t.excluded) await this.o.target.excludeTask(env, t.name);

@@ -96,6 +96,58 @@ describe('bin/daqops platform, env and run', function () {
       const shown = await cli('env', 'show', created.id, '--token', token('viewer'));
       assert.match(shown, new RegExp(`${created.id}\\s+STANDBY`));
       assert.match(await cli('run', 'list', '--token', token('viewer')), /no runs/);
+      // Incidents from the command line: an alert comes in, the on-call lists, shows, acks, notes, resolves.
+      const alert = await fetch(`${url}/api/v1/alerts/alertmanager`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token('shifter')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          version: '4',
+          groupKey: 'g',
+          status: 'firing',
+          alerts: [
+            {
+              status: 'firing',
+              labels: {
+                alertname: 'DaqNoisyChannel',
+                severity: 'warning',
+                environment: created.id,
+                link: '0',
+              },
+              annotations: { summary: 'channel 17 of link 0 fires at 40 kHz' },
+              startsAt: new Date().toISOString(),
+              endsAt: '0001-01-01T00:00:00Z',
+              fingerprint: 'noisy-17',
+            },
+          ],
+        }),
+      });
+      assert.equal(alert.status, 200);
+      const id = ((await alert.json()) as { incidents: number[] }).incidents[0]!;
+      assert.match(
+        await cli('incidents', 'list', '--token', token('viewer')),
+        new RegExp(`#${id}\\s+open\\s+warning .*DaqNoisyChannel on link 0.*runbook NoisyChannel`),
+      );
+      assert.match(
+        await cli('incidents', 'show', String(id), '--token', token('viewer')),
+        /root cause DaqNoisyChannel on link 0[\s\S]*channel 17 of link 0 fires at 40 kHz/,
+      );
+      assert.match(await cli('incidents', 'ack', String(id), '--token', token('shifter')), /acknowledged/);
+      await cli('incidents', 'note', String(id), 'masked', 'channel', '17', '--token', token('shifter'));
+      assert.match(
+        await cli(
+          'incidents',
+          'resolve',
+          String(id),
+          '--note',
+          'masked for the next run',
+          '--token',
+          token('shifter'),
+        ),
+        /resolved/,
+      );
+      const shownAfter = await cli('incidents', 'show', String(id), '--token', token('viewer'));
+      assert.match(shownAfter, /note +masked channel 17 — shifter:shifter/);
+      assert.match(shownAfter, /resolved by shifter:shifter/);
     } finally {
       for (const p of procs) p.kill('SIGTERM');
       await Promise.all(

@@ -176,6 +176,44 @@ describe('platform/platform', () => {
     assert.equal(env.state, 'STANDBY');
   });
 
+  it('moves the critical tasks of a lost node to another by the AgentLost runbook; the run goes on', async () => {
+    const driver = new SimulatedDriver();
+    const store = new PlatformStore(join(dir, 'platform.db'));
+    stores.push(store);
+    const p = new Platform({ store, driver, brokers: [], runbooks: loadRunbooks('runbooks') });
+    await p.agentRegistered(NODE, []);
+    const env = p.createEnvironment(TEMPLATE, {}, 'expert:bob');
+    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) await p.transition(env.id, t, 'bob');
+    await p.agentRegistered(simulatedNode('n2', 1, 2), []);
+    driver.log.length = 0;
+    await p.agentLost('n1');
+    assert.equal(env.state, 'RUNNING', 'recovered, not ERROR');
+    for (const name of ['processor-0', 'processor-1', 'writer']) {
+      const t = env.tasks.get(name)!;
+      assert.equal(t.node, 'n2', `${name} moved`);
+      assert.equal(t.state, 'RUNNING');
+      assert.deepEqual(
+        driver.log.filter((l) => l.endsWith(` ${name}`)),
+        [`n1 kill ${name}`, `n2 spawn ${name}`, `n2 CONFIGURE ${name}`, `n2 START ${name}`],
+      );
+    }
+    assert.equal(env.tasks.get('readout-0')?.excluded, true, 'non-critical tasks of the node are excluded');
+    assert.deepEqual(
+      p.ledger
+        .placement(env.id)
+        .filter((x) => x.cpus.length > 0)
+        .map((x) => [x.task, x.node, x.cpus]),
+      [
+        ['processor-0', 'n2', [0]],
+        ['processor-1', 'n2', [1]],
+      ].sort(),
+    );
+    const [inc] = p.incidents.open();
+    assert.deepEqual(inc?.root.component, { kind: 'node', id: 'n1' });
+    assert.equal(inc?.runbook, 'AgentLost');
+    assert.equal(p.incidents.open().length, 1, 'one incident for the node and all its tasks');
+  });
+
   it('a lost agent fails its tasks (non-critical excluded, critical → ERROR) and frees its node', async () => {
     const driver = new SimulatedDriver();
     const issues: ErsIssue[] = [];

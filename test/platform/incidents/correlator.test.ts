@@ -75,6 +75,17 @@ describe('platform/incidents/correlator', () => {
     assert.equal(c.incidents.size, 3, 'outside the time window');
     c.ingest(sig('Other', task('x'), { environment: 'env-2' }));
     assert.equal(c.incidents.size, 4, 'another environment');
+    const env: Component = { kind: 'environment', id: 'env-1' };
+    c.ingest(sig('TransitionFailed', env, { point: true }));
+    assert.equal(c.incidents.size, 4, 'a failed transition joins the fault it may come from');
+    advance(120_000);
+    c.ingest(sig('TransitionFailed', env, { fingerprint: 'deploy-failed', point: true }));
+    c.ingest(sig('DaqNoisyChannel', { kind: 'link', id: '0' }));
+    assert.equal(
+      c.incidents.size,
+      6,
+      'a link fault does not join an incident only a failed transition opened',
+    );
   });
 
   it('joins a lost node with the failures of the tasks it carried; the node is the root', () => {
