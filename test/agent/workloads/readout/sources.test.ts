@@ -45,7 +45,7 @@ describe('agent/workloads/readout/sources', () => {
         ['127.0.0.1:1'],
       ) as ReadoutConfig;
     const T = (32 * 3564 * 25) / 1e6; // ms per timeframe
-    const epoch = Math.round(Date.now() - 20 * T);
+    const epoch = Math.floor(Date.now() - 20.5 * T); // 20 whole timeframes ago, whatever the rounding
     const stop: RunStop = { atMs: undefined };
     const timeframes = async (c: ReadoutConfig): Promise<number[]> => {
       const seen: number[] = [];
