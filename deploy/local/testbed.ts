@@ -82,7 +82,7 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
         dataDir,
       },
     });
-    print(`testbed: environment ${env.id}, topics ${env.namespace}.*, ${env.tasks.length} tasks`);
+    print(`testbed: environment ${env.id} from ${TESTBED_TEMPLATE}, Kafka topics ${env.namespace}.*`);
     const transition = async (t: string): Promise<EnvironmentView> => {
       const t0 = Date.now();
       try {
