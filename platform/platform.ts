@@ -383,7 +383,7 @@ export class Platform implements RecoveryTarget {
       .open()
       .find((i) => i.signals.some((x) => x.fingerprint === fingerprint && x.status === 'firing'));
     if (inc === undefined) return false;
-    return this.recovery.recover(inc.id);
+    return this.recovery.recover(inc.id, { kind: 'task', id: t.name });
   }
 
   /** An environment ended (EXIT): its incidents that need nobody any more resolve. */

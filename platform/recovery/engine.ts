@@ -10,8 +10,8 @@ import type { EnvironmentTransition } from '../../protocol/states.js';
 import { withSpan } from '../../lib/tracing.js';
 import type { Metrics } from '../../lib/metrics.js';
 import type { Correlator } from '../incidents/correlator.js';
-import { componentKey, type Incident } from '../incidents/types.js';
-import { runbookFor, type Runbook, type RunbookStep } from '../runbooks/runbook.js';
+import { componentKey, type Component, type Incident } from '../incidents/types.js';
+import { runbookFor, runbookForSignal, type Runbook, type RunbookStep } from '../runbooks/runbook.js';
 
 /** What recovery may do to an environment (the Platform). */
 export interface RecoveryTarget {
@@ -51,7 +51,7 @@ const WHO = 'platform:recovery';
 
 export class RecoveryEngine {
   private readonly attempts = new Map<string, number[]>();
-  private readonly running = new Map<number, Promise<boolean>>();
+  private readonly running = new Map<string, Promise<boolean>>();
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -65,14 +65,20 @@ export class RecoveryEngine {
   }
 
   /**
-   * Runs the automatic steps of the incident's runbook; resolves true when they healed the fault, false
+   * Runs the automatic steps of a runbook on an incident; resolves true when they healed the fault, false
    * when a human must act (no automatic step applies, the policy refused, or a step failed: escalated).
-   * One recovery per incident at a time: a second call joins the first.
+   * `about` is the component that failed (a task whose crash joined the incident of another); the steps
+   * act on it with the runbook of its own signal — except under a lost node, whose runbook (moving and
+   * excluding its tasks) acts for all of them. Default: the incident's root. One recovery per incident
+   * and component at a time: a second call joins the first.
    */
-  recover(incidentId: number): Promise<boolean> {
-    const busy = this.running.get(incidentId);
+  recover(incidentId: number, about?: Component): Promise<boolean> {
+    const root = this.o.correlator.get(incidentId).root.component;
+    const subject = about === undefined || root.kind === 'node' ? root : about;
+    const key = `${incidentId}|${componentKey(subject)}`;
+    const busy = this.running.get(key);
     if (busy !== undefined) return busy;
-    const p = this.run(incidentId)
+    const p = this.run(incidentId, subject)
       .catch((err: unknown) => {
         // A bug or a vanished environment must not take the platform down: say so on the incident.
         const message = err instanceof Error ? err.message : String(err);
@@ -88,15 +94,23 @@ export class RecoveryEngine {
         }
         return false;
       })
-      .finally(() => this.running.delete(incidentId));
-    this.running.set(incidentId, p);
+      .finally(() => this.running.delete(key));
+    this.running.set(key, p);
     return p;
   }
 
-  private async run(id: number): Promise<boolean> {
+  private async run(id: number, subject: Component): Promise<boolean> {
     const c = this.o.correlator;
     const inc = c.get(id);
-    const book = runbookFor(this.o.runbooks, inc);
+    const own =
+      componentKey(subject) === componentKey(inc.root.component)
+        ? undefined
+        : inc.signals.find(
+            (s) => s.status === 'firing' && componentKey(s.component) === componentKey(subject),
+          );
+    const book =
+      (own === undefined ? undefined : runbookForSignal(this.o.runbooks, own)) ??
+      runbookFor(this.o.runbooks, inc);
     if (book === undefined) {
       if (inc.severity === 'error' || inc.severity === 'critical')
         await this.escalate(inc, undefined, 'no runbook matches this incident');
@@ -104,7 +118,7 @@ export class RecoveryEngine {
     }
     if (inc.runbook !== book.name) c.setRecovery(id, inc.recovery, book.name);
     const env = inc.environment;
-    const tasks = env === undefined ? [] : this.o.target.tasksOf(env, inc.root.component);
+    const tasks = env === undefined ? [] : this.o.target.tasksOf(env, subject);
     // A step applies when it is for any of the incident's tasks (`when`: critical / non-critical / always).
     const steps = book.steps.filter(
       (s) => s.auto && (s.when === 'always' || tasks.some((t) => applies(s, t.critical))),
@@ -116,14 +130,14 @@ export class RecoveryEngine {
       });
       return false;
     }
-    const key = `${book.name}|${env ?? ''}|${componentKey(inc.root.component)}`;
+    const key = `${book.name}|${env ?? ''}|${componentKey(subject)}`;
     const recent = (this.attempts.get(key) ?? []).filter((t) => this.now() - t < book.policy.windowMs);
     if (recent.length >= book.policy.maxAttempts) {
       this.attempts.set(key, recent);
       await this.escalate(
         inc,
         book,
-        `runbook ${book.name} already ran ${recent.length} times for ${inc.root.component.id} within ${Math.round(book.policy.windowMs / 60_000)} min (cap ${book.policy.maxAttempts})`,
+        `runbook ${book.name} already ran ${recent.length} times for ${subject.id} within ${Math.round(book.policy.windowMs / 60_000)} min (cap ${book.policy.maxAttempts})`,
       );
       return false;
     }
@@ -137,7 +151,7 @@ export class RecoveryEngine {
     });
     if (backoff > 0) await this.sleep(backoff);
     for (const step of steps) {
-      const out = await this.step(c.get(id), book, step, WHO);
+      const out = await this.step(c.get(id), book, step, WHO, subject);
       if (!out.ok) {
         // A page that failed is not paged again: the escalation is on the timeline for the next shift.
         await this.escalate(
@@ -154,13 +168,19 @@ export class RecoveryEngine {
   }
 
   /** Runs one step of a runbook on an incident (automatic, or a human through `daqops runbook run`). */
-  async step(inc: Incident, book: Runbook, step: RunbookStep, who: string): Promise<StepOutcome> {
+  async step(
+    inc: Incident,
+    book: Runbook,
+    step: RunbookStep,
+    who: string,
+    subject: Component = inc.root.component,
+  ): Promise<StepOutcome> {
     const c = this.o.correlator;
     const target = `incident ${inc.id}`;
     const out = await withSpan(
       `recovery ${step.action}`,
       { 'daq.incident': inc.id, 'daq.runbook': book.name, 'daq.action': step.action },
-      () => this.act(inc, book, step, who),
+      () => this.act(inc, book, step, who, subject),
     ).catch((err: unknown): StepOutcome => ({
       ok: false,
       message: err instanceof Error ? err.message : String(err),
@@ -185,7 +205,13 @@ export class RecoveryEngine {
     return out;
   }
 
-  private async act(inc: Incident, book: Runbook, step: RunbookStep, who: string): Promise<StepOutcome> {
+  private async act(
+    inc: Incident,
+    book: Runbook,
+    step: RunbookStep,
+    who: string,
+    subject: Component,
+  ): Promise<StepOutcome> {
     const env = inc.environment;
     if (step.action === 'page') return this.page(inc, book, `runbook ${book.name}: ${step.title}`);
     if (step.action === 'manual') return { ok: true, message: step.detail ?? 'done by hand' };
@@ -194,9 +220,8 @@ export class RecoveryEngine {
       for (const t of step.transitions) await this.o.target.transition(env, t, who);
       return { ok: true, message: step.transitions.join(' → ') };
     }
-    const tasks = this.o.target.tasksOf(env, inc.root.component);
-    if (tasks.length === 0)
-      return { ok: false, message: `no task of ${env} stands for ${inc.root.component.id}` };
+    const tasks = this.o.target.tasksOf(env, subject);
+    if (tasks.length === 0) return { ok: false, message: `no task of ${env} stands for ${subject.id}` };
     const done: string[] = [];
     for (const t of tasks.filter((x) => applies(step, x.critical))) {
       if (step.action === 'exclude-task') {

@@ -202,19 +202,31 @@ export function matchesSignal(b: Runbook, s: Pick<Signal, 'source' | 'name' | 't
   return b.matches.signals.includes(s.name);
 }
 
-/**
- * The runbook for an incident: the first that matches its root signal (those naming task kinds first,
- * as more specific), else the first that matches any of its signals.
- */
-export function runbookFor(books: readonly Runbook[], inc: Incident): Runbook | undefined {
-  const ordered = [...books].sort(
+/** Runbooks in the order they are tried: those naming task kinds first (more specific), then by name. */
+function byPreference(books: readonly Runbook[]): Runbook[] {
+  return [...books].sort(
     (a, b) =>
       Number(b.matches.taskKinds !== undefined) - Number(a.matches.taskKinds !== undefined) ||
       a.name.localeCompare(b.name),
   );
+}
+
+/** The runbook for one signal. */
+export function runbookForSignal(
+  books: readonly Runbook[],
+  s: Pick<Signal, 'source' | 'name' | 'taskKind'>,
+): Runbook | undefined {
+  return byPreference(books).find((b) => matchesSignal(b, s));
+}
+
+/**
+ * The runbook for an incident: the first that matches its root signal, else the first that matches any
+ * of its signals.
+ */
+export function runbookFor(books: readonly Runbook[], inc: Incident): Runbook | undefined {
   const root = inc.signals.find((s) => s.fingerprint === inc.root.signal);
   return (
-    (root === undefined ? undefined : ordered.find((b) => matchesSignal(b, root))) ??
-    ordered.find((b) => inc.signals.some((s) => matchesSignal(b, s)))
+    (root === undefined ? undefined : runbookForSignal(books, root)) ??
+    byPreference(books).find((b) => inc.signals.some((s) => matchesSignal(b, s)))
   );
 }

@@ -1,13 +1,14 @@
 /**
  * Detect and recover: on a live testbed run (real platform, agent, workloads, Kafka), SIGKILL a
- * processor and time (a) until the platform has an incident for it and (b) until the processor is RUNNING
+ * processor and time (a) until its exit is on an incident and (b) until the processor is RUNNING
  * again in a new process, restarted by the WorkloadCrash runbook. 10 trials, alternating the two
  * processors, median and max. Targets: detect ≤ 1 s, recover ≤ 5 s.
  *
  * The runbooks are the project's with WorkloadCrash's backoff set to 0 and its cap raised: the bench
  * measures detection and restart, not the policy's deliberate waits (1, 2, 4, 8 s before the 2nd–5th
- * attempt within 30 min), and the platform resolves a recovered incident after 1 s instead of 60 s so
- * each trial opens its own.
+ * attempt within 30 min), and the platform resolves a recovered incident after 1 s instead of 60 s. A kill
+ * while the previous one's incident still settles (its ERS issues keep arriving) lands on that incident,
+ * as it would on shift.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,16 +31,19 @@ export async function benchRecovery(brokers: readonly string[], trials = 10): Pr
     for (let i = 0; i < trials; i++) {
       const name = `processor-${i % 2}`;
       const before = (await tb.env()).tasks.find((t) => t.name === name)!;
-      const known = new Set((await tb.incidents()).map((x) => x.id));
       const t0 = Date.now();
+      const exit = `agent/${tb.id}/task:${name}/TaskExited`;
       process.kill(before.pid!, 'SIGKILL');
       let opened: number | undefined;
       let back: number | undefined;
       while (back === undefined || opened === undefined) {
         if (Date.now() - t0 > 60_000) throw new Error(`trial ${i}: no recovery within 60 s`);
         if (opened === undefined) {
-          const inc = (await tb.incidents()).find((x) => !known.has(x.id) && x.root.component.id === name);
-          if (inc !== undefined) opened = Date.parse(inc.openedAt) - t0;
+          // The exit on an incident: a new one, or the one of an earlier kill still settling.
+          const seen = (await tb.incidents())
+            .flatMap((x) => x.signals)
+            .find((x) => x.fingerprint === exit && Date.parse(x.lastSeen) >= t0);
+          if (seen !== undefined) opened = Date.parse(seen.lastSeen) - t0;
         }
         if (back === undefined) {
           const t = (await tb.env()).tasks.find((x) => x.name === name)!;
@@ -66,6 +70,6 @@ export async function benchRecovery(brokers: readonly string[], trials = 10): Pr
     const s = [...xs].sort((a, b) => a - b);
     return `median ${((s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2000).toFixed(2)} s, max ${(s.at(-1)! / 1000).toFixed(2)} s`;
   };
-  console.log(`  SIGKILL → incident opened: ${stat(detect)} (target ≤ 1 s)`);
+  console.log(`  SIGKILL → on an incident: ${stat(detect)} (target ≤ 1 s)`);
   console.log(`  SIGKILL → RUNNING again:   ${stat(recover)} (target ≤ 5 s)`);
 }

@@ -11,8 +11,9 @@ import { loadRunbooks } from '../../../platform/runbooks/runbook.js';
 const TOPO = new DataflowTopology('env-1', [
   { name: 'readout-0', workload: 'readout', node: 'n1', stage: 0, links: [0] },
   { name: 'processor-0', workload: 'processor', node: 'n1', stage: 1, links: [] },
+  { name: 'processor-1', workload: 'processor', node: 'n1', stage: 1, links: [] },
 ]);
-const CRITICAL: Record<string, boolean> = { 'readout-0': false, 'processor-0': true };
+const CRITICAL: Record<string, boolean> = { 'readout-0': false, 'processor-0': true, 'processor-1': true };
 
 const crash = (task: string): SignalInput => ({
   fingerprint: `control/env-1/task:${task}/TaskFailed`,
@@ -101,6 +102,19 @@ describe('platform/recovery/engine', () => {
       await metrics.text(),
       /daq_platform_recovery_actions_total\{[^}]*kind="restart-task"[^}]*result="ok"[^}]*\} 1/,
     );
+  });
+
+  it('restarts the task that failed, also when its crash joined the incident of another', async () => {
+    const { engine, correlator, calls } = setup();
+    const id = correlator.ingest(crash('processor-0'))!.incident.id;
+    assert.equal(await engine.recover(id, { kind: 'task', id: 'processor-0' }), true);
+    assert.equal(
+      correlator.ingest(crash('processor-1'))!.incident.id,
+      id,
+      'one consumer group: one incident',
+    );
+    assert.equal(await engine.recover(id, { kind: 'task', id: 'processor-1' }), true);
+    assert.deepEqual(calls, ['restart processor-0', 'restart processor-1']);
   });
 
   it('excludes a crashed non-critical task instead', async () => {
