@@ -17,10 +17,17 @@ import { runbooksWithCrashPolicy, runningTestbed } from '../helpers/running-test
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function benchRecovery(brokers: readonly string[], trials = 10): Promise<void> {
+export async function benchRecovery(
+  brokers: readonly string[],
+  o: { trials?: number; compiled?: boolean } = {},
+): Promise<void> {
+  const trials = o.trials ?? 10;
   const dir = mkdtempSync(join(tmpdir(), 'daqops-bench-recovery-'));
   const books = runbooksWithCrashPolicy(dir, '{ maxAttempts: 100, windowMinutes: 30, backoffSeconds: 0 }');
+  const log: string[] = [];
   const tb = await runningTestbed(dir, {
+    print: (l) => log.push(l),
+    compiled: o.compiled ?? false,
     brokers,
     platformArgs: ['--runbooks', books, '--settle-seconds', '1'],
   });
@@ -37,7 +44,12 @@ export async function benchRecovery(brokers: readonly string[], trials = 10): Pr
       let opened: number | undefined;
       let back: number | undefined;
       while (back === undefined || opened === undefined) {
-        if (Date.now() - t0 > 60_000) throw new Error(`trial ${i}: no recovery within 60 s`);
+        if (Date.now() - t0 > 60_000) {
+          const inc = (await tb.incidents()).find((x) => x.signals.some((y) => y.fingerprint === exit));
+          throw new Error(
+            `trial ${i}: no recovery within 60 s\n${log.slice(-30).join('\n')}\n${inc === undefined ? 'no incident' : inc.timeline.map((e) => `${e.at} ${e.kind} ${e.text}`).join('\n')}`,
+          );
+        }
         if (opened === undefined) {
           // The exit on an incident: a new one, or the one of an earlier kill still settling.
           const seen = (await tb.incidents())

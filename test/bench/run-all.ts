@@ -60,6 +60,13 @@ if (only === undefined || only === 'recovery') {
     console.log(
       '\n[recovery] SIGKILL a processor of a live testbed run: time to incident, time to RUNNING again',
     );
+    console.log('  from source (tsx), as the tests run:');
     await benchRecovery(brokers);
+    // Deployments run the compiled dist/ (npm run build): workload processes start faster.
+    const { spawnSync } = await import('node:child_process');
+    if (spawnSync('npm', ['run', 'build'], { stdio: 'ignore' }).status === 0) {
+      console.log('  compiled (dist/, as deployed):');
+      await benchRecovery(brokers, { compiled: true });
+    } else console.log('  compiled: npm run build failed, skipped');
   });
 }

@@ -30,6 +30,7 @@ export async function runningTestbed(
     print?: (l: string) => void;
     agentLines?: (l: string) => boolean;
     brokers?: readonly string[];
+    compiled?: boolean;
   } = {},
 ): Promise<RunningTestbed> {
   const brokers = o.brokers ?? (await testKafkaBrokers());
@@ -39,6 +40,7 @@ export async function runningTestbed(
     print: o.print ?? (() => undefined),
     ...(o.platformArgs === undefined ? {} : { platformArgs: o.platformArgs }),
     ...(o.agentLines === undefined ? {} : { agentLines: o.agentLines }),
+    ...(o.compiled === undefined ? {} : { compiled: o.compiled }),
   });
   const api = stack.api;
   let env: EnvironmentView;
