@@ -126,9 +126,15 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** Kafka's cluster ids are 16 random bytes in unpadded base64url. */
-function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * Kafka's cluster ids are 16 random bytes in unpadded base64url. One that starts with "-" would be read by
+ * kafka-storage's argument parser as an option (1 start in 64 failed that way), so such ids are drawn again.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties(brokerPort: number, controllerPort: number, logDir: string): string {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DaqError } from '../../protocol/index.js';
-import { checkJava, ensureKafkaJars } from '../../deploy/local/kafka-local.js';
+import { checkJava, ensureKafkaJars, newClusterId } from '../../deploy/local/kafka-local.js';
 
 /** Runs fn with PATH holding only the named programs (symlinked into a temp dir). */
 function withPathOf<T>(programs: string[], fn: () => T): T {
@@ -23,6 +23,13 @@ function withPathOf<T>(programs: string[], fn: () => T): T {
 
 describe('deploy/local/kafka-local', function () {
   this.timeout(300_000);
+
+  it('draws cluster ids kafka-storage can parse: 22 base64url characters, never a leading "-"', () => {
+    for (let i = 0; i < 5000; i++) {
+      const id = newClusterId();
+      assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    }
+  });
 
   it('says what to install when java is missing', () => {
     assert.throws(
