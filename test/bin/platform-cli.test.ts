@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { freePort } from '../../deploy/local/kafka-local.js';
 import { daqopsArgv } from '../helpers/daqops.js';
+import { firingAlert } from '../helpers/alerts.js';
 
 const run = promisify(execFile);
 
@@ -100,26 +101,13 @@ describe('bin/daqops platform, env and run', function () {
       const alert = await fetch(`${url}/api/v1/alerts/alertmanager`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token('shifter')}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          version: '4',
-          groupKey: 'g',
-          status: 'firing',
-          alerts: [
-            {
-              status: 'firing',
-              labels: {
-                alertname: 'DaqNoisyChannel',
-                severity: 'warning',
-                environment: created.id,
-                link: '0',
-              },
-              annotations: { summary: 'channel 17 of link 0 fires at 40 kHz' },
-              startsAt: new Date().toISOString(),
-              endsAt: '0001-01-01T00:00:00Z',
-              fingerprint: 'noisy-17',
-            },
-          ],
-        }),
+        body: JSON.stringify(
+          firingAlert(
+            { alertname: 'DaqNoisyChannel', severity: 'warning', environment: created.id, link: '0' },
+            'channel 17 of link 0 fires at 40 kHz',
+            'noisy-17',
+          ),
+        ),
       });
       assert.equal(alert.status, 200);
       const id = ((await alert.json()) as { incidents: number[] }).incidents[0]!;

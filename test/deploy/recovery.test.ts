@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { firingAlert } from '../helpers/alerts.js';
 import { runbooksWithCrashPolicy, runningTestbed, type RunningTestbed } from '../helpers/running-testbed.js';
 
 const task = async (tb: RunningTestbed, name: string) => (await tb.env()).tasks.find((t) => t.name === name)!;
@@ -69,27 +70,15 @@ describe('incidents and automated recovery on a live testbed run (real agent, wo
     process.kill(victim.pid!, 'SIGKILL');
     await t.until('readout-1 excluded', async () => (await task(t, 'readout-1')).excluded);
     // The processors miss link 1 now; Prometheus would say the dataflow of processor-0 stalls.
-    const alert = await t.stack.api.call<{ incidents: number[] }>('POST', '/api/v1/alerts/alertmanager', {
-      version: '4',
-      groupKey: '{}:{alertname="DaqDataflowStalled"}',
-      status: 'firing',
-      receiver: 'daqops',
-      alerts: [
-        {
-          status: 'firing',
-          labels: {
-            alertname: 'DaqDataflowStalled',
-            severity: 'warning',
-            environment: t.id,
-            task: 'processor-0',
-          },
-          annotations: { summary: 'processor-0 processed rate fell' },
-          startsAt: new Date().toISOString(),
-          endsAt: '0001-01-01T00:00:00Z',
-          fingerprint: 'stall-processor-0',
-        },
-      ],
-    });
+    const alert = await t.stack.api.call<{ incidents: number[] }>(
+      'POST',
+      '/api/v1/alerts/alertmanager',
+      firingAlert(
+        { alertname: 'DaqDataflowStalled', severity: 'warning', environment: t.id, task: 'processor-0' },
+        'processor-0 processed rate fell',
+        'stall-processor-0',
+      ),
+    );
     const incidents = await t.incidents();
     assert.equal(incidents.length, 1, JSON.stringify(incidents, null, 1));
     const inc = incidents[0]!;
