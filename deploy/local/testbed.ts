@@ -117,9 +117,7 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
         `  run ${run}: started by ${record.startedBy}, ${record.start ?? '?'} → ${record.endCompleted ?? '?'}`,
       );
       print(`  data: Kafka topics ${env.namespace}.*, events in ${runDir(dataDir, run)}`);
-      const incidents = (await api.call<Incident[]>('GET', '/api/v1/incidents')).filter(
-        (i) => i.environment === env.id,
-      );
+      const incidents = await incidentsOf(api, env.id);
       print(
         `  incidents: ${incidents.length === 0 ? 'none' : `${incidents.length}\n${incidents.map((i) => `    ${incidentLine(i)}`).join('\n')}`}`,
       );
@@ -177,13 +175,17 @@ async function progress(
     last = { at: now, hits: r.produced.hits };
     const running = env.tasks.filter((t) => t.state === 'RUNNING' && !t.excluded).length;
     const failed = env.tasks.filter((t) => t.state === 'ERROR' || t.excluded);
-    const incidents = (await api.call<Incident[]>('GET', '/api/v1/incidents')).filter(
-      (i) => i.environment === start.id,
-    );
+    const incidents = await incidentsOf(api, start.id);
     const open = incidents.filter((i) => i.state !== 'resolved').length;
     print(
       `live ${String(Math.round((now - t0) / 1000)).padStart(3)} s: ${env.state} · tasks ${running}/${env.tasks.length} running · ${Math.round(rate)} hits/s · ${r.produced.hits} hits · events ${r.events.built} built / ${r.events.stored} stored · incidents ${incidents.length} (${open} open)${failed.length === 0 ? '' : ` · failed ${failed.map((t) => `${t.name}${t.excluded ? ' (excluded)' : ''}`).join(', ')}`}`,
     );
   }
   if (signal?.aborted === true) print('testbed: stopping early (interrupted)');
+}
+
+async function incidentsOf(api: LocalStack['api'], environment: string): Promise<Incident[]> {
+  return (await api.call<Incident[]>('GET', '/api/v1/incidents')).filter(
+    (i) => i.environment === environment,
+  );
 }

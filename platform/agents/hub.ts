@@ -177,45 +177,37 @@ export class AgentHub implements TaskDriver {
     return result.task;
   }
 
-  async spawn(node: string, spec: TaskSpec, traceparent?: string): Promise<TaskReport> {
-    const r = await this.command(node, {
-      action: 'spawn',
-      spec,
-      ...(traceparent === undefined ? {} : { traceparent }),
-    });
+  /** A command that must answer with the task's report (spawn, transition, restart). */
+  private async taskCommand(
+    node: string,
+    c: Omit<Extract<PlatformToAgent, { type: 'command' }>, 'id' | 'type' | 'traceparent'>,
+    traceparent: string | undefined,
+  ): Promise<TaskReport> {
+    const r = await this.command(node, { ...c, ...(traceparent === undefined ? {} : { traceparent }) });
     if (r === undefined)
-      throw new DaqError('INVALID_CONFIG', `node ${node} reported no task for spawn ${spec.task}`);
+      throw new DaqError(
+        'INVALID_CONFIG',
+        `node ${node} reported no task for ${c.transition ?? c.action} ${c.task ?? c.spec?.task ?? ''}`,
+      );
     return r;
   }
 
-  async transition(
+  spawn(node: string, spec: TaskSpec, traceparent?: string): Promise<TaskReport> {
+    return this.taskCommand(node, { action: 'spawn', spec }, traceparent);
+  }
+
+  transition(
     node: string,
     task: string,
     transition: TaskTransition,
     payload: Readonly<Record<string, unknown>>,
     traceparent?: string,
   ): Promise<TaskReport> {
-    const r = await this.command(node, {
-      action: 'transition',
-      task,
-      transition,
-      payload,
-      ...(traceparent === undefined ? {} : { traceparent }),
-    });
-    if (r === undefined)
-      throw new DaqError('INVALID_CONFIG', `node ${node} reported no task for ${transition} ${task}`);
-    return r;
+    return this.taskCommand(node, { action: 'transition', task, transition, payload }, traceparent);
   }
 
-  async restart(node: string, task: string, traceparent?: string): Promise<TaskReport> {
-    const r = await this.command(node, {
-      action: 'restart',
-      task,
-      ...(traceparent === undefined ? {} : { traceparent }),
-    });
-    if (r === undefined)
-      throw new DaqError('INVALID_CONFIG', `node ${node} reported no task for restart ${task}`);
-    return r;
+  restart(node: string, task: string, traceparent?: string): Promise<TaskReport> {
+    return this.taskCommand(node, { action: 'restart', task }, traceparent);
   }
 
   async kill(node: string, task: string): Promise<void> {

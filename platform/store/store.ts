@@ -181,17 +181,12 @@ export class PlatformStore {
 
   /** Incidents, newest first; only those in `state` when given. */
   incidents(o: { state?: string; limit?: number } = {}): Incident[] {
-    const rows =
-      o.state === undefined
-        ? this.db
-            .prepare<[number], { data: string }>('SELECT data FROM incidents ORDER BY id DESC LIMIT ?')
-            .all(o.limit ?? 200)
-        : this.db
-            .prepare<[string, number], { data: string }>(
-              'SELECT data FROM incidents WHERE state = ? ORDER BY id DESC LIMIT ?',
-            )
-            .all(o.state, o.limit ?? 200);
-    return rows.map((r) => JSON.parse(r.data) as Incident);
+    return this.db
+      .prepare<[{ state: string | null; limit: number }], { data: string }>(
+        'SELECT data FROM incidents WHERE @state IS NULL OR state = @state ORDER BY id DESC LIMIT @limit',
+      )
+      .all({ state: o.state ?? null, limit: o.limit ?? 200 })
+      .map((r) => JSON.parse(r.data) as Incident);
   }
 
   incident(id: number): Incident | undefined {

@@ -109,6 +109,41 @@ describe('platform/store', () => {
     again.close();
   });
 
+  it('keeps incidents whole, newest first, filtered by state', () => {
+    const s = new PlatformStore(join(dir, 'p.db'));
+    const inc = (id: number, state: string) =>
+      ({
+        id,
+        state,
+        severity: 'warning',
+        openedAt: 'a',
+        updatedAt: 'a',
+        environment: 'e',
+        signals: [],
+      }) as never;
+    s.saveIncident(inc(1, 'open'));
+    s.saveIncident(inc(2, 'resolved'));
+    s.saveIncident(inc(3, 'open'));
+    assert.deepEqual(
+      s.incidents().map((i) => i.id),
+      [3, 2, 1],
+    );
+    assert.deepEqual(
+      s.incidents({ state: 'open' }).map((i) => i.id),
+      [3, 1],
+    );
+    assert.deepEqual(
+      s.incidents({ state: 'open', limit: 1 }).map((i) => i.id),
+      [3],
+    );
+    assert.deepEqual(
+      s.unresolvedIncidents().map((i) => i.id),
+      [1, 3],
+    );
+    assert.equal(s.lastIncidentId(), 3);
+    s.close();
+  });
+
   it('opens a store written before the transition column existed', () => {
     const file = join(dir, 'old.db');
     const old = new Database(file);
