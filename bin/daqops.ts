@@ -7,6 +7,7 @@ import { projectRoot } from '../lib/paths.js';
 import { DaqError, isDaqError } from '../protocol/errors.js';
 import { applyOverrides, readConfigFile } from '../lib/config.js';
 import { envBrokerList, envString } from '../lib/env.js';
+import { installFatalHandlers } from '../lib/fatal.js';
 import { parseWorkloadConfig, workloadKinds, type WorkloadKind } from '../agent/workloads/config.js';
 import type { AgentCliOptions } from '../agent/agent-cli.js';
 import type { PlatformCliOptions } from '../platform/platform-cli.js';
@@ -33,6 +34,9 @@ async function brokers(flag: string | undefined): Promise<string[] | undefined> 
   );
 }
 
+// No daqops process dies of a stack trace: what nothing handled becomes an ERS Fatal and exit code 70.
+installFatalHandlers(`daqops-${process.argv.slice(2).find((a) => !a.startsWith('-')) ?? 'cli'}`);
+
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
 const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
@@ -57,6 +61,26 @@ kafka
     else console.log(`started: ${r.kafka.brokers.join(',')} (pid ${r.kafka.pid}, data ${r.kafka.dataDir})`);
   });
 kafka
+  .command('stop')
+  .description(
+    'stop the local broker but keep its data and ports (rehearse an outage; `kafka start` resumes)',
+  )
+  .action(async () => {
+    const k = await (await kafkaState()).kafkaStop();
+    if (k === undefined) console.log('no local broker is running');
+    else console.log(`stopped: ${k.brokers.join(',')} (data kept in ${k.dataDir})`);
+  });
+kafka
+  .command('start')
+  .description('start the local broker that `kafka stop` (or a crash) left, on the same data and ports')
+  .action(async () => {
+    const k = await (await kafkaState()).kafkaStart((l) => console.error(l));
+    if (k === undefined) {
+      console.error('no stopped local broker to start: `daqops kafka up` starts a new one');
+      process.exitCode = 1;
+    } else console.log(`started: ${k.brokers.join(',')} (pid ${k.pid}, data ${k.dataDir})`);
+  });
+kafka
   .command('down')
   .description('stop the local broker and remove its data')
   .option('--all', 'also stop every other local broker daqops started on this machine')
@@ -74,7 +98,7 @@ kafka
     else if (s.source === 'none') console.log('no Kafka: run `daqops kafka up` or set DAQOPS_KAFKA_BROKERS');
     else {
       console.log(
-        `${s.source} Kafka at ${s.brokers.join(',')}${s.pid === undefined ? '' : ` (pid ${s.pid})`}: ${s.reachable ? `reachable, cluster ${s.clusterId}` : `NOT reachable: ${s.error}`}`,
+        `${s.source} Kafka at ${s.brokers.join(',')}${s.pid === undefined ? '' : ` (pid ${s.pid})`}: ${s.reachable ? `reachable, ${s.topics} topics` : `NOT reachable: ${s.error}`}`,
       );
     }
     if (s.source !== 'none' && !s.reachable) process.exitCode = 1;

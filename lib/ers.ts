@@ -75,3 +75,43 @@ export class ErsReporter {
     };
   }
 }
+
+/**
+ * ERS `throttle(30,100)`: after `first` identical issues only one in `every` passes, carrying how many
+ * were suppressed. The ERS logger throttles by issue, the Kafka client's log by kind of line.
+ */
+export interface ThrottleDecision {
+  readonly pass: boolean;
+  /** Issues suppressed since the last one that passed (reported on the passing one). */
+  readonly suppressed: number;
+}
+
+export class ErsThrottle {
+  private readonly seen = new Map<string, { count: number; suppressed: number; lastMs: number }>();
+
+  constructor(
+    readonly first = 30,
+    readonly every = 100,
+    /** A key quiet for this long starts counting afresh. */
+    readonly idleResetMs = 60_000,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  admit(key: string): ThrottleDecision {
+    const now = this.now();
+    let s = this.seen.get(key);
+    if (s === undefined || now - s.lastMs >= this.idleResetMs) {
+      s = { count: 0, suppressed: 0, lastMs: now };
+      this.seen.set(key, s);
+    }
+    s.count++;
+    s.lastMs = now;
+    if (s.count <= this.first || (s.count - this.first) % this.every === 0) {
+      const suppressed = s.suppressed;
+      s.suppressed = 0;
+      return { pass: true, suppressed };
+    }
+    s.suppressed++;
+    return { pass: false, suppressed: s.suppressed };
+  }
+}

@@ -1,35 +1,50 @@
 /**
- * Every Kafka call daqops makes goes through this module, so the client library (kafkajs today) can be
- * swapped if measurements demand it without touching the agent, platform or workloads.
+ * Every Kafka call daqops makes goes through this module. The client is librdkafka through
+ * `@confluentinc/kafka-javascript` (its KafkaJS-style API, plus its native consumer for plain reads);
+ * docs/decisions.md ("Kafka client") has the measurements behind the choice. Nothing of the library leaks
+ * out: callers see KafkaClient, RecordProducer, RecordConsumer, readTopicToEnd and the record types.
+ *
+ * Outages are weather here: librdkafka reconnects by itself, a producer keeps records queued (within a
+ * bounded budget) until the broker is back, and a consumer resumes from its committed offsets. The
+ * client's own log lines become ERS issues (`daqops.kafka.ClientLog`), throttled, with broker and client id.
  */
-import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
-import type {
-  Admin,
-  Consumer,
-  KafkaMessage,
-  LogEntry,
-  Producer,
-  ProducerRecord,
-  RecordMetadata,
-} from 'kafkajs';
+import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
 import { DaqError } from '../protocol/errors.js';
+import { hostname } from 'node:os';
+import type { ErsIssue } from '../protocol/ers.js';
+import { BROKER_MAX_MESSAGE_BYTES } from '../protocol/topics.js';
+import { ErsThrottle, stderrErsSink } from './ers.js';
 
-export type { KafkaMessage, RecordMetadata };
+type KjsKafka = KafkaJS.Kafka;
+type KjsProducer = KafkaJS.Producer;
+type KjsConsumer = KafkaJS.Consumer;
+type KjsAdmin = KafkaJS.Admin;
+type KjsMessage = KafkaJS.KafkaMessage;
 
 export interface KafkaLogRecord {
   readonly level: 'error' | 'warn' | 'info' | 'debug';
   readonly message: string;
-  readonly fields: Readonly<Record<string, unknown>>;
+  /** The broker the line is about (`host:port`), when it names one. */
+  readonly broker: string | undefined;
+  readonly clientId: string;
+  /** librdkafka's facility (CONNECT, FAIL, GETPID, …). */
+  readonly facility: string | undefined;
+  /** Lines of this kind suppressed by the throttle since the last one that passed. */
+  readonly suppressed: number;
+  /** A condition the client rides out by itself (a broker away, a group rebalancing): not an error of ours. */
+  readonly transient: boolean;
 }
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
-  /** Where the client's own log lines go; default: errors and warnings to stderr as one JSON line each. */
+  /**
+   * Where the client's own log lines go, after the throttle (the first 30 of a kind, then one in 100).
+   * Default: an ERS `daqops.kafka.ClientLog` record on stderr, which the agent forwards as the task's own.
+   */
   readonly log?: (record: KafkaLogRecord) => void;
-  readonly connectionTimeoutMs?: number;
-  /** How often a failed request is retried (kafkajs default 5, with backoff). */
-  readonly retries?: number;
+  /** How long admin calls (topic creation, offsets, reachability) wait for the broker; default 10 s. */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface TopicSpec {
@@ -38,213 +53,219 @@ export interface TopicSpec {
   readonly config?: Readonly<Record<string, string>>;
 }
 
-const LEVELS: Record<number, KafkaLogRecord['level']> = {
-  [logLevel.ERROR]: 'error',
-  [logLevel.WARN]: 'warn',
-  [logLevel.INFO]: 'info',
-  [logLevel.DEBUG]: 'debug',
-};
-
-// Conditions every client rides out by retrying while a broker starts or a group rebalances, and topic
-// creation races that ensureTopics resolves (it throws if a topic is really missing). kafkajs logs them
-// as errors; shown, they would page nobody yet scare everybody.
+// librdkafka says these while a broker restarts or a group rebalances; it retries by itself.
 const TRANSIENT = new RegExp(
   [
+    'connection refused',
+    'connect to ipv4',
+    'disconnected',
+    'all broker connections are down',
+    'broker transport failure',
+    'coordinator load in progress',
     'coordinator is loading',
-    'coordinator is not available',
+    'coordinator not available',
+    'not coordinator',
     'not the leader',
-    'no leader for this',
+    'not leader',
+    'no leader',
     'rebalanc',
-    'Topic creation errors',
+    'timed out',
+    'unknown topic or partition',
   ].join('|'),
   'i',
 );
 
-function stderrLog(r: KafkaLogRecord): void {
-  const error = r.fields['error'];
-  const transient = TRANSIENT.test(`${r.message} ${typeof error === 'string' ? error : ''}`);
-  if ((r.level === 'error' || r.level === 'warn') && !transient) {
-    process.stderr.write(
-      `${JSON.stringify({ level: r.level, logger: 'kafka', message: r.message, ...r.fields })}\n`,
-    );
-  }
+const BROKER_IN_LINE = /(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]|[a-z][\w.-]*):(\d{2,5})\/\w+/i;
+
+/**
+ * The ERS severity of a client log line: the client's errors and warnings, except what it rides out by
+ * itself (a broker away, a group rebalancing: the outage is reported once, as KafkaUnreachable), which is
+ * information.
+ */
+export function kafkaLogSeverity(r: KafkaLogRecord): 'Error' | 'Warning' | 'Information' | 'Debug' {
+  if (r.level === 'debug') return 'Debug';
+  if (r.level === 'info' || r.transient) return 'Information';
+  return r.level === 'error' ? 'Error' : 'Warning';
+}
+
+/** The default sink: an ERS record on stderr for warnings and errors (the agent forwards it as the task's). */
+function ersStderrLog(r: KafkaLogRecord): void {
+  const severity = kafkaLogSeverity(r);
+  if (severity === 'Debug' || severity === 'Information') return;
+  const parameters: Record<string, string | number> = { clientId: r.clientId };
+  if (r.broker !== undefined) parameters['broker'] = r.broker;
+  if (r.facility !== undefined) parameters['facility'] = r.facility;
+  if (r.suppressed > 0) parameters['suppressed'] = r.suppressed;
+  const issue: ErsIssue = {
+    severity,
+    name: 'daqops.kafka.ClientLog',
+    message: r.message,
+    context: { host: hostname(), pid: process.pid, application: r.clientId },
+    parameters,
+    qualifiers: r.suppressed > 0 ? ['throttled'] : [],
+    causes: [],
+    time: new Date().toISOString(),
+  };
+  stderrErsSink(issue);
+}
+
+/** The log adapter the library calls: classify, throttle per (level, facility, broker), hand on. */
+function makeLogger(clientId: string, sink: (r: KafkaLogRecord) => void): KafkaJS.Logger {
+  const throttle = new ErsThrottle();
+  const emit = (level: KafkaLogRecord['level'], message: string, extra?: object): void => {
+    const fields = (extra ?? {}) as { fac?: unknown };
+    const facility = typeof fields.fac === 'string' ? fields.fac : undefined;
+    // librdkafka prefixes lines with its thread: "[thrd:main]: 127.0.0.1:9092/1: Connect to …".
+    const text = message.replace(/^\[thrd:[^\]]*\]:\s*/, '');
+    const m = BROKER_IN_LINE.exec(text);
+    const broker = m === null ? undefined : `${m[1]}:${m[2]}`;
+    const d = throttle.admit(`${level}|${facility ?? ''}|${broker ?? ''}`);
+    if (!d.pass) return;
+    sink({
+      level,
+      message: text,
+      broker,
+      clientId,
+      facility,
+      suppressed: d.suppressed,
+      transient: TRANSIENT.test(text),
+    });
+  };
+  const logger: KafkaJS.Logger = {
+    error: (msg, extra) => emit('error', msg, extra),
+    warn: (msg, extra) => emit('warn', msg, extra),
+    info: (msg, extra) => emit('info', msg, extra),
+    debug: (msg, extra) => emit('debug', msg, extra),
+    namespace: () => logger,
+    setLogLevel: () => undefined,
+  };
+  return logger;
+}
+
+/** Whether an error from this module or the library means the broker could not be reached. */
+export function isKafkaUnavailable(err: unknown): boolean {
+  if (err instanceof DaqError) return err.code === 'KAFKA_UNAVAILABLE';
+  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  return TRANSIENT.test(text) || /timed? ?out|ERR__TRANSPORT|ERR__ALL_BROKERS_DOWN/i.test(text);
 }
 
 /** A connected-on-demand handle to one Kafka cluster. */
 export class KafkaClient {
   readonly brokers: readonly string[];
-  private readonly kafka: Kafka;
+  readonly clientId: string;
+  /** @internal the library handle, for this module's classes only. */
+  readonly kafka: KjsKafka;
+  /** @internal */
+  readonly logger: KafkaJS.Logger;
+  readonly requestTimeoutMs: number;
 
   constructor(options: KafkaClientOptions) {
     if (options.brokers.length === 0) {
       throw new DaqError('INVALID_CONFIG', 'at least one Kafka broker is required', { field: 'brokers' });
     }
     this.brokers = [...options.brokers];
-    const sink = options.log ?? stderrLog;
-    this.kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: [...options.brokers],
-      connectionTimeout: options.connectionTimeoutMs ?? 3000,
-      ...(options.retries === undefined ? {} : { retry: { retries: options.retries } }),
-      logLevel: logLevel.WARN,
-      logCreator:
-        () =>
-        ({ level, log }: LogEntry) => {
-          const { message, timestamp: _t, logger: _l, ...fields } = log;
-          sink({ level: LEVELS[level] ?? 'info', message, fields });
-        },
+    this.clientId = options.clientId;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.logger = makeLogger(options.clientId, options.log ?? ersStderrLog);
+    this.kafka = new KafkaJS.Kafka({
+      kafkaJS: {
+        clientId: options.clientId,
+        brokers: [...options.brokers],
+        logLevel: KafkaJS.logLevel.WARN,
+        logger: this.logger,
+      },
+      // A restarted broker is tried again within a second, not after librdkafka's 10 s backoff ceiling.
+      'reconnect.backoff.ms': 100,
+      'reconnect.backoff.max.ms': 1000,
     });
   }
 
-  /** An idempotent producer (acks=all, one request in flight so retries never reorder). */
-  producer(): Producer {
-    return this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-  }
-
-  consumer(
-    groupId: string,
-    options: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number } = {},
-  ): Consumer {
-    return this.consumerWith(groupId, options);
-  }
-
-  consumerWith(
-    groupId: string,
-    options: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number; maxBytesPerPartition?: number },
-  ): Consumer {
-    return this.kafka.consumer({
-      groupId,
-      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
-      heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
-      allowAutoTopicCreation: false,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
-      maxBytes: 64 * 1024 * 1024,
-      maxWaitTimeInMs: 100,
-    });
-  }
-
-  admin(options: { retries?: number } = {}): Admin {
-    return this.kafka.admin(options.retries === undefined ? {} : { retry: { retries: options.retries } });
-  }
-
-  /** Creates the topics that do not exist yet and waits for their leaders. */
-  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
-    const admin = this.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t.topic));
-      if (missing.length === 0) return;
-      try {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((t) => ({
-            topic: t.topic,
-            numPartitions: t.partitions,
-            replicationFactor: -1,
-            configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-          })),
-        });
-      } catch (err) {
-        // Another workload may have created them at the same moment: fine if they all exist now.
-        const now = new Set(await admin.listTopics());
-        if (!missing.every((t) => now.has(t.topic))) throw err;
-      }
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
-  /**
-   * Reads `count` messages of a topic from the beginning with a fresh consumer group, then disconnects.
-   * For checks and tools (read-back, inspection), not for the data path, which commits as it goes.
-   */
-  async readMessages(
-    topic: string,
-    count: number,
-    options: { groupId: string; timeoutMs?: number },
-  ): Promise<{ message: KafkaMessage; partition: number }[]> {
-    const consumer = this.consumer(options.groupId);
-    const got: { message: KafkaMessage; partition: number }[] = [];
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        const timeoutMs = options.timeoutMs ?? 30_000;
-        const timer = setTimeout(
-          () =>
-            reject(
-              new DaqError(
-                'TIMEOUT',
-                `read ${got.length} of ${count} messages from ${topic} in ${timeoutMs} ms`,
-              ),
-            ),
-          timeoutMs,
-        );
-        consumer
-          .run({
-            eachMessage: ({ message, partition }) => {
-              got.push({ message, partition });
-              if (got.length >= count) {
-                clearTimeout(timer);
-                resolve();
-              }
-              return Promise.resolve();
-            },
-          })
-          .catch((err: unknown) => {
-            clearTimeout(timer);
-            reject(err instanceof Error ? err : new Error(String(err)));
-          });
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    return got;
-  }
-
-  async deleteTopics(topics: readonly string[]): Promise<void> {
-    const admin = this.admin();
-    await admin.connect();
-    try {
-      await admin.deleteTopics({ topics: [...topics] });
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
-  /** Cluster id, controller and brokers; throws KAFKA_UNAVAILABLE when no broker answers. */
-  async describe(): Promise<{ clusterId: string; controller: number | null; brokers: string[] }> {
-    // One quick retry: callers (readiness probes, `kafka status`) poll or report, they do not wait minutes.
-    const admin = this.admin({ retries: 1 });
+  /** @internal */
+  async withAdmin<T>(fn: (admin: KjsAdmin) => Promise<T>): Promise<T> {
+    const admin = this.kafka.admin();
     try {
       await admin.connect();
-      const c = await admin.describeCluster();
-      return {
-        clusterId: c.clusterId,
-        controller: c.controller,
-        brokers: c.brokers.map((b) => `${b.host}:${b.port}`),
-      };
     } catch (err) {
       throw new DaqError('KAFKA_UNAVAILABLE', `no Kafka broker answers at ${this.brokers.join(',')}`, {
         cause: err,
       });
+    }
+    try {
+      return await fn(admin);
     } finally {
-      await admin.disconnect();
+      await admin.disconnect().catch(() => undefined);
     }
   }
-}
 
-/** Sends a batch and returns the broker's acknowledgement (acks=all). */
-export async function sendAcked(
-  producer: Producer,
-  record: Omit<ProducerRecord, 'acks'>,
-): Promise<RecordMetadata[]> {
-  return producer.send({ ...record, acks: -1 });
+  /** Creates the topics that do not exist yet and waits until every partition has a leader. */
+  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
+    const timeout = this.requestTimeoutMs;
+    await this.withAdmin(async (admin) => {
+      const existing = new Set(await admin.listTopics({ timeout }));
+      const missing = topics.filter((t) => !existing.has(t.topic));
+      if (missing.length > 0) {
+        try {
+          await admin.createTopics({
+            timeout,
+            topics: missing.map((t) => ({
+              topic: t.topic,
+              numPartitions: t.partitions,
+              replicationFactor: -1,
+              configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+            })),
+          });
+        } catch (err) {
+          // Another workload may have created them at the same moment: fine if they all exist now.
+          const now = new Set(await admin.listTopics({ timeout }));
+          if (!missing.every((t) => now.has(t.topic))) throw err;
+        }
+      }
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic), timeout });
+        const led = meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+        if (led && meta.length === topics.length) return;
+        if (Date.now() > deadline) {
+          throw new DaqError(
+            'KAFKA_UNAVAILABLE',
+            `topics ${topics.map((t) => t.topic).join(', ')} have no leader yet`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    await this.withAdmin((admin) =>
+      admin.deleteTopics({ topics: [...topics], timeout: this.requestTimeoutMs }),
+    );
+  }
+
+  /** How many topics the cluster has; throws KAFKA_UNAVAILABLE when no broker answers within `timeoutMs`. */
+  async ping(timeoutMs = 3000): Promise<{ topics: number }> {
+    try {
+      const topics = await this.withAdmin((admin) => admin.listTopics({ timeout: timeoutMs }));
+      return { topics: topics.length };
+    } catch (err) {
+      if (err instanceof DaqError && err.code === 'KAFKA_UNAVAILABLE') throw err;
+      throw new DaqError('KAFKA_UNAVAILABLE', `no Kafka broker answers at ${this.brokers.join(',')}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** The first and next offset of each partition of a topic ([] when the topic does not exist). */
+  async topicOffsets(topic: string): Promise<{ partition: number; low: bigint; high: bigint }[]> {
+    return this.withAdmin(async (admin) => {
+      if (!(await admin.listTopics({ timeout: this.requestTimeoutMs })).includes(topic)) return [];
+      const ends = await admin.fetchTopicOffsets(topic, {
+        timeout: this.requestTimeoutMs,
+        isolationLevel: KafkaJS.IsolationLevel.READ_UNCOMMITTED,
+      });
+      return ends.map((e) => ({ partition: e.partition, low: BigInt(e.low), high: BigInt(e.high) }));
+    });
+  }
 }
 
 /** A record to send. Values are bytes; header values text. */
@@ -274,20 +295,78 @@ export interface InBatch {
   readonly lag: number;
 }
 
-export type Compression = 'none' | 'gzip';
+export type Compression = 'none' | 'gzip' | 'lz4' | 'zstd';
 
-/** An idempotent, acks=all producer. `send` resolves when every record is acknowledged. */
+/** Dead-letter headers every stage uses: why a record was set aside, and what exactly. */
+export const DEADLETTER_REASON_HEADER = 'daq-deadletter-reason';
+export const DEADLETTER_DETAIL_HEADER = 'daq-deadletter-detail';
+/** The topic a record set aside by the producer was meant for. */
+export const DEADLETTER_TOPIC_HEADER = 'daq-deadletter-topic';
+
+/** Room for a record's framing, key and headers beside its value, in bytes. */
+const RECORD_OVERHEAD_BYTES = 1024;
+
+/** The bytes a record takes on the wire, near enough to keep it under a limit. */
+export function recordBytes(r: OutRecord): number {
+  let n = r.value.byteLength + (r.key?.length ?? 0) + 64;
+  for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + v.length + 8;
+  return n;
+}
+
+export interface ProducerOptions {
+  readonly compression?: Compression;
+  /**
+   * How long a record may wait for the broker before it fails; 0 = for ever (the data path: an outage is
+   * ridden out under backpressure from `maxQueuedBytes`). Default 0.
+   */
+  readonly deliveryTimeoutMs?: number;
+  /** Bytes the client may hold unacknowledged; a send beyond it waits (backpressure). Default 256 MiB. */
+  readonly maxQueuedBytes?: number;
+  /** Largest record accepted; larger ones go to `deadletterTopic` (or fail). Default broker limit − 1 KiB. */
+  readonly maxRecordBytes?: number;
+  /** Where a record too large to ever be produced goes instead, with its reason. */
+  readonly deadletterTopic?: string;
+  /** Told of every record set aside as too large (for counters and ERS). */
+  readonly onTooLarge?: (topic: string, bytes: number, limit: number) => void;
+}
+
+/**
+ * An idempotent, acks=all producer. `send` resolves when every record is acknowledged; many sends may be
+ * in flight at once (librdkafka pipelines them, in order per partition).
+ */
 export class RecordProducer {
-  private constructor(
-    private readonly producer: Producer,
-    private readonly compression: Compression,
-  ) {}
+  private queuedBytes = 0;
+  private readonly waiters: (() => void)[] = [];
+  private readonly maxQueuedBytes: number;
+  private readonly maxRecordBytes: number;
 
-  static async open(
-    client: KafkaClient,
-    options: { compression?: Compression } = {},
-  ): Promise<RecordProducer> {
-    const p = client.producer();
+  private constructor(
+    private readonly producer: KjsProducer,
+    private readonly o: ProducerOptions,
+  ) {
+    this.maxQueuedBytes = o.maxQueuedBytes ?? 256 * 1024 * 1024;
+    this.maxRecordBytes = o.maxRecordBytes ?? BROKER_MAX_MESSAGE_BYTES - RECORD_OVERHEAD_BYTES;
+  }
+
+  static async open(client: KafkaClient, options: ProducerOptions = {}): Promise<RecordProducer> {
+    const maxQueuedBytes = options.maxQueuedBytes ?? 256 * 1024 * 1024;
+    const compression = {
+      none: KafkaJS.CompressionTypes.None,
+      gzip: KafkaJS.CompressionTypes.GZIP,
+      lz4: KafkaJS.CompressionTypes.LZ4,
+      zstd: KafkaJS.CompressionTypes.ZSTD,
+    }[options.compression ?? 'none'];
+    const p = client.kafka.producer({
+      kafkaJS: { idempotent: true, acks: -1, compression, allowAutoTopicCreation: false },
+      // One produce request never exceeds the broker's record-batch limit, whatever the data density.
+      'message.max.bytes': BROKER_MAX_MESSAGE_BYTES,
+      'batch.size': BROKER_MAX_MESSAGE_BYTES - RECORD_OVERHEAD_BYTES,
+      'linger.ms': 2,
+      'message.timeout.ms': options.deliveryTimeoutMs ?? 0,
+      // librdkafka's own queue is sized above our budget, so it never refuses a record we let through.
+      'queue.buffering.max.kbytes': Math.ceil((2 * maxQueuedBytes) / 1024),
+      'queue.buffering.max.messages': 1_000_000,
+    });
     try {
       await p.connect();
     } catch (err) {
@@ -295,28 +374,81 @@ export class RecordProducer {
         cause: err,
       });
     }
-    return new RecordProducer(p, options.compression ?? 'none');
+    return new RecordProducer(p, options);
   }
 
-  /** Sends records to several topics in one request. */
+  /** Bytes sent but not acknowledged yet. */
+  get unacknowledgedBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /**
+   * Sends records to several topics; resolves when all are acknowledged. Waits first while more than the
+   * budget is unacknowledged. A record over the size limit goes to the dead-letter topic when one is set
+   * (and `onTooLarge` is told), else the send fails with RECORD_TOO_LARGE before anything is sent.
+   */
   async send(batches: readonly { topic: string; records: readonly OutRecord[] }[]): Promise<void> {
-    const topicMessages = batches
-      .filter((b) => b.records.length > 0)
-      .map((b) => ({
-        topic: b.topic,
-        messages: b.records.map((r) => ({ key: r.key ?? null, value: r.value, headers: r.headers })),
-      }));
+    const topicMessages: KafkaJS.TopicMessages[] = [];
+    const setAside: OutRecord[] = [];
+    let bytes = 0;
+    for (const b of batches) {
+      const messages: KafkaJS.Message[] = [];
+      for (const r of b.records) {
+        const size = recordBytes(r);
+        if (size > this.maxRecordBytes) {
+          if (this.o.deadletterTopic === undefined || b.topic === this.o.deadletterTopic) {
+            throw new DaqError(
+              'RECORD_TOO_LARGE',
+              `a record of ${size} bytes for ${b.topic} exceeds the limit of ${this.maxRecordBytes} bytes`,
+              { field: b.topic },
+            );
+          }
+          setAside.push(tooLargeRecord(b.topic, r, size, this.maxRecordBytes));
+          this.o.onTooLarge?.(b.topic, size, this.maxRecordBytes);
+          continue;
+        }
+        bytes += size;
+        messages.push({ key: r.key ?? null, value: r.value, headers: r.headers ?? {} });
+      }
+      if (messages.length > 0) topicMessages.push({ topic: b.topic, messages });
+    }
+    if (setAside.length > 0)
+      topicMessages.push({ topic: this.o.deadletterTopic!, messages: setAside.map(toMessage) });
     if (topicMessages.length === 0) return;
-    await this.producer.sendBatch({
-      topicMessages,
-      acks: -1,
-      compression: this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-    });
+    // Backpressure: one send larger than the whole budget still goes, alone.
+    while (this.queuedBytes > 0 && this.queuedBytes + bytes > this.maxQueuedBytes) {
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+    this.queuedBytes += bytes;
+    try {
+      await this.producer.sendBatch({ topicMessages });
+    } finally {
+      this.queuedBytes -= bytes;
+      for (const w of this.waiters.splice(0)) w();
+    }
   }
 
   async close(): Promise<void> {
     await this.producer.disconnect();
   }
+}
+
+function toMessage(r: OutRecord): KafkaJS.Message {
+  return { key: r.key ?? null, value: r.value, headers: r.headers ?? {} };
+}
+
+/** What stands on the dead-letter topic for a record too large to produce: its key, headers and reason. */
+function tooLargeRecord(topic: string, r: OutRecord, size: number, limit: number): OutRecord {
+  return {
+    ...(r.key === undefined ? {} : { key: r.key }),
+    value: Buffer.alloc(0),
+    headers: {
+      ...r.headers,
+      [DEADLETTER_REASON_HEADER]: 'too-large',
+      [DEADLETTER_DETAIL_HEADER]: `${size} bytes > limit ${limit} bytes`,
+      [DEADLETTER_TOPIC_HEADER]: topic,
+    },
+  };
 }
 
 export interface ConsumerOptions {
@@ -325,47 +457,73 @@ export interface ConsumerOptions {
   readonly fromBeginning?: boolean;
   /** Called for each fetched batch, one partition at a time; offsets are committed only by `commit`. */
   readonly onBatch: (batch: InBatch) => Promise<void>;
+  /** Most bytes fetched from one partition in one request. Default 16 MiB. */
   readonly maxBytesPerPartition?: number;
+  /** Most records handed to one `onBatch`. Default 64. */
+  readonly maxBatchRecords?: number;
+  /** Bytes prefetched and held by the client, in all (bounds the consumer's memory). Default 64 MiB. */
+  readonly maxPrefetchBytes?: number;
   readonly sessionTimeoutMs?: number;
-  /** Called after every group join with the partitions this member now owns, per topic. */
+  /** Called after every rebalance with the partitions this member now owns, per topic. */
   readonly onAssignment?: (assignment: Readonly<Record<string, readonly number[]>>) => void;
 }
 
 /** A consumer-group member that never commits by itself: the caller commits what it has safely handled. */
 export class RecordConsumer {
-  private constructor(
-    private readonly consumer: Consumer,
-    private readonly client: KafkaClient,
-    private readonly groupId: string,
-  ) {}
+  private constructor(private readonly consumer: KjsConsumer) {}
 
   static async start(client: KafkaClient, o: ConsumerOptions): Promise<RecordConsumer> {
-    const consumer = client.consumerWith(o.groupId, {
-      sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
-      maxBytesPerPartition: o.maxBytesPerPartition ?? 16 * 1024 * 1024,
+    const owned = new Map<string, Set<number>>();
+    const prefetchKiB = Math.ceil((o.maxPrefetchBytes ?? 64 * 1024 * 1024) / 1024);
+    const consumer = client.kafka.consumer({
+      kafkaJS: {
+        groupId: o.groupId,
+        fromBeginning: o.fromBeginning ?? true,
+        autoCommit: false,
+        sessionTimeout: o.sessionTimeoutMs ?? 10_000,
+        heartbeatInterval: 1000,
+        allowAutoTopicCreation: false,
+        maxBytesPerPartition: o.maxBytesPerPartition ?? 16 * 1024 * 1024,
+        maxBytes: 64 * 1024 * 1024,
+        maxWaitTimeInMs: 100,
+      },
+      'js.consumer.max.batch.size': o.maxBatchRecords ?? 64,
+      'queued.max.messages.kbytes': prefetchKiB,
+      rebalance_cb: (err: { code: number }, assignment: { topic: string; partition: number }[]) => {
+        const assigned = err.code === RdKafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
+        if (!assigned) owned.clear();
+        for (const tp of assignment) {
+          let s = owned.get(tp.topic);
+          if (s === undefined) owned.set(tp.topic, (s = new Set()));
+          if (assigned) s.add(tp.partition);
+        }
+        const view: Record<string, number[]> = {};
+        for (const [t, s] of owned) view[t] = [...s].sort((a, b) => a - b);
+        o.onAssignment?.(view);
+      },
     });
-    if (o.onAssignment !== undefined) {
-      const cb = o.onAssignment;
-      consumer.on(consumer.events.GROUP_JOIN, (e) => cb(e.payload.memberAssignment));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...o.topics] });
+    } catch (err) {
+      await consumer.disconnect().catch(() => undefined);
+      throw new DaqError('KAFKA_UNAVAILABLE', `cannot join consumer group ${o.groupId}`, { cause: err });
     }
-    await consumer.connect();
-    for (const topic of o.topics) await consumer.subscribe({ topic, fromBeginning: o.fromBeginning ?? true });
     await consumer.run({
-      autoCommit: false,
       eachBatchAutoResolve: true,
-      eachBatch: async (payload) => {
-        const { batch } = payload;
-        const records: InRecord[] = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m));
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch }) => {
+        if (batch.messages.length === 0) return;
+        const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m));
         await o.onBatch({
           topic: batch.topic,
           partition: batch.partition,
           records,
-          lag: Number(batch.offsetLag()),
+          lag: Math.max(0, Number(batch.offsetLag())),
         });
-        await payload.heartbeat();
       },
     });
-    return new RecordConsumer(consumer, client, o.groupId);
+    return new RecordConsumer(consumer);
   }
 
   /** Commits `nextOffset` (the first offset not yet safely handled) for a partition, with metadata. */
@@ -375,20 +533,16 @@ export class RecordConsumer {
     ]);
   }
 
-  /** The group's committed offset and metadata for each partition of a topic. */
-  async committed(topic: string): Promise<{ partition: number; offset: string; metadata: string | null }[]> {
-    const admin = this.client.admin();
-    await admin.connect();
-    try {
-      const [t] = await admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
-      return (t?.partitions ?? []).map((p) => ({
-        partition: p.partition,
-        offset: p.offset,
-        metadata: p.metadata,
-      }));
-    } finally {
-      await admin.disconnect();
-    }
+  /** The group's committed offset and metadata for each partition of a topic this member owns. */
+  async committed(
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<{ partition: number; offset: string; metadata: string | null }[]> {
+    const got = await this.consumer.committed(
+      partitions.map((partition) => ({ topic, partition })),
+      10_000,
+    );
+    return got.map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? null }));
   }
 
   async stop(): Promise<void> {
@@ -396,61 +550,70 @@ export class RecordConsumer {
   }
 }
 
-/** Reads a topic from the beginning up to its current end (high watermarks), without a consumer group. */
+/**
+ * Reads a topic from the beginning up to its current end (high watermarks) without joining a group: the
+ * partitions are assigned directly, so a read costs no rebalance. For accounting, checks and tools.
+ */
 export async function readTopicToEnd(
   client: KafkaClient,
   topic: string,
   onRecord: (r: InRecord) => void,
 ): Promise<number> {
-  const admin = client.admin();
-  await admin.connect();
-  let ends: { partition: number; high: string; low: string }[];
-  try {
-    if (!(await admin.listTopics()).includes(topic)) return 0;
-    ends = await admin.fetchTopicOffsets(topic);
-  } finally {
-    await admin.disconnect();
-  }
-  const remaining = new Map(
-    ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]),
+  const ends = (await client.topicOffsets(topic)).filter((e) => e.high > e.low);
+  if (ends.length === 0) return 0;
+  const remaining = new Map(ends.map((e) => [e.partition, e.high]));
+  const consumer = new RdKafka.KafkaConsumer(
+    {
+      'bootstrap.servers': client.brokers.join(','),
+      'client.id': `${client.clientId}-reader`,
+      'group.id': `daqops-reader-${process.pid}`,
+      'enable.auto.commit': false,
+      'enable.partition.eof': false,
+      'fetch.max.bytes': 64 * 1024 * 1024,
+      'max.partition.fetch.bytes': 16 * 1024 * 1024,
+      'queued.max.messages.kbytes': 64 * 1024,
+    },
+    { 'auto.offset.reset': 'earliest' },
   );
-  if (remaining.size === 0) return 0;
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({ timeout: client.requestTimeoutMs }, (err) =>
+      err ? reject(new DaqError('KAFKA_UNAVAILABLE', `cannot read ${topic}`, { cause: err })) : resolve(),
+    ),
+  );
   let count = 0;
-  const groupId = `daqops-reader-${process.pid}-${Date.now()}`;
-  const consumer = client.consumerWith(groupId, { maxBytesPerPartition: 16 * 1024 * 1024 });
-  await consumer.connect();
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: ({ batch }) => {
-            const end = remaining.get(batch.partition);
-            for (const m of batch.messages) {
-              if (end === undefined || BigInt(m.offset) >= end) break;
-              onRecord(toInRecord(topic, batch.partition, m));
-              count++;
-              if (BigInt(m.offset) + 1n >= end) remaining.delete(batch.partition);
-            }
-            if (remaining.size === 0) resolve();
-            return Promise.resolve();
-          },
-        })
-        .catch(reject);
-    });
+    consumer.assign(ends.map((e) => ({ topic, partition: e.partition, offset: Number(e.low) })));
+    const deadline = Date.now() + 10 * client.requestTimeoutMs;
+    while (remaining.size > 0) {
+      if (Date.now() > deadline) {
+        throw new DaqError(
+          'TIMEOUT',
+          `read ${count} records of ${topic}; partitions ${[...remaining.keys()].join(',')} not to their end`,
+        );
+      }
+      const messages = await new Promise<RdKafka.Message[]>((resolve, reject) =>
+        consumer.consume(1000, (err, ms) =>
+          err
+            ? reject(new DaqError('KAFKA_UNAVAILABLE', `reading ${topic}: ${err.message}`, { cause: err }))
+            : resolve(ms),
+        ),
+      );
+      for (const m of messages) {
+        const end = remaining.get(m.partition);
+        if (end === undefined || BigInt(m.offset) >= end) continue;
+        onRecord(fromNative(m));
+        count++;
+        if (BigInt(m.offset) + 1n >= end) remaining.delete(m.partition);
+      }
+    }
   } finally {
-    await consumer.disconnect();
-    const cleanup = client.admin();
-    await cleanup.connect();
-    await cleanup.deleteGroups([groupId]).catch(() => undefined);
-    await cleanup.disconnect();
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
   return count;
 }
 
-/** A kafkajs message as the library-independent InRecord. */
-function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord {
+/** A library message as the library-independent InRecord. */
+function toInRecord(topic: string, partition: number, m: KjsMessage): InRecord {
   return {
     topic,
     partition,
@@ -459,6 +622,20 @@ function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord
     value: m.value ?? Buffer.alloc(0),
     headers: m.headers ?? {},
     timestampMs: Number(m.timestamp),
+  };
+}
+
+function fromNative(m: RdKafka.Message): InRecord {
+  const headers: Record<string, Buffer | string> = {};
+  for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers[k] = v;
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: String(m.offset),
+    key: m.key === undefined || m.key === null ? undefined : m.key.toString(),
+    value: m.value ?? Buffer.alloc(0),
+    headers,
+    timestampMs: m.timestamp ?? 0,
   };
 }
 

@@ -10,6 +10,7 @@ import { startTracing, stopTracing } from '../lib/tracing.js';
 import { ErsReporter } from '../lib/ers.js';
 import { formatErsLine } from '../lib/ers-logger.js';
 import { KafkaClient } from '../lib/kafka.js';
+import { KafkaWatch } from './incidents/kafka-watch.js';
 import { AgentHub } from './agents/hub.js';
 import { ControlBus } from './events/bus.js';
 import { DataPath } from './dataflow/data-path.js';
@@ -153,7 +154,28 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       },
     },
   });
+  // Kafka away is weather for the data path but an incident for the on-call: one per live environment.
+  const kafkaWatch =
+    kafka === undefined
+      ? undefined
+      : new KafkaWatch({
+          ping: () => kafka.ping(2000),
+          onChange: (reachable, detail) => {
+            metrics.gauge('daq_platform_kafka_up').set(reachable ? 1 : 0);
+            if (!reachable)
+              ers.raise(
+                'daqops.kafka.BrokerUnreachable',
+                `no Kafka broker answers at ${brokers.join(',')}: ${detail}`,
+                {
+                  brokers: brokers.join(','),
+                },
+              );
+            platform.kafkaReachability(brokers, reachable, detail);
+          },
+        });
+  if (kafka !== undefined) metrics.gauge('daq_platform_kafka_up').set(1);
   const restored = platform.restore();
+  kafkaWatch?.start();
   const ticker = setInterval(() => platform.tick(), 1000);
   for (const env of platform.environments.values())
     if (env.state !== 'STANDBY' && env.state !== 'DONE') ersFeed?.watch(env.id, env.namespace);
@@ -190,6 +212,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     process.once('SIGINT', resolve);
   });
   clearInterval(ticker);
+  kafkaWatch?.stop();
   await hub.close();
   await app.close();
   await ersFeed?.close();

@@ -24,6 +24,7 @@ import {
   controlSignal,
   ersSignal,
   exitSignal,
+  kafkaSignal,
   type AlertmanagerPayload,
 } from './incidents/signals.js';
 import { DataflowTopology } from './incidents/topology.js';
@@ -339,6 +340,17 @@ export class Platform implements RecoveryTarget {
     if (r !== undefined && r.change === 'opened' && s.status === 'firing' && drives)
       void this.recovery.recover(r.incident.id);
     return r;
+  }
+
+  /**
+   * Kafka stopped or started answering the platform (incidents/kafka-watch.ts): one KafkaUnreachable
+   * signal per environment that has tasks out, firing or resolved.
+   */
+  kafkaReachability(brokers: readonly string[], reachable: boolean, detail: string): void {
+    for (const env of this.environments.values()) {
+      if (env.state === 'STANDBY' || env.state === 'DONE') continue;
+      this.signal(kafkaSignal(env.id, brokers, !reachable, detail));
+    }
   }
 
   /** An Alertmanager webhook (already validated by the API): one signal per alert. */

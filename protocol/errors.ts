@@ -17,6 +17,7 @@ export const errorCodes = [
   'PREREQUISITE_MISSING',
   'KAFKA_START_FAILED',
   'KAFKA_UNAVAILABLE',
+  'RECORD_TOO_LARGE',
   'TIMEOUT',
 ] as const;
 

@@ -61,6 +61,18 @@ export const ersIssueCatalogue = {
     severity: 'Error',
     description: 'A Kafka client cannot reach any broker.',
   },
+  'daqops.kafka.ClientLog': {
+    severity: 'Warning',
+    description: "A line of the Kafka client's own log (librdkafka), throttled, with broker and client id.",
+  },
+  'daqops.kafka.RecordTooLarge': {
+    severity: 'Error',
+    description: 'A record larger than the broker accepts was set aside on the dead-letter topic.',
+  },
+  'daqops.runtime.UnhandledError': {
+    severity: 'Fatal',
+    description: 'An error nothing handled reached the top of a daqops process, which then exits cleanly.',
+  },
   'daqops.readout.SourceFailed': {
     severity: 'Error',
     description: 'A readout source (emulator, replay, tcp) failed.',
@@ -170,6 +182,14 @@ export const ersIssueCatalogue = {
   'daqops.writer.WriteFailed': {
     severity: 'Error',
     description: 'The writer could not store a chunk of events.',
+  },
+  'daqops.writer.BadEventRecord': {
+    severity: 'Error',
+    description: 'An event record could not be decoded; it was set aside on the dead-letter topic.',
+  },
+  'daqops.writer.CommitFailed': {
+    severity: 'Warning',
+    description: 'The broker refused an offset commit of the writer; it is tried again at the next flush.',
   },
   'daqops.writer.DiskFilling': {
     severity: 'Warning',

@@ -69,6 +69,25 @@ export const metricCatalogue = [
     help: 'Failed sends to Kafka (retried or not).',
     labels: ['environment', 'task', 'link'],
   },
+  {
+    name: 'daq_readout_buffered_bytes',
+    type: 'gauge',
+    help: 'Bytes a readout link has sent but Kafka has not acknowledged yet (bounded by its bufferBytes).',
+    labels: ['environment', 'task', 'link'],
+  },
+  {
+    name: 'daq_readout_backpressure_seconds_total',
+    type: 'counter',
+    help: 'Time a readout link paused its source because its buffer was full (Kafka slow or away).',
+    labels: ['environment', 'task', 'link'],
+  },
+  // every stage's Kafka producer
+  {
+    name: 'daq_kafka_records_too_large_total',
+    type: 'counter',
+    help: 'Records larger than the broker accepts, set aside on the dead-letter topic with their reason.',
+    labels: ['environment', 'task', 'topic'],
+  },
   // processor
   {
     name: 'daq_processor_hits_total',
@@ -210,6 +229,12 @@ export const metricCatalogue = [
     labels: ['state'],
   },
   {
+    name: 'daq_platform_kafka_up',
+    type: 'gauge',
+    help: 'Whether a Kafka broker answers the platform (1) or none has for its last three checks (0).',
+    labels: [],
+  },
+  {
     name: 'daq_platform_agents_connected',
     type: 'gauge',
     help: 'Agents connected to the platform.',
@@ -262,6 +287,18 @@ export const metricCatalogue = [
     name: 'daq_writer_bytes_total',
     type: 'counter',
     help: 'Bytes written to run files.',
+    labels: ['environment', 'task'],
+  },
+  {
+    name: 'daq_writer_deadletter_total',
+    type: 'counter',
+    help: 'Event records the writer could not decode, set aside on the dead-letter topic.',
+    labels: ['environment', 'task', 'reason'],
+  },
+  {
+    name: 'daq_writer_commit_errors_total',
+    type: 'counter',
+    help: 'Offset commits the broker refused (tried again at the next flush).',
     labels: ['environment', 'task'],
   },
   {

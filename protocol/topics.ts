@@ -4,6 +4,15 @@ import { DaqError } from './errors.js';
 export const topicKinds = ['raw-hits', 'events', 'monitoring', 'deadletter', 'control', 'ers'] as const;
 export type TopicKind = (typeof topicKinds)[number];
 
+/**
+ * The largest record value any daqops stage writes: 7 MiB, under the 8 MiB a broker takes in one record
+ * batch (deploy/local/kafka-local.ts, `message.max.bytes`) with room for keys and headers. Stages split
+ * what is larger (sub-timeframes into parts, a timeframe's events into several records).
+ */
+export const MAX_RECORD_BYTES = 7 * 1024 * 1024;
+/** A broker's limit on one record batch (its `message.max.bytes`): the local broker's, and the minimum daqops needs. */
+export const BROKER_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
 export interface TopicNames {
   readonly rawHits: string;
   readonly events: string;

@@ -10,6 +10,7 @@ import {
   validateNamespace,
 } from '../../protocol/index.js';
 import type { DaqError } from '../../protocol/errors.js';
+import { MAX_RECORD_BYTES } from '../../protocol/topics.js';
 import {
   fail,
   freeze,
@@ -71,11 +72,16 @@ export interface ReadoutConfig extends CommonConfig {
   readonly fpga: number;
   readonly source: ReadoutSource;
   readonly overlapNs: number;
-  /** A sub-timeframe larger than this is split into parts (the broker's message.max.bytes). */
+  /** A sub-timeframe larger than this is split into parts (below the broker's message.max.bytes). */
   readonly maxMessageBytes: number;
-  /** Bytes gathered into one produce request. */
+  /** Bytes gathered into one send (librdkafka then cuts requests at the broker's limit). */
   readonly batchBytes: number;
-  readonly compression: 'none' | 'gzip';
+  /**
+   * Bytes sent but not yet acknowledged that the link may hold (its buffer while the broker is slow or
+   * away); beyond it the source is paused: a TCP source stops reading, the emulator waits.
+   */
+  readonly bufferBytes: number;
+  readonly compression: 'none' | 'gzip' | 'lz4' | 'zstd';
   readonly pacing: 'realtime' | 'max';
   /** Stop after this many timeframes (emulator) — absent: run until stopped. */
   readonly timeframes: number | undefined;
@@ -101,6 +107,8 @@ export interface ProcessorConfig extends CommonConfig {
   readonly driftBinNs: number;
   readonly minChambers: number;
   readonly monitoringIntervalMs: number;
+  /** Events (and dead-letter words) of a timeframe are split into records of at most this many bytes. */
+  readonly maxRecordBytes: number;
 }
 
 export interface WriterConfig extends CommonConfig {
@@ -205,7 +213,11 @@ function parseReadout(raw: Raw, c: CommonConfig): ReadoutConfig {
       port: int(src, 'port', sp, { min: 1, max: 65535 }),
     };
   }
-  const maxMessageBytes = int(raw, 'maxMessageBytes', p, { min: 1024, default: 1 << 20 });
+  const maxMessageBytes = int(raw, 'maxMessageBytes', p, {
+    min: 1024,
+    max: MAX_RECORD_BYTES,
+    default: 1 << 20,
+  });
   const tfNs = c.orbitsPerTimeframe * 3564 * 25;
   const overlapNs = int(raw, 'overlapNs', p, { min: 0, default: 1000 });
   if (overlapNs >= tfNs / 2) fail(`${p}.overlapNs`, `must be below half a timeframe (${tfNs / 2} ns)`);
@@ -217,8 +229,9 @@ function parseReadout(raw: Raw, c: CommonConfig): ReadoutConfig {
     source,
     overlapNs,
     maxMessageBytes,
-    batchBytes: int(raw, 'batchBytes', p, { min: 1024, default: 4 << 20 }),
-    compression: oneOf(raw, 'compression', p, ['none', 'gzip'] as const, 'none'),
+    batchBytes: int(raw, 'batchBytes', p, { min: 1024, max: 64 << 20, default: 4 << 20 }),
+    bufferBytes: int(raw, 'bufferBytes', p, { min: 1 << 20, max: 4 * 1024 ** 3, default: 128 << 20 }),
+    compression: oneOf(raw, 'compression', p, ['none', 'gzip', 'lz4', 'zstd'] as const, 'none'),
     pacing: oneOf(raw, 'pacing', p, ['realtime', 'max'] as const, 'realtime'),
     timeframes: raw['timeframes'] === undefined ? undefined : int(raw, 'timeframes', p, { min: 1 }),
     epochMs: raw['epochMs'] === undefined ? undefined : int(raw, 'epochMs', p, { min: 0 }),
@@ -252,6 +265,7 @@ function parseProcessor(raw: Raw, c: CommonConfig): ProcessorConfig {
       default: DEFAULT_KERNEL.minChambers,
     }),
     monitoringIntervalMs: int(raw, 'monitoringIntervalMs', p, { min: 100, default: 1000 }),
+    maxRecordBytes: int(raw, 'maxRecordBytes', p, { min: 1024, max: MAX_RECORD_BYTES, default: 1 << 20 }),
   };
 }
 
@@ -262,7 +276,7 @@ function parseWriter(raw: Raw, c: CommonConfig): WriterConfig {
     kind: 'writer',
     dataDir: str(raw, 'dataDir', p, { default: 'data' }),
     groupId: str(raw, 'groupId', p, { default: `${c.namespace}.writer` }),
-    flushEvents: int(raw, 'flushEvents', p, { min: 1, default: 5000 }),
+    flushEvents: int(raw, 'flushEvents', p, { min: 1, max: 1_000_000, default: 5000 }),
     flushIntervalMs: int(raw, 'flushIntervalMs', p, { min: 10, default: 1000 }),
     diskFreeIntervalMs: int(raw, 'diskFreeIntervalMs', p, { min: 100, default: 5000 }),
   };

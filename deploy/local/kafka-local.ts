@@ -158,9 +158,27 @@ function serverProperties(brokerPort: number, controllerPort: number, logDir: st
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
+    // One record batch may hold up to 8 MiB (protocol/topics.ts BROKER_MAX_MESSAGE_BYTES); the stages
+    // keep every record under 7 MiB and librdkafka every produce request under this limit.
     'message.max.bytes=8388608',
     'replica.fetch.max.bytes=8388608',
+    // A produce or fetch request larger than this closes the connection; 100 MiB (Kafka's default) is
+    // far above anything a client here sends, so a misbehaving client cannot make the broker buffer more.
+    'socket.request.max.bytes=104857600',
+    // Network threads read and write sockets, I/O threads append to the log. Two cores run the broker,
+    // the readouts, processors and writer: more threads than cores only adds context switches, fewer
+    // leaves a produce request waiting while a fetch is served.
+    'num.network.threads=2',
+    'num.io.threads=2',
+    'num.replica.fetchers=1',
+    // Socket buffers of 1 MiB: 1 MiB sub-timeframes go in one read instead of many 100 KiB ones.
+    'socket.send.buffer.bytes=1048576',
+    'socket.receive.buffer.bytes=1048576',
+    // 128 MiB segments: fewer files to roll at 300 MB/s; the OS page cache does the flushing (no
+    // log.flush.* settings: durability comes from acks, as in any Kafka deployment).
     'log.segment.bytes=134217728',
+    // A restarted broker loads its logs and the group offsets with all cores, so clients resume sooner.
+    'num.recovery.threads.per.data.dir=2',
     '',
   ].join('\n');
 }
@@ -214,6 +232,51 @@ export async function startLocalKafka(options: StartOptions = {}): Promise<Local
     );
   }
 
+  return launch({ lib, dataDir, brokerPort, controllerPort, logFile, propsFile, log4jFile }, options);
+}
+
+/**
+ * Starts a stopped (or killed) local broker again on its own data directory and ports, so its topics,
+ * offsets and clients' broker list stay what they were (`daqops kafka start`, the outage tests).
+ */
+export async function restartLocalKafka(
+  k: LocalKafka,
+  options: Omit<StartOptions, 'dataDir'> = {},
+): Promise<LocalKafka> {
+  if (isLocalKafkaProcess(k.pid, k.dataDir)) return k;
+  checkJava();
+  const lib = ensureKafkaJars(options.progress ?? (() => {}));
+  const brokerPort = Number(k.brokers[0]?.split(':')[1]);
+  return launch(
+    {
+      lib,
+      dataDir: k.dataDir,
+      brokerPort,
+      controllerPort: k.controllerPort,
+      logFile: k.logFile,
+      propsFile: join(k.dataDir, 'server.properties'),
+      log4jFile: join(k.dataDir, 'log4j2.properties'),
+    },
+    options,
+  );
+}
+
+interface Launch {
+  readonly lib: string;
+  readonly dataDir: string;
+  readonly brokerPort: number;
+  readonly controllerPort: number;
+  readonly logFile: string;
+  readonly propsFile: string;
+  readonly log4jFile: string;
+}
+
+/** Spawns the broker JVM on a formatted data directory and resolves once it answers. */
+async function launch(l: Launch, options: Omit<StartOptions, 'dataDir'>): Promise<LocalKafka> {
+  const progress = options.progress ?? (() => {});
+  const { dataDir, brokerPort, controllerPort, logFile, propsFile } = l;
+  const classpath = `${l.lib}/*`;
+  const jvmLog = `-Dlog4j2.configurationFile=${l.log4jFile}`;
   progress(`starting the broker on 127.0.0.1:${brokerPort}…`);
   const heap = envString('DAQOPS_KAFKA_HEAP') ?? '768m';
   const outFd = openSync(join(dataDir, 'stdout.log'), 'a');
@@ -255,7 +318,6 @@ export async function startLocalKafka(options: StartOptions = {}): Promise<Local
     brokers: kafka.brokers,
     clientId: 'daqops-kafka-probe',
     log: () => {},
-    connectionTimeoutMs: 1000,
   });
   for (;;) {
     if (exited !== undefined) {
@@ -265,7 +327,7 @@ export async function startLocalKafka(options: StartOptions = {}): Promise<Local
       );
     }
     try {
-      await client.describe();
+      await client.ping(1000);
       return kafka;
     } catch {
       if (Date.now() > deadline) {

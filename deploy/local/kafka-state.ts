@@ -10,6 +10,7 @@ import { KafkaClient } from '../../lib/kafka.js';
 import {
   findLocalKafkaProcesses,
   isLocalKafkaProcess,
+  restartLocalKafka,
   startLocalKafka,
   stopLocalKafka,
   type LocalKafka,
@@ -56,6 +57,26 @@ export async function kafkaUp(progress?: (line: string) => void): Promise<KafkaU
 }
 
 /**
+ * `daqops kafka stop`: stop the broker the CLI started but keep its data and ports, so `kafka start`
+ * brings the same cluster back (an outage to rehearse). Returns the broker, or undefined when none was up.
+ */
+export async function kafkaStop(): Promise<LocalKafka | undefined> {
+  const s = readKafkaState();
+  if (s === undefined || !isLocalKafkaProcess(s.pid, s.dataDir)) return undefined;
+  await stopLocalKafka(s, { removeData: false });
+  return s;
+}
+
+/** `daqops kafka start`: start a broker `kafka stop` (or a crash) left, on its data and ports. */
+export async function kafkaStart(progress?: (line: string) => void): Promise<LocalKafka | undefined> {
+  const s = readKafkaState();
+  if (s === undefined || !existsSync(s.dataDir)) return undefined;
+  const kafka = await restartLocalKafka(s, progress === undefined ? {} : { progress });
+  writeFileSync(stateFile(), `${JSON.stringify(kafka, null, 2)}\n`);
+  return kafka;
+}
+
+/**
  * `daqops kafka down`: stop the broker the CLI started and remove its data. With `all`, also every other
  * local broker daqops started on this machine (left behind by a killed test run, say). Returns the pids stopped.
  */
@@ -82,7 +103,8 @@ export interface KafkaStatus {
   readonly pid?: number;
   readonly dataDir?: string;
   readonly reachable: boolean;
-  readonly clusterId?: string;
+  /** Topics the cluster holds, when it answers. */
+  readonly topics?: number;
   readonly error?: string;
 }
 
@@ -98,8 +120,8 @@ export async function kafkaStatus(): Promise<KafkaStatus> {
     ...(local === undefined ? {} : { pid: local.pid, dataDir: local.dataDir }),
   };
   try {
-    const d = await new KafkaClient({ brokers, clientId: 'daqops-status', log: () => {} }).describe();
-    return { ...base, reachable: true, clusterId: d.clusterId };
+    const d = await new KafkaClient({ brokers, clientId: 'daqops-status', log: () => {} }).ping();
+    return { ...base, reachable: true, topics: d.topics };
   } catch (err) {
     return { ...base, reachable: false, error: err instanceof Error ? err.message : String(err) };
   }

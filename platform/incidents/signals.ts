@@ -172,3 +172,28 @@ export function agentLostSignal(node: string, environment: string | undefined, l
     point: false,
   };
 }
+
+/**
+ * The platform's own view of Kafka for one environment: firing while no broker answers it, resolved when
+ * one does again. Everything a client says meanwhile (commits refused, its log) joins this incident.
+ */
+export function kafkaSignal(
+  environment: string,
+  brokers: readonly string[],
+  unreachable: boolean,
+  detail: string,
+): SignalInput {
+  const id = brokers.join(',');
+  return {
+    fingerprint: `control/${environment}/kafka:${id}/KafkaUnreachable`,
+    source: 'control',
+    name: 'KafkaUnreachable',
+    severity: 'critical',
+    environment,
+    component: { kind: 'kafka', id },
+    summary: unreachable ? `no Kafka broker answers at ${id}: ${detail}` : `Kafka at ${id} answers again`,
+    at: new Date().toISOString(),
+    status: unreachable ? 'firing' : 'resolved',
+    point: false,
+  };
+}

@@ -15,9 +15,12 @@ export function severityAtLeast(a: IncidentSeverity, b: IncidentSeverity): boole
 export const signalSources = ['alertmanager', 'ers', 'agent', 'control'] as const;
 export type SignalSource = (typeof signalSources)[number];
 
-/** What a signal is about: a task, a readout link, a node, or a whole environment. */
+/**
+ * What a signal is about: a task, a readout link, a node, a whole environment, or the Kafka cluster that
+ * carries every environment's dataflow (id: its broker list).
+ */
 export interface Component {
-  readonly kind: 'task' | 'link' | 'node' | 'environment';
+  readonly kind: 'task' | 'link' | 'node' | 'environment' | 'kafka';
   readonly id: string;
 }
 

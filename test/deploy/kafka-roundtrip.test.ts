@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { KafkaClient, sendAcked } from '../../lib/kafka.js';
+import { KafkaClient, RecordProducer, readTopicToEnd } from '../../lib/kafka.js';
 import {
   ChannelMap,
   WordTally,
@@ -63,25 +63,17 @@ describe('sub-timeframes through a real Kafka broker', function () {
     }
     assert.equal(hitsSent, 10_000);
 
-    const producer = client.producer();
-    await producer.connect();
+    const producer = await RecordProducer.open(client);
     try {
-      const acks = await sendAcked(producer, { topic: topics.rawHits, messages });
-      assert.ok(acks.length > 0);
+      await producer.send([{ topic: topics.rawHits, records: messages }]);
     } finally {
-      await producer.disconnect();
+      await producer.close();
     }
 
-    const got = (
-      await client.readMessages(topics.rawHits, messages.length, {
-        groupId: `${topics.rawHits}-reader`,
-        timeoutMs: 60_000,
-      })
-    ).map(({ message, partition }) => ({
-      header: decodeSubTimeframe(message.headers, message.value),
-      value: message.value ?? Buffer.alloc(0),
-      partition,
-    }));
+    const got: { header: ReturnType<typeof decodeSubTimeframe>; value: Buffer; partition: number }[] = [];
+    await readTopicToEnd(client, topics.rawHits, (r) =>
+      got.push({ header: decodeSubTimeframe(r.headers, r.value), value: r.value, partition: r.partition }),
+    );
 
     const tally = new WordTally();
     const partitionOf = new Map<number, number>();

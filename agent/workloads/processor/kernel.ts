@@ -27,6 +27,7 @@ import {
   wordTdc,
   type ChannelMap,
 } from '../../../protocol/index.js';
+import { eventId, type DaqEvent, type EventSegment } from '../../../protocol/events.js';
 
 export interface KernelConfig {
   readonly map: ChannelMap;
@@ -66,35 +67,6 @@ export interface CorruptWord {
   readonly lo: number;
   readonly hi: number;
   readonly fault: WordFault;
-}
-
-export interface EventHit {
-  readonly chamber: number;
-  readonly layer: number;
-  readonly cell: number;
-  readonly timeNs: number;
-  readonly driftNs: number;
-}
-
-export interface EventSegment {
-  readonly chamber: number;
-  readonly quality: number;
-  readonly timeNs: number;
-}
-
-export interface DaqEvent {
-  /** Deterministic: run, crossing orbit, bx, tdc and chamber set — a replay makes the same id. */
-  readonly id: string;
-  readonly run: number;
-  readonly timeframe: number;
-  readonly orbit: number;
-  readonly bx: number;
-  readonly tdc: number;
-  readonly timeNs: number;
-  /** Bit c set when chamber c has a segment. */
-  readonly chamberMask: number;
-  readonly segments: EventSegment[];
-  readonly hits: EventHit[];
 }
 
 export interface LinkCounts {
@@ -409,7 +381,7 @@ export class TimeframeKernel {
       const bx = wordBx(lo);
       const tdc = wordTdc(lo);
       owned.push({
-        id: `${run}-${orbit}-${bx}-${tdc}-${mask.toString(16)}`,
+        id: eventId(run, orbit, bx, tdc, mask),
         run,
         timeframe,
         orbit,

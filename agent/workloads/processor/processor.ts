@@ -18,6 +18,8 @@ import {
 import type { ErsReporter } from '../../../lib/ers.js';
 import { SerialQueue } from '../serial-queue.js';
 import {
+  DEADLETTER_DETAIL_HEADER,
+  DEADLETTER_REASON_HEADER,
   RecordConsumer,
   RecordProducer,
   type InBatch,
@@ -44,10 +46,11 @@ import {
   type AssembledTimeframe,
   type Fragment,
 } from './assembler.js';
-import { MonitoringAccumulator, TimeframeKernel, type DaqEvent } from './kernel.js';
+import { MonitoringAccumulator, TimeframeKernel } from './kernel.js';
+import { EVENT_FORMAT, encodeEventRecords } from '../../../protocol/events.js';
 
-export const DEADLETTER_REASON_HEADER = 'daq-deadletter-reason';
-export const DEADLETTER_DETAIL_HEADER = 'daq-deadletter-detail';
+/** Corrupt words of one link and timeframe per dead-letter record at most (about 100 bytes each as JSON). */
+const CORRUPT_WORDS_PER_RECORD = 10_000;
 
 export interface ProcessorTotals {
   timeframes: number;
@@ -117,6 +120,7 @@ export class ProcessorWorkload {
       latency: m.histogram('daq_processor_latency_seconds'),
       channelHits: m.counter('daq_processor_channel_hits_total'),
       commitErrors: m.counter('daq_processor_commit_errors_total'),
+      tooLarge: m.counter('daq_kafka_records_too_large_total'),
     };
   }
 
@@ -124,7 +128,17 @@ export class ProcessorWorkload {
   async run(signal: AbortSignal): Promise<ProcessorTotals> {
     const c = this.config;
     await ensureNamespaceTopics(this.deps.client, c.namespace);
-    this.producer = await RecordProducer.open(this.deps.client);
+    this.producer = await RecordProducer.open(this.deps.client, {
+      deadletterTopic: this.topics.deadletter,
+      onTooLarge: (topic, bytes, limit) => {
+        this.m.tooLarge.labels({ topic }).inc();
+        this.deps.ers.raise(
+          'daqops.kafka.RecordTooLarge',
+          `a record of ${bytes} bytes for ${topic} exceeds the limit of ${limit} bytes; set aside on ${this.topics.deadletter}`,
+          { topic, bytes, limit },
+        );
+      },
+    });
     this.consumer = await RecordConsumer.start(this.deps.client, {
       groupId: c.groupId,
       topics: [this.topics.rawHits],
@@ -232,7 +246,7 @@ export class ProcessorWorkload {
   private async loadHandled(partition: number): Promise<void> {
     if (this.loaded.has(partition)) return;
     this.loaded.add(partition);
-    const committed = await this.consumer!.committed(this.topics.rawHits);
+    const committed = await this.consumer!.committed(this.topics.rawHits, [partition]);
     const mine = committed.find((c) => c.partition === partition);
     for (const h of decodeHandled(mine?.metadata)) this.assembler.markHandled(h.run, h.timeframe);
   }
@@ -266,38 +280,36 @@ export class ProcessorWorkload {
     const r = this.kernel.process(tf.run, tf.timeframe, sections, this.acc);
     const links: Record<string, { words: number; hits: number; segments: number; corrupt: number }> = {};
     for (const [link, counts] of r.perLink) links[String(link)] = { ...counts };
-    if (r.events.length > 0) {
-      out.events.push({
-        key: `${tf.run}-${tf.timeframe}`,
-        value: Buffer.from(
-          JSON.stringify({ run: tf.run, timeframe: tf.timeframe, events: r.events satisfies DaqEvent[] }),
-        ),
-      });
+    for (const value of encodeEventRecords(tf.run, tf.timeframe, r.events, this.config.maxRecordBytes)) {
+      out.events.push({ key: `${tf.run}-${tf.timeframe}`, value, headers: { 'daq-format': EVENT_FORMAT } });
     }
-    // Corrupt words: one dead-letter record per link, each word with the field that failed.
+    // Corrupt words: dead-letter records per link, each word with the field that failed.
     const byLink = new Map<number, typeof r.corrupt>();
     for (const cw of r.corrupt) byLink.set(cw.link, [...(byLink.get(cw.link) ?? []), cw]);
     for (const [link, words] of byLink) {
-      out.deadletter.push({
-        key: `${tf.run}-${tf.timeframe}-${link}`,
-        value: Buffer.from(
-          JSON.stringify({
-            run: tf.run,
-            link,
-            timeframe: tf.timeframe,
-            words: words.map((w) => ({
-              index: w.index,
-              word: wordToBigInt(w.lo, w.hi).toString(16).padStart(16, '0'),
-              field: faultField(w.fault),
-              reason: faultReason(w.fault),
-            })),
-          }),
-        ),
-        headers: {
-          [DEADLETTER_REASON_HEADER]: 'corrupt-words',
-          [DEADLETTER_DETAIL_HEADER]: [...new Set(words.map((w) => faultField(w.fault)))].join(','),
-        },
-      });
+      for (let from = 0; from < words.length; from += CORRUPT_WORDS_PER_RECORD) {
+        const part = words.slice(from, from + CORRUPT_WORDS_PER_RECORD);
+        out.deadletter.push({
+          key: `${tf.run}-${tf.timeframe}-${link}`,
+          value: Buffer.from(
+            JSON.stringify({
+              run: tf.run,
+              link,
+              timeframe: tf.timeframe,
+              words: part.map((w) => ({
+                index: w.index,
+                word: wordToBigInt(w.lo, w.hi).toString(16).padStart(16, '0'),
+                field: faultField(w.fault),
+                reason: faultReason(w.fault),
+              })),
+            }),
+          ),
+          headers: {
+            [DEADLETTER_REASON_HEADER]: 'corrupt-words',
+            [DEADLETTER_DETAIL_HEADER]: [...new Set(part.map((w) => faultField(w.fault)))].join(','),
+          },
+        });
+      }
     }
     const accounting: ProcessorAccounting = {
       stage: 'processor',

@@ -87,19 +87,32 @@ export class ReadoutWorkload {
     const stfTotal = m.counter('daq_readout_subtimeframes_total').labels(labels);
     const sendErrors = m.counter('daq_readout_send_errors_total').labels(labels);
 
+    const buffered = m.gauge('daq_readout_buffered_bytes').labels(labels);
+    const pausedSeconds = m.counter('daq_readout_backpressure_seconds_total').labels(labels);
+
     await ensureNamespaceTopics(this.deps.client, c.namespace);
-    const producer = await RecordProducer.open(this.deps.client, { compression: c.compression });
+    const producer = await RecordProducer.open(this.deps.client, {
+      compression: c.compression,
+      maxQueuedBytes: c.bufferBytes,
+    });
     const framer = new StreamFramer({ orbitsPerTimeframe: c.orbitsPerTimeframe, overlapNs: c.overlapNs });
     const recordFd = c.record === undefined ? undefined : openSync(c.record, 'a');
 
     let batch: OutRecord[] = [];
     let batchBytes = 0;
     let batchCounts = { words: 0, hits: 0, segments: 0, timeframes: 0, lastSequence: -1 };
-    let inFlight: Promise<void> | undefined;
-    let sending = false;
+    // Sends in flight at once (librdkafka pipelines them, in order per partition), up to bufferBytes.
+    const inFlight = new Set<Promise<void>>();
+    let inFlightBytes = 0;
+    let failure: Error | undefined;
     let lastAccounting = performance.now();
+    // A failed send is rethrown by the next ship() or the final drain (never left unhandled).
+    const rethrow = (): void => {
+      if (failure !== undefined) throw failure;
+    };
 
     const ship = async (): Promise<void> => {
+      rethrow();
       if (batch.length === 0) return;
       const records = batch;
       const counts = batchCounts;
@@ -107,10 +120,17 @@ export class ReadoutWorkload {
       batch = [];
       batchBytes = 0;
       batchCounts = { words: 0, hits: 0, segments: 0, timeframes: 0, lastSequence: -1 };
-      // One request in flight (the idempotent producer's ordering guarantee); build the next meanwhile.
-      if (inFlight !== undefined) await inFlight;
-      sending = true;
-      inFlight = producer.send([{ topic: this.topics.rawHits, records }]).then(
+      // Backpressure: with the buffer full (Kafka slow or away) the source waits here, so a TCP source
+      // stops reading and the emulator falls behind — nothing is dropped, and the wait is counted.
+      if (inFlight.size > 0 && inFlightBytes + bytes > c.bufferBytes) {
+        const t0 = performance.now();
+        while (inFlight.size > 0 && inFlightBytes + bytes > c.bufferBytes) await Promise.race(inFlight);
+        pausedSeconds.inc((performance.now() - t0) / 1000);
+        rethrow();
+      }
+      inFlightBytes += bytes;
+      buffered.set(inFlightBytes);
+      const sent: Promise<void> = producer.send([{ topic: this.topics.rawHits, records }]).then(
         () => {
           const t = this.totals;
           t.words += counts.words;
@@ -119,7 +139,7 @@ export class ReadoutWorkload {
           t.messages += records.length;
           t.bytes += bytes;
           t.timeframes += counts.timeframes;
-          t.lastSequence = counts.lastSequence;
+          t.lastSequence = Math.max(t.lastSequence, counts.lastSequence);
           hitsTotal.inc(counts.hits);
           segmentsTotal.inc(counts.segments);
           bytesTotal.inc(bytes);
@@ -133,14 +153,20 @@ export class ReadoutWorkload {
             { link: c.link },
             { cause: err },
           );
-          throw err;
+          failure ??= err instanceof Error ? err : new Error(String(err));
         },
       );
-      // Observed here so a failure waits for the next ship() (which rethrows it), not crashes the process.
-      inFlight.then(
-        () => (sending = false),
-        () => (sending = false),
-      );
+      inFlight.add(sent);
+      void sent.finally(() => {
+        inFlight.delete(sent);
+        inFlightBytes -= bytes;
+        buffered.set(inFlightBytes);
+      });
+    };
+    const drain = async (): Promise<void> => {
+      await ship();
+      while (inFlight.size > 0) await Promise.race(inFlight);
+      rethrow();
     };
 
     const take = async (framed: FramedTimeframe[]): Promise<void> => {
@@ -192,9 +218,8 @@ export class ReadoutWorkload {
         batchCounts.timeframes++;
         if (batchBytes >= c.batchBytes) await ship();
       }
-      // Real time: ship each timeframe at once — unless a request is still in flight, then it joins the
-      // next one (a link behind schedule batches instead of falling further behind).
-      if (c.pacing === 'realtime' && !sending) await ship();
+      // Real time: ship each timeframe at once (librdkafka gathers what arrives within its linger time).
+      if (c.pacing === 'realtime') await ship();
       const now = performance.now();
       if (now - lastAccounting >= c.accountingIntervalMs) {
         lastAccounting = now;
@@ -220,8 +245,7 @@ export class ReadoutWorkload {
         }
       }
       await take(framer.flush());
-      await ship();
-      if (inFlight !== undefined) await inFlight;
+      await drain();
       await this.publishAccounting(producer, true);
     } finally {
       if (recordFd !== undefined) closeSync(recordFd);

@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
-import type { DaqEvent } from '../processor/kernel.js';
+import type { DaqEvent } from '../../../protocol/events.js';
 
 export interface ChunkManifest {
   readonly chunk: number;

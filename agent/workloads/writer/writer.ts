@@ -6,7 +6,16 @@ import { mkdirSync } from 'node:fs';
 import { topicNames } from '../../../protocol/index.js';
 import type { ErsReporter } from '../../../lib/ers.js';
 import { SerialQueue } from '../serial-queue.js';
-import { RecordConsumer, RecordProducer, type InBatch, type KafkaClient } from '../../../lib/kafka.js';
+import {
+  DEADLETTER_DETAIL_HEADER,
+  DEADLETTER_REASON_HEADER,
+  DEADLETTER_TOPIC_HEADER,
+  RecordConsumer,
+  RecordProducer,
+  type InBatch,
+  type KafkaClient,
+  type OutRecord,
+} from '../../../lib/kafka.js';
 import type { Metrics } from '../../../lib/metrics.js';
 import { ensureNamespaceTopics } from '../../../lib/topics.js';
 import {
@@ -16,7 +25,7 @@ import {
   type WriterAccounting,
 } from '../../../protocol/accounting.js';
 import type { WriterConfig } from '../config.js';
-import type { DaqEvent } from '../processor/kernel.js';
+import { decodeEventRecord, type DaqEvent } from '../../../protocol/events.js';
 import { RunStore, diskFreeBytes } from './run-store.js';
 
 export interface WriterTotals {
@@ -54,6 +63,8 @@ export class WriterWorkload {
       duplicates: m.counter('daq_writer_duplicate_events_total'),
       bytes: m.counter('daq_writer_bytes_total'),
       diskFree: m.gauge('daq_writer_disk_free_bytes'),
+      deadletter: m.counter('daq_writer_deadletter_total'),
+      commitErrors: m.counter('daq_writer_commit_errors_total'),
     };
   }
 
@@ -97,8 +108,32 @@ export class WriterWorkload {
   }
 
   private async onBatch(batch: InBatch): Promise<void> {
+    const bad: OutRecord[] = [];
     for (const rec of batch.records) {
-      const msg = JSON.parse(rec.value.toString('utf8')) as { run: number; events: DaqEvent[] };
+      let msg: ReturnType<typeof decodeEventRecord>;
+      try {
+        msg = decodeEventRecord(rec.value);
+      } catch (err) {
+        // Bad input loses nothing: the record is set aside with its reason, and the stream goes on.
+        const reason = (err as Error).message;
+        this.m.deadletter.labels({ reason: 'bad-event-record' }).inc();
+        this.deps.ers.raise(
+          'daqops.writer.BadEventRecord',
+          `${batch.topic}[${rec.partition}]@${rec.offset}: ${reason}`,
+          { partition: rec.partition, offset: rec.offset },
+        );
+        bad.push({
+          ...(rec.key === undefined ? {} : { key: rec.key }),
+          value: rec.value,
+          headers: {
+            [DEADLETTER_REASON_HEADER]: 'bad-event-record',
+            [DEADLETTER_DETAIL_HEADER]: reason,
+            [DEADLETTER_TOPIC_HEADER]: batch.topic,
+          },
+        });
+        this.consumed.set(rec.partition, String(Number(rec.offset) + 1));
+        continue;
+      }
       for (const e of msg.events) {
         const store = this.store(e.run);
         if (store.has(e.id) || this.bufferedIds.has(e.id)) {
@@ -114,6 +149,7 @@ export class WriterWorkload {
       }
       this.consumed.set(rec.partition, String(Number(rec.offset) + 1));
     }
+    if (bad.length > 0) await this.producer!.send([{ topic: this.topics.deadletter, records: bad }]);
     if (this.buffered >= this.config.flushEvents) await this.flush();
   }
 
@@ -169,10 +205,21 @@ export class WriterWorkload {
         },
       ]);
     }
-    // Everything consumed so far is durable now.
-    for (const [partition, next] of this.consumed)
-      await this.consumer!.commit(this.topics.events, partition, next);
-    this.consumed.clear();
+    // Everything consumed so far is durable now. A refused commit (the broker away, a rebalance) is tried
+    // again at the next flush; if the partition moved, its new owner re-reads and drops the duplicates.
+    for (const [partition, next] of [...this.consumed]) {
+      try {
+        await this.consumer!.commit(this.topics.events, partition, next);
+        if (this.consumed.get(partition) === next) this.consumed.delete(partition);
+      } catch (err) {
+        this.m.commitErrors.inc();
+        this.deps.ers.raise(
+          'daqops.writer.CommitFailed',
+          `offset commit for partition ${partition} refused (tried again at the next flush): ${(err as Error).message}`,
+          { partition },
+        );
+      }
+    }
   }
 
   private checkDisk(): void {

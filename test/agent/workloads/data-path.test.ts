@@ -3,12 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { KafkaClient, headerText, readTopicToEnd } from '../../../lib/kafka.js';
+import { DEADLETTER_REASON_HEADER, KafkaClient, headerText, readTopicToEnd } from '../../../lib/kafka.js';
 import { bytesOfWords, topicNames, writeHitWord } from '../../../protocol/index.js';
 import { DtEmulator } from '../../../agent/workloads/readout/emulator.js';
 import { inspectRun } from '../../../agent/workloads/writer/inspect.js';
 import { readManifests, runDir } from '../../../agent/workloads/writer/run-store.js';
-import { DEADLETTER_REASON_HEADER } from '../../../agent/workloads/processor/processor.js';
 import { testKafkaBrokers } from '../../helpers/kafka-fixture.js';
 import { emulatorConfig, runPipeline } from '../../helpers/pipeline.js';
 import {

@@ -56,8 +56,7 @@ describe('platform/events/bus', function () {
     const client = new KafkaClient({
       brokers: ['127.0.0.1:1'],
       clientId: 'test-bus-down',
-      connectionTimeoutMs: 300,
-      retries: 0,
+      requestTimeoutMs: 300,
       log: () => undefined,
     });
     const metrics = new Metrics({ task: 'platform' }, { processMetrics: false });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore, readManifests } from '../../../../agent/workloads/writer/run-store.js';
 import { inspectRun } from '../../../../agent/workloads/writer/inspect.js';
-import type { DaqEvent } from '../../../../agent/workloads/processor/kernel.js';
+import type { DaqEvent } from '../../../../protocol/events.js';
 
 function event(id: string, hits = 4): DaqEvent {
   return {
