@@ -66,7 +66,9 @@ class KafkaErsTransport extends Transport {
     const records = this.buffer;
     this.buffer = [];
     // The Kafka client is loaded on the first record for the bus, not at start.
-    this.producer ??= import('./kafka.js').then(({ RecordProducer: P }) => P.open(this.client));
+    this.producer ??= import('./kafka.js').then(({ RecordProducer: P }) =>
+      P.open(this.client, { deliveryTimeoutMs: 10_000, maxQueuedBytes: 16 * 1024 * 1024 }),
+    );
     this.sending = this.sending
       .then(async () => (await this.producer!).send([{ topic: this.topic, records }]))
       .catch(() => {

@@ -220,15 +220,26 @@ export class KafkaClient {
           if (!missing.every((t) => now.has(t.topic))) throw err;
         }
       }
+      // A new topic's metadata reaches the broker's cache a moment after creation: ask until it has
+      // a leader for every partition.
       const deadline = Date.now() + timeout;
+      const names = topics.map((t) => t.topic);
       for (;;) {
-        const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic), timeout });
-        const led = meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-        if (led && meta.length === topics.length) return;
+        let led = false;
+        let why = 'no leader yet';
+        try {
+          const meta = await admin.fetchTopicMetadata({ topics: names, timeout });
+          led =
+            meta.length === names.length &&
+            meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+        } catch (err) {
+          why = err instanceof Error ? err.message : String(err);
+        }
+        if (led) return;
         if (Date.now() > deadline) {
           throw new DaqError(
             'KAFKA_UNAVAILABLE',
-            `topics ${topics.map((t) => t.topic).join(', ')} have no leader yet`,
+            `topics ${names.join(', ')} not ready in ${timeout} ms: ${why}`,
           );
         }
         await new Promise((r) => setTimeout(r, 50));
@@ -265,6 +276,36 @@ export class KafkaClient {
       });
       return ends.map((e) => ({ partition: e.partition, low: BigInt(e.low), high: BigInt(e.high) }));
     });
+  }
+}
+
+/**
+ * A cheap, repeated "does a broker answer?" over one long-lived admin connection (the processor's
+ * assembly clock, the platform's watch). librdkafka reconnects it by itself after an outage.
+ */
+export class KafkaProbe {
+  private admin: KjsAdmin | undefined;
+
+  constructor(private readonly client: KafkaClient) {}
+
+  /** True when a broker answered a metadata request within `timeoutMs`; never throws. */
+  async check(timeoutMs = 1000): Promise<boolean> {
+    try {
+      if (this.admin === undefined) {
+        const admin = this.client.kafka.admin();
+        await admin.connect();
+        this.admin = admin;
+      }
+      await this.admin.listTopics({ timeout: timeoutMs });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.admin?.disconnect().catch(() => undefined);
+    this.admin = undefined;
   }
 }
 
@@ -360,7 +401,8 @@ export class RecordProducer {
       kafkaJS: { idempotent: true, acks: -1, compression, allowAutoTopicCreation: false },
       // One produce request never exceeds the broker's record-batch limit, whatever the data density.
       'message.max.bytes': BROKER_MAX_MESSAGE_BYTES,
-      'batch.size': BROKER_MAX_MESSAGE_BYTES - RECORD_OVERHEAD_BYTES,
+      // librdkafka's default batch.size (1 MB): a 1 MiB sub-timeframe travels as its own batch, and many
+      // small requests pipeline better than few large ones (measured: 2× with 1 MiB records).
       'linger.ms': 2,
       'message.timeout.ms': options.deliveryTimeoutMs ?? 0,
       // librdkafka's own queue is sized above our budget, so it never refuses a record we let through.

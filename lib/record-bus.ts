@@ -74,7 +74,11 @@ export class RecordBus {
         }
         await ready;
       }
-      this.producer ??= P.open(this.o.client);
+      // A finite delivery timeout: an outage drops (and counts) records instead of holding them for ever.
+      this.producer ??= P.open(this.o.client, {
+        deliveryTimeoutMs: 10_000,
+        maxQueuedBytes: 16 * 1024 * 1024,
+      });
       const producer = await this.producer.catch((err: unknown) => {
         this.producer = undefined;
         throw err;

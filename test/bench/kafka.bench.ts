@@ -5,14 +5,14 @@
  *  c. end-to-end sustained hits/s: 2 readouts → processor(s) → writer, as separate processes, lost = 0.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KafkaClient, RecordProducer } from '../../lib/kafka.js';
 import { bytesOfWords, encodeSubTimeframe } from '../../protocol/index.js';
 import { DtEmulator } from '../../agent/workloads/readout/emulator.js';
 import { emulatorConfig } from '../helpers/pipeline.js';
-import { waitForDrain } from '../helpers/data-path.js';
+import { exited, waitForDrain } from '../helpers/data-path.js';
 import { daqopsArgv } from '../helpers/daqops.js';
 
 const MIB = 1024 * 1024;
@@ -44,8 +44,10 @@ export async function benchProducer(
   const g = emu.generate(0);
   const words = Math.min(g.count, MIB / 8);
   const payload = Buffer.from(bytesOfWords(g.words, words));
-  const producer = await RecordProducer.open(client);
+  // As the readout sends: 4 MiB per send, many sends in flight up to the link's buffer (64 MiB here).
+  const producer = await RecordProducer.open(client, { maxQueuedBytes: 64 * MIB });
   const perRequest = 4;
+  const inFlight = new Set<Promise<void>>();
   const t0 = performance.now();
   for (let i = 0; i < totalMiB; i += perRequest) {
     const records = [];
@@ -70,8 +72,13 @@ export async function benchProducer(
         ),
       );
     }
-    await producer.send([{ topic: ours, records }]);
+    while (inFlight.size >= 16) await Promise.race(inFlight);
+    const sent: Promise<void> = producer.send([{ topic: ours, records }]).then(() => {
+      inFlight.delete(sent);
+    });
+    inFlight.add(sent);
   }
+  await Promise.all(inFlight);
   const oursSeconds = (performance.now() - t0) / 1000;
   await producer.close();
   const daqops = (totalMiB * payload.length) / MIB / oursSeconds;
@@ -125,6 +132,23 @@ export async function benchProducer(
   return { daqops, kcat };
 }
 
+/** Peak resident memory (VmHWM) and CPU seconds so far of a live process; undefined once it is gone. */
+export function processStats(
+  pid: number | undefined,
+): { peakRssMiB: number; cpuSeconds: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]);
+    return { peakRssMiB: Number(hwm?.[1] ?? 0) / 1024, cpuSeconds: ticks / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
 function daqops(args: string[]): ReturnType<typeof spawn> {
   const env = { ...process.env };
   delete env['DAQOPS_KAFKA_BROKERS'];
@@ -137,14 +161,16 @@ function daqops(args: string[]): ReturnType<typeof spawn> {
 /** End to end on this machine: recorded streams replayed at full speed through the whole path. */
 export async function benchEndToEnd(
   brokers: readonly string[],
-  options: { timeframes?: number; processors?: number } = {},
+  options: { timeframes?: number; processors?: number; brokerPid?: number } = {},
 ): Promise<number> {
   const timeframes = options.timeframes ?? 1000;
+  const brokerPid = options.brokerPid;
   const processors = options.processors ?? 1;
   const dir = scratch();
   const ns = `bench-e2e-${Date.now()}`;
   const b = brokers.join(',');
   const children: ReturnType<typeof spawn>[] = [];
+  const names = new Map<ReturnType<typeof spawn>, string>();
   try {
     // ~10 M hits/s per link of noise plus muons: the trigger-less stream of seed 001.
     let hits = 0;
@@ -164,15 +190,27 @@ export async function benchEndToEnd(
     });
     const sets = (kv: Record<string, unknown>): string[] =>
       Object.entries(kv).flatMap(([k, v]) => ['--set', `${k}=${JSON.stringify(v)}`]);
-    for (let p = 0; p < processors; p++)
-      children.push(
-        daqops(['workload', 'processor', '--brokers', b, ...sets({ namespace: ns, task: `processor-${p}` })]),
-      );
-    children.push(
-      daqops(['workload', 'writer', '--brokers', b, ...sets({ namespace: ns, dataDir: join(dir, 'data') })]),
-    );
+    for (let p = 0; p < processors; p++) {
+      const c = daqops([
+        'workload',
+        'processor',
+        '--brokers',
+        b,
+        ...sets({ namespace: ns, task: `processor-${p}` }),
+      ]);
+      children.push(c);
+      names.set(c, `processor-${p}`);
+    }
+    const writer = daqops([
+      'workload',
+      'writer',
+      '--brokers',
+      b,
+      ...sets({ namespace: ns, dataDir: join(dir, 'data') }),
+    ]);
+    children.push(writer);
+    names.set(writer, 'writer');
     await new Promise((r) => setTimeout(r, 5000)); // group joins
-    const t0 = performance.now();
     const readouts = [0, 1].map((link) =>
       daqops([
         'workload',
@@ -190,11 +228,40 @@ export async function benchEndToEnd(
       ]),
     );
     children.push(...readouts);
+    readouts.forEach((c, link) => names.set(c, `readout-${link}`));
+    // The clock starts with the first sub-timeframe on Kafka, not at process start (module loading is
+    // not data-path throughput).
+    const probe = new KafkaClient({ brokers, clientId: 'bench-probe', log: () => {} });
+    for (;;) {
+      const offsets = await probe.topicOffsets(`${ns}.raw-hits`).catch(() => []);
+      if (offsets.some((o) => o.high > 0n)) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const t0 = performance.now();
+    const readoutsDone = Promise.all(readouts.map((c) => exited(c))).then(
+      () => (performance.now() - t0) / 1000,
+    );
+    // Readouts exit when their file is replayed: sample them while they live.
+    const stats = new Map<string, { peakRssMiB: number; cpuSeconds: number }>();
+    const sample = (): void => {
+      for (const c of children) {
+        const st = processStats(c.pid);
+        if (st !== undefined) stats.set(names.get(c) ?? String(c.pid), st);
+      }
+    };
+    const sampler = setInterval(sample, 200);
     const r = await waitForDrain(brokers, ns, 1, { timeoutMs: 600_000, writer: false });
     const seconds = (performance.now() - t0) / 1000;
+    const readoutSeconds = await readoutsDone;
+    clearInterval(sampler);
+    sample();
+    const broker = brokerPid === undefined ? undefined : processStats(brokerPid);
+    console.log(
+      `  per process (peak RSS, CPU s): ${[...stats].map(([n, st]) => `${n} ${st.peakRssMiB.toFixed(0)} MiB ${st.cpuSeconds.toFixed(1)} s`).join(' · ')}${broker === undefined ? '' : ` · broker JVM CPU so far ${broker.cpuSeconds.toFixed(1)} s`}`,
+    );
     const rate = r.processed.hits / seconds;
     console.log(
-      `  ${processors} processor(s): ${r.processed.hits} hits (${((r.produced.words * 8) / MIB).toFixed(0)} MiB) in ${seconds.toFixed(1)} s = ${(rate / 1e6).toFixed(2)} M hits/s sustained, lost = ${r.lost} (target ≥ 20 M hits/s)`,
+      `  ${processors} processor(s): ${r.processed.hits} hits (${((r.produced.words * 8) / MIB).toFixed(0)} MiB) in ${seconds.toFixed(1)} s = ${(rate / 1e6).toFixed(2)} M hits/s sustained, lost = ${r.lost} (target ≥ 20 M hits/s); the readouts were done after ${readoutSeconds.toFixed(1)} s`,
     );
     if (r.processed.hits !== hits) {
       console.log(

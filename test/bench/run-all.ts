@@ -30,7 +30,7 @@ if (only === undefined || only === 'agent') {
   await benchAgent();
 }
 /** Runs `fn` with a Kafka: DAQOPS_KAFKA_BROKERS, or a local broker started and stopped around it. */
-async function withKafka(fn: (brokers: string[]) => Promise<void>): Promise<void> {
+async function withKafka(fn: (brokers: string[], brokerPid?: number) => Promise<void>): Promise<void> {
   let local: LocalKafka | undefined;
   let brokers = envBrokerList('DAQOPS_KAFKA_BROKERS');
   if (brokers === undefined) {
@@ -38,21 +38,21 @@ async function withKafka(fn: (brokers: string[]) => Promise<void>): Promise<void
     brokers = [...local.brokers];
   }
   try {
-    await fn(brokers);
+    await fn(brokers, local?.pid);
   } finally {
     if (local !== undefined) await stopLocalKafka(local);
   }
 }
 
 if (only === undefined || only === 'kafka') {
-  await withKafka(async (brokers) => {
+  await withKafka(async (brokers, brokerPid) => {
     console.log(`\n[producer] one producer to the broker at ${brokers.join(',')}`);
     await benchProducer(brokers);
     console.log(
       '\n[end to end] readout ×2 → processor → writer on this machine (replayed streams, full speed)',
     );
-    await benchEndToEnd(brokers, { processors: 1 });
-    await benchEndToEnd(brokers, { processors: 2 });
+    await benchEndToEnd(brokers, { processors: 1, ...(brokerPid === undefined ? {} : { brokerPid }) });
+    await benchEndToEnd(brokers, { processors: 2, ...(brokerPid === undefined ? {} : { brokerPid }) });
   });
 }
 if (only === undefined || only === 'recovery') {

@@ -39,7 +39,8 @@ const CLOSED_MEMORY = 200_000;
 
 export class TimeframeAssembler {
   private readonly pending = new Map<string, Pending>();
-  private readonly closed = new Map<string, 'closed' | 'handled'>();
+  /** Timeframes handed out: by an earlier member ('handled'), or by this one with the parts it had. */
+  private readonly closed = new Map<string, 'handled' | ReadonlySet<string>>();
   private readonly closedOrder: string[] = [];
   /** Per (link, partition): the newest timeframe seen. Per link: when it last delivered anything. */
   private readonly watermarks = new Map<string, number>();
@@ -80,7 +81,8 @@ export class TimeframeAssembler {
 
   /**
    * Adds a fragment: returns the timeframe when it completed it, 'late' when this member already handed
-   * the timeframe out, 'duplicate' when an earlier member handled it.
+   * the timeframe out without this part, 'duplicate' when the part was handled already (by this member,
+   * re-read after a consumer restart, or by an earlier member).
    */
   add(f: Fragment): AssembledTimeframe | 'late' | 'duplicate' | undefined {
     const key = `${f.header.run}/${f.header.timeframe}`;
@@ -88,7 +90,10 @@ export class TimeframeAssembler {
     this.watermarks.set(wk, Math.max(this.watermarks.get(wk) ?? -1, f.header.timeframe));
     this.lastSeen.set(f.header.link, this.now());
     const closed = this.closed.get(key);
-    if (closed !== undefined) return closed === 'handled' ? 'duplicate' : 'late';
+    // A part handed out already comes again after a consumer restart or rebalance (re-read from the last
+    // commit): a duplicate. A part that was missing when the timeframe went out incomplete is late.
+    if (closed !== undefined)
+      return closed === 'handled' || closed.has(`${f.header.link}/${f.header.part}`) ? 'duplicate' : 'late';
     let p = this.pending.get(key);
     if (p === undefined) {
       p = {
@@ -133,7 +138,7 @@ export class TimeframeAssembler {
     return out;
   }
 
-  private remember(key: string, how: 'closed' | 'handled'): void {
+  private remember(key: string, how: 'handled' | ReadonlySet<string>): void {
     if (!this.closed.has(key)) this.closedOrder.push(key);
     this.closed.set(key, how);
     if (this.closedOrder.length > CLOSED_MEMORY) this.closed.delete(this.closedOrder.shift()!);
@@ -149,7 +154,7 @@ export class TimeframeAssembler {
 
   private close(key: string, p: Pending): AssembledTimeframe {
     this.pending.delete(key);
-    this.remember(key, 'closed');
+    this.remember(key, new Set(p.fragments.map((f) => `${f.header.link}/${f.header.part}`)));
     const missingLinks = this.links.filter((l) => {
       const got = p.parts.get(l);
       return got === undefined || got.got.size < got.of;

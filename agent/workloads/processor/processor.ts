@@ -20,6 +20,7 @@ import { SerialQueue } from '../serial-queue.js';
 import {
   DEADLETTER_DETAIL_HEADER,
   DEADLETTER_REASON_HEADER,
+  KafkaProbe,
   RecordConsumer,
   RecordProducer,
   type InBatch,
@@ -47,8 +48,12 @@ import {
   type Fragment,
 } from './assembler.js';
 import { MonitoringAccumulator, TimeframeKernel } from './kernel.js';
+import { OutageClock } from './outage-clock.js';
 import { EVENT_FORMAT, encodeEventRecords } from '../../../protocol/events.js';
 
+/** How often the processor asks whether Kafka answers, and how long it waits for the answer. */
+const PROBE_INTERVAL_MS = 500;
+const PROBE_TIMEOUT_MS = 1000;
 /** Corrupt words of one link and timeframe per dead-letter record at most (about 100 bytes each as JSON). */
 const CORRUPT_WORDS_PER_RECORD = 10_000;
 
@@ -96,6 +101,9 @@ export class ProcessorWorkload {
   private producer: RecordProducer | undefined;
   private consumer: RecordConsumer | undefined;
   private readonly now: () => number;
+  private readonly clock: OutageClock;
+  /** Wall time Kafka last answered the probe while the clock ran. */
+  private kafkaLastOkMs: number;
   private readonly m;
 
   constructor(
@@ -104,9 +112,11 @@ export class ProcessorWorkload {
   ) {
     this.topics = topicNames(config.namespace);
     this.now = deps.now ?? (() => Date.now());
+    this.kafkaLastOkMs = this.now();
     this.kernel = new TimeframeKernel(config);
     this.acc = new MonitoringAccumulator(config);
-    this.assembler = new TimeframeAssembler(config.links, config.assemblyTimeoutMs, this.now);
+    this.clock = new OutageClock(this.now);
+    this.assembler = new TimeframeAssembler(config.links, config.assemblyTimeoutMs, () => this.clock.now());
     const m = deps.metrics;
     this.m = {
       hits: m.counter('daq_processor_hits_total'),
@@ -154,6 +164,30 @@ export class ProcessorWorkload {
       () => void this.queue.run(() => this.onExpiry()).catch(() => undefined),
       Math.min(100, c.assemblyTimeoutMs),
     );
+    // Kafka away stops the assembly clock (outage-clock.ts): no timeframe is given up for an outage.
+    const probe = new KafkaProbe(this.deps.client);
+    let probing = false;
+    let backSinceMs: number | undefined;
+    const watch = setInterval(() => {
+      if (probing) return;
+      probing = true;
+      void probe
+        .check(PROBE_TIMEOUT_MS)
+        .then((ok) => {
+          const now = this.now();
+          if (!ok) {
+            this.clock.pause(this.kafkaLastOkMs);
+            backSinceMs = undefined;
+          } else if (!this.clock.paused) {
+            this.kafkaLastOkMs = now;
+          } else {
+            // Back: the clock runs again with the first data (onBatch), or after a full timeout of none.
+            backSinceMs ??= now;
+            if (now - backSinceMs >= c.assemblyTimeoutMs) this.clock.resume();
+          }
+        })
+        .finally(() => (probing = false));
+    }, PROBE_INTERVAL_MS);
     const monitor = setInterval(
       () => void this.queue.run(() => this.publishAggregate()).catch(() => undefined),
       c.monitoringIntervalMs,
@@ -163,6 +197,8 @@ export class ProcessorWorkload {
     } finally {
       clearInterval(expiry);
       clearInterval(monitor);
+      clearInterval(watch);
+      await probe.close();
       // Timeframes still waiting for links are not processed: their offsets stay uncommitted, so the next
       // member of the group picks them up.
       await this.queue.drain();
@@ -173,6 +209,7 @@ export class ProcessorWorkload {
   }
 
   private async onBatch(batch: InBatch): Promise<void> {
+    this.clock.resume();
     await this.loadHandled(batch.partition);
     this.m.lag.labels({ topic: batch.topic, partition: String(batch.partition) }).set(batch.lag);
     const out: Outputs = { events: [], deadletter: [], monitoring: [], offsets: [], after: [] };

@@ -190,7 +190,8 @@ export class ReadoutWorkload {
               if (f.words[2 * i + 1]! >>> 29 === WordType.HIT) hits++;
             }
           }
-          const value = Buffer.from(bytesOfWords(f.words.subarray(2 * range.from, 2 * range.to)));
+          // A view, not a copy: each framed timeframe owns its words, and the client copies them on send.
+          const value = bytesOfWords(f.words.subarray(2 * range.from, 2 * range.to));
           const seq = this.sequence++;
           const msg = encodeSubTimeframe(
             {

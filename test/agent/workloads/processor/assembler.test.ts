@@ -42,7 +42,21 @@ describe('agent/workloads/processor/assembler', () => {
     assert.ok(done !== undefined && done !== 'late' && done !== 'duplicate');
     assert.equal(done.complete, true);
     assert.equal(done.fragments.length, 3);
-    assert.equal(a.add(frag(1, 5)), 'late');
+    assert.equal(
+      a.add(frag(1, 5)),
+      'duplicate',
+      'a part handed out already, re-read after a consumer restart, is a duplicate',
+    );
+  });
+
+  it('calls a part late only when its timeframe went out without it', () => {
+    const a = new TimeframeAssembler([0, 1], 2000, clock);
+    a.add(frag(0, 7));
+    now += 2500; // link 1 silent for the whole timeout: timeframe 7 goes out incomplete
+    const [tf] = a.expire();
+    assert.deepEqual(tf?.missingLinks, [1]);
+    assert.equal(a.add(frag(1, 7)), 'late', 'the missing part arrives after all');
+    assert.equal(a.add(frag(0, 7)), 'duplicate', 'the part it went out with comes again');
   });
 
   it('waits for a link that is behind, but gives up on one that moved past or fell silent', () => {

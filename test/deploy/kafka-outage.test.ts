@@ -1,0 +1,125 @@
+/**
+ * Broker outages on a live testbed run: real broker (its own, so it can be killed), platform, agent and
+ * workloads as processes. An outage is weather: no daqops process exits, the platform opens one
+ * KafkaUnreachable incident and resolves it, data flows again, and the run ends with lost = 0 and no
+ * event stored twice.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  isLocalKafkaProcess,
+  restartLocalKafka,
+  startLocalKafka,
+  stopLocalKafka,
+  type LocalKafka,
+} from '../../deploy/local/kafka-local.js';
+import { inspectRun } from '../../agent/workloads/writer/inspect.js';
+import { runDir } from '../../agent/workloads/writer/run-store.js';
+import { KafkaClient } from '../../lib/kafka.js';
+import { reconcileRun } from '../../lib/reconcile.js';
+import { runningTestbed } from '../helpers/running-testbed.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Outage {
+  readonly name: string;
+  /** Takes the broker away and brings it back; resolves with the broker as it runs afterwards. */
+  readonly act: (k: LocalKafka) => Promise<LocalKafka>;
+}
+
+const outages: Outage[] = [
+  {
+    name: 'the broker SIGKILLed and started again on its data 5 s later',
+    act: async (k) => {
+      process.kill(k.pid, 'SIGKILL');
+      while (isLocalKafkaProcess(k.pid, k.dataDir)) await sleep(50);
+      await sleep(5000);
+      return restartLocalKafka(k);
+    },
+  },
+  {
+    name: 'the broker paused (SIGSTOP) for 30 s',
+    act: async (k) => {
+      process.kill(k.pid, 'SIGSTOP');
+      await sleep(30_000);
+      process.kill(k.pid, 'SIGCONT');
+      return k;
+    },
+  },
+];
+
+describe('Kafka outages on a live testbed run (real broker, platform, agent and workloads)', function () {
+  this.timeout(420_000);
+
+  for (const outage of outages) {
+    it(`${outage.name}: nothing exits, one KafkaUnreachable incident opened and resolved, lost = 0`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'daqops-outage-'));
+      let kafka = await startLocalKafka();
+      const lines: string[] = [];
+      try {
+        const tb = await runningTestbed(dir, {
+          brokers: kafka.brokers,
+          platformArgs: ['--settle-seconds', '5'],
+          print: (l) => lines.push(l),
+        });
+        const client = new KafkaClient({ brokers: kafka.brokers, clientId: 'test-outage', log: () => {} });
+        let record;
+        let namespace = '';
+        try {
+          const before = await tb.env();
+          namespace = before.namespace;
+          const processed = async (): Promise<number> =>
+            (await reconcileRun(client, namespace, tb.run)).processed.hits;
+          await tb.until('hits to flow', async () => (await processed()) > 10_000);
+          const platformPid = tb.stack.platform?.pid;
+          const agentPid = tb.stack.agent?.pid;
+
+          kafka = await outage.act(kafka);
+
+          await tb.until(
+            'the KafkaUnreachable incident to open and resolve',
+            async () =>
+              (await tb.incidents()).some(
+                (i) => i.root.name === 'KafkaUnreachable' && i.state === 'resolved',
+              ),
+            120_000,
+          );
+          const h = await processed();
+          await tb.until('data to flow again', async () => (await processed()) > h + 10_000, 60_000);
+
+          const after = await tb.env();
+          assert.equal(tb.stack.platform?.exitCode, null, 'the platform did not exit');
+          assert.equal(tb.stack.platform?.pid, platformPid);
+          assert.equal(tb.stack.agent?.exitCode, null, 'the agent did not exit');
+          assert.equal(tb.stack.agent?.pid, agentPid);
+          assert.equal(after.state, 'RUNNING');
+          assert.deepEqual(
+            after.tasks.map((t) => [t.name, t.state, t.pid]),
+            before.tasks.map((t) => [t.name, 'RUNNING', t.pid]),
+            'every task still runs in the process it had (none exited or was restarted)',
+          );
+          const incidents = await tb.incidents();
+          assert.deepEqual(
+            incidents.map((i) => [i.root.name, i.root.component.kind, i.state]),
+            [['KafkaUnreachable', 'kafka', 'resolved']],
+            `one incident for the outage, resolved:\n${JSON.stringify(incidents, null, 1)}\n${lines.filter((l) => /Incomplete|Late|Commit|rebalanc|Fatal|FATAL/i.test(l)).join('\n')}`,
+          );
+        } finally {
+          record = await tb.finish();
+        }
+        const output = lines.join('\n');
+        assert.ok(record?.reconciliation, `the run has its balance\n${output}`);
+        assert.equal(record.reconciliation.lost, 0, output);
+        assert.equal(record.reconciliation.events.stored, record.reconciliation.events.built);
+        const inspection = inspectRun(runDir(join(dir, 'data'), tb.run));
+        assert.equal(inspection.duplicateIds, 0, 'no event stored twice');
+        assert.equal(inspection.events, record.reconciliation.events.built);
+      } finally {
+        await stopLocalKafka(kafka);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
