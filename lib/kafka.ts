@@ -75,7 +75,8 @@ const TRANSIENT = new RegExp(
   'i',
 );
 
-const BROKER_IN_LINE = /(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]|[a-z][\w.-]*):(\d{2,5})\/\w+/i;
+// "127.0.0.1:9092/1: …", "localhost:9092/bootstrap: …": the broker a librdkafka line is about.
+const BROKER_IN_LINE = /(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]|[a-z][\w.-]*):(\d{1,5})\/\w+/i;
 
 /**
  * The ERS severity of a client log line: the client's errors and warnings, except what it rides out by
@@ -110,7 +111,7 @@ function ersStderrLog(r: KafkaLogRecord): void {
 }
 
 /** The log adapter the library calls: classify, throttle per (level, facility, broker), hand on. */
-function makeLogger(clientId: string, sink: (r: KafkaLogRecord) => void): KafkaJS.Logger {
+export function kafkaLogger(clientId: string, sink: (r: KafkaLogRecord) => void): KafkaJS.Logger {
   const throttle = new ErsThrottle();
   const emit = (level: KafkaLogRecord['level'], message: string, extra?: object): void => {
     const fields = (extra ?? {}) as { fac?: unknown };
@@ -166,7 +167,7 @@ export class KafkaClient {
     this.brokers = [...options.brokers];
     this.clientId = options.clientId;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-    this.logger = makeLogger(options.clientId, options.log ?? ersStderrLog);
+    this.logger = kafkaLogger(options.clientId, options.log ?? ersStderrLog);
     this.kafka = new KafkaJS.Kafka({
       kafkaJS: {
         clientId: options.clientId,

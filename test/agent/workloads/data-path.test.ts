@@ -108,6 +108,54 @@ describe('data path through a real Kafka broker', function () {
     }
   });
 
+  it('carries a dense run (muons at 100 kHz) whole: event records split by bytes, lost = 0', async () => {
+    const ns = uniqueNamespace('dense');
+    const maxRecordBytes = 64 * 1024;
+    const processor = startWorkload('processor', brokers, {
+      namespace: ns,
+      task: 'processor-0',
+      maxRecordBytes,
+    });
+    const dir = join(dataDir, 'dense');
+    const writer = startWorkload('writer', brokers, { namespace: ns, dataDir: dir, flushIntervalMs: 200 });
+    const timeframes = 120;
+    await Promise.all(
+      [0, 1].map(
+        (link) =>
+          startWorkload(
+            'readout',
+            brokers,
+            readoutSettings(ns, link, timeframes, { 'source.muonRateHz': 100_000 }),
+          ).done,
+      ),
+    );
+    const r = await waitForDrain(brokers, ns, 1, { timeoutMs: 120_000 });
+    await Promise.all([processor.stop(), writer.stop()]);
+
+    assert.equal(r.lost, 0);
+    assert.equal(r.incompleteTimeframes, 0);
+    assert.equal(r.timeframes, timeframes);
+    assert.ok(r.events.built > 100 * timeframes, `${r.events.built} events in ${timeframes} timeframes`);
+    assert.equal(r.events.stored, r.events.built, 'every event built is stored');
+    const client = new KafkaClient({ brokers, clientId: 'test-dense', log: () => {} });
+    let records = 0;
+    let largest = 0;
+    await readTopicToEnd(client, topicNames(ns).events, (rec) => {
+      records++;
+      largest = Math.max(largest, rec.value.byteLength);
+    });
+    assert.ok(largest <= maxRecordBytes, `an event record of ${largest} bytes`);
+    assert.ok(records > timeframes, `${records} event records: a timeframe's events span several`);
+    const deadletter: string[] = [];
+    await readTopicToEnd(client, topicNames(ns).deadletter, (rec) =>
+      deadletter.push(headerText(rec.headers, DEADLETTER_REASON_HEADER) ?? ''),
+    );
+    assert.deepEqual(deadletter, [], 'nothing set aside');
+    const inspection = inspectRun(runDir(dir, 1));
+    assert.equal(inspection.duplicateIds, 0);
+    assert.equal(inspection.events, r.events.built);
+  });
+
   it('dead-letters corrupt words with their reason while good data keeps flowing', async () => {
     const ns = uniqueNamespace('bad');
     const file = join(dataDir, 'corrupt.raw');

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import {
+  DEADLETTER_DETAIL_HEADER,
+  DEADLETTER_REASON_HEADER,
+  DEADLETTER_TOPIC_HEADER,
+  KafkaClient,
+  KafkaProbe,
+  RecordProducer,
+  headerText,
+  kafkaLogSeverity,
+  kafkaLogger,
+  readTopicToEnd,
+  type InRecord,
+  type KafkaLogRecord,
+} from '../../lib/kafka.js';
+import { isDaqError } from '../../protocol/errors.js';
+import { BROKER_MAX_MESSAGE_BYTES } from '../../protocol/topics.js';
+import { testKafkaBrokers } from '../helpers/kafka-fixture.js';
+
+describe('lib/kafka', function () {
+  this.timeout(60_000);
+
+  it('sets a record too large for the broker aside on the dead-letter topic with its reason, and sends the rest', async () => {
+    const brokers = await testKafkaBrokers();
+    const client = new KafkaClient({ brokers, clientId: 'test-too-large', log: () => {} });
+    const ns = `big-${randomBytes(4).toString('hex')}`;
+    const topic = `${ns}.events`;
+    const deadletter = `${ns}.deadletter`;
+    await client.ensureTopics([
+      { topic, partitions: 1 },
+      { topic: deadletter, partitions: 1 },
+    ]);
+    const told: { topic: string; bytes: number; limit: number }[] = [];
+    const producer = await RecordProducer.open(client, {
+      deadletterTopic: deadletter,
+      onTooLarge: (t, bytes, limit) => told.push({ topic: t, bytes, limit }),
+    });
+    try {
+      await producer.send([
+        {
+          topic,
+          records: [
+            { key: 'small', value: Buffer.alloc(1000, 1) },
+            {
+              key: 'huge',
+              value: Buffer.alloc(BROKER_MAX_MESSAGE_BYTES + 1, 2),
+              headers: { 'daq-run': '7' },
+            },
+          ],
+        },
+      ]);
+    } finally {
+      await producer.close();
+    }
+    const kept: InRecord[] = [];
+    const aside: InRecord[] = [];
+    await readTopicToEnd(client, topic, (r) => kept.push(r));
+    await readTopicToEnd(client, deadletter, (r) => aside.push(r));
+    assert.deepEqual(
+      kept.map((r) => r.key),
+      ['small'],
+    );
+    assert.equal(aside.length, 1);
+    const r = aside[0]!;
+    assert.equal(r.key, 'huge');
+    assert.equal(headerText(r.headers, DEADLETTER_REASON_HEADER), 'too-large');
+    assert.match(headerText(r.headers, DEADLETTER_DETAIL_HEADER) ?? '', /^\d+ bytes > limit \d+ bytes$/);
+    assert.equal(headerText(r.headers, DEADLETTER_TOPIC_HEADER), topic);
+    assert.equal(headerText(r.headers, 'daq-run'), '7', 'the record keeps its own headers');
+    assert.equal(told.length, 1);
+    assert.equal(told[0]?.topic, topic);
+    assert.ok(told[0].bytes > told[0].limit);
+  });
+
+  it('refuses a record too large before sending anything when there is no dead-letter topic', async () => {
+    const brokers = await testKafkaBrokers();
+    const client = new KafkaClient({ brokers, clientId: 'test-too-large-2', log: () => {} });
+    const topic = `big-${randomBytes(4).toString('hex')}.raw-hits`;
+    await client.ensureTopics([{ topic, partitions: 1 }]);
+    const producer = await RecordProducer.open(client);
+    try {
+      await assert.rejects(
+        producer.send([
+          {
+            topic,
+            records: [{ value: Buffer.alloc(10) }, { value: Buffer.alloc(BROKER_MAX_MESSAGE_BYTES) }],
+          },
+        ]),
+        (err: unknown) => isDaqError(err, 'RECORD_TOO_LARGE') && err.message.includes(topic),
+      );
+    } finally {
+      await producer.close();
+    }
+    let n = 0;
+    await readTopicToEnd(client, topic, () => n++);
+    assert.equal(n, 0, 'nothing of the refused send went out');
+  });
+
+  it('throttles the client log per kind of line: the first 30, then one in 100 carrying the count', () => {
+    const got: KafkaLogRecord[] = [];
+    const logger = kafkaLogger('test-throttle', (r) => got.push(r));
+    for (let i = 0; i < 230; i++)
+      logger.error('[thrd:main]: 10.0.0.7:9092/1: Receive failed: Disconnected', { fac: 'FAIL' });
+    logger.warn('[thrd:main]: 10.0.0.8:9092/2: something else', { fac: 'REQTMOUT' });
+    const first = got.filter((r) => r.broker === '10.0.0.7:9092');
+    assert.equal(first.length, 30 + 2, '30, then the 130th and the 230th');
+    assert.deepEqual(
+      first.slice(29).map((r) => r.suppressed),
+      [0, 99, 99],
+    );
+    assert.equal(
+      first[0]?.message,
+      '10.0.0.7:9092/1: Receive failed: Disconnected',
+      'the thread prefix is cut',
+    );
+    assert.equal(first[0]?.facility, 'FAIL');
+    assert.equal(got.at(-1)?.broker, '10.0.0.8:9092', 'another kind of line has its own count');
+  });
+
+  it("turns the client's log into records with broker and client id; a broker away is information", async () => {
+    const logs: KafkaLogRecord[] = [];
+    const client = new KafkaClient({
+      brokers: ['127.0.0.1:1'],
+      clientId: 'test-log',
+      requestTimeoutMs: 500,
+      log: (r) => logs.push(r),
+    });
+    const probe = new KafkaProbe(client);
+    try {
+      for (let i = 0; i < 3; i++) assert.equal(await probe.check(300), false, 'no broker answers');
+    } finally {
+      await probe.close();
+    }
+    await assert.rejects(client.ping(300), (err: unknown) => isDaqError(err, 'KAFKA_UNAVAILABLE'));
+    const refused = logs.filter((l) => l.broker === '127.0.0.1:1');
+    assert.ok(refused.length > 0, `lines naming the broker: ${JSON.stringify(logs.slice(0, 3))}`);
+    for (const l of refused) {
+      assert.equal(l.clientId, 'test-log');
+      assert.equal(l.transient, true, l.message);
+      assert.equal(kafkaLogSeverity(l), 'Information', 'the outage itself is the incident, not each line');
+    }
+    assert.equal(
+      kafkaLogSeverity({ ...refused[0]!, transient: false, level: 'error' }),
+      'Error',
+      'an error the client does not ride out is an Error',
+    );
+  });
+});
