@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { EXIT_UNHANDLED } from '../../lib/fatal.js';
-import type { ErsIssue } from '../../protocol/ers.js';
 import { validateErsIssue } from '../../protocol/ers.js';
 import { daqopsArgv } from '../helpers/daqops.js';
 
