@@ -47,12 +47,15 @@ async function withKafka(fn: (brokers: string[], brokerPid?: number) => Promise<
 if (only === undefined || only === 'kafka') {
   await withKafka(async (brokers, brokerPid) => {
     console.log(`\n[producer] one producer to the broker at ${brokers.join(',')}`);
-    await benchProducer(brokers);
+    const figures = await benchProducer(brokers);
+    const transport =
+      figures.kcatWhileConsumed === undefined ? {} : { transportMiBs: figures.kcatWhileConsumed };
     console.log(
       '\n[end to end] readout ×2 → processor → writer on this machine (replayed streams, full speed)',
     );
-    await benchEndToEnd(brokers, { processors: 1, ...(brokerPid === undefined ? {} : { brokerPid }) });
-    await benchEndToEnd(brokers, { processors: 2, ...(brokerPid === undefined ? {} : { brokerPid }) });
+    const pid = brokerPid === undefined ? {} : { brokerPid };
+    await benchEndToEnd(brokers, { processors: 1, ...pid, ...transport });
+    await benchEndToEnd(brokers, { processors: 2, ...pid, ...transport });
   });
 }
 if (only === undefined || only === 'recovery') {

@@ -14,6 +14,7 @@ const CONTROL_SIGNALS = [
   'TransitionTimeout',
   'HookFailed',
   'AgentLost',
+  'KafkaUnreachable',
   'CrashLoop',
   'DataflowStalled',
   'ConsumerLagGrowing',
