@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { KafkaClient } from '../../lib/kafka.js';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +90,49 @@ describe('bin/daqops', function () {
 
       const none = await daqops(['kafka', 'status'], { DAQOPS_HOME: home });
       assert.match(none.stdout, /no Kafka/);
+    } finally {
+      await daqops(['kafka', 'down'], { DAQOPS_HOME: home }).catch(() => undefined);
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('kafka stop keeps the data and ports, kafka start brings the same broker back with its topics', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'daqops-home-'));
+    try {
+      await daqops(['kafka', 'up'], { DAQOPS_HOME: home });
+      const state = JSON.parse(readFileSync(join(home, 'kafka.json'), 'utf8')) as {
+        pid: number;
+        brokers: string[];
+        dataDir: string;
+      };
+      const client = new KafkaClient({ brokers: state.brokers, clientId: 'test-stop-start', log: () => {} });
+      await client.ensureTopics([{ topic: 'kept.raw-hits', partitions: 2 }]);
+
+      const stop = await daqops(['kafka', 'stop'], { DAQOPS_HOME: home });
+      assert.match(stop.stdout, /stopped: 127\.0\.0\.1:\d+ \(data kept in /);
+      assert.ok(existsSync(state.dataDir), 'the data stays');
+      const down = JSON.parse(
+        (await daqops(['kafka', 'status', '--json'], { DAQOPS_HOME: home })).stdout,
+      ) as {
+        reachable: boolean;
+      };
+      assert.equal(down.reachable, false);
+
+      const start = await daqops(['kafka', 'start'], { DAQOPS_HOME: home });
+      assert.match(
+        start.stdout,
+        new RegExp(`started: ${state.brokers[0]!.replace(/\./g, '\\.')} \\(pid \\d+`),
+      );
+      const again = JSON.parse(
+        (await daqops(['kafka', 'status', '--json'], { DAQOPS_HOME: home })).stdout,
+      ) as {
+        reachable: boolean;
+        brokers: string[];
+      };
+      assert.equal(again.reachable, true);
+      assert.deepEqual(again.brokers, state.brokers, 'the same port: clients need no new broker list');
+      const offsets = await client.topicOffsets('kept.raw-hits');
+      assert.equal(offsets.length, 2, 'the topic survived the stop');
     } finally {
       await daqops(['kafka', 'down'], { DAQOPS_HOME: home }).catch(() => undefined);
       rmSync(home, { recursive: true, force: true });

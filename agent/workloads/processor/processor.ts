@@ -51,6 +51,8 @@ import { MonitoringAccumulator, TimeframeKernel } from './kernel.js';
 import { OutageClock } from './outage-clock.js';
 import { EVENT_FORMAT, encodeEventRecords } from '../../../protocol/events.js';
 
+/** Batches whose outputs may be unacknowledged at once before the batch loop waits. */
+const MAX_DELIVERIES = 8;
 /** How often the processor asks whether Kafka answers, and how long it waits for the answer. */
 const PROBE_INTERVAL_MS = 500;
 const PROBE_TIMEOUT_MS = 1000;
@@ -98,6 +100,9 @@ export class ProcessorWorkload {
   private readonly offsets = new OffsetTracker();
   private readonly loaded = new Set<number>();
   private readonly queue = new SerialQueue();
+  /** Output deliveries in flight (deliver), and the chain their commits go through in order. */
+  private readonly deliveries = new Set<Promise<void>>();
+  private commits: Promise<void> = Promise.resolve();
   private producer: RecordProducer | undefined;
   private consumer: RecordConsumer | undefined;
   private readonly now: () => number;
@@ -202,6 +207,8 @@ export class ProcessorWorkload {
       // Timeframes still waiting for links are not processed: their offsets stay uncommitted, so the next
       // member of the group picks them up.
       await this.queue.drain();
+      await Promise.all(this.deliveries);
+      await this.commits;
       await this.consumer.stop();
       await this.producer.close();
     }
@@ -427,12 +434,31 @@ export class ProcessorWorkload {
     });
   }
 
-  /** Sends all outputs in one request; once acknowledged, marks their records handled and commits. */
+  /**
+   * Sends the outputs of a batch and returns once they are on their way: up to MAX_DELIVERIES batches'
+   * outputs are in flight at once (the next batch is processed meanwhile), then the batch loop waits for
+   * the oldest. Once acknowledged, their input records are marked handled and the offsets committed, in
+   * order. A delivery that fails ends the workload, committing nothing more.
+   */
   private async deliver(out: Outputs): Promise<void> {
     if (out.offsets.length === 0) return;
-    const producer = this.producer!;
+    while (this.deliveries.size >= MAX_DELIVERIES) await Promise.race(this.deliveries);
+    const d: Promise<void> = this.send(out).then(
+      () => {
+        this.deliveries.delete(d);
+        return this.acknowledged(out);
+      },
+      (err: unknown) => {
+        this.deliveries.delete(d);
+        void this.queue.run(() => Promise.reject(err instanceof Error ? err : new Error(String(err))));
+      },
+    );
+    this.deliveries.add(d);
+  }
+
+  private async send(out: Outputs): Promise<void> {
     try {
-      await producer.send([
+      await this.producer!.send([
         { topic: this.topics.events, records: out.events },
         { topic: this.topics.deadletter, records: out.deadletter },
         { topic: this.topics.monitoring, records: out.monitoring },
@@ -446,12 +472,21 @@ export class ProcessorWorkload {
       );
       throw err;
     }
+  }
+
+  /** Outputs acknowledged: their records are handled; commit what that allows, one commit at a time. */
+  private acknowledged(out: Outputs): Promise<void> {
     for (const fn of out.after) fn();
     const partitions = new Set<number>();
     for (const o of out.offsets) {
       this.offsets.done(o.partition, o.offset);
       partitions.add(o.partition);
     }
+    this.commits = this.commits.then(() => this.commit(partitions));
+    return this.commits;
+  }
+
+  private async commit(partitions: ReadonlySet<number>): Promise<void> {
     for (const p of partitions) {
       const next = this.offsets.committable(p);
       if (next === undefined) continue;
@@ -466,8 +501,8 @@ export class ProcessorWorkload {
           metadata.length <= 4000 ? metadata : undefined,
         );
       } catch (err) {
-        // A rebalance moved the partition: the new owner re-reads from the last commit and skips what the
-        // metadata lists. Our outputs are out; nothing is lost.
+        // A rebalance moved the partition, or the broker is away: the next commit covers this one, and a
+        // new owner re-reads from the last commit and skips what the metadata lists. Nothing is lost.
         this.m.commitErrors.inc();
         this.deps.ers.raise(
           'daqops.processor.CommitFailed',

@@ -36,6 +36,8 @@ export interface FramerOptions {
 export class StreamFramer {
   private readonly buckets = new Map<number, WordBuffer>();
   private readonly lateCounts = new Map<number, number>();
+  /** Hit words (HEAD = 2) in each open timeframe's bucket. */
+  private readonly hitCounts = new Map<number, number>();
   private next: number | undefined;
   private newest = -1;
   private readonly tfNs: number;
@@ -51,6 +53,11 @@ export class StreamFramer {
 
   /** Adds words; returns the timeframes that became complete, oldest first. */
   push(words: Uint32Array, count: number): FramedTimeframe[] {
+    // Consecutive words of one timeframe (the usual case: a link sends in time order) are copied into
+    // its bucket as one run, and their hits counted on the way, instead of word by word.
+    let runStart = 0;
+    let runTf = -1;
+    let runHits = 0;
     for (let i = 0; i < count; i++) {
       const lo = words[2 * i]!;
       const hi = words[2 * i + 1]!;
@@ -75,11 +82,24 @@ export class StreamFramer {
         this.next ??= tf;
         if (this.newest < tf) this.newest = tf;
       }
-      this.bucket(tf).push(lo, hi);
+      if (tf !== runTf) {
+        this.addRun(runTf, words, runStart, i, runHits);
+        runStart = i;
+        runTf = tf;
+        runHits = 0;
+      }
+      if (head === WordType.HIT) runHits++;
     }
+    this.addRun(runTf, words, runStart, count, runHits);
     const out: FramedTimeframe[] = [];
     while (this.next !== undefined && this.newest >= this.next + 2) out.push(this.emit(this.next));
     return out;
+  }
+
+  private addRun(tf: number, words: Uint32Array, from: number, to: number, hits: number): void {
+    if (tf < 0 || to <= from) return;
+    this.bucket(tf).append(words, from, to - from);
+    this.hitCounts.set(tf, (this.hitCounts.get(tf) ?? 0) + hits);
   }
 
   /** Emits everything still open (end of stream). */
@@ -106,12 +126,9 @@ export class StreamFramer {
     const after = this.buckets.get(tf + 1);
     const out = new WordBuffer((prev?.count ?? 0) / 8 + (main?.count ?? 0) + (after?.count ?? 0) / 8 + 1);
     const lead = prev === undefined ? 0 : copyInWindow(prev, out, start - this.options.overlapNs, start);
-    let hits = 0;
-    if (main !== undefined) {
-      out.append(main.words, 0, main.count);
-      const w = main.words;
-      for (let i = 0; i < main.count; i++) if (w[2 * i + 1]! >>> 29 === WordType.HIT) hits++;
-    }
+    const hits = this.hitCounts.get(tf) ?? 0;
+    this.hitCounts.delete(tf);
+    if (main !== undefined) out.append(main.words, 0, main.count);
     const trail = after === undefined ? 0 : copyInWindow(after, out, end, end + this.options.overlapNs);
     this.buckets.delete(tf - 1);
     const late = this.lateCounts.get(tf) ?? 0;

@@ -106,6 +106,7 @@ export class ReadoutWorkload {
     let inFlightBytes = 0;
     let failure: Error | undefined;
     let lastAccounting = performance.now();
+    let accounting: Promise<void> | undefined;
     // A failed send is rethrown by the next ship() or the final drain (never left unhandled).
     const rethrow = (): void => {
       if (failure !== undefined) throw failure;
@@ -222,9 +223,18 @@ export class ReadoutWorkload {
       // Real time: ship each timeframe at once (librdkafka gathers what arrives within its linger time).
       if (c.pacing === 'realtime') await ship();
       const now = performance.now();
-      if (now - lastAccounting >= c.accountingIntervalMs) {
+      if (now - lastAccounting >= c.accountingIntervalMs && accounting === undefined) {
         lastAccounting = now;
-        await this.publishAccounting(producer, false);
+        // Not awaited: its acknowledgement queues behind the data in flight (up to bufferBytes), and a
+        // readout waiting for it would stall its link. One report in flight at a time, in order (one
+        // partition, one idempotent producer); a failure waits for the next ship() like a data send.
+        accounting = this.publishAccounting(producer, false).then(
+          () => (accounting = undefined),
+          (err: unknown) => {
+            failure ??= err instanceof Error ? err : new Error(String(err));
+            accounting = undefined;
+          },
+        );
       }
     };
 
@@ -247,6 +257,7 @@ export class ReadoutWorkload {
       }
       await take(framer.flush());
       await drain();
+      await accounting;
       await this.publishAccounting(producer, true);
     } finally {
       if (recordFd !== undefined) closeSync(recordFd);
