@@ -305,7 +305,7 @@ export class KafkaProbe {
   }
 
   async close(): Promise<void> {
-    await this.admin?.disconnect().catch(() => undefined);
+    if (this.admin !== undefined) await settledWithin(this.admin.disconnect(), 2000);
     this.admin = undefined;
   }
 }
@@ -471,8 +471,9 @@ export class RecordProducer {
     }
   }
 
-  async close(): Promise<void> {
-    await this.producer.disconnect();
+  /** Flushes and disconnects; bounded like RecordConsumer.stop (librdkafka itself gives a flush 5 s). */
+  async close(timeoutMs = 8000): Promise<void> {
+    await settledWithin(this.producer.disconnect(), timeoutMs);
   }
 }
 
@@ -583,14 +584,31 @@ export class RecordConsumer {
   ): Promise<{ partition: number; offset: string; metadata: string | null }[]> {
     const got = await this.consumer.committed(
       partitions.map((partition) => ({ topic, partition })),
-      10_000,
+      5_000,
     );
     return got.map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? null }));
   }
 
-  async stop(): Promise<void> {
-    await this.consumer.disconnect();
+  /**
+   * Leaves the group. Bounded: librdkafka can wait for a rebalance that a broker outage left half-done,
+   * and a workload must still answer STOP; past `timeoutMs` it stops waiting (the broker drops the member
+   * after its session timeout, and uncommitted records are read again by the next owner).
+   */
+  async stop(timeoutMs = 5000): Promise<void> {
+    await settledWithin(this.consumer.disconnect(), timeoutMs);
   }
+}
+
+/** Waits for `p` at most `ms`; a rejection or the time running out both just end the wait. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /**

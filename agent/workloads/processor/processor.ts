@@ -103,6 +103,7 @@ export class ProcessorWorkload {
   /** Output deliveries in flight (deliver), and the chain their commits go through in order. */
   private readonly deliveries = new Set<Promise<void>>();
   private commits: Promise<void> = Promise.resolve();
+  private stopping = false;
   private producer: RecordProducer | undefined;
   private consumer: RecordConsumer | undefined;
   private readonly now: () => number;
@@ -200,6 +201,7 @@ export class ProcessorWorkload {
     try {
       await this.queue.untilStopped(signal);
     } finally {
+      this.stopping = true;
       clearInterval(expiry);
       clearInterval(monitor);
       clearInterval(watch);
@@ -216,6 +218,8 @@ export class ProcessorWorkload {
   }
 
   private async onBatch(batch: InBatch): Promise<void> {
+    // Stopping: records fetched now stay uncommitted for the next owner instead of holding up the stop.
+    if (this.stopping) return;
     this.clock.resume();
     await this.loadHandled(batch.partition);
     this.m.lag.labels({ topic: batch.topic, partition: String(batch.partition) }).set(batch.lag);
