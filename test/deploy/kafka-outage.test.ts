@@ -61,7 +61,9 @@ describe('Kafka outages on a live testbed run (real broker, platform, agent and 
       try {
         const tb = await runningTestbed(dir, {
           brokers: kafka.brokers,
-          platformArgs: ['--settle-seconds', '5'],
+          // Long enough that what the tasks say while they reconnect (read back from <ns>.ers once Kafka
+          // answers) still finds the outage's incident open, as the default 60 s does in production.
+          platformArgs: ['--settle-seconds', '15'],
           print: (l) => lines.push(l),
         });
         const client = new KafkaClient({ brokers: kafka.brokers, clientId: 'test-outage', log: () => {} });
