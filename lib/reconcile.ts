@@ -27,6 +27,11 @@ export function formatReconciliation(r: Reconciliation): string {
     `run ${r.run}${r.readoutFinal ? '' : ' (readout still running or stopped without a final report)'}`,
     `  produced     ${r.produced.words} words (${r.produced.hits} hits, ${r.produced.segments} segments) in ${r.produced.messages} messages`,
     `  processed    ${r.processed.words} words (${r.processed.hits} hits, ${r.processed.segments} segments, ${r.processed.corrupt} corrupt) in ${r.timeframes} timeframes (${r.incompleteTimeframes} incomplete)`,
+    ...(r.notProduced.words > 0
+      ? [
+          `  not produced ${r.notProduced.words} words (${r.notProduced.hits} hits): a readout's buffer was full while Kafka was away`,
+        ]
+      : []),
     `  dead-letter  ${r.deadletteredWords} words in whole messages`,
     `  events       ${r.events.built} built with ${r.events.hits} hits, ${r.events.stored} stored`,
     `  lost         ${r.lost}`,

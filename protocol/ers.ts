@@ -77,6 +77,11 @@ export const ersIssueCatalogue = {
     severity: 'Error',
     description: 'A readout source (emulator, replay, tcp) failed.',
   },
+  'daqops.readout.BufferFull': {
+    severity: 'Warning',
+    description:
+      "A real-time readout's buffer is full (Kafka slow or away): what does not fit is not produced, counted.",
+  },
   'daqops.readout.SendFailed': {
     severity: 'Error',
     description: 'Sub-timeframes could not be delivered to Kafka.',

@@ -81,6 +81,12 @@ export const metricCatalogue = [
     help: 'Time a readout link paused its source because its buffer was full (Kafka slow or away).',
     labels: ['environment', 'task', 'link'],
   },
+  {
+    name: 'daq_readout_not_produced_hits_total',
+    type: 'counter',
+    help: 'Hits a real-time readout (the emulator) could not send because its buffer was full; in the run balance as not produced.',
+    labels: ['environment', 'task', 'link'],
+  },
   // every stage's Kafka producer
   {
     name: 'daq_kafka_records_too_large_total',

@@ -18,8 +18,9 @@ import {
 import { inspectRun } from '../../agent/workloads/writer/inspect.js';
 import { runDir } from '../../agent/workloads/writer/run-store.js';
 import { KafkaClient } from '../../lib/kafka.js';
-import { reconcileRun } from '../../lib/reconcile.js';
+import { formatReconciliation, reconcileRun } from '../../lib/reconcile.js';
 import { runningTestbed } from '../helpers/running-testbed.js';
+import { startWorkload, uniqueNamespace, waitForDrain } from '../helpers/data-path.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -50,7 +51,7 @@ const outages: Outage[] = [
   },
 ];
 
-describe('Kafka outages on a live testbed run (real broker, platform, agent and workloads)', function () {
+describe('Kafka outages (a real broker of its own; platform, agent and workloads as real processes)', function () {
   this.timeout(420_000);
 
   for (const outage of outages) {
@@ -124,4 +125,35 @@ describe('Kafka outages on a live testbed run (real broker, platform, agent and 
       }
     });
   }
+
+  it('a real-time emulator whose buffer fills while the broker is paused counts what it could not send as not produced; lost = 0', async () => {
+    const kafka = await startLocalKafka();
+    try {
+      const ns = uniqueNamespace('full');
+      const processor = startWorkload('processor', kafka.brokers, { namespace: ns, links: [0] });
+      // About 20 MB/s of noise into a 1 MiB buffer: a 3 s pause overflows it many times over.
+      const readout = startWorkload('readout', kafka.brokers, {
+        namespace: ns,
+        link: 0,
+        timeframes: 1400,
+        pacing: 'realtime',
+        bufferBytes: 1024 * 1024,
+        'source.noiseRateHzPerChannel': 20_000,
+      });
+      await sleep(1500);
+      process.kill(kafka.pid, 'SIGSTOP');
+      await sleep(3000);
+      process.kill(kafka.pid, 'SIGCONT');
+      const totals = (await readout.done) as { notProducedHits: number; hits: number };
+      const r = await waitForDrain(kafka.brokers, ns, 1, { writer: false, links: [0], timeoutMs: 120_000 });
+      await processor.stop();
+      assert.ok(totals.notProducedHits > 0, 'the full buffer set hits aside');
+      assert.equal(r.notProduced.hits, totals.notProducedHits, 'the balance says how many');
+      assert.equal(r.produced.hits, totals.hits);
+      assert.equal(r.lost, 0, 'everything produced was processed');
+      assert.match(formatReconciliation(r), /not produced \d+ words \(\d+ hits\)/);
+    } finally {
+      await stopLocalKafka(kafka);
+    }
+  });
 });

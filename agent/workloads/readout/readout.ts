@@ -37,6 +37,9 @@ export interface ReadoutTotals {
   bytes: number;
   timeframes: number;
   lastSequence: number;
+  /** Words (hits) set aside unsent because the buffer was full (a real-time emulator cannot wait). */
+  notProducedWords: number;
+  notProducedHits: number;
 }
 
 export interface ReadoutDeps {
@@ -64,6 +67,8 @@ export class ReadoutWorkload {
     bytes: 0,
     timeframes: 0,
     lastSequence: -1,
+    notProducedWords: 0,
+    notProducedHits: 0,
   };
   private readonly incarnation = randomBytes(4).toString('hex');
   private sequence = 0;
@@ -89,6 +94,7 @@ export class ReadoutWorkload {
 
     const buffered = m.gauge('daq_readout_buffered_bytes').labels(labels);
     const pausedSeconds = m.counter('daq_readout_backpressure_seconds_total').labels(labels);
+    const notProduced = m.counter('daq_readout_not_produced_hits_total').labels(labels);
 
     await ensureNamespaceTopics(this.deps.client, c.namespace);
     const producer = await RecordProducer.open(this.deps.client, {
@@ -107,6 +113,9 @@ export class ReadoutWorkload {
     let failure: Error | undefined;
     let lastAccounting = performance.now();
     let accounting: Promise<void> | undefined;
+    // The emulator in real time stands for a detector, which cannot pause: it drops and counts instead.
+    const dropWhenFull = c.source.type === 'emulator' && c.pacing === 'realtime';
+    let full = false;
     // A failed send is rethrown by the next ship() or the final drain (never left unhandled).
     const rethrow = (): void => {
       if (failure !== undefined) throw failure;
@@ -121,8 +130,25 @@ export class ReadoutWorkload {
       batch = [];
       batchBytes = 0;
       batchCounts = { words: 0, hits: 0, segments: 0, timeframes: 0, lastSequence: -1 };
+      if (inFlight.size > 0 && inFlightBytes + bytes > c.bufferBytes && dropWhenFull) {
+        // A front end cannot stop its detector: what does not fit is not produced — counted, reported
+        // in the run's balance, and said once per episode.
+        this.totals.notProducedWords += counts.words;
+        this.totals.notProducedHits += counts.hits;
+        notProduced.inc(counts.hits);
+        if (!full) {
+          full = true;
+          this.deps.ers.raise(
+            'daqops.readout.BufferFull',
+            `link ${c.link}: buffer of ${c.bufferBytes} bytes full (Kafka slow or away); timeframes not produced until it drains`,
+            { link: c.link, bufferBytes: c.bufferBytes },
+          );
+        }
+        return;
+      }
+      full = false;
       // Backpressure: with the buffer full (Kafka slow or away) the source waits here, so a TCP source
-      // stops reading and the emulator falls behind — nothing is dropped, and the wait is counted.
+      // stops reading and a replay stops reading its file — nothing is dropped, and the wait is counted.
       if (inFlight.size > 0 && inFlightBytes + bytes > c.bufferBytes) {
         const t0 = performance.now();
         while (inFlight.size > 0 && inFlightBytes + bytes > c.bufferBytes) await Promise.race(inFlight);
@@ -281,6 +307,8 @@ export class ReadoutWorkload {
       timeframes: t.timeframes,
       lastSequence: t.lastSequence,
       final,
+      notProducedWords: t.notProducedWords,
+      notProducedHits: t.notProducedHits,
     };
     await producer.send([
       {
