@@ -620,9 +620,7 @@ export async function readTopicToEnd(
   topic: string,
   onRecord: (r: InRecord) => void,
 ): Promise<number> {
-  const ends = (await client.topicOffsets(topic)).filter((e) => e.high > e.low);
-  if (ends.length === 0) return 0;
-  const remaining = new Map(ends.map((e) => [e.partition, e.high]));
+  const timeout = client.requestTimeoutMs;
   const consumer = new RdKafka.KafkaConsumer(
     {
       'bootstrap.servers': client.brokers.join(','),
@@ -630,21 +628,36 @@ export async function readTopicToEnd(
       'group.id': `daqops-reader-${process.pid}`,
       'enable.auto.commit': false,
       'enable.partition.eof': false,
+      'allow.auto.create.topics': false,
       'fetch.max.bytes': 64 * 1024 * 1024,
       'max.partition.fetch.bytes': 16 * 1024 * 1024,
       'queued.max.messages.kbytes': 64 * 1024,
     },
     { 'auto.offset.reset': 'earliest' },
   );
-  await new Promise<void>((resolve, reject) =>
-    consumer.connect({ timeout: client.requestTimeoutMs }, (err) =>
-      err ? reject(new DaqError('KAFKA_UNAVAILABLE', `cannot read ${topic}`, { cause: err })) : resolve(),
-    ),
+  const unavailable = (err: unknown): DaqError =>
+    new DaqError('KAFKA_UNAVAILABLE', `cannot read ${topic}: ${(err as Error).message}`, { cause: err });
+  // One connection answers the metadata, the watermarks and the reads: no admin client, no group join.
+  const meta = await new Promise<RdKafka.Metadata>((resolve, reject) =>
+    consumer.connect({ topic, timeout }, (err, data) => (err ? reject(unavailable(err)) : resolve(data))),
   );
   let count = 0;
   try {
+    const partitions = meta.topics.find((t) => t.name === topic)?.partitions.map((p) => p.id) ?? [];
+    const ends: { partition: number; low: bigint; high: bigint }[] = [];
+    for (const partition of partitions) {
+      const w = await new Promise<RdKafka.WatermarkOffsets>((resolve, reject) => {
+        consumer.queryWatermarkOffsets(topic, partition, timeout, (err, o) =>
+          err ? reject(unavailable(err)) : resolve(o),
+        );
+      });
+      if (w.highOffset > w.lowOffset)
+        ends.push({ partition, low: BigInt(w.lowOffset), high: BigInt(w.highOffset) });
+    }
+    if (ends.length === 0) return 0;
+    const remaining = new Map(ends.map((e) => [e.partition, e.high]));
     consumer.assign(ends.map((e) => ({ topic, partition: e.partition, offset: Number(e.low) })));
-    const deadline = Date.now() + 10 * client.requestTimeoutMs;
+    const deadline = Date.now() + 10 * timeout;
     while (remaining.size > 0) {
       if (Date.now() > deadline) {
         throw new DaqError(
@@ -653,11 +666,7 @@ export async function readTopicToEnd(
         );
       }
       const messages = await new Promise<RdKafka.Message[]>((resolve, reject) =>
-        consumer.consume(1000, (err, ms) =>
-          err
-            ? reject(new DaqError('KAFKA_UNAVAILABLE', `reading ${topic}: ${err.message}`, { cause: err }))
-            : resolve(ms),
-        ),
+        consumer.consume(1000, (err, ms) => (err ? reject(unavailable(err)) : resolve(ms))),
       );
       for (const m of messages) {
         const end = remaining.get(m.partition);
