@@ -51,7 +51,7 @@ export class DataPath {
         );
         return;
       }
-      await new Promise((res) => setTimeout(res, this.o.pollMs ?? 500));
+      await new Promise((res) => setTimeout(res, this.o.pollMs ?? 250));
       r = await this.balance(env, run);
     }
   }
