@@ -143,13 +143,6 @@ export function kafkaLogger(clientId: string, sink: (r: KafkaLogRecord) => void)
   return logger;
 }
 
-/** Whether an error from this module or the library means the broker could not be reached. */
-export function isKafkaUnavailable(err: unknown): boolean {
-  if (err instanceof DaqError) return err.code === 'KAFKA_UNAVAILABLE';
-  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  return TRANSIENT.test(text) || /timed? ?out|ERR__TRANSPORT|ERR__ALL_BROKERS_DOWN/i.test(text);
-}
-
 /** A connected-on-demand handle to one Kafka cluster. */
 export class KafkaClient {
   readonly brokers: readonly string[];
@@ -349,7 +342,7 @@ export const DEADLETTER_TOPIC_HEADER = 'daq-deadletter-topic';
 const RECORD_OVERHEAD_BYTES = 1024;
 
 /** The bytes a record takes on the wire, near enough to keep it under a limit. */
-export function recordBytes(r: OutRecord): number {
+function recordBytes(r: OutRecord): number {
   let n = r.value.byteLength + (r.key?.length ?? 0) + 64;
   for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + v.length + 8;
   return n;
@@ -418,11 +411,6 @@ export class RecordProducer {
       });
     }
     return new RecordProducer(p, options);
-  }
-
-  /** Bytes sent but not acknowledged yet. */
-  get unacknowledgedBytes(): number {
-    return this.queuedBytes;
   }
 
   /**
