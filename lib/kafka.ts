@@ -348,6 +348,9 @@ function recordBytes(r: OutRecord): number {
   return n;
 }
 
+/** Unacknowledged bytes a producer holds unless told otherwise. */
+const DEFAULT_MAX_QUEUED_BYTES = 256 * 1024 * 1024;
+
 export interface ProducerOptions {
   readonly compression?: Compression;
   /**
@@ -379,12 +382,12 @@ export class RecordProducer {
     private readonly producer: KjsProducer,
     private readonly o: ProducerOptions,
   ) {
-    this.maxQueuedBytes = o.maxQueuedBytes ?? 256 * 1024 * 1024;
+    this.maxQueuedBytes = o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.maxRecordBytes = o.maxRecordBytes ?? BROKER_MAX_MESSAGE_BYTES - RECORD_OVERHEAD_BYTES;
   }
 
   static async open(client: KafkaClient, options: ProducerOptions = {}): Promise<RecordProducer> {
-    const maxQueuedBytes = options.maxQueuedBytes ?? 256 * 1024 * 1024;
+    const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     const compression = {
       none: KafkaJS.CompressionTypes.None,
       gzip: KafkaJS.CompressionTypes.GZIP,
@@ -471,16 +474,34 @@ function toMessage(r: OutRecord): KafkaJS.Message {
 
 /** What stands on the dead-letter topic for a record too large to produce: its key, headers and reason. */
 function tooLargeRecord(topic: string, r: OutRecord, size: number, limit: number): OutRecord {
-  return {
-    ...(r.key === undefined ? {} : { key: r.key }),
-    value: Buffer.alloc(0),
-    headers: {
-      ...r.headers,
-      [DEADLETTER_REASON_HEADER]: 'too-large',
-      [DEADLETTER_DETAIL_HEADER]: `${size} bytes > limit ${limit} bytes`,
-      [DEADLETTER_TOPIC_HEADER]: topic,
-    },
-  };
+  return deadletterRecord(
+    { ...r, value: Buffer.alloc(0) },
+    'too-large',
+    `${size} bytes > limit ${limit} bytes`,
+    topic,
+  );
+}
+
+/**
+ * A record set aside on a dead-letter topic, as every stage writes one: its key, value and headers as
+ * they were (received header values as text), why (`reason`), what exactly (`detail`), and the topic it
+ * came from or was meant for, when that is not obvious from where it was read.
+ */
+export function deadletterRecord(
+  r: { readonly key?: string | undefined; readonly value: Buffer; readonly headers?: InRecord['headers'] },
+  reason: string,
+  detail: string,
+  topic?: string,
+): OutRecord {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r.headers ?? {})) {
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) headers[k] = typeof first === 'string' ? first : first.toString('latin1');
+  }
+  headers[DEADLETTER_REASON_HEADER] = reason;
+  headers[DEADLETTER_DETAIL_HEADER] = detail;
+  if (topic !== undefined) headers[DEADLETTER_TOPIC_HEADER] = topic;
+  return { ...(r.key === undefined ? {} : { key: r.key }), value: r.value, headers };
 }
 
 export interface ConsumerOptions {

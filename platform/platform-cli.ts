@@ -10,7 +10,7 @@ import { startTracing, stopTracing } from '../lib/tracing.js';
 import { ErsReporter } from '../lib/ers.js';
 import { formatErsLine } from '../lib/ers-logger.js';
 import { KafkaClient } from '../lib/kafka.js';
-import { KafkaWatch } from './incidents/kafka-watch.js';
+import { KafkaWatch } from '../lib/kafka-watch.js';
 import { AgentHub } from './agents/hub.js';
 import { ControlBus } from './events/bus.js';
 import { DataPath } from './dataflow/data-path.js';

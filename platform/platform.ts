@@ -343,7 +343,7 @@ export class Platform implements RecoveryTarget {
   }
 
   /**
-   * Kafka stopped or started answering the platform (incidents/kafka-watch.ts): one KafkaUnreachable
+   * Kafka stopped or started answering the platform (lib/kafka-watch.ts): one KafkaUnreachable
    * signal per environment that has tasks out, firing or resolved.
    */
   kafkaReachability(brokers: readonly string[], reachable: boolean, detail: string): void {

@@ -22,6 +22,7 @@ import {
   DEADLETTER_REASON_HEADER,
   KafkaProbe,
   RecordConsumer,
+  deadletterRecord,
   RecordProducer,
   type InBatch,
   type InRecord,
@@ -49,6 +50,7 @@ import {
 } from './assembler.js';
 import { MonitoringAccumulator, TimeframeKernel } from './kernel.js';
 import { OutageClock } from './outage-clock.js';
+import { KafkaWatch } from '../../../lib/kafka-watch.js';
 import { EVENT_FORMAT, encodeEventRecords } from '../../../protocol/events.js';
 
 /** Batches whose outputs may be unacknowledged at once before the batch loop waits. */
@@ -108,8 +110,9 @@ export class ProcessorWorkload {
   private consumer: RecordConsumer | undefined;
   private readonly now: () => number;
   private readonly clock: OutageClock;
-  /** Wall time Kafka last answered the probe while the clock ran. */
-  private kafkaLastOkMs: number;
+  /** Whether Kafka answers, and since when it does again after an outage (the clock still stopped). */
+  private watch: KafkaWatch | undefined;
+  private backSinceMs: number | undefined;
   private readonly m;
 
   constructor(
@@ -118,7 +121,6 @@ export class ProcessorWorkload {
   ) {
     this.topics = topicNames(config.namespace);
     this.now = deps.now ?? (() => Date.now());
-    this.kafkaLastOkMs = this.now();
     this.kernel = new TimeframeKernel(config);
     this.acc = new MonitoringAccumulator(config);
     this.clock = new OutageClock(this.now);
@@ -170,30 +172,26 @@ export class ProcessorWorkload {
       () => void this.queue.run(() => this.onExpiry()).catch(() => undefined),
       Math.min(100, c.assemblyTimeoutMs),
     );
-    // Kafka away stops the assembly clock (outage-clock.ts): no timeframe is given up for an outage.
+    // Kafka away stops the assembly clock (outage-clock.ts): no timeframe is given up for an outage. The
+    // clock stands still from Kafka's last answer; it runs again with the first data once Kafka is back.
     const probe = new KafkaProbe(this.deps.client);
-    let probing = false;
-    let backSinceMs: number | undefined;
-    const watch = setInterval(() => {
-      if (probing) return;
-      probing = true;
-      void probe
-        .check(PROBE_TIMEOUT_MS)
-        .then((ok) => {
-          const now = this.now();
-          if (!ok) {
-            this.clock.pause(this.kafkaLastOkMs);
-            backSinceMs = undefined;
-          } else if (!this.clock.paused) {
-            this.kafkaLastOkMs = now;
-          } else {
-            // Back: the clock runs again with the first data (onBatch), or after a full timeout of none.
-            backSinceMs ??= now;
-            if (now - backSinceMs >= c.assemblyTimeoutMs) this.clock.resume();
-          }
-        })
-        .finally(() => (probing = false));
-    }, PROBE_INTERVAL_MS);
+    const watch = new KafkaWatch({
+      ping: async () => {
+        if (!(await probe.check(PROBE_TIMEOUT_MS))) throw new Error('no Kafka broker answers');
+      },
+      intervalMs: PROBE_INTERVAL_MS,
+      failures: 1,
+      now: this.now,
+      onChange: (reachable) => {
+        if (reachable) this.backSinceMs = this.now();
+        else {
+          this.clock.pause(watch.lastAnsweredMs);
+          this.backSinceMs = undefined;
+        }
+      },
+    });
+    this.watch = watch;
+    watch.start();
     const monitor = setInterval(
       () => void this.queue.run(() => this.publishAggregate()).catch(() => undefined),
       c.monitoringIntervalMs,
@@ -204,7 +202,7 @@ export class ProcessorWorkload {
       this.stopping = true;
       clearInterval(expiry);
       clearInterval(monitor);
-      clearInterval(watch);
+      watch.stop();
       await probe.close();
       // Timeframes still waiting for links are not processed: their offsets stay uncommitted, so the next
       // member of the group picks them up.
@@ -220,7 +218,8 @@ export class ProcessorWorkload {
   private async onBatch(batch: InBatch): Promise<void> {
     // Stopping: records fetched now stay uncommitted for the next owner instead of holding up the stop.
     if (this.stopping) return;
-    this.clock.resume();
+    // Data again after an outage: the assembly clock runs on (not for a batch prefetched before it).
+    if (this.watch?.reachable !== false) this.clock.resume();
     await this.loadHandled(batch.partition);
     this.m.lag.labels({ topic: batch.topic, partition: String(batch.partition) }).set(batch.lag);
     const out: Outputs = { events: [], deadletter: [], monitoring: [], offsets: [], after: [] };
@@ -300,6 +299,10 @@ export class ProcessorWorkload {
   }
 
   private async onExpiry(): Promise<void> {
+    // Kafka is back but no data came for a full timeout: nothing was in flight, the clock runs on.
+    if (this.clock.paused && this.backSinceMs !== undefined) {
+      if (this.now() - this.backSinceMs >= this.config.assemblyTimeoutMs) this.clock.resume();
+    }
     const expired = this.assembler.expire();
     if (expired.length === 0) return;
     const out: Outputs = { events: [], deadletter: [], monitoring: [], offsets: [], after: [] };
@@ -418,14 +421,7 @@ export class ProcessorWorkload {
     detail: string,
     a: Omit<DeadletterAccounting, 'stage' | 'reason'>,
   ): void {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(rec.headers)) {
-      const first = Array.isArray(v) ? v[0] : v;
-      if (first !== undefined) headers[k] = typeof first === 'string' ? first : first.toString('latin1');
-    }
-    headers[DEADLETTER_REASON_HEADER] = reason;
-    headers[DEADLETTER_DETAIL_HEADER] = detail;
-    out.deadletter.push({ ...(rec.key === undefined ? {} : { key: rec.key }), value: rec.value, headers });
+    out.deadletter.push(deadletterRecord(rec, reason, detail));
     const accounting: DeadletterAccounting = { stage: 'deadletter', reason, ...a };
     out.monitoring.push({
       key: accountingKey(accounting),

@@ -120,6 +120,9 @@ export class ReadoutWorkload {
     const rethrow = (): void => {
       if (failure !== undefined) throw failure;
     };
+    const fail = (err: unknown): void => {
+      failure ??= err instanceof Error ? err : new Error(String(err));
+    };
 
     const ship = async (): Promise<void> => {
       rethrow();
@@ -180,7 +183,7 @@ export class ReadoutWorkload {
             { link: c.link },
             { cause: err },
           );
-          failure ??= err instanceof Error ? err : new Error(String(err));
+          fail(err);
         },
       );
       inFlight.add(sent);
@@ -257,7 +260,7 @@ export class ReadoutWorkload {
         accounting = this.publishAccounting(producer, false).then(
           () => (accounting = undefined),
           (err: unknown) => {
-            failure ??= err instanceof Error ? err : new Error(String(err));
+            fail(err);
             accounting = undefined;
           },
         );

@@ -7,10 +7,8 @@ import { topicNames } from '../../../protocol/index.js';
 import type { ErsReporter } from '../../../lib/ers.js';
 import { SerialQueue } from '../serial-queue.js';
 import {
-  DEADLETTER_DETAIL_HEADER,
-  DEADLETTER_REASON_HEADER,
-  DEADLETTER_TOPIC_HEADER,
   RecordConsumer,
+  deadletterRecord,
   RecordProducer,
   type InBatch,
   type KafkaClient,
@@ -122,15 +120,9 @@ export class WriterWorkload {
           `${batch.topic}[${rec.partition}]@${rec.offset}: ${reason}`,
           { partition: rec.partition, offset: rec.offset },
         );
-        bad.push({
-          ...(rec.key === undefined ? {} : { key: rec.key }),
-          value: rec.value,
-          headers: {
-            [DEADLETTER_REASON_HEADER]: 'bad-event-record',
-            [DEADLETTER_DETAIL_HEADER]: reason,
-            [DEADLETTER_TOPIC_HEADER]: batch.topic,
-          },
-        });
+        bad.push(
+          deadletterRecord({ key: rec.key, value: rec.value }, 'bad-event-record', reason, batch.topic),
+        );
         this.consumed.set(rec.partition, String(Number(rec.offset) + 1));
         continue;
       }

@@ -1,8 +1,8 @@
 /**
- * The platform's watch on Kafka: a light request every `intervalMs`; after `failures` in a row Kafka
- * counts as unreachable (told once), and the first answer after that as reachable again (told once). An
- * outage is weather — the clients buffer, pause and resume by themselves — but the on-call sees one
- * KafkaUnreachable incident for it, opened and resolved by this watch.
+ * A watch on Kafka: a light request every `intervalMs` (never two at once); after `failures` in a row
+ * Kafka counts as unreachable (told once), and the first answer after that as reachable again (told
+ * once). The platform opens and resolves its KafkaUnreachable incident with it (three failures: a
+ * broker's GC pause is no incident); the processor stops its assembly clock with it (one failure).
  */
 export interface KafkaWatchOptions {
   /** Resolves when a broker answers; rejects (or times out by itself) when none does. */
@@ -11,6 +11,7 @@ export interface KafkaWatchOptions {
   /** Failed pings in a row before Kafka counts as unreachable (default 3: an outage of about 3 s). */
   readonly failures?: number;
   readonly onChange: (reachable: boolean, detail: string) => void;
+  readonly now?: () => number;
 }
 
 export class KafkaWatch {
@@ -19,8 +20,16 @@ export class KafkaWatch {
   private down = false;
   private stopped = false;
   private lastError = '';
+  private answeredMs: number;
 
-  constructor(private readonly o: KafkaWatchOptions) {}
+  constructor(private readonly o: KafkaWatchOptions) {
+    this.answeredMs = (o.now ?? Date.now)();
+  }
+
+  /** When a broker last answered (or the watch was made, before any answer). */
+  get lastAnsweredMs(): number {
+    return this.answeredMs;
+  }
 
   /** Whether Kafka answered lately (true until `failures` pings in a row failed). */
   get reachable(): boolean {
@@ -41,6 +50,7 @@ export class KafkaWatch {
   async check(): Promise<void> {
     try {
       await this.o.ping();
+      this.answeredMs = (this.o.now ?? Date.now)();
       this.failed = 0;
       if (this.down) {
         this.down = false;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { KafkaWatch } from '../../../platform/incidents/kafka-watch.js';
+import { KafkaWatch } from '../../lib/kafka-watch.js';
 
-describe('platform/incidents/kafka-watch', () => {
+describe('lib/kafka-watch', () => {
   it('says unreachable once after three failed checks in a row, and reachable once when a broker answers', async () => {
     let up = true;
     const changes: [boolean, string][] = [];
