@@ -58,6 +58,13 @@ if (only === undefined || only === 'kafka') {
     await benchEndToEnd(brokers, { processors: 2, ...pid, ...transport });
   });
 }
+if (only === 'e2e') {
+  // The end-to-end figure alone (no producer comparison, so no ratio to the transport limit).
+  await withKafka(async (brokers, brokerPid) => {
+    console.log('\n[end to end] readout ×2 → processor → writer (replayed streams, full speed)');
+    await benchEndToEnd(brokers, { processors: 1, ...(brokerPid === undefined ? {} : { brokerPid }) });
+  });
+}
 if (only === undefined || only === 'recovery') {
   await withKafka(async (brokers) => {
     console.log(

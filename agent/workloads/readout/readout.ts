@@ -204,9 +204,6 @@ export class ReadoutWorkload {
         if (recordFd !== undefined && f.main > 0) {
           writeSync(recordFd, bytesOfWords(f.words.subarray(2 * f.lead, 2 * (f.lead + f.main))));
         }
-        let segments = 0;
-        for (let i = f.lead; i < f.lead + f.main; i++)
-          if (f.words[2 * i + 1]! >>> 29 === WordType.SEGMENT) segments++;
         const parts = splitTimeframe(f, c.maxMessageBytes);
         parts.forEach((range, part) => {
           const lead = Math.max(0, Math.min(range.to, f.lead) - range.from);
@@ -245,7 +242,7 @@ export class ReadoutWorkload {
         });
         batchCounts.words += f.main;
         batchCounts.hits += f.hits;
-        batchCounts.segments += segments;
+        batchCounts.segments += f.segments;
         batchCounts.timeframes++;
         if (batchBytes >= c.batchBytes) await ship();
       }

@@ -10,6 +10,7 @@ function framed(lead: number, main: number, trail: number): FramedTimeframe {
     main,
     trail,
     hits: main,
+    segments: 0,
     late: 0,
   };
 }
