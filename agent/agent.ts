@@ -155,6 +155,8 @@ export class Agent {
             if (c.transition === 'CONFIGURE') this.ersOut.learn(c.payload ?? {});
             return this.supervisor.transition(c.task, c.transition, c.payload ?? {}, undefined, c.timeoutMs);
           }
+          if (c.action === 'fault' && c.task !== undefined)
+            return this.supervisor.fault(c.task, c.payload?.['fault'], c.timeoutMs);
           if (c.action === 'restart' && c.task !== undefined)
             return this.supervisor.restartNow(c.task, c.traceparent);
           if (c.action === 'kill' && c.task !== undefined) {

@@ -284,7 +284,10 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
 
   private request(
     m: Managed,
-    msg: Omit<Extract<AgentToTask, { type: 'command' }>, 'id'> | { type: 'metrics' },
+    msg:
+      | Omit<Extract<AgentToTask, { type: 'command' }>, 'id'>
+      | { type: 'metrics' }
+      | Omit<Extract<AgentToTask, { type: 'fault' }>, 'id'>,
     timeoutMs: number,
   ): Promise<TaskToAgent> {
     const child = m.child;
@@ -297,7 +300,7 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
         reject(
           new DaqError(
             'TIMEOUT',
-            `task ${m.spec.task}: ${msg.type === 'command' ? msg.transition : 'metrics'} not answered within ${timeoutMs} ms`,
+            `task ${m.spec.task}: ${msg.type === 'command' ? msg.transition : msg.type} not answered within ${timeoutMs} ms`,
           ),
         );
       }, timeoutMs);
@@ -343,6 +346,21 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
       },
       traceparent,
     );
+  }
+
+  /** Hands a drill fault to a running readout; rejects with the task's reason when it does not take it. */
+  async fault(task: string, fault: unknown, timeoutMs = this.timeout()): Promise<TaskReport> {
+    const m = this.tasks.get(task);
+    if (m === undefined)
+      throw new DaqError('INVALID_CONFIG', `no task ${task} on ${this.o.node}`, { field: 'task' });
+    if (!this.isWorkload(m.spec))
+      throw new DaqError('INVALID_FAULT', `task ${task} is a command, not a readout`, { field: 'task' });
+    const r = await this.request(m, { type: 'fault', fault }, timeoutMs);
+    if (r.type === 'reply' && !r.ok)
+      throw new DaqError('INVALID_FAULT', `task ${task}: ${r.error?.message ?? 'fault refused'}`, {
+        field: 'fault',
+      });
+    return this.report(m);
   }
 
   /** Every workload's metrics (prom-client JSON), asked over IPC; a task that does not answer is skipped. */

@@ -282,6 +282,56 @@ withClient(
     ).call<EnvView>('POST', `/api/v1/environments/${id}/transitions`, { transition: event });
     show(o, e, () => envLine(e));
   });
+withClient(
+  envCmd
+    .command('fault')
+    .description(
+      "inject a drill fault into a RUNNING environment's emulated detector: noisy-channel, dead-chamber, rate-change, stalled-link, clear",
+    ),
+)
+  .argument('<id>')
+  .argument('<kind>')
+  .option('--chamber <n>', 'chamber (noisy-channel, dead-chamber)')
+  .option('--layer <n>', 'layer 1..4 (noisy-channel)')
+  .option('--cell <n>', 'cell 1..16 (noisy-channel)')
+  .option('--rate-hz <hz>', 'extra rate of the noisy channel (default 50000)')
+  .option('--muon-rate-hz <hz>', 'new muon rate (rate-change)')
+  .option('--noise-rate-hz <hz>', 'new noise rate per channel (rate-change)')
+  .option('--link <n>', 'readout link (stalled-link)')
+  .option('--at-seconds <s>', 'start this many seconds after the run started (default: now)')
+  .option('--duration-seconds <s>', 'end after this long (default: until cleared or the run ends)')
+  .action(async (id: string, kind: string, o: ClientOpts & Record<string, string | undefined>) => {
+    // Numbers go as numbers, anything else as given: the platform checks the fault and names the field.
+    const fields: [string, string][] = [
+      ['chamber', 'chamber'],
+      ['layer', 'layer'],
+      ['cell', 'cell'],
+      ['rateHz', 'rateHz'],
+      ['muonRateHz', 'muonRateHz'],
+      ['noiseRateHz', 'noiseRateHzPerChannel'],
+      ['link', 'link'],
+      ['atSeconds', 'atSeconds'],
+      ['durationSeconds', 'durationSeconds'],
+    ];
+    const fault: Record<string, unknown> = { kind };
+    for (const [opt, field] of fields) {
+      const v = o[opt];
+      if (v !== undefined) fault[field] = v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+    }
+    const r = await (
+      await client(o)
+    ).call<{ fault: Record<string, unknown>; tasks: string[] }>(
+      'POST',
+      `/api/v1/environments/${id}/faults`,
+      fault,
+    );
+    show(
+      o,
+      r,
+      () =>
+        `${kind} injected into ${r.tasks.join(', ')}${typeof r.fault['atMs'] === 'number' ? ` from ${new Date(r.fault['atMs']).toISOString()}` : ''}`,
+    );
+  });
 withClient(envCmd.command('list').description('all environments')).action(async (o: ClientOpts) => {
   const list = await (await client(o)).call<EnvView[]>('GET', '/api/v1/environments');
   show(o, list, () => (list.length === 0 ? 'no environments' : list.map(envLine).join('\n')));

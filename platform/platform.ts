@@ -3,6 +3,7 @@
  * their transitions, with run numbers and the run registry in the store and every state-changing call
  * audited. The HTTP API (api/server.ts) is a thin layer over this class.
  */
+import { describeFault, faultLinks, parseFault, type FaultSpec } from '../protocol/faults.js';
 import { randomBytes } from 'node:crypto';
 import { DaqError } from '../protocol/errors.js';
 import type { EnvironmentState, EnvironmentTransition } from '../protocol/states.js';
@@ -34,6 +35,9 @@ import type { Runbook } from './runbooks/runbook.js';
 import { configurePayload } from './control/transitions/configure.js';
 import { taskSpec } from './control/transitions/deploy.js';
 import type { ErsIssue } from '../protocol/ers.js';
+
+/** A fault injected without a start begins this far ahead, so every link starts it on one timeframe. */
+const FAULT_LEAD_MS = 500;
 
 export interface PlatformOptions {
   readonly store: PlatformStore;
@@ -284,6 +288,62 @@ export class Platform implements RecoveryTarget {
     this.updateGauges();
   }
 
+  /**
+   * A drill fault for a RUNNING environment's emulated detector (protocol/faults.ts): checked against the
+   * environment (its chambers and links), given a common start half a second ahead unless it names one
+   * (so every link switches on the same timeframe), and handed to the readouts it concerns. Audited.
+   */
+  async injectFault(id: string, input: unknown, who: string): Promise<{ fault: FaultSpec; tasks: string[] }> {
+    const env = this.get(id);
+    const readouts = env.template.tasks.filter((t) => t.workload === 'readout');
+    const linkOf = (t: (typeof readouts)[number]): number => Number(t.config['link']);
+    const chambers = Number(readouts[0]?.config['chambers'] ?? 4);
+    let fault = parseFault(input, { chambers, links: readouts.map(linkOf) }, 'fault');
+    if (env.state !== 'RUNNING')
+      throw new DaqError(
+        'ILLEGAL_TRANSITION',
+        `environment ${id} is ${env.state}: drill faults need a RUNNING run`,
+        {
+          field: 'state',
+        },
+      );
+    if (fault.atMs === undefined && fault.atSeconds === undefined)
+      fault = { ...fault, atMs: Date.now() + FAULT_LEAD_MS };
+    const links = new Set(faultLinks(fault, readouts.map(linkOf)));
+    const targets = readouts
+      .filter((t) => links.has(linkOf(t)))
+      .map((t) => env.tasks.get(t.name))
+      .filter((t): t is NonNullable<typeof t> => t !== undefined && !t.excluded);
+    try {
+      if (targets.length === 0)
+        throw new DaqError(
+          'INVALID_FAULT',
+          `no running readout of ${id} reads link(s) ${[...links].join(', ')}`,
+          {
+            field: 'fault',
+          },
+        );
+      await Promise.all(targets.map((t) => this.o.driver.fault(t.node, t.name, fault)));
+      this.audit({
+        who,
+        action: 'environment.fault',
+        target: id,
+        result: 'ok',
+        detail: describeFault(fault),
+      });
+    } catch (err) {
+      this.audit({
+        who,
+        action: 'environment.fault',
+        target: id,
+        result: 'error',
+        detail: `${describeFault(fault)}: ${(err as Error).message}`,
+      });
+      throw err;
+    }
+    return { fault, tasks: targets.map((t) => t.name) };
+  }
+
   get(id: string): Environment {
     const env = this.environments.get(id);
     if (env === undefined) throw new DaqError('NOT_FOUND', `no environment ${id}`, { field: 'id' });
@@ -367,6 +427,10 @@ export class Platform implements RecoveryTarget {
   ersIssue(i: ErsIssue): void {
     if (i.context.application === 'daqops-platform') return; // its own: already signals
     const envId = i.context.environment;
+    this.o.metrics
+      ?.counter('daq_platform_ers_issues_total')
+      .labels({ environment: envId ?? 'unknown', severity: i.severity })
+      .inc();
     const about = typeof i.parameters['task'] === 'string' ? i.parameters['task'] : i.context.task;
     const kind =
       envId === undefined || about === undefined
@@ -482,6 +546,17 @@ export class Platform implements RecoveryTarget {
       m.gauge('daq_platform_environments')
         .labels({ state: s })
         .set(envs.filter((e) => e.state === s).length);
+    // Rebuilt whole each time (reset and set in one synchronous step), so an environment that is gone
+    // leaves no series behind and a scrape never sees half of it.
+    const state = m.gauge('daq_platform_environment_state');
+    const run = m.gauge('daq_platform_run_number');
+    state.reset();
+    run.reset();
+    for (const e of envs) {
+      for (const s of environmentStates)
+        state.labels({ environment: e.id, state: s }).set(e.state === s ? 1 : 0);
+      run.labels({ environment: e.id }).set(e.run ?? 0);
+    }
     for (const s of taskStates)
       m.gauge('daq_platform_tasks')
         .labels({ state: s })

@@ -94,8 +94,11 @@ export type PlatformToAgent =
   | {
       readonly type: 'command';
       readonly id: string;
-      /** `restart`: stop the task's process if it runs, start it again, replay it to its state. */
-      readonly action: 'spawn' | 'transition' | 'kill' | 'restart';
+      /**
+       * `restart`: stop the task's process if it runs, start it again, replay it to its state. `fault`: a
+       * drill fault (`payload.fault`, protocol/faults.ts) for a running readout's emulator.
+       */
+      readonly action: 'spawn' | 'transition' | 'kill' | 'restart' | 'fault';
       readonly spec?: TaskSpec;
       readonly task?: string;
       readonly transition?: TaskTransition;
@@ -121,8 +124,8 @@ export function parsePlatformMessage(text: string): PlatformToAgent {
     });
   if (typeof m['id'] !== 'string')
     throw new DaqError('INVALID_CONFIG', 'command.id must be a string', { field: 'id' });
-  if (!['spawn', 'transition', 'kill', 'restart'].includes(m['action'] as string)) {
-    throw new DaqError('INVALID_CONFIG', `command.action must be spawn, transition, kill or restart`, {
+  if (!['spawn', 'transition', 'kill', 'restart', 'fault'].includes(m['action'] as string)) {
+    throw new DaqError('INVALID_CONFIG', `command.action must be spawn, transition, kill, restart or fault`, {
       field: 'action',
     });
   }

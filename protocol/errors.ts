@@ -11,6 +11,8 @@ export const errorCodes = [
   'INVALID_CONFIG',
   'INVALID_TEMPLATE',
   'INVALID_RUNBOOK',
+  'INVALID_RULES',
+  'INVALID_FAULT',
   'NOT_FOUND',
   'PLACEMENT_FAILED',
   'ILLEGAL_TRANSITION',
@@ -18,6 +20,7 @@ export const errorCodes = [
   'KAFKA_START_FAILED',
   'KAFKA_UNAVAILABLE',
   'RECORD_TOO_LARGE',
+  'TOO_MANY_FAULTS',
   'TIMEOUT',
 ] as const;
 

@@ -94,6 +94,40 @@ export const ersIssueCatalogue = {
     severity: 'Warning',
     description: 'A timeframe was processed without all links.',
   },
+  // Data quality (agent/workloads/processor/data-quality.ts): raised when a finding appears, and again
+  // at Information when it clears.
+  'daqops.processor.NoisyChannel': {
+    severity: 'Warning',
+    description: "A channel fires far above its chamber's median rate.",
+  },
+  'daqops.processor.DeadChannel': {
+    severity: 'Warning',
+    description: 'A channel sends no hit while the others of its chamber fire.',
+  },
+  'daqops.processor.DeadChamber': {
+    severity: 'Error',
+    description: 'A whole chamber sends no hit while the other chambers fire.',
+  },
+  'daqops.processor.LinkSilent': {
+    severity: 'Error',
+    description: 'A readout link is missing from most timeframes: its front end or readout stalled.',
+  },
+  'daqops.processor.HitRateDrift': {
+    severity: 'Warning',
+    description: "The hit rate moved away from the run's own baseline.",
+  },
+  'daqops.processor.NoiseRising': {
+    severity: 'Warning',
+    description: "Hits in no event rose above the run's own baseline.",
+  },
+  'daqops.processor.LayerEfficiencyLow': {
+    severity: 'Warning',
+    description: 'A layer has hits in too few of the events crossing its chamber.',
+  },
+  'daqops.readout.FaultInjected': {
+    severity: 'Information',
+    description: 'A drill fault was switched on or off in the emulator.',
+  },
   'daqops.processor.LateSubTimeframe': {
     severity: 'Warning',
     description: 'A sub-timeframe arrived after its timeframe was processed; dead-lettered.',

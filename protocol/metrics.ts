@@ -21,6 +21,7 @@ export const metricLabels = [
   'node',
   'result',
   'kind',
+  'severity',
 ] as const;
 export type MetricLabel = (typeof metricLabels)[number];
 
@@ -162,6 +163,31 @@ export const metricCatalogue = [
     help: 'Offset commits refused (a rebalance moved the partition); the new owner skips what was handled.',
     labels: ['environment', 'task'],
   },
+  // data quality (agent/workloads/processor/data-quality.ts)
+  {
+    name: 'daq_dq_findings',
+    type: 'gauge',
+    help: 'Data-quality findings a processor holds now, by kind (noisy-channel, dead-chamber, …), link and chamber.',
+    labels: ['environment', 'task', 'kind', 'link', 'chamber'],
+  },
+  {
+    name: 'daq_dq_hit_rate_ratio',
+    type: 'gauge',
+    help: "Hit rate over the run's own baseline (1 = as at the start of the run), per second of detector time.",
+    labels: ['environment', 'task'],
+  },
+  {
+    name: 'daq_dq_noise_rate_hz',
+    type: 'gauge',
+    help: 'Hits in no event per second of detector time (the noise level).',
+    labels: ['environment', 'task'],
+  },
+  {
+    name: 'daq_dq_layer_efficiency_ratio',
+    type: 'gauge',
+    help: 'Fraction of the events crossing a chamber that have a hit in the layer.',
+    labels: ['environment', 'task', 'chamber', 'layer'],
+  },
   // agent
   { name: 'daq_agent_tasks', type: 'gauge', help: 'Tasks on this node by state.', labels: ['node', 'state'] },
   {
@@ -233,6 +259,24 @@ export const metricCatalogue = [
     type: 'gauge',
     help: 'Tasks of all environments by state.',
     labels: ['state'],
+  },
+  {
+    name: 'daq_platform_environment_state',
+    type: 'gauge',
+    help: "Each environment's state: 1 for the state it is in, 0 for the others (alerts join on it).",
+    labels: ['environment', 'state'],
+  },
+  {
+    name: 'daq_platform_run_number',
+    type: 'gauge',
+    help: 'The run number of each environment (0 before its first START_ACTIVITY).',
+    labels: ['environment'],
+  },
+  {
+    name: 'daq_platform_ers_issues_total',
+    type: 'counter',
+    help: "ERS issues read from the environments' <ns>.ers, by severity.",
+    labels: ['environment', 'severity'],
   },
   {
     name: 'daq_platform_kafka_up',

@@ -3,6 +3,9 @@
  * (STYLE.md "Configuration in three steps"). One file per workload kind would scatter the shared part;
  * the three kinds are small enough to read here together.
  */
+import { parseFault, type FaultSpec } from '../../protocol/faults.js';
+import { MAX_FAULTS } from './readout/faults.js';
+import { DEFAULT_DATA_QUALITY, type DataQualityConfig } from './processor/data-quality.js';
 import {
   ChannelMap,
   DEFAULT_ORBITS_PER_TIMEFRAME,
@@ -94,6 +97,8 @@ export interface ReadoutConfig extends CommonConfig {
   /** Append every sent main word to this file (replayable). */
   readonly record: string | undefined;
   readonly accountingIntervalMs: number;
+  /** Drill faults of the emulator (protocol/faults.ts), each from `atSeconds` after the run's start. */
+  readonly faults: readonly FaultSpec[];
 }
 
 export interface ProcessorConfig extends CommonConfig {
@@ -109,6 +114,7 @@ export interface ProcessorConfig extends CommonConfig {
   readonly monitoringIntervalMs: number;
   /** Events (and dead-letter words) of a timeframe are split into records of at most this many bytes. */
   readonly maxRecordBytes: number;
+  readonly dataQuality: DataQualityConfig;
 }
 
 export interface WriterConfig extends CommonConfig {
@@ -237,7 +243,22 @@ function parseReadout(raw: Raw, c: CommonConfig): ReadoutConfig {
     epochMs: raw['epochMs'] === undefined ? undefined : int(raw, 'epochMs', p, { min: 0 }),
     record: optionalStr(raw, 'record', p),
     accountingIntervalMs: int(raw, 'accountingIntervalMs', p, { min: 50, default: 1000 }),
+    faults: parseFaults(raw['faults'], c.chambers, `${p}.faults`),
   };
+}
+
+function parseFaults(raw: unknown, chambers: number, p: string): FaultSpec[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) fail(p, 'must be a list of faults');
+  if (raw.length > MAX_FAULTS) fail(p, `at most ${MAX_FAULTS} faults`);
+  return raw.map((f, i) => {
+    try {
+      return parseFault(f, { chambers }, `${p}[${i}]`);
+    } catch (err) {
+      const e = err as DaqError;
+      fail(e.field ?? `${p}[${i}]`, e.message.replace(/^[^:]*: /, ''));
+    }
+  });
 }
 
 function parseProcessor(raw: Raw, c: CommonConfig): ProcessorConfig {
@@ -266,6 +287,38 @@ function parseProcessor(raw: Raw, c: CommonConfig): ProcessorConfig {
     }),
     monitoringIntervalMs: int(raw, 'monitoringIntervalMs', p, { min: 100, default: 1000 }),
     maxRecordBytes: int(raw, 'maxRecordBytes', p, { min: 1024, max: MAX_RECORD_BYTES, default: 1 << 20 }),
+    dataQuality: parseDataQuality(optionalSection(raw, 'dataQuality', p), `${p}.dataQuality`),
+  };
+}
+
+/** Data-quality thresholds (docs/data-quality.md); every one optional, each checked by name. */
+function parseDataQuality(raw: Raw, p: string): DataQualityConfig {
+  const d = DEFAULT_DATA_QUALITY;
+  const known = new Set(Object.keys(d));
+  for (const key of Object.keys(raw))
+    if (!known.has(key)) fail(`${p}.${key}`, `unknown setting (known: ${[...known].join(', ')})`);
+  const windowIntervals = int(raw, 'windowIntervals', p, { min: 1, max: 60, default: d.windowIntervals });
+  return {
+    windowIntervals,
+    raiseAfter: int(raw, 'raiseAfter', p, { min: 1, max: 60, default: d.raiseAfter }),
+    clearAfter: int(raw, 'clearAfter', p, { min: 1, max: 600, default: d.clearAfter }),
+    noisyFactor: num(raw, 'noisyFactor', p, { min: 1.5, max: 1e6, default: d.noisyFactor }),
+    noisyMinHz: num(raw, 'noisyMinHz', p, { min: 0, max: 1e9, default: d.noisyMinHz }),
+    deadMinExpected: num(raw, 'deadMinExpected', p, { min: 1, max: 1e9, default: d.deadMinExpected }),
+    baselineIntervals: int(raw, 'baselineIntervals', p, { min: 1, max: 600, default: d.baselineIntervals }),
+    rateDriftFraction: num(raw, 'rateDriftFraction', p, {
+      min: 0.01,
+      max: 100,
+      default: d.rateDriftFraction,
+    }),
+    noiseRiseFactor: num(raw, 'noiseRiseFactor', p, { min: 1.01, max: 1e6, default: d.noiseRiseFactor }),
+    efficiencyMin: num(raw, 'efficiencyMin', p, { min: 0, max: 1, default: d.efficiencyMin }),
+    efficiencyMinEvents: int(raw, 'efficiencyMinEvents', p, {
+      min: 1,
+      max: 1e9,
+      default: d.efficiencyMinEvents,
+    }),
+    linkPresenceMin: num(raw, 'linkPresenceMin', p, { min: 0, max: 1, default: d.linkPresenceMin }),
   };
 }
 

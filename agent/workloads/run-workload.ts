@@ -28,6 +28,8 @@ export async function runWorkload(
     ers?: ErsReporter;
     /** A readout's common stop time, set while it runs (STOP with stopAtMs). */
     stop?: RunStop;
+    /** Called with the readout once it exists, so drill faults can reach its emulator while it runs. */
+    onReadout?: (readout: ReadoutWorkload) => void;
   } = {},
 ): Promise<WorkloadRun> {
   const controller = new AbortController();
@@ -54,12 +56,16 @@ export async function runWorkload(
   if (server !== undefined) options.onMetricsPort?.(server.port);
   try {
     const deps = { client, metrics, ers };
-    const totals =
-      config.kind === 'readout'
-        ? await new ReadoutWorkload(config, deps).run(controller.signal, options.stop)
-        : config.kind === 'processor'
-          ? await new ProcessorWorkload(config, deps).run(controller.signal)
-          : await new WriterWorkload(config, deps).run(controller.signal);
+    let totals: object;
+    if (config.kind === 'readout') {
+      const readout = new ReadoutWorkload(config, deps);
+      options.onReadout?.(readout);
+      totals = await readout.run(controller.signal, options.stop);
+    } else if (config.kind === 'processor') {
+      totals = await new ProcessorWorkload(config, deps).run(controller.signal);
+    } else {
+      totals = await new WriterWorkload(config, deps).run(controller.signal);
+    }
     return { totals, metricsPort: server?.port };
   } finally {
     process.off('SIGTERM', onSignal);

@@ -9,7 +9,9 @@ export type AgentToTask =
       readonly payload?: Readonly<Record<string, unknown>>;
       readonly traceparent?: string | undefined;
     }
-  | { readonly type: 'metrics'; readonly id: number };
+  | { readonly type: 'metrics'; readonly id: number }
+  /** A drill fault for a running readout's emulator (protocol/faults.ts), answered with a reply. */
+  | { readonly type: 'fault'; readonly id: number; readonly fault: unknown };
 
 export type TaskToAgent =
   | { readonly type: 'ready'; readonly state: TaskState; readonly pid: number }

@@ -6,7 +6,9 @@
  * ERROR by itself. Every transition is a span, child of the caller's trace context.
  */
 import { nextTaskState, type TaskState, type TaskTransition } from '../../protocol/states.js';
-import { isDaqError } from '../../protocol/errors.js';
+import { DaqError, isDaqError } from '../../protocol/errors.js';
+import { parseFault } from '../../protocol/faults.js';
+import type { ReadoutWorkload } from './readout/readout.js';
 import { ErsReporter } from '../../lib/ers.js';
 import { Metrics } from '../../lib/metrics.js';
 import { startTracing, stopTracing, withSpan } from '../../lib/tracing.js';
@@ -29,7 +31,9 @@ export async function runTaskRuntime(
   let rawConfig: Record<string, unknown> = {};
   let metrics: Metrics | undefined;
   let ers: ErsReporter | undefined;
-  let running: { controller: AbortController; done: Promise<unknown>; stop: RunStop } | undefined;
+  let running:
+    | { controller: AbortController; done: Promise<unknown>; stop: RunStop; readout?: ReadoutWorkload }
+    | undefined;
 
   const setState = (s: TaskState, message?: string): void => {
     state = s;
@@ -67,12 +71,14 @@ export async function runTaskRuntime(
           : config;
       const controller = new AbortController();
       const stop: RunStop = { atMs: undefined };
+      const current: NonNullable<typeof running> = { controller, done: Promise.resolve(), stop };
       const done = runWorkload(cfg, {
         signal: controller.signal,
         handleSignals: false,
         metrics: metrics!,
         ers: ers!,
         stop,
+        onReadout: (r) => (current.readout = r),
       }).then(
         () => {
           // A bounded workload (a readout with a timeframe limit) finished by itself.
@@ -88,7 +94,8 @@ export async function runTaskRuntime(
           }
         },
       );
-      running = { controller, done, stop };
+      current.done = done;
+      running = current;
     } else if (t === 'STOP' || t === 'EXIT' || t === 'GO_ERROR') {
       const r = running;
       running = undefined;
@@ -110,6 +117,32 @@ export async function runTaskRuntime(
   };
 
   process.on('message', (raw: AgentToTask) => {
+    if (raw.type === 'fault') {
+      // A drill fault: only a RUNNING readout takes one; anything else answers why not.
+      try {
+        const r = running?.readout;
+        if (r === undefined || state !== 'RUNNING')
+          throw new DaqError(
+            'INVALID_FAULT',
+            `task is ${state}${kind === 'readout' ? '' : ` (a ${kind})`}: drill faults go to a RUNNING readout`,
+            { field: 'task' },
+          );
+        r.inject(parseFault(raw.fault, { chambers: r.config.chambers }));
+        send({ type: 'reply', id: raw.id, ok: true, state });
+      } catch (err) {
+        send({
+          type: 'reply',
+          id: raw.id,
+          ok: false,
+          state,
+          error: {
+            code: isDaqError(err) ? err.code : 'TASK_ERROR',
+            message: err instanceof Error ? err.message : String(err),
+          },
+        });
+      }
+      return;
+    }
     if (raw.type === 'metrics') {
       void (metrics?.registry.getMetricsAsJSON() ?? Promise.resolve([])).then((m) =>
         send({ type: 'metrics', id: raw.id, metrics: m }),

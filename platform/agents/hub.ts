@@ -171,7 +171,9 @@ export class AgentHub implements TaskDriver {
     );
     if (!result.ok)
       throw new DaqError(
-        result.error?.code === 'ILLEGAL_TRANSITION' ? 'ILLEGAL_TRANSITION' : 'INVALID_CONFIG',
+        result.error?.code === 'ILLEGAL_TRANSITION' || result.error?.code === 'INVALID_FAULT'
+          ? result.error.code
+          : 'INVALID_CONFIG',
         `node ${node}: ${result.error?.message ?? 'command failed'}`,
       );
     return result.task;
@@ -208,6 +210,11 @@ export class AgentHub implements TaskDriver {
 
   restart(node: string, task: string, traceparent?: string): Promise<TaskReport> {
     return this.taskCommand(node, { action: 'restart', task }, traceparent);
+  }
+
+  /** A drill fault for a running readout (protocol/faults.ts); rejects with the task's reason. */
+  async fault(node: string, task: string, fault: object): Promise<void> {
+    await this.command(node, { action: 'fault', task, payload: { fault } });
   }
 
   async kill(node: string, task: string): Promise<void> {

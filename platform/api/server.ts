@@ -25,6 +25,8 @@ const STATUS: Partial<Record<ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'BAD_REQ
   INVALID_CONFIG: 400,
   PLACEMENT_FAILED: 409,
   TIMEOUT: 504,
+  INVALID_FAULT: 400,
+  TOO_MANY_FAULTS: 409,
 };
 
 export interface Route {
@@ -133,6 +135,22 @@ export function buildApi(
           throw new Error('unreachable: schema checks the transition');
         await platform.transition(id, transition, who(req), headerOf(req, 'traceparent'));
         return platform.view(platform.get(id));
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/environments/:id/faults',
+      role: 'shifter',
+      summary:
+        'Inject a drill fault into the emulated detector (noisy-channel, dead-chamber, rate-change, stalled-link, clear)',
+      schema: {
+        params: { type: 'object', properties: { id: { type: 'string' } } },
+        // The fault's fields are checked by protocol/faults.ts, which names the field and the problem.
+        body: { type: 'object', required: ['kind'], properties: { kind: { type: 'string' } } },
+      },
+      handler: async (req, reply) => {
+        const { id } = req.params as { id: string };
+        return reply.status(202).send(await platform.injectFault(id, req.body, who(req)));
       },
     },
     ...incidentRoutes(platform, store, who),

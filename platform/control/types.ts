@@ -20,6 +20,8 @@ export interface TaskDriver {
   kill(node: string, task: string): Promise<void>;
   /** Stops the task's process if it runs, starts it again and brings it back to its state. */
   restart(node: string, task: string, traceparent?: string): Promise<TaskReport>;
+  /** Hands a drill fault (protocol/faults.ts) to a running readout; rejects with its reason. */
+  fault(node: string, task: string, fault: object): Promise<void>;
 }
 
 export interface TaskStatus {

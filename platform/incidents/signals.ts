@@ -61,6 +61,18 @@ const ERS_SEVERITY: Partial<Record<ErsSeverity, IncidentSeverity>> = {
   Fatal: 'critical',
 };
 
+const NAMED_KINDS = new Set(['task', 'link', 'node', 'environment']);
+
+/** `kind:id` of a component an ERS issue names (parameter `component`); undefined when it names none. */
+function componentParameter(v: unknown): Component | undefined {
+  if (typeof v !== 'string') return undefined;
+  const at = v.indexOf(':');
+  const kind = v.slice(0, at);
+  const id = v.slice(at + 1);
+  if (at <= 0 || id === '' || !NAMED_KINDS.has(kind)) return undefined;
+  return { kind: kind as Component['kind'], id };
+}
+
 /** An ERS issue of severity Warning or above as a point signal; undefined below Warning. */
 /** ERS records that are output, not issues: a task's stray stderr lines. */
 const NOT_SIGNALS = new Set(['daqops.agent.WorkloadOutput']);
@@ -69,16 +81,20 @@ export function ersSignal(i: ErsIssue, taskKind?: string): SignalInput | undefin
   const severity = ERS_SEVERITY[i.severity];
   if (severity === undefined || NOT_SIGNALS.has(i.name)) return undefined;
   const p = i.parameters;
-  // The task an issue is about (a parameter of the agent's issues) before the task that raised it.
+  // What the issue says it is about (`component: kind:id`, e.g. the link of a noisy channel), else the
+  // task it is about (a parameter of the agent's issues), else the task that raised it.
+  const named = componentParameter(p['component']);
   const task = typeof p['task'] === 'string' ? p['task'] : i.context.task;
   const component: Component =
-    task !== undefined
-      ? { kind: 'task', id: task }
-      : p['link'] !== undefined
-        ? { kind: 'link', id: String(p['link']) }
-        : p['node'] !== undefined
-          ? { kind: 'node', id: String(p['node']) }
-          : { kind: 'environment', id: i.context.environment ?? 'unknown' };
+    named !== undefined
+      ? named
+      : task !== undefined
+        ? { kind: 'task', id: task }
+        : p['link'] !== undefined
+          ? { kind: 'link', id: String(p['link']) }
+          : p['node'] !== undefined
+            ? { kind: 'node', id: String(p['node']) }
+            : { kind: 'environment', id: i.context.environment ?? 'unknown' };
   const environment =
     i.context.environment ?? (typeof p['environment'] === 'string' ? p['environment'] : undefined);
   return {
@@ -88,7 +104,8 @@ export function ersSignal(i: ErsIssue, taskKind?: string): SignalInput | undefin
     severity,
     environment,
     component,
-    taskKind,
+    // The raising task's kind says nothing about a link or the environment an issue names.
+    taskKind: named === undefined || named.kind === 'task' ? taskKind : undefined,
     summary: i.message,
     at: i.time,
     status: 'firing',

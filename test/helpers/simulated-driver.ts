@@ -71,6 +71,18 @@ export class SimulatedDriver implements TaskDriver {
     return Promise.resolve(this.report(task));
   }
 
+  /** Faults handed to tasks, in order (`task: kind`). A task not RUNNING refuses, as a real one does. */
+  readonly faults: { task: string; fault: object }[] = [];
+
+  fault(node: string, task: string, fault: object): Promise<void> {
+    const s = this.tasks.get(task);
+    if (s === undefined || s.node !== node) return Promise.reject(new Error(`no task ${task} on ${node}`));
+    if (s.state !== 'RUNNING') return Promise.reject(new Error(`task ${task} is ${s.state}`));
+    this.faults.push({ task, fault });
+    if (this.keepLog) this.log.push(`${node} fault ${task}`);
+    return Promise.resolve();
+  }
+
   kill(node: string, task: string): Promise<void> {
     this.tasks.delete(task);
     if (this.keepLog) this.log.push(`${node} kill ${task}`);

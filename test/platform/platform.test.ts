@@ -97,6 +97,7 @@ describe('platform/platform', () => {
       spawn: (n, s) => driver.spawn(n, s),
       kill: (n, t) => driver.kill(n, t),
       restart: (n, t) => driver.restart(n, t),
+      fault: (n, t, f) => driver.fault(n, t, f),
       transition: (n, t, tr) => (tr === 'START' ? new Promise(() => undefined) : driver.transition(n, t, tr)),
     };
     const first = platform(hanging);

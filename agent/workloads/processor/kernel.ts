@@ -98,8 +98,16 @@ export class MonitoringAccumulator {
   readonly hitsPerLayer = new Float64Array(16 * 8);
   readonly driftHistogram: Float64Array;
   readonly faults = new Float64Array(8);
+  /** Events with a segment in chamber c (data quality: layer efficiency). */
+  readonly eventsPerChamber = new Float64Array(16);
+  /** Those of them with a hit in layer l of chamber c, at c * 8 + l. */
+  readonly eventLayerHits = new Float64Array(16 * 8);
+  /** Timeframes in which link l sent its part (index: link, up to 4095). */
+  readonly linkTimeframes = new Float64Array(4096);
   unassignedHits = 0;
   timeframes = 0;
+  /** The run of the latest timeframe counted. */
+  run = 0;
 
   constructor(readonly config: Pick<KernelConfig, 'windowMinNs' | 'windowMaxNs' | 'driftBinNs'>) {
     this.driftHistogram = new Float64Array(
@@ -112,6 +120,9 @@ export class MonitoringAccumulator {
     this.hitsPerLayer.fill(0);
     this.driftHistogram.fill(0);
     this.faults.fill(0);
+    this.eventsPerChamber.fill(0);
+    this.eventLayerHits.fill(0);
+    this.linkTimeframes.fill(0);
     this.unassignedHits = 0;
     this.timeframes = 0;
   }
@@ -177,7 +188,17 @@ export class TimeframeKernel {
     const hitsInEvents = tally.hitsInEvents;
     acc.unassignedHits += unassigned;
     acc.timeframes++;
+    acc.run = run;
     const events = owned.filter((e): e is DaqEvent => e !== undefined);
+    for (const link of perLink.keys()) acc.linkTimeframes[link]!++;
+    // Layer efficiency: of the events crossing a chamber (a segment in it), those with a hit per layer.
+    const seen = new Set<number>();
+    for (const e of events) {
+      seen.clear();
+      for (const h of e.hits) if ((e.chamberMask >>> h.chamber) & 1) seen.add(h.chamber * 8 + h.layer);
+      for (let c = 0; c < 16; c++) if ((e.chamberMask >>> c) & 1) acc.eventsPerChamber[c]!++;
+      for (const k of seen) acc.eventLayerHits[k]!++;
+    }
     return { run, timeframe, perLink, corrupt, events, hitsInEvents, unassignedHits: unassigned };
   }
 

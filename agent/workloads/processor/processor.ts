@@ -4,6 +4,8 @@
  * and monitoring aggregates. Offsets are committed only after every output of the records below them is
  * acknowledged, and event ids are deterministic, so a crash and replay duplicates nothing downstream.
  */
+import { DataQuality, type Finding, type FindingKind } from './data-quality.js';
+import type { ErsIssueName } from '../../../protocol/ers.js';
 import {
   BX_PER_ORBIT,
   WORD_FAULT_COUNT,
@@ -61,6 +63,17 @@ const PROBE_TIMEOUT_MS = 1000;
 /** Corrupt words of one link and timeframe per dead-letter record at most (about 100 bytes each as JSON). */
 const CORRUPT_WORDS_PER_RECORD = 10_000;
 
+/** The ERS issue of each data-quality finding. */
+const DQ_ISSUES: Record<FindingKind, ErsIssueName> = {
+  'noisy-channel': 'daqops.processor.NoisyChannel',
+  'dead-channel': 'daqops.processor.DeadChannel',
+  'dead-chamber': 'daqops.processor.DeadChamber',
+  'link-silent': 'daqops.processor.LinkSilent',
+  'rate-drift': 'daqops.processor.HitRateDrift',
+  'noise-rising': 'daqops.processor.NoiseRising',
+  'layer-efficiency': 'daqops.processor.LayerEfficiencyLow',
+};
+
 export interface ProcessorTotals {
   timeframes: number;
   incomplete: number;
@@ -98,6 +111,7 @@ export class ProcessorWorkload {
   private readonly topics;
   private readonly kernel: TimeframeKernel;
   private readonly acc: MonitoringAccumulator;
+  private readonly dq: DataQuality;
   private readonly assembler: TimeframeAssembler;
   private readonly offsets = new OffsetTracker();
   private readonly loaded = new Set<number>();
@@ -123,6 +137,7 @@ export class ProcessorWorkload {
     this.now = deps.now ?? (() => Date.now());
     this.kernel = new TimeframeKernel(config);
     this.acc = new MonitoringAccumulator(config);
+    this.dq = new DataQuality(config.map, config.links, config.dataQuality);
     this.clock = new OutageClock(this.now);
     this.assembler = new TimeframeAssembler(config.links, config.assemblyTimeoutMs, () => this.clock.now());
     const m = deps.metrics;
@@ -138,6 +153,10 @@ export class ProcessorWorkload {
       latency: m.histogram('daq_processor_latency_seconds'),
       channelHits: m.counter('daq_processor_channel_hits_total'),
       commitErrors: m.counter('daq_processor_commit_errors_total'),
+      dqFindings: m.gauge('daq_dq_findings'),
+      dqRate: m.gauge('daq_dq_hit_rate_ratio'),
+      dqNoise: m.gauge('daq_dq_noise_rate_hz'),
+      dqEfficiency: m.gauge('daq_dq_layer_efficiency_ratio'),
       tooLarge: m.counter('daq_kafka_records_too_large_total'),
     };
   }
@@ -513,6 +532,61 @@ export class ProcessorWorkload {
     }
   }
 
+  /**
+   * Data quality of the interval (data-quality.ts): an ERS issue for each finding raised (about the link
+   * it concerns, or the environment), again at Information when it clears, and the gauges Prometheus
+   * alerts on.
+   */
+  private judgeQuality(acc: MonitoringAccumulator, seconds: number): void {
+    const r = this.dq.observe({
+      run: acc.run,
+      detectorSeconds: seconds,
+      timeframes: acc.timeframes,
+      hitsPerChannel: acc.hitsPerChannel,
+      unassignedHits: acc.unassignedHits,
+      eventsPerChamber: acc.eventsPerChamber,
+      eventLayerHits: acc.eventLayerHits,
+      linkTimeframes: acc.linkTimeframes,
+    });
+    const ers = (f: Finding, cleared: boolean): void => {
+      const component = f.link === undefined ? `environment:${this.config.environment}` : `link:${f.link}`;
+      this.deps.ers.raise(
+        DQ_ISSUES[f.kind],
+        cleared ? `cleared: ${f.message}` : f.message,
+        {
+          kind: f.kind,
+          component,
+          value: Number(f.value.toPrecision(4)),
+          limit: Number(f.limit.toPrecision(4)),
+          ...(f.link === undefined ? {} : { link: f.link }),
+          ...(f.chamber === undefined ? {} : { chamber: f.chamber }),
+          ...(f.layer === undefined ? {} : { layer: f.layer }),
+          ...(f.cell === undefined ? {} : { cell: f.cell }),
+        },
+        cleared ? { severity: 'Information' } : {},
+      );
+    };
+    for (const f of r.raised) ers(f, false);
+    for (const f of r.cleared) ers(f, true);
+    // Rebuilt from the active findings each interval: a cleared finding leaves no series behind.
+    this.m.dqFindings.reset();
+    for (const f of r.active) {
+      this.m.dqFindings
+        .labels({
+          kind: f.kind,
+          link: f.link === undefined ? '' : String(f.link),
+          chamber: f.chamber === undefined ? '' : String(f.chamber),
+        })
+        .inc();
+    }
+    if (r.hitRateRatio !== undefined) this.m.dqRate.set(r.hitRateRatio);
+    this.m.dqNoise.set(r.noiseRateHz);
+    for (const [key, e] of r.efficiency) {
+      const [chamber, layer] = key.split('/');
+      this.m.dqEfficiency.labels({ chamber: chamber!, layer: layer! }).set(e);
+    }
+  }
+
   private async publishAggregate(): Promise<void> {
     const acc = this.acc;
     if (acc.timeframes === 0) return;
@@ -533,6 +607,7 @@ export class ProcessorWorkload {
     }
     const faults: Record<string, number> = {};
     for (let f = 1; f < WORD_FAULT_COUNT; f++) if (acc.faults[f]! > 0) faults[faultField(f)] = acc.faults[f]!;
+    this.judgeQuality(acc, seconds);
     const aggregate = {
       kind: AGGREGATE_KIND,
       environment: this.config.environment,

@@ -49,6 +49,18 @@ export interface EmulatorConfig extends EmulatorPhysics {
   readonly orbitsPerTimeframe: number;
 }
 
+/** Drill faults in effect for a timeframe (faults.ts turns the injected specs into this). */
+export interface EmulatorFaults {
+  /** Extra noise on single channels (channel key fpga << 9 | channel). */
+  readonly noisy: readonly { readonly key: number; readonly rateHz: number }[];
+  /** Chambers giving no hit and no segment. */
+  readonly deadChambers: ReadonlySet<number>;
+  readonly muonRateHz?: number | undefined;
+  readonly noiseRateHzPerChannel?: number | undefined;
+}
+
+export const NO_FAULTS: EmulatorFaults = { noisy: [], deadChambers: new Set() };
+
 export interface EmulatedTimeframe {
   readonly words: Uint32Array;
   readonly count: number;
@@ -68,6 +80,7 @@ export class DtEmulator {
   /** Cells any link reads (mapped, not masked): what a chamber's FPGA can build a segment from. */
   private readonly readableCell: Uint8Array;
   private readonly ownChambers: ReadonlySet<number>;
+  private readonly chamberByKey: Int16Array;
   private readonly noiseChannels: Int32Array;
   private readonly layerX: Float64Array;
   private readonly layerZ: Float64Array;
@@ -90,6 +103,8 @@ export class DtEmulator {
       this.channelOfCell[(e.chamber * 8 + e.layer) * 32 + e.cell] = channelKey(e.fpga, e.channel);
     }
     this.ownChambers = own;
+    this.chamberByKey = new Int16Array(4096).fill(-1);
+    for (const e of map.entries) this.chamberByKey[channelKey(e.fpga, e.channel)] = e.chamber;
     this.noiseChannels = Int32Array.from(
       map.entries
         .filter((e) => e.fpga === fpga && !masked.has(channelKey(e.fpga, e.channel)))
@@ -113,8 +128,10 @@ export class DtEmulator {
    * The words of muons crossing during `timeframe` (their drift can carry hits into the next one) and of
    * the noise inside it, in time order per source. The returned view is valid until the next call.
    */
-  generate(timeframe: number): EmulatedTimeframe {
+  generate(timeframe: number, faults: EmulatorFaults = NO_FAULTS): EmulatedTimeframe {
     const c = this.config;
+    const muonRateHz = faults.muonRateHz ?? c.muonRateHz;
+    const dead = faults.deadChambers;
     const start = this.timeframeStartNs(timeframe);
     const duration = c.orbitsPerTimeframe * NS_PER_ORBIT;
     this.out.clear();
@@ -123,9 +140,9 @@ export class DtEmulator {
     const muonRng = new Prng(mix(c.seed, timeframe, 0x6d75));
     const tracks: Track[] = [];
     for (
-      let t = start + exponential(muonRng, c.muonRateHz);
+      let t = start + exponential(muonRng, muonRateHz);
       t < start + duration;
-      t += exponential(muonRng, c.muonRateHz)
+      t += exponential(muonRng, muonRateHz)
     ) {
       tracks.push(this.drawTrack(muonRng, t));
     }
@@ -133,9 +150,22 @@ export class DtEmulator {
     let hits = 0;
     let segments = 0;
     for (const track of tracks) {
-      const r = this.emitMuon(muonRng, track);
+      const r = this.emitMuon(muonRng, track, dead);
       hits += r.hits;
       segments += r.segments;
+    }
+    // A noisy channel: its own Poisson stream on top of everything else (drills, protocol/faults.ts).
+    for (const n of faults.noisy) {
+      if (n.key >>> 9 !== c.fpga || dead.has(this.chamberOfKey(n.key))) continue;
+      const rng = new Prng(mix(c.seed, timeframe, 0x6e73 ^ n.key));
+      for (
+        let t = start + exponential(rng, n.rateHz);
+        t < start + duration;
+        t += exponential(rng, n.rateHz)
+      ) {
+        this.muonItems.push({ t, head: WordType.HIT, a: n.key >>> 9, b: n.key & 0x1ff });
+        hits++;
+      }
     }
     // Drift can reorder the words of neighbouring muons: sort once, then merge with the noise below.
     this.muonItems.sort((p, q) => p.t - q.t);
@@ -147,7 +177,7 @@ export class DtEmulator {
     }
     // Noise: one Poisson process over this link's channels, already in time order.
     const noiseRng = new Prng(mix(c.seed, timeframe, 0x6e6f ^ (c.fpga << 8)));
-    const noiseRate = c.noiseRateHzPerChannel * this.noiseChannels.length;
+    const noiseRate = (faults.noiseRateHzPerChannel ?? c.noiseRateHzPerChannel) * this.noiseChannels.length;
     let m = 0;
     for (
       let t = start + exponential(noiseRng, noiseRate);
@@ -160,6 +190,7 @@ export class DtEmulator {
         m++;
       }
       const key = this.noiseChannels[noiseRng.int(this.noiseChannels.length)]!;
+      if (dead.size > 0 && dead.has(this.chamberOfKey(key))) continue;
       pushWord(this.out, WordType.HIT, key >>> 9, key & 0x1ff, t);
       hits++;
     }
@@ -186,11 +217,19 @@ export class DtEmulator {
     return { t0, x: width / 2, slope: 0 };
   }
 
-  private emitMuon(rng: Prng, track: Track): { hits: number; segments: number } {
+  /** The chamber a channel key of this emulator's map reads (−1: none). */
+  private chamberOfKey(key: number): number {
+    return this.chamberByKey[key] ?? -1;
+  }
+
+  private emitMuon(rng: Prng, track: Track, dead: ReadonlySet<number>): { hits: number; segments: number } {
     const c = this.config;
     let hits = 0;
     let segments = 0;
     for (let chamber = 0; chamber < c.chambers; chamber++) {
+      // A dead chamber draws the same random numbers as a live one (every link's generator stays in
+      // step with the others, which may not know of the fault) but emits nothing.
+      const isDead = dead.has(chamber);
       let layersHit = 0;
       for (let layer = 1; layer <= LAYERS_PER_CHAMBER; layer++) {
         const x = track.x + track.slope * this.layerZ[chamber * 8 + layer]! - this.layerX[layer]!;
@@ -200,7 +239,7 @@ export class DtEmulator {
         const slot = (chamber * 8 + layer) * 32 + cell + 1;
         if (this.readableCell[slot] === 1) layersHit++;
         const key = this.channelOfCell[slot]!;
-        if (key < 0) continue;
+        if (key < 0 || isDead) continue;
         const distance = Math.abs(x - (cell + 0.5) * CELL_WIDTH_MM);
         this.muonItems.push({
           t: track.t0 + distance / DRIFT_VELOCITY_MM_PER_NS,
@@ -214,7 +253,7 @@ export class DtEmulator {
       // Draw the jitter on every link alike so all links' generators stay in step.
       if (layersHit < 3) continue;
       const t = Math.max(0, track.t0 + c.segmentJitterNs * gaussian(rng));
-      if (this.ownChambers.has(chamber)) {
+      if (this.ownChambers.has(chamber) && !isDead) {
         this.muonItems.push({ t, head: WordType.SEGMENT, a: c.fpga, b: chamber | (layersHit << 4) });
         segments++;
       }

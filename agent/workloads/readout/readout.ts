@@ -24,6 +24,9 @@ import {
 } from '../../../protocol/accounting.js';
 import type { ReadoutConfig } from '../config.js';
 import { StreamFramer, type FramedTimeframe } from './framer.js';
+import { DaqError } from '../../../protocol/errors.js';
+import { FaultBoard } from './faults.js';
+import { describeFault, type FaultSpec } from '../../../protocol/faults.js';
 import { openSource, type RunStop } from './sources.js';
 
 // Room for the headers of a message (about 250 bytes of daq-* headers and traceparent), in words.
@@ -73,12 +76,40 @@ export class ReadoutWorkload {
   private readonly incarnation = randomBytes(4).toString('hex');
   private sequence = 0;
   private readonly topics;
+  /** Drill faults of the emulator (protocol/faults.ts): the template's, then those injected at run time. */
+  readonly faults: FaultBoard;
+  /** The run's time origin (its common clock, else this link's start): templates' faults count from it. */
+  private runStartMs: number;
 
   constructor(
     readonly config: ReadoutConfig,
     private readonly deps: ReadoutDeps,
   ) {
     this.topics = topicNames(config.namespace);
+    this.faults = new FaultBoard(config.map, config.fpga, config.link);
+    this.runStartMs = config.epochMs ?? Date.now();
+    for (const f of config.faults) this.inject(f);
+  }
+
+  /**
+   * Injects a drill fault (only the emulator has any; other sources refuse). Raises an Information ERS
+   * issue so the drill is on the record next to the incident it causes.
+   */
+  inject(f: FaultSpec, nowMs = Date.now()): void {
+    if (this.config.source.type !== 'emulator')
+      throw new DaqError(
+        'INVALID_FAULT',
+        `link ${this.config.link} reads a ${this.config.source.type} source: drill faults need the emulator`,
+        { field: 'fault' },
+      );
+    this.faults.inject(f, this.runStartMs, nowMs);
+    this.deps.ers.raise('daqops.readout.FaultInjected', `link ${this.config.link}: ${describeFault(f)}`, {
+      link: this.config.link,
+      kind: f.kind,
+      ...(f.atMs === undefined ? {} : { atMs: f.atMs }),
+      ...(f.atSeconds === undefined ? {} : { atSeconds: f.atSeconds }),
+      ...(f.durationSeconds === undefined ? {} : { durationSeconds: f.durationSeconds }),
+    });
   }
 
   /** Runs until the source ends, the timeframe limit is reached, or `signal` aborts; then drains. */
@@ -266,7 +297,7 @@ export class ReadoutWorkload {
 
     try {
       try {
-        for await (const chunk of openSource(c, signal, stop)) {
+        for await (const chunk of openSource(c, signal, stop, this.faults)) {
           await take(framer.push(chunk.words, chunk.count));
           if (signal.aborted) break;
         }

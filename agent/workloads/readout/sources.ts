@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { WORD_BYTES, wordsOf } from '../../../protocol/index.js';
 import type { EmulatorSource, ReadoutConfig, ReplaySource, TcpSource } from '../config.js';
 import { DtEmulator } from './emulator.js';
+import type { FaultBoard } from './faults.js';
 
 export interface WordChunk {
   readonly words: Uint32Array;
@@ -26,9 +27,10 @@ export function openSource(
   config: ReadoutConfig,
   signal: AbortSignal,
   stop: RunStop = { atMs: undefined },
+  faults?: FaultBoard,
 ): AsyncIterable<WordChunk> {
   const s = config.source;
-  if (s.type === 'emulator') return emulatorSource(config, s, signal, stop);
+  if (s.type === 'emulator') return emulatorSource(config, s, signal, stop, faults);
   if (s.type === 'replay') return replaySource(s, signal);
   return tcpSource(s, signal);
 }
@@ -38,6 +40,7 @@ async function* emulatorSource(
   s: EmulatorSource,
   signal: AbortSignal,
   stop: RunStop,
+  faults: FaultBoard | undefined,
 ): AsyncIterable<WordChunk> {
   const { type: _type, startTimeframe: _start, ...physics } = s;
   const emu = new DtEmulator({
@@ -65,7 +68,10 @@ async function* emulatorSource(
       const wait = startOf(tf + 1) - Date.now();
       if (wait > 1) await sleep(wait, signal);
     }
-    const g = emu.generate(tf);
+    // Drill faults in effect at the timeframe's start (the same timeframe on every link of the run).
+    const at = startOf(tf);
+    if (faults?.stalledAt(at) === true) continue; // a stalled front end sends nothing
+    const g = emu.generate(tf, faults?.at(at));
     yield { words: g.words, count: g.count };
   }
 }

@@ -131,3 +131,88 @@ describe('platform/api', () => {
     assert.ok(doc.paths['/api/v1/runs/{run}']?.['get'] !== undefined);
   });
 });
+
+describe('platform/api drill faults', () => {
+  async function running(app: ReturnType<typeof setup>['app']): Promise<string> {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/environments',
+      headers: as('expert'),
+      payload: { template: 'deploy/local/testbed.yaml' },
+    });
+    const id = created.json<{ id: string }>().id;
+    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY']) {
+      const r = await app.inject({
+        method: 'POST',
+        url: `/api/v1/environments/${id}/transitions`,
+        headers: as('shifter'),
+        payload: { transition: t },
+      });
+      assert.equal(r.statusCode, 200, r.body);
+    }
+    return id;
+  }
+
+  it('hands a fault to the readouts it concerns, with a common start, and audits it', async () => {
+    const { app, platform, store } = setup();
+    const id = await running(app);
+    const driver = platform.o.driver as unknown as { faults: { task: string; fault: { atMs?: number } }[] };
+    const t0 = Date.now();
+    const r = await app.inject({
+      method: 'POST',
+      url: `/api/v1/environments/${id}/faults`,
+      headers: as('shifter'),
+      payload: { kind: 'dead-chamber', chamber: 3 },
+    });
+    assert.equal(r.statusCode, 202, r.body);
+    assert.deepEqual(r.json<{ tasks: string[] }>().tasks, ['readout-1'], 'chamber 3 is read by link 1');
+    const all = await app.inject({
+      method: 'POST',
+      url: `/api/v1/environments/${id}/faults`,
+      headers: as('shifter'),
+      payload: { kind: 'rate-change', muonRateHz: 3000 },
+    });
+    assert.deepEqual(all.json<{ tasks: string[] }>().tasks, ['readout-0', 'readout-1']);
+    const [first, second, third] = driver.faults;
+    assert.equal(first!.task, 'readout-1');
+    assert.ok(first!.fault.atMs! >= t0 + 400, 'starts half a second ahead, on one timeframe for all links');
+    assert.equal(second!.fault.atMs, third!.fault.atMs, 'both links get the same start');
+    assert.ok(
+      store.auditLog().some((a) => a.action === 'environment.fault' && /dead chamber 3/.test(a.detail)),
+    );
+  });
+
+  it('refuses a bad fault naming the field, a viewer, and an environment that is not RUNNING', async () => {
+    const { app, platform } = setup();
+    const id = await running(app);
+    const driver = platform.o.driver as unknown as { faults: unknown[] };
+    const post = (payload: object, role = 'shifter', env = id) =>
+      app.inject({ method: 'POST', url: `/api/v1/environments/${env}/faults`, headers: as(role), payload });
+    const cases: [object, number, RegExp][] = [
+      [{ kind: 'dead-chamber', chamber: 9 }, 400, /fault\.chamber: no chamber 9/],
+      [{ kind: 'noisy-channel', chamber: 1, layer: 2 }, 400, /fault\.cell: must be a number/],
+      [{ kind: 'stalled-link', link: 5 }, 400, /fault\.link: no link 5: the environment reads links 0, 1/],
+      [{ kind: 'earthquake' }, 400, /fault\.kind: unknown fault kind "earthquake"/],
+    ];
+    for (const [payload, status, message] of cases) {
+      const r = await post(payload);
+      assert.equal(r.statusCode, status, r.body);
+      assert.match(r.json<{ message: string }>().message, message);
+    }
+    assert.equal((await post({ kind: 'clear' }, 'viewer')).statusCode, 403);
+    assert.equal((await post({ kind: 'clear' }, 'shifter', 'nope')).statusCode, 404);
+    await app.inject({
+      method: 'POST',
+      url: `/api/v1/environments/${id}/transitions`,
+      headers: as('shifter'),
+      payload: { transition: 'STOP_ACTIVITY' },
+    });
+    const stopped = await post({ kind: 'clear' });
+    assert.equal(stopped.statusCode, 409);
+    assert.match(
+      stopped.json<{ message: string }>().message,
+      /is CONFIGURED: drill faults need a RUNNING run/,
+    );
+    assert.equal(driver.faults.length, 0, 'nothing reached a readout');
+  });
+});
