@@ -3,6 +3,7 @@
  * /metrics for the node (its own and every workload's metrics, labelled by task), logs ERS, and keeps a
  * link to the platform that carries commands in and heartbeats out.
  */
+import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -116,6 +117,7 @@ export class Agent {
           topology: this.o.topology,
           tasks: this.supervisor.reports(),
           agentVersion: VERSION,
+          metrics: this.metricsAddress(),
         }),
         heartbeat: () => {
           heartbeats.inc();
@@ -131,6 +133,14 @@ export class Agent {
       });
       this.link.start();
     }
+  }
+
+  /** host:port Prometheus reaches this node's /metrics at (a wildcard listener: the host's name). */
+  metricsAddress(): string | undefined {
+    if (this.metricsPort === undefined) return undefined;
+    const host = this.o.metricsHost ?? '127.0.0.1';
+    const reachable = host === '0.0.0.0' || host === '::' ? hostname() : host;
+    return `${reachable.includes(':') ? `[${reachable}]` : reachable}:${this.metricsPort}`;
   }
 
   get platformConnected(): boolean {

@@ -223,6 +223,10 @@ program
     (v) => Number.parseFloat(v),
     60,
   )
+  .option('--window-seconds <s>', 'how close in time connected signals must be to join one incident', (v) =>
+    Number.parseFloat(v),
+  )
+  .option('--prometheus-sd <file>', "keep a Prometheus file_sd file of the agents' /metrics targets")
   .action(async (opts: PlatformCliOptions) => {
     const { runPlatformCli } = await import('../platform/platform-cli.js');
     await runPlatformCli(opts);
@@ -493,6 +497,13 @@ program
   .option('--noise-rate <hz>', 'noise rate per channel', (v) => Number.parseFloat(v), 200)
   .option('--data-dir <dir>', 'where the writer stores runs (default .daqops/data)')
   .option('--home <dir>', 'platform store, tokens and ERS files (default .daqops/testbed)')
+  .option(
+    '--inject <kind@seconds>',
+    'a drill at a second of the run: noisy-channel, dead-chamber, rate-change, stalled-link, crash-processor (repeatable)',
+    collect,
+    [],
+  )
+  .option('--no-monitoring', 'do not start Prometheus and Alertmanager even when they are installed')
   .action(
     async (opts: {
       seconds: number;
@@ -500,7 +511,11 @@ program
       noiseRate: number;
       dataDir?: string;
       home?: string;
+      inject: string[];
+      monitoring: boolean;
     }) => {
+      const tb = await testbed();
+      const inject = opts.inject.map((i) => tb.parseInjection(i));
       // Ctrl-C once: stop the run cleanly (STOP, summary, EXIT, everything stopped). Twice: leave now.
       const interrupt = new AbortController();
       process.on('SIGINT', () => {
@@ -508,9 +523,9 @@ program
         console.error('testbed: stopping the run cleanly (Ctrl-C again to leave at once)');
         interrupt.abort();
       });
-      const r = await (
-        await testbed()
-      ).runTestbed({
+      const r = await tb.runTestbed({
+        inject,
+        ...(opts.monitoring ? {} : { monitoring: false }),
         seconds: opts.seconds,
         muonRateHz: opts.muonRate,
         noiseRateHzPerChannel: opts.noiseRate,

@@ -1,4 +1,5 @@
 /** `daqops platform`: the store, the agent hub, the run control and the HTTP API in one process. */
+import { PrometheusSdFile } from './monitoring/prometheus-sd.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -33,6 +34,10 @@ export interface PlatformCliOptions {
   readonly pageRoutingKey?: string;
   /** How long a recovered incident must stay quiet before it resolves itself (default 60 s). */
   readonly settleSeconds?: number;
+  /** How close in time connected signals must be to join one incident (default 120 s). */
+  readonly windowSeconds?: number;
+  /** Keep this file_sd file of the agents' /metrics targets for Prometheus. */
+  readonly prometheusSd?: string;
 }
 
 /** A first start writes a tokens file with fresh random tokens (mode 0600) and says where it is. */
@@ -116,9 +121,27 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
         { cause: err },
       ),
     );
+  // Prometheus finds the agents through the platform (file_sd), rewritten as agents come and go.
+  const sd = o.prometheusSd === undefined ? undefined : new PrometheusSdFile(o.prometheusSd);
+  const updateSd = (): void => {
+    try {
+      sd?.update(hub.agents.values());
+    } catch (err) {
+      ers.raise(
+        'daqops.platform.InternalError',
+        `cannot write ${o.prometheusSd}: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
+    }
+  };
+  sd?.update([]);
   const hub = new AgentHub({
     joinToken: tokens.joinToken,
-    onRegister: (a) => guard(`agent ${a.node} registering`, platform.agentRegistered(a.topology, a.tasks)),
+    onRegister: (a) => {
+      updateSd();
+      guard(`agent ${a.node} registering`, platform.agentRegistered(a.topology, a.tasks));
+    },
     onTaskReports: (node, reports) => guard(`task reports of ${node}`, platform.taskReports(node, reports)),
     onAgentLost: (a) => guard(`agent ${a.node} lost`, platform.agentLost(a.node)),
     onTaskEvent: (node, r, event) => platform.taskEvent(node, r, event),
@@ -134,7 +157,10 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     ers,
     runbooks,
     page: pageUrl === undefined ? undefined : { url: pageUrl, routingKey: o.pageRoutingKey ?? 'daqops' },
-    incidentTiming: { settleMs: (o.settleSeconds ?? 60) * 1000 },
+    incidentTiming: {
+      settleMs: (o.settleSeconds ?? 60) * 1000,
+      ...(o.windowSeconds === undefined ? {} : { windowMs: o.windowSeconds * 1000 }),
+    },
     onControlEvent: (e) => {
       const env = platform.environments.get(e.environment);
       if (env !== undefined) bus?.control(env.namespace, e);
@@ -195,6 +221,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
         tasks: a.tasks.length,
         cores: a.topology.numa.reduce((n, x) => n + x.cpus.length, 0),
         lastSeenMs: a.lastSeenMs,
+        metrics: a.metrics,
       })),
     () => {
       platform.updateGauges();

@@ -392,13 +392,19 @@ export class Platform implements RecoveryTarget {
   signal(s: SignalInput): Ingested | undefined {
     this.o.metrics?.counter('daq_platform_signals_total').labels({ kind: s.source }).inc();
     const r = this.incidents.ingest(s);
-    // Task failures are recovered through the failure semantics (onTaskFailure); ERS issues and exits are
-    // points that go with them. An alert or a failed transition that opens an incident starts its runbook.
+    // Task failures are recovered through the failure semantics (onTaskFailure); ERS issues of tasks and
+    // exits are points that go with them. An alert, a failed transition, or an ERS issue about a link or
+    // the environment (data quality: nothing else acts on those) that opens an incident starts its
+    // runbook — or that joins one no runbook has taken yet (an incident opened by a symptom).
     const drives =
       s.source === 'alertmanager' ||
-      (s.source === 'control' && ['TransitionTimeout', 'TransitionFailed', 'HookFailed'].includes(s.name));
-    if (r !== undefined && r.change === 'opened' && s.status === 'firing' && drives)
-      void this.recovery.recover(r.incident.id);
+      (s.source === 'control' && ['TransitionTimeout', 'TransitionFailed', 'HookFailed'].includes(s.name)) ||
+      (s.source === 'ers' && (s.component.kind === 'link' || s.component.kind === 'environment'));
+    if (r !== undefined && s.status === 'firing' && drives) {
+      const untaken =
+        r.change === 'signal' && r.incident.runbook === undefined && r.incident.recovery === 'none';
+      if (r.change === 'opened' || untaken) void this.recovery.recover(r.incident.id);
+    }
     return r;
   }
 

@@ -70,6 +70,8 @@ export type AgentToPlatform =
       readonly topology: NodeTopology;
       readonly tasks: readonly TaskReport[];
       readonly agentVersion: string;
+      /** host:port of the node's /metrics, when it serves one (Prometheus service discovery). */
+      readonly metrics?: string | undefined;
     }
   | {
       readonly type: 'heartbeat';

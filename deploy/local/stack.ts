@@ -46,6 +46,8 @@ export class LocalStack {
   /** An admin client of the platform API. */
   readonly api: PlatformClient;
   private readonly joinToken: string;
+  /** The admin token the api client uses (the testbed's Alertmanager posts with it). */
+  readonly token: string;
   private readonly print: (line: string) => void;
 
   private constructor(
@@ -58,6 +60,7 @@ export class LocalStack {
     const book = loadTokens(tokensFile);
     const admin = [...book.principals].find(([, p]) => p.role === 'admin')?.[0];
     this.api = new PlatformClient(this.url, admin);
+    this.token = admin ?? '';
     this.joinToken = book.joinToken ?? '';
     this.print = o.print ?? ((l) => console.error(l));
   }

@@ -22,6 +22,9 @@ import { runDir } from '../../agent/workloads/writer/run-store.js';
 import { startLocalKafka, stopLocalKafka, type LocalKafka } from './kafka-local.js';
 import { daqopsHome, runningLocalKafka } from './kafka-state.js';
 import { LocalStack } from './stack.js';
+import { missingMonitoring, monitoringTargetsFile, startMonitoring, type Monitoring } from './monitoring.js';
+import { DaqError } from '../../protocol/errors.js';
+import { describeFault, parseFault, type FaultKind } from '../../protocol/faults.js';
 
 export interface TestbedOptions {
   /** How long the run takes data (default 30 s). */
@@ -35,7 +38,60 @@ export interface TestbedOptions {
   /** Aborting ends the run early: STOP, summary, EXIT, everything stopped (Ctrl-C). */
   readonly signal?: AbortSignal;
   /** Called with the stack once the environment is RUNNING (tests inject faults here). */
-  readonly onRunning?: (stack: LocalStack, env: EnvironmentView) => Promise<void>;
+  readonly onRunning?: (stack: LocalStack, env: EnvironmentView, monitoring?: Monitoring) => Promise<void>;
+  /**
+   * Start Prometheus and Alertmanager with the shipped rules (default: when their binaries are there;
+   * the testbed says when they are not). `true` insists: missing binaries are an error.
+   */
+  readonly monitoring?: boolean;
+  /** Drill faults at chosen seconds of the run (`--inject noisy-channel@10`). */
+  readonly inject?: readonly Injection[];
+  /** More `daqops platform` options (e.g. --settle-seconds for tests). */
+  readonly platformArgs?: readonly string[];
+  /** Called once the run is stopped, before EXIT, while monitoring still runs (tests query it). */
+  readonly onStopped?: (stack: LocalStack, env: EnvironmentView, monitoring?: Monitoring) => Promise<void>;
+}
+
+/** A drill for the testbed: an emulator fault (protocol/faults.ts) or a crashed processor, at a second. */
+export interface Injection {
+  readonly kind: FaultKind | 'crash-processor';
+  readonly atSeconds: number;
+  /** The fault's settings (default: the testbed's drill of that kind). */
+  readonly fault?: Readonly<Record<string, unknown>>;
+}
+
+/** What each drill kind does in the testbed unless told otherwise. */
+export const DRILL_DEFAULTS: Readonly<Record<Injection['kind'], Readonly<Record<string, unknown>>>> = {
+  'noisy-channel': { chamber: 2, layer: 3, cell: 7, rateHz: 50_000 },
+  'dead-chamber': { chamber: 3 },
+  'rate-change': { noiseRateHzPerChannel: 1000 },
+  'stalled-link': { link: 1 },
+  clear: {},
+  'crash-processor': {},
+};
+
+/** `noisy-channel@10` → the drill and its second; errors name the problem. */
+export function parseInjection(text: string): Injection {
+  const m = /^([a-z-]+)@(\d+(?:\.\d+)?)$/.exec(text.trim());
+  if (m === null)
+    throw new DaqError('INVALID_FAULT', `--inject ${text}: write KIND@SECONDS, e.g. noisy-channel@10`, {
+      field: 'inject',
+    });
+  const kind = m[1]!;
+  if (!(kind in DRILL_DEFAULTS))
+    throw new DaqError(
+      'INVALID_FAULT',
+      `--inject ${text}: unknown drill ${kind} (known: ${Object.keys(DRILL_DEFAULTS).join(', ')})`,
+      { field: 'inject' },
+    );
+  return { kind: kind as Injection['kind'], atSeconds: Number(m[2]) };
+}
+
+/** A drill as it happened, and the incidents opened after it. */
+export interface InjectionOutcome {
+  readonly injection: Injection;
+  readonly atMs: number;
+  readonly error?: string;
 }
 
 export interface TestbedResult {
@@ -46,6 +102,8 @@ export interface TestbedResult {
   readonly reconciliation: Reconciliation;
   /** The run registry's record of the run. */
   readonly record: RunRecord;
+  readonly incidents: readonly Incident[];
+  readonly injected: readonly InjectionOutcome[];
 }
 
 export const TESTBED_TEMPLATE = join(projectRoot(), 'deploy', 'local', 'testbed.yaml');
@@ -62,15 +120,47 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
     print(`kafka: using ${brokers.join(',')}`);
   }
   let stack: LocalStack | undefined;
+  let monitoring: Monitoring | undefined;
   try {
     const home = options.home ?? join(daqopsHome(), 'testbed');
     mkdirSync(home, { recursive: true });
-    stack = await LocalStack.start({ home, brokers, print });
+    const missing = missingMonitoring();
+    const withMonitoring = options.monitoring ?? missing.length === 0;
+    if (withMonitoring && missing.length > 0)
+      throw new DaqError(
+        'PREREQUISITE_MISSING',
+        `monitoring needs ${missing.join(' and ')} (Debian: apt-get install prometheus prometheus-alertmanager)`,
+      );
+    if (!withMonitoring && options.monitoring === undefined)
+      print(
+        `monitoring: ${missing.join(' and ')} not found — running without Prometheus and Alertmanager (Debian: apt-get install prometheus prometheus-alertmanager)`,
+      );
+    const targetsFile = monitoringTargetsFile(home);
+    stack = await LocalStack.start({
+      home,
+      brokers,
+      print,
+      platformArgs: [
+        ...(withMonitoring ? ['--prometheus-sd', targetsFile] : []),
+        ...(options.platformArgs ?? []),
+      ],
+    });
     const api = stack.api;
     const nodes = await stack.agents();
     print(
       `testbed: platform ${stack.url} (state in ${home}), agent ${nodes.map((a) => `${a.node} with ${a.cores} cores`).join(', ')}`,
     );
+    if (withMonitoring) {
+      monitoring = await startMonitoring({
+        home,
+        platformUrl: stack.url,
+        webhookToken: stack.token,
+        targetsFile,
+      });
+      print(
+        `monitoring: Prometheus ${monitoring.prometheusUrl} (scrape and rules every ${monitoring.scrapeIntervalSeconds} s, rules from alerts/), Alertmanager ${monitoring.alertmanagerUrl} → the platform`,
+      );
+    }
     await exitLeftovers(stack, print);
     const dataDir = options.dataDir ?? join(daqopsHome(), 'data');
     mkdirSync(dataDir, { recursive: true });
@@ -106,9 +196,15 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
       await transition('START_ACTIVITY');
       const run = env.run!;
       const client = new KafkaClient({ brokers, clientId: 'daqops-testbed' });
-      if (options.onRunning !== undefined) await options.onRunning(stack, env);
-      await progress(api, client, env, options.seconds ?? 30, print, options.signal);
+      if (options.onRunning !== undefined) await options.onRunning(stack, env, monitoring);
+      const drills = scheduleDrills(stack, env, options.inject ?? [], print);
+      try {
+        await progress(api, client, env, options.seconds ?? 30, print, options.signal, monitoring);
+      } finally {
+        drills.cancel();
+      }
       await transition('STOP_ACTIVITY');
+      await options.onStopped?.(stack, env, monitoring);
       const record = await api.call<RunRecord>('GET', `/api/v1/runs/${run}`);
       const reconciliation = record.reconciliation ?? (await reconcileRun(client, env.namespace, run));
       print('');
@@ -121,13 +217,24 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
       print(
         `  incidents: ${incidents.length === 0 ? 'none' : `${incidents.length}\n${incidents.map((i) => `    ${incidentLine(i)}`).join('\n')}`}`,
       );
+      for (const d of drills.done) print(`  ${drillLine(d, incidents)}`);
       print('');
       print(formatInspection(inspectRun(runDir(dataDir, run))));
-      return { environment: env.id, namespace: env.namespace, run, dataDir, reconciliation, record };
+      return {
+        environment: env.id,
+        namespace: env.namespace,
+        run,
+        dataDir,
+        reconciliation,
+        record,
+        incidents,
+        injected: drills.done,
+      };
     } finally {
       await transition('EXIT').catch(() => undefined);
     }
   } finally {
+    await monitoring?.stop();
     await stack?.stop();
     if (owned !== undefined) {
       await stopLocalKafka(owned);
@@ -148,7 +255,62 @@ async function exitLeftovers(stack: LocalStack, print: (l: string) => void): Pro
   }
 }
 
-/** One line every 2 s: state, tasks, hits/s, events, incidents, failed tasks; until time is up or abort. */
+/** Runs each drill at its second of the run; what was done (or refused) is kept for the summary. */
+function scheduleDrills(
+  stack: LocalStack,
+  env: EnvironmentView,
+  drills: readonly Injection[],
+  print: (l: string) => void,
+): { done: InjectionOutcome[]; cancel: () => void } {
+  const done: InjectionOutcome[] = [];
+  const timers = drills.map((d) =>
+    setTimeout(() => {
+      const atMs = Date.now();
+      void drill(stack, env, d).then(
+        (what) => {
+          done.push({ injection: d, atMs });
+          print(`drill: ${d.kind}@${d.atSeconds} s — ${what}`);
+        },
+        (err: unknown) => {
+          const error = err instanceof Error ? err.message : String(err);
+          done.push({ injection: d, atMs, error });
+          print(`drill: ${d.kind}@${d.atSeconds} s failed: ${error}`);
+        },
+      );
+    }, d.atSeconds * 1000),
+  );
+  return { done, cancel: () => timers.forEach((t) => clearTimeout(t)) };
+}
+
+async function drill(stack: LocalStack, env: EnvironmentView, d: Injection): Promise<string> {
+  if (d.kind === 'crash-processor') {
+    const now = await stack.api.call<EnvironmentView>('GET', `/api/v1/environments/${env.id}`);
+    const p = now.tasks.find((t) => t.workload === 'processor' && t.pid !== undefined);
+    if (p?.pid === undefined) throw new Error('no running processor to crash');
+    process.kill(p.pid, 'SIGKILL');
+    return `SIGKILL to ${p.name} (pid ${p.pid})`;
+  }
+  const r = await stack.api.call<{ tasks: string[] }>('POST', `/api/v1/environments/${env.id}/faults`, {
+    kind: d.kind,
+    ...DRILL_DEFAULTS[d.kind],
+    ...(d.fault ?? {}),
+  });
+  return `${describeFault(parseFault({ kind: d.kind, ...DRILL_DEFAULTS[d.kind], ...(d.fault ?? {}) }, { chambers: 4 }))} on ${r.tasks.join(', ')}`;
+}
+
+/** The incidents a drill became: those opened after it, with the time it took. */
+function drillLine(d: InjectionOutcome, incidents: readonly Incident[]): string {
+  const head = `drill ${d.injection.kind}@${d.injection.atSeconds} s`;
+  if (d.error !== undefined) return `${head}: not injected (${d.error})`;
+  const after = incidents
+    .filter((i) => Date.parse(i.openedAt) >= d.atMs - 1000)
+    .sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt));
+  if (after.length === 0) return `${head}: no incident opened after it`;
+  const first = after[0]!;
+  return `${head} → incident #${first.id} ${first.root.component.kind}:${first.root.component.id} (${first.root.name}), runbook ${first.runbook ?? '-'}, opened ${((Date.parse(first.openedAt) - d.atMs) / 1000).toFixed(1)} s after`;
+}
+
+/** One line every 2 s: state, tasks, hits/s, events, incidents, alerts; until time is up or abort. */
 async function progress(
   api: LocalStack['api'],
   client: KafkaClient,
@@ -156,6 +318,7 @@ async function progress(
   seconds: number,
   print: (l: string) => void,
   signal: AbortSignal | undefined,
+  monitoring: Monitoring | undefined,
 ): Promise<void> {
   const t0 = Date.now();
   let last = { at: t0, hits: 0 };
@@ -177,8 +340,25 @@ async function progress(
     const failed = env.tasks.filter((t) => t.state === 'ERROR' || t.excluded);
     const incidents = await incidentsOf(api, start.id);
     const open = incidents.filter((i) => i.state !== 'resolved').length;
+    const alerts = monitoring === undefined ? undefined : await monitoring.alerts().catch(() => undefined);
+    const alertText =
+      alerts === undefined
+        ? ''
+        : ` · alerts ${
+            alerts
+              .filter((a) => a.state === 'firing')
+              .map((a) => a.name)
+              .join(', ') || 'none'
+          }${
+            alerts.some((a) => a.state === 'pending')
+              ? ` (pending ${alerts
+                  .filter((a) => a.state === 'pending')
+                  .map((a) => a.name)
+                  .join(', ')})`
+              : ''
+          }`;
     print(
-      `live ${String(Math.round((now - t0) / 1000)).padStart(3)} s: ${env.state} · tasks ${running}/${env.tasks.length} running · ${Math.round(rate)} hits/s · ${r.produced.hits} hits · events ${r.events.built} built / ${r.events.stored} stored · incidents ${incidents.length} (${open} open)${failed.length === 0 ? '' : ` · failed ${failed.map((t) => `${t.name}${t.excluded ? ' (excluded)' : ''}`).join(', ')}`}`,
+      `live ${String(Math.round((now - t0) / 1000)).padStart(3)} s: ${env.state} · tasks ${running}/${env.tasks.length} running · ${Math.round(rate)} hits/s · ${r.produced.hits} hits · events ${r.events.built} built / ${r.events.stored} stored · incidents ${incidents.length} (${open} open)${alertText}${failed.length === 0 ? '' : ` · failed ${failed.map((t) => `${t.name}${t.excluded ? ' (excluded)' : ''}`).join(', ')}`}`,
     );
   }
   if (signal?.aborted === true) print('testbed: stopping early (interrupted)');

@@ -25,6 +25,8 @@ export interface AgentRecord {
   connected: boolean;
   lost: boolean;
   socket: WebSocket | undefined;
+  /** host:port of the node's /metrics, as the agent announced it. */
+  metrics: string | undefined;
 }
 
 export interface HubOptions {
@@ -101,6 +103,7 @@ export class AgentHub implements TaskDriver {
           connected: true,
           lost: false,
           socket: ws,
+          metrics: typeof m.metrics === 'string' ? m.metrics : undefined,
         };
         this.agents.set(node, rec);
         this.o.onRegister?.(rec, prev !== undefined);

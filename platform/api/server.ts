@@ -3,6 +3,7 @@
  * bearer tokens with roles (no token → 401, too small a role → 403), every state-changing call audited,
  * and the OpenAPI document at /openapi.json.
  */
+import { prometheusTargets } from '../monitoring/prometheus-sd.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { environmentTransitions, isEnvironmentTransition } from '../../protocol/states.js';
 import { isDaqError, type ErrorCode } from '../../protocol/errors.js';
@@ -45,6 +46,8 @@ export interface AgentSummary {
   readonly tasks: number;
   readonly cores: number;
   readonly lastSeenMs: number;
+  /** host:port of its /metrics (Prometheus service discovery). */
+  readonly metrics?: string | undefined;
 }
 
 export function buildApi(
@@ -160,6 +163,14 @@ export function buildApi(
       role: 'viewer',
       summary: 'Nodes whose agents joined, and whether they are connected',
       handler: () => Promise.resolve(agents()),
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/prometheus/targets',
+      role: 'viewer',
+      summary: "Prometheus HTTP service discovery: every agent's /metrics, labelled by node",
+      handler: () =>
+        Promise.resolve(prometheusTargets(agents().map((a) => ({ node: a.node, metrics: a.metrics })))),
     },
     {
       method: 'GET',

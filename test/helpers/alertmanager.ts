@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../deploy/local/kafka-local.js';
-import { startDaemon } from './daemon.js';
+import { startDaemon } from '../../deploy/local/daemon.js';
 
 export const ALERTMANAGER = 'prometheus-alertmanager';
 

@@ -84,6 +84,11 @@ export interface Finding {
 /** What one processor counted in one monitoring interval. */
 export interface IntervalCounts {
   readonly run: number;
+  /**
+   * The interval is not the detector's picture (Kafka was away, or its backlog is being caught up):
+   * nothing is judged, raised or cleared, and the window starts again after it.
+   */
+  readonly disturbed?: boolean;
   /** Detector time covered: timeframes × timeframe length. */
   readonly detectorSeconds: number;
   readonly timeframes: number;
@@ -156,6 +161,17 @@ export class DataQuality {
       this.baselineRate = undefined;
       this.baselineNoise = undefined;
       this.baselineSums = { rate: 0, noise: 0, n: 0 };
+    }
+    if (counts.disturbed === true) {
+      this.window = [];
+      return {
+        raised: [],
+        cleared,
+        active: [...this.active.values()],
+        hitRateRatio: undefined,
+        noiseRateHz: 0,
+        efficiency: new Map(),
+      };
     }
     this.runIntervals++;
     this.window.push({ counts });

@@ -63,6 +63,9 @@ const PROBE_TIMEOUT_MS = 1000;
 /** Corrupt words of one link and timeframe per dead-letter record at most (about 100 bytes each as JSON). */
 const CORRUPT_WORDS_PER_RECORD = 10_000;
 
+/** How long after Kafka is back data quality still holds its judgement (the backlog is being caught up). */
+const DQ_AFTER_OUTAGE_MS = 20_000;
+
 /** The ERS issue of each data-quality finding. */
 const DQ_ISSUES: Record<FindingKind, ErsIssueName> = {
   'noisy-channel': 'daqops.processor.NoisyChannel',
@@ -127,6 +130,11 @@ export class ProcessorWorkload {
   /** Whether Kafka answers, and since when it does again after an outage (the clock still stopped). */
   private watch: KafkaWatch | undefined;
   private backSinceMs: number | undefined;
+  /**
+   * Data quality holds its judgement while Kafka is away and for a while after (the backlog arrives
+   * link by link, timeframes in bursts): until then, what it would see is the outage, not the detector.
+   */
+  private outageEndsAtMs = -Infinity;
   private readonly m;
 
   constructor(
@@ -204,6 +212,7 @@ export class ProcessorWorkload {
       onChange: (reachable) => {
         if (reachable) this.backSinceMs = this.now();
         else {
+          this.outageEndsAtMs = Infinity;
           this.clock.pause(watch.lastAnsweredMs);
           this.backSinceMs = undefined;
         }
@@ -538,7 +547,12 @@ export class ProcessorWorkload {
    * alerts on.
    */
   private judgeQuality(acc: MonitoringAccumulator, seconds: number): void {
+    if (this.outageEndsAtMs === Infinity && this.watch?.reachable !== false && this.backSinceMs !== undefined)
+      this.outageEndsAtMs = this.backSinceMs + DQ_AFTER_OUTAGE_MS;
+    const disturbed =
+      this.watch?.reachable === false || this.clock.paused || this.now() < this.outageEndsAtMs;
     const r = this.dq.observe({
+      disturbed,
       run: acc.run,
       detectorSeconds: seconds,
       timeframes: acc.timeframes,

@@ -205,6 +205,22 @@ describe('agent/workloads/processor/data-quality (counts)', () => {
     );
   });
 
+  it('judges nothing in a disturbed interval (Kafka away, backlog caught up) and starts its window again', () => {
+    const dq = new DataQuality(map, [0, 1]);
+    const links = new Float64Array(4096);
+    links[0] = 100; // link 1 missing from every timeframe, as while one link's backlog is still on its way
+    const rs = Array.from({ length: 6 }, () =>
+      dq.observe(counts({ linkTimeframes: links, disturbed: true })),
+    );
+    assert.deepEqual(raised(rs), []);
+    const after = Array.from({ length: 3 }, () => dq.observe(counts({ linkTimeframes: links })));
+    assert.deepEqual(
+      raised(after).map((f) => f.kind),
+      ['link-silent'],
+      'undisturbed, the same picture is a finding',
+    );
+  });
+
   it('raises only after raiseAfter intervals in a row and clears only after clearAfter without', () => {
     const dq = new DataQuality(map, [0, 1], { ...DEFAULT_DATA_QUALITY, windowIntervals: 1 });
     const hot = counts().hitsPerChannel.slice();

@@ -1,4 +1,4 @@
-/** A server process for tests (Prometheus, Alertmanager): started, awaited on its ready URL, stopped. */
+/** A server process (Prometheus, Alertmanager) for the testbed and the tests: started, awaited on its ready URL, stopped. */
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface Daemon {
@@ -10,7 +10,14 @@ export async function startDaemon(
   args: readonly string[],
   readyUrl: string,
 ): Promise<Daemon> {
-  const child: ChildProcess = spawn(command, [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Own process group: a Ctrl-C reaches the caller, which stops this in order; killed should it exit first.
+  const child: ChildProcess = spawn(command, [...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  const onExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', onExit);
+  child.once('exit', () => process.off('exit', onExit));
   let log = '';
   child.stderr?.on('data', (d: Buffer) => {
     log = (log + d.toString()).slice(-4000);
@@ -30,7 +37,7 @@ export async function startDaemon(
   }
   return {
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await exited;

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runTestbed, type TestbedResult } from '../../deploy/local/testbed.js';
+import { missingMonitoring, monitoringTargetsFile } from '../../deploy/local/monitoring.js';
+import type { Incident } from '../../platform/incidents/types.js';
+import { testKafkaBrokers } from '../helpers/kafka-fixture.js';
+
+/**
+ * The whole chain with real parts: a testbed run (platform, agent, workloads, Kafka) scraped by a real
+ * Prometheus with the shipped rules, a real Alertmanager posting to the platform. Four drills in one
+ * run, spaced so each fault's incident has resolved or gone quiet before the next fault on the same part
+ * of the detector (the platform's correlation window is 20 s here).
+ */
+describe('the testbed with Prometheus and Alertmanager (drills through the whole chain)', function () {
+  this.timeout(15 * 60_000);
+  let dir: string;
+  let saved: string | undefined;
+  let result: TestbedResult;
+  let lines: string[];
+
+  before(async function () {
+    const missing = missingMonitoring();
+    if (missing.length > 0)
+      throw new Error(`${missing.join(', ')} missing: apt-get install prometheus prometheus-alertmanager`);
+    const brokers = await testKafkaBrokers();
+    dir = mkdtempSync(join(tmpdir(), 'daqops-monitoring-'));
+    saved = process.env['DAQOPS_KAFKA_BROKERS'];
+    process.env['DAQOPS_KAFKA_BROKERS'] = brokers.join(',');
+    lines = [];
+    result = await runTestbed({
+      seconds: 215,
+      home: join(dir, 'home'),
+      dataDir: join(dir, 'data'),
+      monitoring: true,
+      platformArgs: ['--settle-seconds', '5', '--window-seconds', '20'],
+      inject: [
+        { kind: 'noisy-channel', atSeconds: 8, fault: { durationSeconds: 40 } },
+        { kind: 'dead-chamber', atSeconds: 8, fault: { chamber: 0, durationSeconds: 40 } },
+        { kind: 'stalled-link', atSeconds: 100, fault: { link: 1, durationSeconds: 40 } },
+        { kind: 'crash-processor', atSeconds: 170 },
+      ],
+      print: (l) => lines.push(l),
+    });
+  });
+
+  after(() => {
+    if (saved === undefined) delete process.env['DAQOPS_KAFKA_BROKERS'];
+    else process.env['DAQOPS_KAFKA_BROKERS'] = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const withAlert = (name: string): Incident[] =>
+    result.incidents.filter((i) => i.signals.some((s) => s.source === 'alertmanager' && s.name === name));
+
+  function oneIncident(alert: string, root: string, runbook: string): Incident {
+    const found = withAlert(alert);
+    assert.equal(found.length, 1, `${alert}: ${found.length} incidents\n${lines.join('\n')}`);
+    const inc = found[0]!;
+    assert.equal(`${inc.root.component.kind}:${inc.root.component.id}`, root, `${alert}: root`);
+    assert.equal(inc.runbook, runbook, `${alert}: runbook`);
+    return inc;
+  }
+
+  it('ends the run with lost 0 and every drill injected', () => {
+    assert.equal(result.reconciliation.lost, 0, lines.join('\n'));
+    assert.deepEqual(
+      result.injected.map((d) => d.error),
+      [undefined, undefined, undefined, undefined],
+    );
+    // The platform kept Prometheus' targets: the agent, found without editing any file.
+    const targets = JSON.parse(readFileSync(monitoringTargetsFile(join(dir, 'home')), 'utf8')) as {
+      targets: string[];
+      labels: { node: string };
+    }[];
+    assert.equal(targets.length, 1);
+    assert.match(targets[0]!.targets[0]!, /^127\.0\.0\.1:\d+$/);
+  });
+
+  it('a noisy channel: DaqNoisyChannel lands as one incident rooted at its link, runbook NoisyChannel', () => {
+    const inc = oneIncident('DaqNoisyChannel', 'link:1', 'NoisyChannel');
+    // The processors' own finding opened it within seconds; the alert joined it.
+    assert.ok(inc.signals.some((s) => s.source === 'ers' && s.name === 'daqops.processor.NoisyChannel'));
+  });
+
+  it('a dead chamber: DaqDeadChamber lands as one incident rooted at its link, runbook DeadChamber', () => {
+    oneIncident('DaqDeadChamber', 'link:0', 'DeadChamber');
+  });
+
+  it('a stalled link: DaqLinkStalled lands as one incident rooted at the link, runbook LinkStalled', () => {
+    oneIncident('DaqLinkStalled', 'link:1', 'LinkStalled');
+  });
+
+  it('a crashed processor: DaqTaskRestarted lands as one incident rooted at the task, runbook WorkloadCrash', () => {
+    const found = withAlert('DaqTaskRestarted');
+    assert.equal(found.length, 1, lines.join('\n'));
+    assert.match(`${found[0]!.root.component.kind}:${found[0]!.root.component.id}`, /^task:processor-\d$/);
+    assert.equal(found[0]!.runbook, 'WorkloadCrash');
+  });
+
+  it('says in the summary what each drill became', () => {
+    const summary = lines.filter((l) => /^\s+drill /.test(l));
+    assert.equal(summary.length, 4, lines.join('\n'));
+    for (const l of summary) assert.match(l, /→ incident #\d+ .* opened \d+\.\d s after/);
+    assert.ok(lines.some((l) => /^monitoring: Prometheus http:\/\/127\.0\.0\.1:\d+/.test(l)));
+    assert.ok(
+      lines.some((l) => /alerts .*DaqNoisyChannel/.test(l)),
+      'a live line shows the alert firing',
+    );
+  });
+});
