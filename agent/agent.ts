@@ -74,6 +74,7 @@ export class Agent {
     const failures = this.metrics.counter('daq_agent_task_failures_total');
     const pinning = this.metrics.counter('daq_agent_pinning_failures_total');
     this.supervisor.on('task-event', (t, event) => {
+      this.countersAtZero(t.task);
       if (event === 'restarted') restarts.labels({ task: t.task }).inc();
       if (event === 'failed') failures.labels({ task: t.task }).inc();
       if (event === 'pinning-failed') pinning.labels({ task: t.task }).inc();
@@ -135,6 +136,19 @@ export class Agent {
     }
   }
 
+  /**
+   * A task's counters exist at 0 from its spawn: `increase()` in an alert and a panel see "none" as 0,
+   * and the first restart as an increase (a series born at 1 would show none).
+   */
+  private countersAtZero(task: string): void {
+    for (const name of [
+      'daq_agent_task_restarts_total',
+      'daq_agent_task_failures_total',
+      'daq_agent_pinning_failures_total',
+    ] as const)
+      this.metrics.counter(name).labels({ task }).inc(0);
+  }
+
   /** host:port Prometheus reaches this node's /metrics at (a wildcard listener: the host's name). */
   metricsAddress(): string | undefined {
     if (this.metricsPort === undefined) return undefined;
@@ -160,7 +174,11 @@ export class Agent {
         `agent command ${label}`,
         { 'daq.node': this.node, 'daq.command': c.action },
         async () => {
-          if (c.action === 'spawn' && c.spec !== undefined) return this.supervisor.spawn(c.spec);
+          if (c.action === 'spawn' && c.spec !== undefined) {
+            const r = await this.supervisor.spawn(c.spec);
+            this.countersAtZero(c.spec.task);
+            return r;
+          }
           if (c.action === 'transition' && c.task !== undefined && c.transition !== undefined) {
             if (c.transition === 'CONFIGURE') this.ersOut.learn(c.payload ?? {});
             return this.supervisor.transition(c.task, c.transition, c.payload ?? {}, undefined, c.timeoutMs);

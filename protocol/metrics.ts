@@ -22,6 +22,9 @@ export const metricLabels = [
   'result',
   'kind',
   'severity',
+  'source',
+  'target',
+  'cell',
 ] as const;
 export type MetricLabel = (typeof metricLabels)[number];
 
@@ -36,6 +39,8 @@ export interface MetricSpec {
   readonly buckets?: readonly number[];
 }
 
+/** −25 ns to 500 ns in steps of 25 ns: the drift window of event building (events.windowMinNs … windowMaxNs). */
+const DRIFT_BUCKETS_SECONDS = Array.from({ length: 22 }, (_, i) => Math.round((i - 1) * 25) / 1e9);
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export const metricCatalogue = [
@@ -87,6 +92,13 @@ export const metricCatalogue = [
     type: 'counter',
     help: 'Hits a real-time readout (the emulator) could not send because its buffer was full; in the run balance as not produced.',
     labels: ['environment', 'task', 'link'],
+  },
+  // the dataflow graph (Grafana's node graph, in the style of Tempo's service-graph metrics)
+  {
+    name: 'daq_dataflow_bytes_total',
+    type: 'counter',
+    help: 'Bytes moved along one edge of the dataflow (source → target: link-N → raw-hits → processors → events → writer), counted where the step is acknowledged.',
+    labels: ['environment', 'task', 'source', 'target'],
   },
   // every stage's Kafka producer
   {
@@ -154,8 +166,15 @@ export const metricCatalogue = [
   {
     name: 'daq_processor_channel_hits_total',
     type: 'counter',
-    help: 'Hits per chamber and layer (occupancy).',
-    labels: ['environment', 'chamber', 'layer'],
+    help: 'Hits per chamber, layer and cell (occupancy; a DT chamber has 4 layers of at most 32 cells).',
+    labels: ['environment', 'chamber', 'layer', 'cell'],
+  },
+  {
+    name: 'daq_processor_drift_time_seconds',
+    type: 'histogram',
+    help: "Drift time of the hits in events (hit time − the event's crossing time), the DT chamber's signature; sampled to at most 2000 hits per monitoring interval (the shape, not the count).",
+    labels: ['environment', 'task'],
+    buckets: DRIFT_BUCKETS_SECONDS,
   },
   {
     name: 'daq_processor_commit_errors_total',

@@ -115,6 +115,8 @@ export async function startMonitoring(o: MonitoringOptions): Promise<Monitoring>
           // The agents, as the platform knows them (a new node is scraped without editing this).
           {
             job_name: 'daqops-agent',
+            // The agent's own `node` label and the discovery's are the same name for the same thing.
+            honor_labels: true,
             file_sd_configs: [{ files: [o.targetsFile], refresh_interval: '5s' }],
           },
           { job_name: 'daqops-platform', static_configs: [{ targets: [platform.host] }] },

@@ -24,7 +24,7 @@ import { daqopsHome, runningLocalKafka } from './kafka-state.js';
 import { LocalStack } from './stack.js';
 import { missingMonitoring, monitoringTargetsFile, startMonitoring, type Monitoring } from './monitoring.js';
 import { DaqError } from '../../protocol/errors.js';
-import { describeFault, parseFault, type FaultKind } from '../../protocol/faults.js';
+import { describeFault, faultLinks, parseFault, type FaultKind } from '../../protocol/faults.js';
 
 export interface TestbedOptions {
   /** How long the run takes data (default 30 s). */
@@ -302,8 +302,19 @@ async function drill(stack: LocalStack, env: EnvironmentView, d: Injection): Pro
 function drillLine(d: InjectionOutcome, incidents: readonly Incident[]): string {
   const head = `drill ${d.injection.kind}@${d.injection.atSeconds} s`;
   if (d.error !== undefined) return `${head}: not injected (${d.error})`;
+  // The part of the detector (or the task) the drill hits: its incident is about that, or holds it.
+  const about = (i: Incident): boolean => {
+    const ids = i.signals.map((s) => `${s.component.kind}:${s.component.id}`);
+    if (d.injection.kind === 'crash-processor') return ids.some((c) => c.startsWith('task:processor'));
+    if (d.injection.kind === 'rate-change' || d.injection.kind === 'clear') return true;
+    const f = parseFault(
+      { kind: d.injection.kind, ...DRILL_DEFAULTS[d.injection.kind], ...(d.injection.fault ?? {}) },
+      { chambers: 16 },
+    );
+    return faultLinks(f, []).some((l) => ids.includes(`link:${l}`));
+  };
   const after = incidents
-    .filter((i) => Date.parse(i.openedAt) >= d.atMs - 1000)
+    .filter((i) => Date.parse(i.openedAt) >= d.atMs - 1000 && about(i))
     .sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt));
   if (after.length === 0) return `${head}: no incident opened after it`;
   const first = after[0]!;

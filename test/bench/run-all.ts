@@ -8,6 +8,7 @@ import { benchAgent } from './agent.bench.js';
 import { benchControlPlane } from './control.bench.js';
 import { benchProcessorKernel } from './processor.bench.js';
 import { benchRecovery } from './recovery.bench.js';
+import { benchDetection } from './detection.bench.js';
 
 const only = process.argv[2];
 console.log(
@@ -78,5 +79,13 @@ if (only === undefined || only === 'recovery') {
       console.log('  compiled (dist/, as deployed):');
       await benchRecovery(brokers, { compiled: true });
     } else console.log('  compiled: npm run build failed, skipped');
+  });
+}
+if (only === undefined || only === 'detection') {
+  await withKafka(async (brokers) => {
+    console.log(
+      '\n[detection] fault → incident through the whole chain (testbed, Prometheus, Alertmanager, platform)',
+    );
+    await benchDetection(brokers);
   });
 }

@@ -6,12 +6,13 @@ import { runTestbed, type TestbedResult } from '../../deploy/local/testbed.js';
 import { missingMonitoring, monitoringTargetsFile } from '../../deploy/local/monitoring.js';
 import type { Incident } from '../../platform/incidents/types.js';
 import { testKafkaBrokers } from '../helpers/kafka-fixture.js';
+import { concreteQuery, loadDashboards, panelQueries } from '../helpers/dashboards.js';
 
 /**
  * The whole chain with real parts: a testbed run (platform, agent, workloads, Kafka) scraped by a real
  * Prometheus with the shipped rules, a real Alertmanager posting to the platform. Four drills in one
  * run, spaced so each fault's incident has resolved or gone quiet before the next fault on the same part
- * of the detector (the platform's correlation window is 20 s here).
+ * of the detector (the platform's correlation window is 60 s here, 120 s by default).
  */
 describe('the testbed with Prometheus and Alertmanager (drills through the whole chain)', function () {
   this.timeout(15 * 60_000);
@@ -19,6 +20,9 @@ describe('the testbed with Prometheus and Alertmanager (drills through the whole
   let saved: string | undefined;
   let result: TestbedResult;
   let lines: string[];
+  /** Dashboard panel queries that returned nothing over the run, from the Prometheus that scraped it. */
+  const empty: string[] = [];
+  let queried = 0;
 
   before(async function () {
     const missing = missingMonitoring();
@@ -30,18 +34,40 @@ describe('the testbed with Prometheus and Alertmanager (drills through the whole
     process.env['DAQOPS_KAFKA_BROKERS'] = brokers.join(',');
     lines = [];
     result = await runTestbed({
-      seconds: 215,
+      seconds: 290,
       home: join(dir, 'home'),
       dataDir: join(dir, 'data'),
       monitoring: true,
-      platformArgs: ['--settle-seconds', '5', '--window-seconds', '20'],
+      platformArgs: ['--settle-seconds', '5', '--window-seconds', '60'],
       inject: [
-        { kind: 'noisy-channel', atSeconds: 8, fault: { durationSeconds: 40 } },
-        { kind: 'dead-chamber', atSeconds: 8, fault: { chamber: 0, durationSeconds: 40 } },
-        { kind: 'stalled-link', atSeconds: 100, fault: { link: 1, durationSeconds: 40 } },
-        { kind: 'crash-processor', atSeconds: 170 },
+        { kind: 'noisy-channel', atSeconds: 15, fault: { durationSeconds: 40 } },
+        { kind: 'dead-chamber', atSeconds: 15, fault: { chamber: 0, durationSeconds: 40 } },
+        { kind: 'stalled-link', atSeconds: 130, fault: { link: 1, durationSeconds: 40 } },
+        { kind: 'crash-processor', atSeconds: 240 },
       ],
       print: (l) => lines.push(l),
+      onStopped: async (_stack, _env, monitoring) => {
+        // Every panel of every dashboard, as Grafana would ask for the run's window.
+        const end = Date.now() / 1000;
+        const start = end - 330;
+        for (const [name, d] of loadDashboards()) {
+          for (const { panel, expr } of panelQueries(d)) {
+            queried++;
+            const url = `${monitoring!.prometheusUrl}/api/v1/query_range?${new URLSearchParams({
+              query: concreteQuery(expr),
+              start: String(start),
+              end: String(end),
+              step: '5',
+            }).toString()}`;
+            const body = (await (await fetch(url)).json()) as {
+              status: string;
+              data?: { result: unknown[] };
+            };
+            if (body.status !== 'success' || (body.data?.result.length ?? 0) === 0)
+              empty.push(`${name}/${panel}: ${expr}`);
+          }
+        }
+      },
     });
   });
 
@@ -97,6 +123,11 @@ describe('the testbed with Prometheus and Alertmanager (drills through the whole
     assert.equal(found.length, 1, lines.join('\n'));
     assert.match(`${found[0]!.root.component.kind}:${found[0]!.root.component.id}`, /^task:processor-\d$/);
     assert.equal(found[0]!.runbook, 'WorkloadCrash');
+  });
+
+  it('has data for every dashboard panel in the Prometheus that scraped the run', () => {
+    assert.ok(queried >= 30, `${queried} queries`);
+    assert.deepEqual(empty, []);
   });
 
   it('says in the summary what each drill became', () => {

@@ -63,6 +63,12 @@ const PROBE_TIMEOUT_MS = 1000;
 /** Corrupt words of one link and timeframe per dead-letter record at most (about 100 bytes each as JSON). */
 const CORRUPT_WORDS_PER_RECORD = 10_000;
 
+/** How long after its partitions moved a processor's data quality holds its judgement. */
+const DQ_AFTER_REBALANCE_MS = 10_000;
+
+/** Drift-time observations per monitoring interval at most (daq_processor_drift_time_seconds). */
+const DRIFT_SAMPLES = 2000;
+
 /** How long after Kafka is back data quality still holds its judgement (the backlog is being caught up). */
 const DQ_AFTER_OUTAGE_MS = 20_000;
 
@@ -135,6 +141,8 @@ export class ProcessorWorkload {
    * link by link, timeframes in bursts): until then, what it would see is the outage, not the detector.
    */
   private outageEndsAtMs = -Infinity;
+  /** Data quality also holds its judgement until then after the partitions moved (a rebalance). */
+  private dqQuietUntilMs = -Infinity;
   private readonly m;
 
   constructor(
@@ -160,13 +168,21 @@ export class ProcessorWorkload {
       lag: m.gauge('daq_processor_consumer_lag_messages'),
       latency: m.histogram('daq_processor_latency_seconds'),
       channelHits: m.counter('daq_processor_channel_hits_total'),
+      drift: m.histogram('daq_processor_drift_time_seconds'),
       commitErrors: m.counter('daq_processor_commit_errors_total'),
+      edgeIn: m.counter('daq_dataflow_bytes_total').labels({ source: 'raw-hits', target: 'processors' }),
+      edgeOut: m.counter('daq_dataflow_bytes_total').labels({ source: 'processors', target: 'events' }),
       dqFindings: m.gauge('daq_dq_findings'),
       dqRate: m.gauge('daq_dq_hit_rate_ratio'),
       dqNoise: m.gauge('daq_dq_noise_rate_hz'),
       dqEfficiency: m.gauge('daq_dq_layer_efficiency_ratio'),
       tooLarge: m.counter('daq_kafka_records_too_large_total'),
     };
+    // Every fault's counters exist at 0 from the start: "no corrupt word" is a value, not a gap.
+    for (let f = 1; f < WORD_FAULT_COUNT; f++) {
+      this.m.corrupt.labels({ reason: faultField(f) }).inc(0);
+      this.m.deadletter.labels({ reason: faultField(f) }).inc(0);
+    }
   }
 
   /** Runs until `signal` aborts or an output cannot be delivered (then rejects, committing nothing more). */
@@ -190,6 +206,9 @@ export class ProcessorWorkload {
       onBatch: (b) => this.queue.run(() => this.onBatch(b)),
       onAssignment: (a) => {
         const owned = new Set(a[this.topics.rawHits] ?? []);
+        // Partitions moved (a member joined, left or crashed): timeframes come incomplete or re-read for
+        // a while, which is the group's doing, not the detector's.
+        this.dqQuietUntilMs = Math.max(this.dqQuietUntilMs, this.now() + DQ_AFTER_REBALANCE_MS);
         this.loaded.clear();
         this.assembler.dropPartitions(owned);
         for (const p of this.offsets.partitionsSeen()) if (!owned.has(p)) this.offsets.forget(p);
@@ -280,6 +299,7 @@ export class ProcessorWorkload {
         continue;
       }
       this.m.bytes.labels({ link: String(header.link) }).inc(rec.value.byteLength);
+      this.m.edgeIn.inc(rec.value.byteLength);
       const frag: Fragment = {
         header,
         words: wordsOf(rec.value).words,
@@ -505,6 +525,7 @@ export class ProcessorWorkload {
   /** Outputs acknowledged: their records are handled; commit what that allows, one commit at a time. */
   private acknowledged(out: Outputs): Promise<void> {
     for (const fn of out.after) fn();
+    for (const e of out.events) this.m.edgeOut.inc(e.value.byteLength);
     const partitions = new Set<number>();
     for (const o of out.offsets) {
       this.offsets.done(o.partition, o.offset);
@@ -550,7 +571,10 @@ export class ProcessorWorkload {
     if (this.outageEndsAtMs === Infinity && this.watch?.reachable !== false && this.backSinceMs !== undefined)
       this.outageEndsAtMs = this.backSinceMs + DQ_AFTER_OUTAGE_MS;
     const disturbed =
-      this.watch?.reachable === false || this.clock.paused || this.now() < this.outageEndsAtMs;
+      this.watch?.reachable === false ||
+      this.clock.paused ||
+      this.now() < this.outageEndsAtMs ||
+      this.now() < this.dqQuietUntilMs;
     const r = this.dq.observe({
       disturbed,
       run: acc.run,
@@ -616,9 +640,24 @@ export class ProcessorWorkload {
         const n = acc.hitsPerLayer[chamber * 8 + layer]!;
         if (n === 0) continue;
         occupancy[`${chamber}/${layer}`] = n;
-        this.m.channelHits.labels({ chamber: String(chamber), layer: String(layer) }).inc(n);
       }
     }
+    for (const e of this.config.map.entries) {
+      const n = acc.hitsPerChannel[(e.fpga << 9) | e.channel]!;
+      if (n > 0)
+        this.m.channelHits
+          .labels({ chamber: String(e.chamber), layer: String(e.layer), cell: String(e.cell) })
+          .inc(n);
+    }
+    // The drift-time histogram of the interval into Prometheus' buckets (bin centres), scaled down to at
+    // most DRIFT_SAMPLES observations: the shape is what it is for, and an observation costs a microsecond.
+    const { windowMinNs, driftBinNs } = this.config;
+    const total = acc.driftHistogram.reduce((a, b) => a + b, 0);
+    const scale = total > DRIFT_SAMPLES ? DRIFT_SAMPLES / total : 1;
+    acc.driftHistogram.forEach((n, bin) => {
+      const t = (windowMinNs + (bin + 0.5) * driftBinNs) / 1e9;
+      for (let k = Math.round(n * scale); k > 0; k--) this.m.drift.observe(t);
+    });
     const faults: Record<string, number> = {};
     for (let f = 1; f < WORD_FAULT_COUNT; f++) if (acc.faults[f]! > 0) faults[faultField(f)] = acc.faults[f]!;
     this.judgeQuality(acc, seconds);

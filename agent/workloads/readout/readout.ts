@@ -120,6 +120,9 @@ export class ReadoutWorkload {
     const hitsTotal = m.counter('daq_readout_hits_total').labels(labels);
     const segmentsTotal = m.counter('daq_readout_segments_total').labels(labels);
     const bytesTotal = m.counter('daq_readout_bytes_total').labels(labels);
+    const edge = m
+      .counter('daq_dataflow_bytes_total')
+      .labels({ source: `link-${c.link}`, target: 'raw-hits' });
     const stfTotal = m.counter('daq_readout_subtimeframes_total').labels(labels);
     const sendErrors = m.counter('daq_readout_send_errors_total').labels(labels);
 
@@ -204,6 +207,7 @@ export class ReadoutWorkload {
           hitsTotal.inc(counts.hits);
           segmentsTotal.inc(counts.segments);
           bytesTotal.inc(bytes);
+          edge.inc(bytes);
           stfTotal.inc(records.length);
         },
         (err: unknown) => {

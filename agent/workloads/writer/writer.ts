@@ -63,6 +63,7 @@ export class WriterWorkload {
       diskFree: m.gauge('daq_writer_disk_free_bytes'),
       deadletter: m.counter('daq_writer_deadletter_total'),
       commitErrors: m.counter('daq_writer_commit_errors_total'),
+      edgeIn: m.counter('daq_dataflow_bytes_total').labels({ source: 'events', target: 'writer' }),
     };
   }
 
@@ -108,6 +109,7 @@ export class WriterWorkload {
   private async onBatch(batch: InBatch): Promise<void> {
     const bad: OutRecord[] = [];
     for (const rec of batch.records) {
+      this.m.edgeIn.inc(rec.value.byteLength);
       let msg: ReturnType<typeof decodeEventRecord>;
       try {
         msg = decodeEventRecord(rec.value);
