@@ -59,7 +59,8 @@ export class RecoveryEngine {
     this.now = o.now ?? (() => Date.now());
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     // Pages exist at 0 from the start: "no page sent" is a value on the dashboard, not a gap.
-    for (const result of ['ok', 'error']) o.metrics?.counter('daq_platform_pages_total').labels({ result }).inc(0);
+    for (const result of ['ok', 'error'])
+      o.metrics?.counter('daq_platform_pages_total').labels({ result }).inc(0);
   }
 
   runbook(name: string): Runbook | undefined {
