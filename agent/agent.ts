@@ -74,10 +74,12 @@ export class Agent {
     const failures = this.metrics.counter('daq_agent_task_failures_total');
     const pinning = this.metrics.counter('daq_agent_pinning_failures_total');
     this.supervisor.on('task-event', (t, event) => {
-      this.countersAtZero(t.task);
-      if (event === 'restarted') restarts.labels({ task: t.task }).inc();
-      if (event === 'failed') failures.labels({ task: t.task }).inc();
-      if (event === 'pinning-failed') pinning.labels({ task: t.task }).inc();
+      this.countersAtZero(t.task, t.environment);
+      // The environment goes with the task, so its alerts join that environment's incidents.
+      const labels = { task: t.task, environment: t.environment };
+      if (event === 'restarted') restarts.labels(labels).inc();
+      if (event === 'failed') failures.labels(labels).inc();
+      if (event === 'pinning-failed') pinning.labels(labels).inc();
       this.link?.send({ type: 'task-event', task: t, event });
     });
   }
@@ -140,13 +142,13 @@ export class Agent {
    * A task's counters exist at 0 from its spawn: `increase()` in an alert and a panel see "none" as 0,
    * and the first restart as an increase (a series born at 1 would show none).
    */
-  private countersAtZero(task: string): void {
+  private countersAtZero(task: string, environment: string): void {
     for (const name of [
       'daq_agent_task_restarts_total',
       'daq_agent_task_failures_total',
       'daq_agent_pinning_failures_total',
     ] as const)
-      this.metrics.counter(name).labels({ task }).inc(0);
+      this.metrics.counter(name).labels({ task, environment }).inc(0);
   }
 
   /** host:port Prometheus reaches this node's /metrics at (a wildcard listener: the host's name). */
@@ -176,7 +178,7 @@ export class Agent {
         async () => {
           if (c.action === 'spawn' && c.spec !== undefined) {
             const r = await this.supervisor.spawn(c.spec);
-            this.countersAtZero(c.spec.task);
+            this.countersAtZero(c.spec.task, c.spec.environment);
             return r;
           }
           if (c.action === 'transition' && c.task !== undefined && c.transition !== undefined) {

@@ -213,13 +213,13 @@ export const metricCatalogue = [
     name: 'daq_agent_task_restarts_total',
     type: 'counter',
     help: 'Task processes restarted after an unexpected exit.',
-    labels: ['node', 'task'],
+    labels: ['node', 'environment', 'task'],
   },
   {
     name: 'daq_agent_task_failures_total',
     type: 'counter',
     help: 'Tasks given up on after their restart cap.',
-    labels: ['node', 'task'],
+    labels: ['node', 'environment', 'task'],
   },
   {
     name: 'daq_agent_commands_total',
@@ -262,7 +262,7 @@ export const metricCatalogue = [
     name: 'daq_agent_pinning_failures_total',
     type: 'counter',
     help: 'Tasks whose CPUs or memory node did not match what was asked.',
-    labels: ['node', 'task'],
+    labels: ['node', 'environment', 'task'],
   },
   // platform
   { name: 'daq_platform_environments', type: 'gauge', help: 'Environments by state.', labels: ['state'] },

@@ -120,6 +120,8 @@ export async function startMonitoring(o: MonitoringOptions): Promise<Monitoring>
             file_sd_configs: [{ files: [o.targetsFile], refresh_interval: '5s' }],
           },
           { job_name: 'daqops-platform', static_configs: [{ targets: [platform.host] }] },
+          // Prometheus itself: DaqRuleEvaluationFailing reads its rule-evaluation failures.
+          { job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${promPort}`] }] },
         ],
       }),
     );

@@ -7,6 +7,7 @@ import { missingMonitoring, monitoringTargetsFile } from '../../deploy/local/mon
 import type { Incident } from '../../platform/incidents/types.js';
 import { testKafkaBrokers } from '../helpers/kafka-fixture.js';
 import { concreteQuery, loadDashboards, panelQueries } from '../helpers/dashboards.js';
+import { loadRules, metricsOfExpr } from '../../alerts/rules.js';
 
 /**
  * The whole chain with real parts: a testbed run (platform, agent, workloads, Kafka) scraped by a real
@@ -22,6 +23,8 @@ describe('the testbed with Prometheus and Alertmanager (drills through the whole
   let lines: string[];
   /** Dashboard panel queries that returned nothing over the run, from the Prometheus that scraped it. */
   const empty: string[] = [];
+  /** Metrics the rules read that Prometheus never saw during the run. */
+  const unscraped: string[] = [];
   let queried = 0;
 
   before(async function () {
@@ -47,6 +50,19 @@ describe('the testbed with Prometheus and Alertmanager (drills through the whole
       ],
       print: (l) => lines.push(l),
       onStopped: async (_stack, _env, monitoring) => {
+        // Every metric a rule reads, emitted by the live testbed (or Prometheus itself).
+        const { alerts, records } = loadRules();
+        const recorded = new Set(records.map((r) => r.record));
+        const metrics = new Set(
+          [...alerts, ...records].flatMap((r) => metricsOfExpr(r.expr)).filter((m) => !recorded.has(m)),
+        );
+        for (const m of metrics) {
+          const query = `count(last_over_time({__name__="${m}"}[10m]))`;
+          const body = (await (
+            await fetch(`${monitoring!.prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`)
+          ).json()) as { data?: { result: unknown[] } };
+          if ((body.data?.result.length ?? 0) === 0) unscraped.push(m);
+        }
         // Every panel of every dashboard, as Grafana would ask for the run's window.
         const end = Date.now() / 1000;
         const start = end - 330;
@@ -123,6 +139,10 @@ describe('the testbed with Prometheus and Alertmanager (drills through the whole
     assert.equal(found.length, 1, lines.join('\n'));
     assert.match(`${found[0]!.root.component.kind}:${found[0]!.root.component.id}`, /^task:processor-\d$/);
     assert.equal(found[0]!.runbook, 'WorkloadCrash');
+  });
+
+  it('saw every metric an alert rule reads emitted by the live testbed', () => {
+    assert.deepEqual(unscraped, []);
   });
 
   it('has data for every dashboard panel in the Prometheus that scraped the run', () => {

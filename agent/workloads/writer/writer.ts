@@ -65,6 +65,8 @@ export class WriterWorkload {
       commitErrors: m.counter('daq_writer_commit_errors_total'),
       edgeIn: m.counter('daq_dataflow_bytes_total').labels({ source: 'events', target: 'writer' }),
     };
+    // Born at 0: "nothing set aside" is a value for the dead-letter rate, not a gap.
+    this.m.deadletter.labels({ reason: 'bad-event-record' }).inc(0);
   }
 
   async run(signal: AbortSignal): Promise<WriterTotals> {

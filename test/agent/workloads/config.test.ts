@@ -28,6 +28,37 @@ describe('agent/workloads/config', () => {
     }, TypeError);
   });
 
+  it('takes drill faults and data-quality thresholds from a template, naming a bad field', () => {
+    const c = parseWorkloadConfig(
+      'readout',
+      { link: 1, faults: [{ kind: 'dead-chamber', chamber: 3, atSeconds: 20 }] },
+      brokers,
+    );
+    assert.ok(c.kind === 'readout');
+    assert.deepEqual(c.faults, [{ kind: 'dead-chamber', chamber: 3, atSeconds: 20 }]);
+    assert.throws(
+      () =>
+        parseWorkloadConfig('readout', { link: 0, faults: [{ kind: 'dead-chamber', chamber: 7 }] }, brokers),
+      (e: unknown) => invalidAt('readout.faults[0].chamber')(e) && /no chamber 7/.test((e as Error).message),
+    );
+    assert.throws(
+      () => parseWorkloadConfig('readout', { link: 0, faults: [{ kind: 'meteor' }] }, brokers),
+      invalidAt('readout.faults[0].kind'),
+    );
+    const p = parseWorkloadConfig('processor', { dataQuality: { noisyFactor: 8 } }, brokers);
+    assert.ok(p.kind === 'processor');
+    assert.equal(p.dataQuality.noisyFactor, 8);
+    assert.equal(p.dataQuality.raiseAfter, 2);
+    assert.throws(
+      () => parseWorkloadConfig('processor', { dataQuality: { noisyFactr: 8 } }, brokers),
+      invalidAt('processor.dataQuality.noisyFactr'),
+    );
+    assert.throws(
+      () => parseWorkloadConfig('processor', { dataQuality: { efficiencyMin: 2 } }, brokers),
+      invalidAt('processor.dataQuality.efficiencyMin'),
+    );
+  });
+
   it('names the field and the problem for bad values', () => {
     assert.throws(() => parseWorkloadConfig('readout', {}, brokers), invalidAt('readout.link'));
     assert.throws(
