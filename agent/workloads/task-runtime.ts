@@ -116,6 +116,19 @@ export async function runTaskRuntime(
     state = next;
   };
 
+  /** Answers a command or a fault the task could not carry out, with its code and message. */
+  const refuse = (id: number, err: unknown): void =>
+    send({
+      type: 'reply',
+      id,
+      ok: false,
+      state,
+      error: {
+        code: isDaqError(err) ? err.code : 'TASK_ERROR',
+        message: err instanceof Error ? err.message : String(err),
+      },
+    });
+
   process.on('message', (raw: AgentToTask) => {
     if (raw.type === 'fault') {
       // A drill fault: only a RUNNING readout takes one; anything else answers why not.
@@ -130,16 +143,7 @@ export async function runTaskRuntime(
         r.inject(parseFault(raw.fault, { chambers: r.config.chambers }));
         send({ type: 'reply', id: raw.id, ok: true, state });
       } catch (err) {
-        send({
-          type: 'reply',
-          id: raw.id,
-          ok: false,
-          state,
-          error: {
-            code: isDaqError(err) ? err.code : 'TASK_ERROR',
-            message: err instanceof Error ? err.message : String(err),
-          },
-        });
+        refuse(raw.id, err);
       }
       return;
     }
@@ -162,17 +166,7 @@ export async function runTaskRuntime(
           process.exit(0);
         }
       },
-      (err: unknown) =>
-        send({
-          type: 'reply',
-          id: raw.id,
-          ok: false,
-          state,
-          error: {
-            code: isDaqError(err) ? err.code : 'TASK_ERROR',
-            message: err instanceof Error ? err.message : String(err),
-          },
-        }),
+      (err: unknown) => refuse(raw.id, err),
     );
   });
   // The agent going away (IPC closed) ends the workload: it must never run unsupervised.
