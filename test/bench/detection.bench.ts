@@ -22,11 +22,11 @@ const DRILLS: { injection: Injection; alert: string; component: string }[] = [
     component: 'link:0',
   },
   {
-    injection: { kind: 'stalled-link', atSeconds: 130, fault: { link: 1, durationSeconds: 40 } },
+    injection: { kind: 'stalled-link', atSeconds: 160, fault: { link: 1, durationSeconds: 40 } },
     alert: 'DaqLinkStalled',
     component: 'link:1',
   },
-  { injection: { kind: 'crash-processor', atSeconds: 240 }, alert: 'DaqTaskRestarted', component: 'task:' },
+  { injection: { kind: 'crash-processor', atSeconds: 270 }, alert: 'DaqTaskRestarted', component: 'task:' },
 ];
 
 export async function benchDetection(brokers: readonly string[]): Promise<void> {
@@ -46,11 +46,11 @@ export async function benchDetection(brokers: readonly string[]): Promise<void> 
     );
     const log: string[] = [];
     const r = await runTestbed({
-      seconds: 290,
+      seconds: 320,
       home: join(dir, 'home'),
       dataDir: join(dir, 'data'),
       monitoring: true,
-      platformArgs: ['--settle-seconds', '5', '--window-seconds', '60'],
+      platformArgs: ['--settle-seconds', '40', '--window-seconds', '60'],
       inject: DRILLS.map((d) => d.injection),
       print: (l) => log.push(l),
     });

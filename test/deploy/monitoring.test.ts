@@ -37,16 +37,17 @@ describe('the testbed with Prometheus and Alertmanager (drills through the whole
     process.env['DAQOPS_KAFKA_BROKERS'] = brokers.join(',');
     lines = [];
     result = await runTestbed({
-      seconds: 290,
+      seconds: 320,
       home: join(dir, 'home'),
       dataDir: join(dir, 'data'),
       monitoring: true,
-      platformArgs: ['--settle-seconds', '5', '--window-seconds', '60'],
+      // Settle 40 s: a crash's incident is still open when its Prometheus alert arrives (≤ 30 s).
+      platformArgs: ['--settle-seconds', '40', '--window-seconds', '60'],
       inject: [
         { kind: 'noisy-channel', atSeconds: 15, fault: { durationSeconds: 40 } },
         { kind: 'dead-chamber', atSeconds: 15, fault: { chamber: 0, durationSeconds: 40 } },
-        { kind: 'stalled-link', atSeconds: 130, fault: { link: 1, durationSeconds: 40 } },
-        { kind: 'crash-processor', atSeconds: 240 },
+        { kind: 'stalled-link', atSeconds: 160, fault: { link: 1, durationSeconds: 40 } },
+        { kind: 'crash-processor', atSeconds: 270 },
       ],
       print: (l) => lines.push(l),
       onStopped: async (_stack, _env, monitoring) => {
@@ -138,7 +139,8 @@ describe('the testbed with Prometheus and Alertmanager (drills through the whole
     const found = withAlert('DaqTaskRestarted');
     assert.equal(found.length, 1, lines.join('\n'));
     assert.match(`${found[0]!.root.component.kind}:${found[0]!.root.component.id}`, /^task:processor-\d$/);
-    assert.equal(found[0]!.runbook, 'WorkloadCrash');
+    assert.equal(found[0]!.runbook, 'WorkloadCrash', 'the crash opened it; the alert joined');
+    assert.ok(found[0]!.signals.some((s) => s.name === 'TaskExited'));
   });
 
   it('saw every metric an alert rule reads emitted by the live testbed', () => {

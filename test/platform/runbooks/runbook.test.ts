@@ -80,6 +80,7 @@ describe('platform/runbooks', () => {
         'NoiseRising',
         'NoisyChannel',
         'PlatformDown',
+        'TaskRestarted',
         'TimeframesIncomplete',
         'TransitionSlow',
         'TransitionTimeout',
