@@ -222,6 +222,12 @@ export class Agent {
     const tasks = this.metrics.gauge('daq_agent_tasks');
     const reports = this.supervisor.reports();
     for (const s of taskStates) tasks.labels({ state: s }).set(reports.filter((r) => r.state === s).length);
+    // Where each task runs, as verified after its start (rebuilt whole: a task gone leaves no series).
+    const pinned = this.metrics.gauge('daq_agent_task_pinned_info');
+    pinned.reset();
+    for (const r of reports)
+      if (r.pid !== undefined)
+        pinned.labels({ task: r.task, environment: r.environment, cpus: r.cpus ?? '' }).set(1);
     const own = await this.metrics.registry.getMetricsAsJSON();
     const workloads = await this.supervisor.metrics();
     const merged = AggregatorRegistry.aggregate([own, ...workloads]);

@@ -386,6 +386,31 @@ export function runControlDashboard(): Dashboard {
       ]),
     )
     .withPanel(
+      stat('Run duration', 'How long the current run of each environment has been taking data.', 's', [
+        [
+          `time() - max by (environment) (daq_platform_run_start_timestamp_seconds{${ENV}} > 0)`,
+          '{{environment}}',
+        ],
+      ]),
+    )
+    .withPanel(
+      timeseries(
+        'Time to detect and to recover (median)',
+        'From the first signal of a fault to its incident (detect), and from the incident to its resolution (recover), by root kind.',
+        's',
+        [
+          [
+            `histogram_quantile(0.5, sum by (kind, le) (${rate('daq_platform_incident_detect_seconds_bucket', M)}))`,
+            'detect {{kind}}',
+          ],
+          [
+            `histogram_quantile(0.5, sum by (kind, le) (${rate('daq_platform_incident_resolve_seconds_bucket', M)}))`,
+            'recover {{kind}}',
+          ],
+        ],
+      ),
+    )
+    .withPanel(
       timeseries('ERS issues per second', 'ERS issues of the environments, by severity.', 'short', [
         [`sum by (severity) (${rate('daq_platform_ers_issues_total')})`, '{{severity}}'],
       ]),
@@ -431,6 +456,23 @@ export function nodeDashboard(): Dashboard {
       timeseries('Task memory', 'Resident memory of each task process.', 'bytes', [
         [`sum by (task) (process_resident_memory_bytes{${M}, task!=""})`, '{{task}}'],
       ]),
+    )
+    .withPanel(
+      new TablePanel()
+        .title('Pinned cores')
+        .description(
+          'The cores each running task is pinned to, as the agent verified after its start (empty: it shares the node).',
+        )
+        .unit('none')
+        .datasource(DS)
+        .height(8)
+        .span(12)
+        .withTarget(
+          q(`max by (node, environment, task, cpus) (daq_agent_task_pinned_info{${M}})`, '', 'A', {
+            instant: true,
+            table: true,
+          }),
+        ),
     )
     .withPanel(
       timeseries('Restarts per second', 'Task processes restarted after an unexpected exit.', 'short', [

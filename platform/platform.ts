@@ -3,6 +3,7 @@
  * their transitions, with run numbers and the run registry in the store and every state-changing call
  * audited. The HTTP API (api/server.ts) is a thin layer over this class.
  */
+import type { IncidentChange } from './incidents/correlator.js';
 import { describeFault, faultLinks, parseFault, type FaultSpec } from '../protocol/faults.js';
 import { randomBytes } from 'node:crypto';
 import { DaqError } from '../protocol/errors.js';
@@ -98,9 +99,10 @@ export class Platform implements RecoveryTarget {
         const env = this.environments.get(id);
         return env === undefined ? undefined : topologyOf(env);
       },
-      onChange: (inc) => {
+      onChange: (inc, change) => {
         o.store.saveIncident(inc);
         this.updateIncidentGauge();
+        this.timeIncident(inc, change);
       },
     });
     this.incidents.load(o.store.unresolvedIncidents());
@@ -542,6 +544,25 @@ export class Platform implements RecoveryTarget {
     this.o.store.audit(e);
   }
 
+  /** Time to detect (first signal → open) and to recover (open → resolved), by the root's kind. */
+  private timeIncident(inc: Incident, change: IncidentChange): void {
+    const m = this.o.metrics;
+    if (m === undefined) return;
+    const kind = inc.root.component.kind;
+    if (change === 'opened') {
+      const first = Math.min(...inc.signals.map((x) => Date.parse(x.at)).filter(Number.isFinite));
+      const opened = Date.parse(inc.openedAt);
+      if (Number.isFinite(first) && Number.isFinite(opened))
+        m.histogram('daq_platform_incident_detect_seconds')
+          .labels({ kind })
+          .observe(Math.max(0, (opened - first) / 1000));
+    } else if (change === 'resolved' && inc.resolvedAt !== undefined) {
+      m.histogram('daq_platform_incident_resolve_seconds')
+        .labels({ kind })
+        .observe(Math.max(0, (Date.parse(inc.resolvedAt) - Date.parse(inc.openedAt)) / 1000));
+    }
+  }
+
   /** Environments and tasks by state, for the platform's /metrics. */
   updateGauges(): void {
     const m = this.o.metrics;
@@ -556,12 +577,17 @@ export class Platform implements RecoveryTarget {
     // leaves no series behind and a scrape never sees half of it.
     const state = m.gauge('daq_platform_environment_state');
     const run = m.gauge('daq_platform_run_number');
+    const started = m.gauge('daq_platform_run_start_timestamp_seconds');
     state.reset();
     run.reset();
+    started.reset();
     for (const e of envs) {
       for (const s of environmentStates)
         state.labels({ environment: e.id, state: s }).set(e.state === s ? 1 : 0);
       run.labels({ environment: e.id }).set(e.run ?? 0);
+      const record = e.run === undefined || e.state !== 'RUNNING' ? undefined : this.o.store.run(e.run);
+      const t = record?.start == null ? NaN : Date.parse(record.start);
+      started.labels({ environment: e.id }).set(Number.isFinite(t) ? t / 1000 : 0);
     }
     for (const s of taskStates)
       m.gauge('daq_platform_tasks')

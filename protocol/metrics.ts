@@ -25,6 +25,7 @@ export const metricLabels = [
   'source',
   'target',
   'cell',
+  'cpus',
 ] as const;
 export type MetricLabel = (typeof metricLabels)[number];
 
@@ -235,6 +236,12 @@ export const metricCatalogue = [
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   },
   {
+    name: 'daq_agent_task_pinned_info',
+    type: 'gauge',
+    help: 'The cores each task runs on, as verified after its start (label cpus, e.g. "2,3"; "" when it shares the node).',
+    labels: ['node', 'environment', 'task', 'cpus'],
+  },
+  {
     name: 'daq_agent_platform_connected',
     type: 'gauge',
     help: '1 while the link to the platform is up.',
@@ -296,6 +303,26 @@ export const metricCatalogue = [
     type: 'counter',
     help: "ERS issues read from the environments' <ns>.ers, by severity.",
     labels: ['environment', 'severity'],
+  },
+  {
+    name: 'daq_platform_run_start_timestamp_seconds',
+    type: 'gauge',
+    help: 'When the current run of each environment started (Unix seconds; 0 between runs): its duration is time() minus this.',
+    labels: ['environment'],
+  },
+  {
+    name: 'daq_platform_incident_detect_seconds',
+    type: 'histogram',
+    help: 'Time from the first signal of a fault (its own time stamp) to its incident being open: time to detect.',
+    labels: ['kind'],
+    buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
+  },
+  {
+    name: 'daq_platform_incident_resolve_seconds',
+    type: 'histogram',
+    help: 'Time from an incident opening to it resolving (by recovery and quiet, or by a human): time to recover.',
+    labels: ['kind'],
+    buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
   },
   {
     name: 'daq_platform_kafka_up',
