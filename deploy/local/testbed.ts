@@ -24,7 +24,13 @@ import { daqopsHome, runningLocalKafka } from './kafka-state.js';
 import { LocalStack } from './stack.js';
 import { missingMonitoring, monitoringTargetsFile, startMonitoring, type Monitoring } from './monitoring.js';
 import { DaqError } from '../../protocol/errors.js';
-import { describeFault, faultLinks, parseFault, type FaultKind } from '../../protocol/faults.js';
+import {
+  describeFault,
+  faultLinks,
+  parseFault,
+  type FaultKind,
+  type FaultSpec,
+} from '../../protocol/faults.js';
 
 export interface TestbedOptions {
   /** How long the run takes data (default 30 s). */
@@ -290,12 +296,13 @@ async function drill(stack: LocalStack, env: EnvironmentView, d: Injection): Pro
     process.kill(p.pid, 'SIGKILL');
     return `SIGKILL to ${p.name} (pid ${p.pid})`;
   }
-  const r = await stack.api.call<{ tasks: string[] }>('POST', `/api/v1/environments/${env.id}/faults`, {
-    kind: d.kind,
-    ...DRILL_DEFAULTS[d.kind],
-    ...(d.fault ?? {}),
-  });
-  return `${describeFault(parseFault({ kind: d.kind, ...DRILL_DEFAULTS[d.kind], ...(d.fault ?? {}) }, { chambers: 4 }))} on ${r.tasks.join(', ')}`;
+  // The platform checks the fault and answers with it as it went out (with its common start).
+  const r = await stack.api.call<{ fault: FaultSpec; tasks: string[] }>(
+    'POST',
+    `/api/v1/environments/${env.id}/faults`,
+    { kind: d.kind, ...DRILL_DEFAULTS[d.kind], ...(d.fault ?? {}) },
+  );
+  return `${describeFault(r.fault)} on ${r.tasks.join(', ')}`;
 }
 
 /** The incidents a drill became: those opened after it, with the time it took. */
