@@ -112,8 +112,9 @@ export function parseRunbook(text: string, file: string): Runbook {
     r.fail('$.matches', 'name at least one alert, ERS issue pattern or signal');
   const p = r.obj(top['policy'] ?? {}, '$.policy');
   const policy: RunbookPolicy = {
-    maxAttempts: r.int(p, 'maxAttempts', '$.policy', 1, DEFAULT_POLICY.maxAttempts),
-    windowMs: r.int(p, 'windowMinutes', '$.policy', 1, DEFAULT_POLICY.windowMs / 60_000) * 60_000,
+    maxAttempts: r.int(p, 'maxAttempts', '$.policy', 1, DEFAULT_POLICY.maxAttempts, 1000),
+    windowMs:
+      r.int(p, 'windowMinutes', '$.policy', 1, DEFAULT_POLICY.windowMs / 60_000, 7 * 24 * 60) * 60_000,
     backoffMs:
       (typeof p['backoffSeconds'] === 'number' && p['backoffSeconds'] >= 0
         ? p['backoffSeconds']

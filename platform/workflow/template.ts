@@ -61,6 +61,13 @@ export interface WorkflowTemplate {
 }
 
 const TRIGGER = /^(before|after|leave|enter)_([A-Z_]+?)([+-]\d+)?$/;
+/** Bounds of what a template may ask for (one environment; a node's cores, NUMA nodes, memory). */
+export const MAX_REPLICAS = 256;
+export const MAX_TASKS = 1024;
+const MAX_CORES = 1024;
+const MAX_NUMA = 63;
+const MAX_MEMORY_MIB = 4 * 1024 * 1024;
+
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const VAR_REF = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
@@ -117,11 +124,20 @@ export class TemplateReader {
     return v;
   }
 
-  int(o: Record<string, unknown>, key: string, path: string, min: number, dflt?: number): number {
+  /** An integer in min..max: every number that sizes work has an upper bound (a typo must not size a heap). */
+  int(
+    o: Record<string, unknown>,
+    key: string,
+    path: string,
+    min: number,
+    dflt: number | undefined,
+    max: number,
+  ): number {
     let v = this.resolve(o[key] ?? dflt, `${path}.${key}`);
     if (typeof v === 'string' && /^-?\d+$/.test(v)) v = Number(v);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
       this.fail(`${path}.${key}`, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    if (v > max) this.fail(`${path}.${key}`, `must be at most ${max}, got ${v}`);
     return v;
   }
 
@@ -192,6 +208,7 @@ export function parseTemplate(
 
   const tasks: TaskTemplate[] = [];
   const seen = new Set<string>();
+  let tasksSoFar = 0;
   r.list(top['roles'], '$.roles').forEach((roleRaw, ri) => {
     const rp = `$.roles[${ri}]`;
     const role = r.obj(roleRaw, rp);
@@ -199,7 +216,10 @@ export function parseTemplate(
     r.list(role['tasks'], `${rp}.tasks`).forEach((taskRaw, ti) => {
       const tp = `${rp}.tasks[${ti}]`;
       const t = r.obj(taskRaw, tp);
-      const replicas = r.int(t, 'replicas', tp, 1, 1);
+      const replicas = r.int(t, 'replicas', tp, 1, 1, MAX_REPLICAS);
+      if (tasksSoFar + replicas > MAX_TASKS)
+        r.fail(`${tp}.replicas`, `the environment would have more than ${MAX_TASKS} tasks`);
+      tasksSoFar += replicas;
       for (let i = 0; i < replicas; i++) {
         const rr = new TemplateReader(file, { ...vars, index: i });
         const taskName = rr.str(t, 'name', tp);
@@ -224,10 +244,10 @@ export function parseTemplate(
           workload: rr.str(t, 'workload', tp),
           critical: rr.bool(t, 'critical', tp, true),
           resources: {
-            cores: rr.int(res, 'cores', rp2, 0, 1),
-            numa: res['numa'] === undefined ? undefined : rr.int(res, 'numa', rp2, 0),
+            cores: rr.int(res, 'cores', rp2, 0, 1, MAX_CORES),
+            numa: res['numa'] === undefined ? undefined : rr.int(res, 'numa', rp2, 0, undefined, MAX_NUMA),
             near: res['near'] === undefined ? undefined : rr.str(res, 'near', rp2),
-            memoryMiB: rr.int(res, 'memoryMiB', rp2, 0, 256),
+            memoryMiB: rr.int(res, 'memoryMiB', rp2, 0, 256, MAX_MEMORY_MIB),
             links,
           },
           config: rr.obj(rr.resolve(t['config'] ?? {}, `${tp}.config`), `${tp}.config`),

@@ -132,6 +132,25 @@ describe('platform/api', () => {
   });
 });
 
+describe('platform/api bounds', () => {
+  it('refuses an environment of 1e308 processors with 400 naming the field, and stays up', async () => {
+    const { app } = setup();
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/environments',
+      headers: as('expert'),
+      payload: { template: 'deploy/local/testbed.yaml', vars: { processors: 1e308 } },
+    });
+    assert.equal(r.statusCode, 400, r.body);
+    assert.match(
+      r.json<{ message: string }>().message,
+      /roles\[1\]\.tasks\[0\]\.replicas: must be at most 256/,
+    );
+    const list = await app.inject({ method: 'GET', url: '/api/v1/environments', headers: as('viewer') });
+    assert.equal(list.statusCode, 200);
+  });
+});
+
 describe('platform/api drill faults', () => {
   async function running(app: ReturnType<typeof setup>['app']): Promise<string> {
     const created = await app.inject({

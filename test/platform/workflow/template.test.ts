@@ -81,6 +81,25 @@ describe('platform/workflow/template', () => {
     assert.equal(mid.critical, true);
   });
 
+  it('bounds every number that sizes work: 1e308 replicas is a clear error, not an out-of-memory', () => {
+    assert.throws(
+      () => parseTemplate(minimal().replace('replicas: 2', 'replicas: 1e308'), 't.yaml'),
+      invalidAt('$.roles[0].tasks[0].replicas', /at most 256, got 1e\+308/),
+    );
+    assert.throws(
+      () =>
+        parseTemplate(
+          minimal().replace('replicas: 2', "replicas: '{{n}}'").replace('rate: 5', 'rate: 5, n: 100000'),
+          't.yaml',
+        ),
+      invalidAt('$.roles[0].tasks[0].replicas', /at most 256/),
+    );
+    assert.throws(
+      () => parseTemplate(minimal().replace('cores: 2', 'cores: 1000000'), 't.yaml'),
+      invalidAt('$.roles[0].tasks[0].resources.cores', /at most 1024/),
+    );
+  });
+
   it('names the file, the path and the problem of every mistake', () => {
     assert.throws(() => parseTemplate('name: [', 't.yaml'), /t\.yaml: not valid YAML/);
     assert.throws(() => parseTemplate('name: T\nroles: []', 't.yaml'), invalidAt('$.name', /lower-case/));
