@@ -84,6 +84,8 @@ export interface EnvironmentView {
 }
 
 export class Platform implements RecoveryTarget {
+  /** Incidents changed during a batch of signals, written once when it ends (alertmanager()). */
+  private batch: Map<number, Incident> | undefined;
   readonly ledger: ResourceLedger;
   readonly environments = new Map<string, Environment>();
   readonly incidents: Correlator;
@@ -100,7 +102,10 @@ export class Platform implements RecoveryTarget {
         return env === undefined ? undefined : topologyOf(env);
       },
       onChange: (inc, change) => {
-        o.store.saveIncident(inc);
+        // In a batch (one webhook of many alerts) an incident is written once at its end, not once a
+        // signal: each write is the whole incident, so writing per signal grows with the square.
+        if (this.batch !== undefined) this.batch.set(inc.id, inc);
+        else o.store.saveIncident(inc);
         this.updateIncidentGauge();
         this.timeIncident(inc, change);
       },
@@ -424,9 +429,17 @@ export class Platform implements RecoveryTarget {
   /** An Alertmanager webhook (already validated by the API): one signal per alert. */
   alertmanager(p: AlertmanagerPayload): { incidents: number[] } {
     const ids = new Set<number>();
-    for (const s of alertSignals(p)) {
-      const r = this.signal(s);
-      if (r !== undefined) ids.add(r.incident.id);
+    this.batch = new Map();
+    try {
+      for (const s of alertSignals(p)) {
+        const r = this.signal(s);
+        if (r !== undefined) ids.add(r.incident.id);
+      }
+    } finally {
+      // Stored before the webhook is answered: what Alertmanager was told is taken is on disk.
+      const changed = this.batch;
+      this.batch = undefined;
+      for (const inc of changed.values()) this.o.store.saveIncident(inc);
     }
     return { incidents: [...ids] };
   }

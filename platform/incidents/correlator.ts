@@ -41,6 +41,8 @@ export interface Ingested {
 const EMPTY = new DataflowTopology('', []);
 
 export class Correlator {
+  /** Signals not on the root's component, per incident (kept so a join needs no recount). */
+  private readonly symptoms = new Map<number, number>();
   readonly incidents = new Map<number, Incident>();
   private nextId: number;
   private readonly now: () => number;
@@ -110,7 +112,7 @@ export class Correlator {
         kind: 'signal',
         text: `${s.severity}: ${s.name} on ${label(s)} — ${s.summary}`,
       });
-      this.rank(joined, topo);
+      this.rankJoined(joined, signal, topo);
       return this.changed(joined, 'signal');
     }
     const inc: Incident = {
@@ -137,6 +139,37 @@ export class Correlator {
   }
 
   /** Root cause (most upstream, then earliest), severity (highest) and title. */
+  /**
+   * The root cause and title after one more signal joined: only the newcomer can displace the root, and
+   * only it adds to the severity and the symptoms — no re-sort of every signal (an alert storm folds
+   * thousands of signals into one incident, one at a time).
+   */
+  private rankJoined(inc: Incident, s: Signal, topo: DataflowTopology): void {
+    const root = inc.signals.find((x) => x.fingerprint === inc.root.signal);
+    if (
+      root === undefined ||
+      topo.depth(s.component) < topo.depth(root.component) ||
+      (topo.depth(s.component) === topo.depth(root.component) &&
+        Date.parse(s.firstSeen) < Date.parse(root.firstSeen))
+    ) {
+      this.rank(inc, topo);
+      return;
+    }
+    if (incidentSeverities.indexOf(s.severity) > incidentSeverities.indexOf(inc.severity))
+      inc.severity = s.severity;
+    const symptoms =
+      (this.symptoms.get(inc.id) ?? this.countSymptoms(inc, root)) +
+      (componentKey(s.component) === componentKey(root.component) ? 0 : 1);
+    this.symptoms.set(inc.id, symptoms);
+    inc.title = titleOf(root, symptoms);
+  }
+
+  private countSymptoms(inc: Incident, root: Signal): number {
+    // Without the newcomer (the caller adds it): every signal but the last one.
+    return inc.signals.slice(0, -1).filter((x) => componentKey(x.component) !== componentKey(root.component))
+      .length;
+  }
+
   private rank(inc: Incident, topo: DataflowTopology): void {
     const ordered = [...inc.signals].sort(
       (a, b) =>
@@ -163,8 +196,11 @@ export class Correlator {
       (m, s) => (incidentSeverities.indexOf(s.severity) > incidentSeverities.indexOf(m) ? s.severity : m),
       'info',
     );
-    const symptoms = inc.signals.filter((s) => componentKey(s.component) !== componentKey(root.component));
-    inc.title = `${root.name} on ${label(root)}${symptoms.length > 0 ? ` (+${symptoms.length} downstream symptom${symptoms.length > 1 ? 's' : ''})` : ''}`;
+    const symptoms = inc.signals.filter(
+      (s) => componentKey(s.component) !== componentKey(root.component),
+    ).length;
+    this.symptoms.set(inc.id, symptoms);
+    inc.title = titleOf(root, symptoms);
   }
 
   acknowledge(id: number, who: string): Incident {
@@ -263,4 +299,8 @@ export class Correlator {
 
 function label(s: { component: { kind: string; id: string }; environment: string | undefined }): string {
   return `${s.component.kind} ${s.component.id}${s.environment === undefined ? '' : ` (${s.environment})`}`;
+}
+
+function titleOf(root: Signal, symptoms: number): string {
+  return `${root.name} on ${label(root)}${symptoms > 0 ? ` (+${symptoms} downstream symptom${symptoms > 1 ? 's' : ''})` : ''}`;
 }

@@ -41,6 +41,22 @@ const sig = (name: string, component: Component, more: Partial<SignalInput> = {}
 const task = (id: string): Component => ({ kind: 'task', id });
 
 describe('platform/incidents/correlator', () => {
+  it('folds a storm of 3,000 alerts into one incident, its root and title the same as if ranked from scratch', () => {
+    const { c, advance } = setup();
+    const first = c.ingest(sig('DataflowStalled', task('writer')))!;
+    for (let i = 0; i < 3000; i++) {
+      advance(1);
+      const comp = i === 2000 ? task('readout-1') : task(i % 2 === 0 ? 'processor-0' : 'processor-1');
+      c.ingest(sig(`Storm${i}`, comp, { severity: i === 1500 ? 'critical' : 'warning' }));
+    }
+    assert.equal(c.incidents.size, 1);
+    const inc = c.get(first.incident.id);
+    assert.equal(inc.signals.length, 3001);
+    assert.deepEqual(inc.root.component, task('readout-1'), 'the most upstream, though it came late');
+    assert.equal(inc.severity, 'critical');
+    assert.equal(inc.title, 'Storm2000 on task readout-1 (env-1) (+3000 downstream symptoms)');
+  });
+
   it('folds an upstream crash and the downstream symptoms it causes into one incident rooted upstream', () => {
     const { c, advance } = setup();
     // The symptoms arrive first (a stall alert fires before the crash report lands)…
