@@ -28,6 +28,7 @@ import {
   type ChannelMap,
 } from '../../../protocol/index.js';
 import { eventId, type DaqEvent, type EventSegment } from '../../../protocol/events.js';
+import type { IntervalCounts } from './data-quality.js';
 
 export interface KernelConfig {
   readonly map: ChannelMap;
@@ -113,6 +114,21 @@ export class MonitoringAccumulator {
     this.driftHistogram = new Float64Array(
       Math.ceil((config.windowMaxNs - config.windowMinNs) / config.driftBinNs) + 1,
     );
+  }
+
+  /** What data quality judges of the interval counted so far (data-quality.ts), sharing the arrays. */
+  intervalCounts(detectorSeconds: number, disturbed = false): IntervalCounts {
+    return {
+      disturbed,
+      run: this.run,
+      detectorSeconds,
+      timeframes: this.timeframes,
+      hitsPerChannel: this.hitsPerChannel,
+      unassignedHits: this.unassignedHits,
+      eventsPerChamber: this.eventsPerChamber,
+      eventLayerHits: this.eventLayerHits,
+      linkTimeframes: this.linkTimeframes,
+    };
   }
 
   reset(): void {

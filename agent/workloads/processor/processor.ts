@@ -575,17 +575,7 @@ export class ProcessorWorkload {
       this.clock.paused ||
       this.now() < this.outageEndsAtMs ||
       this.now() < this.dqQuietUntilMs;
-    const r = this.dq.observe({
-      disturbed,
-      run: acc.run,
-      detectorSeconds: seconds,
-      timeframes: acc.timeframes,
-      hitsPerChannel: acc.hitsPerChannel,
-      unassignedHits: acc.unassignedHits,
-      eventsPerChamber: acc.eventsPerChamber,
-      eventLayerHits: acc.eventLayerHits,
-      linkTimeframes: acc.linkTimeframes,
-    });
+    const r = this.dq.observe(acc.intervalCounts(seconds, disturbed));
     const ers = (f: Finding, cleared: boolean): void => {
       const component = f.link === undefined ? `environment:${this.config.environment}` : `link:${f.link}`;
       this.deps.ers.raise(

@@ -68,17 +68,7 @@ function drill(intervals: number, d: Drill = {}): DataQualityResult[] {
         );
       }
     }
-    const counts: IntervalCounts = {
-      run: acc.run,
-      detectorSeconds: acc.timeframes * TF_SECONDS,
-      timeframes: acc.timeframes,
-      hitsPerChannel: acc.hitsPerChannel,
-      unassignedHits: acc.unassignedHits,
-      eventsPerChamber: acc.eventsPerChamber,
-      eventLayerHits: acc.eventLayerHits,
-      linkTimeframes: acc.linkTimeframes,
-    };
-    out.push(dq.observe(counts));
+    out.push(dq.observe(acc.intervalCounts(acc.timeframes * TF_SECONDS)));
     acc.reset();
   }
   return out;
