@@ -652,7 +652,7 @@ export class Platform implements RecoveryTarget {
     this.o.onControlEvent?.(e);
   }
 
-  /** The ERS issue a failure event stands for (DESIGN.md: an ERS issue for every failure). */
+  /** The ERS issue a failure event stands for (docs/incidents.md: an ERS issue for every failure). */
   private raiseFor(e: ControlEvent): void {
     const ers = this.o.ers;
     if (ers === undefined) return;

@@ -84,7 +84,7 @@ export function accountingKey(r: AccountingRecord): string {
   }
 }
 
-/** The data-path balance of one run (DESIGN.md "Accounting"): `lost` is 0 unless data really was lost. */
+/** The data-path balance of one run (docs/data-path.md "Accounting"): `lost` is 0 unless data really was lost. */
 export interface Reconciliation {
   readonly run: number;
   readonly produced: {

@@ -119,7 +119,7 @@ export class ChannelMap {
 
 const TESTBED_LAYER_OF_MOD4 = [4, 1, 3, 2] as const;
 
-/** DESIGN.md: chamber = 2·fpga + (channel > 64), layer from channel mod 4 {1→1, 2→3, 3→2, 0→4}. */
+/** The testbed's wiring: chamber = 2·fpga + (channel > 64), layer from channel mod 4 {1→1, 2→3, 3→2, 0→4}. */
 function testbedLocation(fpga: number, channel: number): ChannelLocation {
   const local = ((channel - 1) % 64) + 1;
   return {

@@ -1,5 +1,5 @@
 /**
- * The 64-bit little-endian words of the DT testbed's readout (DESIGN.md, "Hit word").
+ * The 64-bit little-endian words of the DT testbed's readout (docs/data-path.md "Readout").
  *
  *   bits  0–4   TDC_MEAS     0–29, 30 bins per 25 ns bunch crossing
  *   bits  5–16  BX_COUNTER   0–3563

@@ -1,5 +1,5 @@
 /**
- * Environment and task state machines as data (AliECS names, DESIGN.md "Control path"). Each table fits on
+ * Environment and task state machines as data (AliECS names, docs/platform.md). Each table fits on
  * one screen; everything that moves an environment or a task asks these tables first.
  */
 import { DaqError } from './errors.js';

@@ -1,5 +1,5 @@
 /**
- * Sub-timeframe framing (DESIGN.md, data path step 3): one Kafka message per readout link and timeframe,
+ * Sub-timeframe framing (docs/data-path.md "Readout"): one Kafka message per readout link and timeframe,
  * keyed by timeframe id so all links' parts of a timeframe land on one partition. The value is the raw
  * little-endian words; everything a consumer needs to route and account for it is in headers.
  */

@@ -1,4 +1,4 @@
-/** Kafka topic names per environment namespace: `<ns>.raw-hits`, `<ns>.events`, … (DESIGN.md). */
+/** Kafka topic names per environment namespace: `<ns>.raw-hits`, `<ns>.events`, … (docs/data-path.md). */
 import { DaqError } from './errors.js';
 
 export const topicKinds = ['raw-hits', 'events', 'monitoring', 'deadletter', 'control', 'ers'] as const;

@@ -1,6 +1,6 @@
 /**
  * An environment (a partition / session, after AliECS): its state machine, its tasks and their roll-up,
- * and the failure semantics of DESIGN.md — a non-critical task that fails is excluded and the run goes
+ * and the failure semantics of docs/platform.md — a non-critical task that fails is excluded and the run goes
  * on; a critical one sends the environment to ERROR unless the recovery hook heals it. Each transition
  * lives in its own file under transitions/ and runs between hook steps before → leave → enter → after.
  */

@@ -42,7 +42,7 @@ export interface TaskStatus {
 export type ControlStep = 'before' | 'leave' | 'enter' | 'after';
 export type ControlStatus = 'STARTED' | 'DONE_OK' | 'DONE_ERROR' | 'DONE_TIMEOUT';
 
-/** What goes to Kafka `<ns>.control` (DESIGN.md "Events"). */
+/** What goes to Kafka `<ns>.control` (docs/platform.md "Control events and ERS on Kafka"). */
 export type ControlEvent =
   | {
       readonly kind: 'environment';

@@ -1,7 +1,7 @@
 /**
  * Incidents: signals from every source (Alertmanager, ERS, agents, run control) mapped onto an
  * environment's dataflow topology and folded into one incident per fault, with its root cause, timeline
- * and the runbook that applies (DESIGN.md "Incidents and recovery"; ALICE: one crashed task must not page
+ * and the runbook that applies (docs/incidents.md; ALICE: one crashed task must not page
  * as 100 downstream timeouts).
  */
 

@@ -1,6 +1,6 @@
 /**
  * The processor's per-timeframe kernel: decode and validate every word, count hits per channel and
- * occupancy, and build events (DESIGN.md data path step 4, seed 001).
+ * occupancy, and build events (docs/data-path.md "Processor", seed 001).
  *
  * Events: segments (the back-end FPGA's track segments) whose crossing times lie within `toleranceNs` of
  * the previous one form one muon; its crossing time t is the earliest of them, and it needs segments in

@@ -1,5 +1,5 @@
 /**
- * Cuts a stream of words into sub-timeframes (DESIGN.md data path step 3).
+ * Cuts a stream of words into sub-timeframes (docs/data-path.md "Readout").
  *
  * Words are bucketed by the timeframe of their own time stamp, so the stream may arrive out of order by
  * up to a timeframe. A timeframe is emitted once the stream has reached two timeframes beyond it; its
