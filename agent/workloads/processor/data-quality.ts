@@ -116,12 +116,8 @@ export interface DataQualityResult {
   readonly efficiency: ReadonlyMap<string, number>;
 }
 
-interface Sample {
-  readonly counts: IntervalCounts;
-}
-
 export class DataQuality {
-  private window: Sample[] = [];
+  private window: IntervalCounts[] = [];
   private run: number | undefined;
   private runIntervals = 0;
   private baselineRate: number | undefined;
@@ -174,7 +170,7 @@ export class DataQuality {
       };
     }
     this.runIntervals++;
-    this.window.push({ counts });
+    this.window.push(counts);
     if (this.window.length > this.config.windowIntervals) this.window.shift();
     const w = this.sum();
     const found =
@@ -241,7 +237,7 @@ export class DataQuality {
     layerHits: Float64Array;
     linkTfs: Float64Array;
   } {
-    const first = this.window[0]!.counts;
+    const first = this.window[0]!;
     const hits = new Float64Array(first.hitsPerChannel.length);
     const events = new Float64Array(first.eventsPerChamber.length);
     const layerHits = new Float64Array(first.eventLayerHits.length);
@@ -249,7 +245,7 @@ export class DataQuality {
     let seconds = 0;
     let timeframes = 0;
     let unassigned = 0;
-    for (const { counts: x } of this.window) {
+    for (const x of this.window) {
       seconds += x.detectorSeconds;
       timeframes += x.timeframes;
       unassigned += x.unassignedHits;
