@@ -8,8 +8,8 @@ import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
-import type { AgentToPlatform, NodeTopology, PlatformToAgent, TaskReport } from '../protocol/agent-link.js';
-import { isDaqError } from '../protocol/errors.js';
+import type { AgentToPlatform, CommandMessage, NodeTopology, TaskReport } from '../protocol/agent-link.js';
+import { DaqError, isDaqError } from '../protocol/errors.js';
 import { taskStates } from '../protocol/states.js';
 import { ErsReporter } from '../lib/ers.js';
 import type { ErsIssue } from '../protocol/ers.js';
@@ -164,8 +164,8 @@ export class Agent {
   }
 
   /** Carries out one platform command, traced and counted; never throws (errors become a failed result). */
-  async handle(c: Extract<PlatformToAgent, { type: 'command' }>): Promise<AgentToPlatform> {
-    const label = c.action === 'transition' ? (c.transition ?? '?') : c.action;
+  async handle(c: CommandMessage): Promise<AgentToPlatform> {
+    const label = c.action === 'transition' ? c.transition : c.action;
     const end = this.metrics
       .histogram('daq_agent_command_duration_seconds')
       .labels({ transition: label })
@@ -176,26 +176,27 @@ export class Agent {
         `agent command ${label}`,
         { 'daq.node': this.node, 'daq.command': c.action },
         async () => {
-          if (c.action === 'spawn' && c.spec !== undefined) {
-            const r = await this.supervisor.spawn(c.spec);
-            this.countersAtZero(c.spec.task, c.spec.environment);
-            return r;
+          switch (c.action) {
+            case 'spawn': {
+              const r = await this.supervisor.spawn(c.spec);
+              this.countersAtZero(c.spec.task, c.spec.environment);
+              return r;
+            }
+            case 'transition':
+              if (c.transition === 'CONFIGURE') this.ersOut.learn(c.payload);
+              return this.supervisor.transition(c.task, c.transition, c.payload, undefined, c.timeoutMs);
+            case 'fault':
+              return this.supervisor.fault(c.task, c.fault, c.timeoutMs);
+            case 'restart':
+              return this.supervisor.restartNow(c.task, c.traceparent);
+            case 'kill': {
+              const before = this.supervisor.get(c.task);
+              await this.supervisor.kill(c.task);
+              if (before === undefined)
+                throw new DaqError('NOT_FOUND', `no task ${c.task} on node ${this.node}`, { field: 'task' });
+              return { ...before, state: 'DONE' as const, pid: undefined };
+            }
           }
-          if (c.action === 'transition' && c.task !== undefined && c.transition !== undefined) {
-            if (c.transition === 'CONFIGURE') this.ersOut.learn(c.payload ?? {});
-            return this.supervisor.transition(c.task, c.transition, c.payload ?? {}, undefined, c.timeoutMs);
-          }
-          if (c.action === 'fault' && c.task !== undefined)
-            return this.supervisor.fault(c.task, c.payload?.['fault'], c.timeoutMs);
-          if (c.action === 'restart' && c.task !== undefined)
-            return this.supervisor.restartNow(c.task, c.traceparent);
-          if (c.action === 'kill' && c.task !== undefined) {
-            const before = this.supervisor.get(c.task);
-            await this.supervisor.kill(c.task);
-            if (before === undefined) throw new Error(`no task ${c.task}`);
-            return { ...before, state: 'DONE' as const, pid: undefined };
-          }
-          throw new Error(`command ${c.action} lacks its spec, task or transition`);
         },
         c.traceparent,
       );

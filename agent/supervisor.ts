@@ -10,7 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { DaqError } from '../protocol/errors.js';
 import { nextTaskState, type TaskState, type TaskTransition } from '../protocol/states.js';
-import type { TaskReport, TaskSpec } from '../protocol/agent-link.js';
+import type { TaskEvent, TaskReport, TaskSpec } from '../protocol/agent-link.js';
 import type { ErsIssue } from '../protocol/ers.js';
 import type { ErsReporter } from '../lib/ers.js';
 import { daqopsCommand } from '../lib/paths.js';
@@ -64,7 +64,7 @@ interface Managed {
   restartTimer: NodeJS.Timeout | undefined;
 }
 
-export type TaskEvent = 'exited' | 'restarted' | 'failed' | 'state' | 'pinning-failed';
+export type { TaskEvent };
 
 export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEvent] }> {
   private readonly tasks = new Map<string, Managed>();
@@ -201,7 +201,7 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
           });
           child.once('exit', () => {
             clearTimeout(t);
-            reject(new DaqError('TIMEOUT', `task ${spec.task} exited before it was ready`));
+            reject(new DaqError('TASK_FAILED', `task ${spec.task} exited before it was ready`));
           });
         })
       : new Promise<void>((resolve, reject) => {
@@ -292,7 +292,7 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
   ): Promise<TaskToAgent> {
     const child = m.child;
     if (child?.connected !== true)
-      return Promise.reject(new DaqError('TIMEOUT', `task ${m.spec.task} has no running process`));
+      return Promise.reject(new DaqError('TASK_FAILED', `task ${m.spec.task} has no running process`));
     const id = m.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -411,7 +411,7 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     if (m.child !== child) return;
     for (const p of m.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new DaqError('TIMEOUT', `task ${m.spec.task} exited (${signal ?? `code ${code}`})`));
+      p.reject(new DaqError('TASK_FAILED', `task ${m.spec.task} exited (${signal ?? `code ${code}`})`));
     }
     m.pending.clear();
     const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
@@ -488,7 +488,8 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
         { type: 'command', transition: h.transition, payload: h.payload },
         this.timeout(),
       );
-      if (r.type === 'reply' && !r.ok) throw new Error(r.error?.message ?? `${h.transition} failed`);
+      if (r.type === 'reply' && !r.ok)
+        throw new DaqError('TASK_FAILED', r.error?.message ?? `${h.transition} failed`);
     }
   }
 

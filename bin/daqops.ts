@@ -11,7 +11,7 @@ import { installFatalHandlers } from '../lib/fatal.js';
 import { parseWorkloadConfig, workloadKinds, type WorkloadKind } from '../agent/workloads/config.js';
 import type { AgentCliOptions } from '../agent/agent-cli.js';
 import type { PlatformCliOptions } from '../platform/platform-cli.js';
-import type { Incident } from '../platform/incidents/types.js';
+import { agentLine, envDetail, envLine, runLine } from '../platform/api/format.js';
 
 // Each command loads only what it needs: an agent or a workload process does not carry the Kafka
 // client, Arrow or the testbed in memory unless it uses them.
@@ -215,6 +215,12 @@ program
   .option('--db <file>', 'SQLite state (default .daqops/platform.db)')
   .option('--brokers <list>', 'Kafka brokers for the environments (default DAQOPS_KAFKA_BROKERS)')
   .option('--runbooks <dir>', 'runbooks directory (default runbooks/)')
+  .option(
+    '--templates <dir>',
+    'a directory of workflow templates (<name>.yaml); repeatable, searched in order (default deploy/templates/)',
+    collect,
+    [],
+  )
   .option('--page-url <url>', 'on-call webhook for escalations (default DAQOPS_PAGE_URL)')
   .option('--page-routing-key <key>', 'routing key sent with each page', 'daqops')
   .option(
@@ -244,35 +250,34 @@ const withClient = (cmd: Command): Command =>
     .option('--json', 'print JSON');
 const show = (o: ClientOpts, value: unknown, text: () => string): void =>
   console.log(o.json === true ? JSON.stringify(value, null, 2) : text());
-interface EnvView {
-  id: string;
-  template: string;
-  state: string;
-  run?: number;
-  rollUp: string;
-  tasks: {
-    name: string;
-    node: string;
-    cpus: number[];
-    state: string;
-    critical: boolean;
-    excluded: boolean;
-  }[];
-}
-const envLine = (e: EnvView): string =>
-  `${e.id.padEnd(22)} ${e.state.padEnd(11)} run ${String(e.run ?? '-').padEnd(5)} tasks ${e.tasks.length} (${e.rollUp})`;
-
 const envCmd = program.command('env').description('environments on the platform');
-withClient(envCmd.command('create').description('create an environment from a workflow template'))
-  .requiredOption('-f, --file <template>', 'workflow template (YAML), as the platform sees the path')
+withClient(
+  envCmd
+    .command('create')
+    .description(
+      "create an environment from a workflow template: by name from the platform's templates, or a local YAML file",
+    ),
+)
+  .option(
+    '-t, --template <name>',
+    "template name in the platform's template directories (daqops env templates)",
+  )
+  .option('-f, --file <template>', 'a workflow template (YAML) on this machine, uploaded to the platform')
   .option('--var <k=v>', 'template variable (repeatable)', collect, [])
-  .action(async (o: ClientOpts & { file: string; var: string[] }) => {
+  .action(async (o: ClientOpts & { template?: string; file?: string; var: string[] }) => {
     const { parseVarArgs } = await import('../platform/workflow/template.js');
-    const e = await (
-      await client(o)
-    ).call<EnvView>('POST', '/api/v1/environments', { template: o.file, vars: parseVarArgs(o.var) });
+    if ((o.template === undefined) === (o.file === undefined))
+      throw new DaqError('BAD_REQUEST', 'give either --template NAME or --file FILE', { field: 'template' });
+    const source = o.file !== undefined ? { yaml: readFileSync(o.file, 'utf8') } : { name: o.template ?? '' };
+    const e = await (await client(o)).createEnvironment(source, parseVarArgs(o.var));
     show(o, e, () => envLine(e));
   });
+withClient(
+  envCmd.command('templates').description('the templates the platform creates environments from'),
+).action(async (o: ClientOpts) => {
+  const names = await (await client(o)).templates();
+  show(o, names, () => names.join('\n') || 'no templates');
+});
 withClient(
   envCmd
     .command('transition')
@@ -281,9 +286,7 @@ withClient(
   .argument('<id>')
   .argument('<event>')
   .action(async (id: string, event: string, o: ClientOpts) => {
-    const e = await (
-      await client(o)
-    ).call<EnvView>('POST', `/api/v1/environments/${id}/transitions`, { transition: event });
+    const e = await (await client(o)).transition(id, event);
     show(o, e, () => envLine(e));
   });
 withClient(
@@ -322,86 +325,42 @@ withClient(
       const v = o[opt];
       if (v !== undefined) fault[field] = v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
     }
-    const r = await (
-      await client(o)
-    ).call<{ fault: Record<string, unknown>; tasks: string[] }>(
-      'POST',
-      `/api/v1/environments/${id}/faults`,
-      fault,
-    );
+    const r = await (await client(o)).injectFault(id, fault);
     show(
       o,
       r,
       () =>
-        `${kind} injected into ${r.tasks.join(', ')}${typeof r.fault['atMs'] === 'number' ? ` from ${new Date(r.fault['atMs']).toISOString()}` : ''}`,
+        `${kind} injected into ${r.tasks.join(', ')}${r.fault.atMs === undefined ? '' : ` from ${new Date(r.fault.atMs).toISOString()}`}`,
     );
   });
 withClient(envCmd.command('list').description('all environments')).action(async (o: ClientOpts) => {
-  const list = await (await client(o)).call<EnvView[]>('GET', '/api/v1/environments');
+  const list = await (await client(o)).environments();
   show(o, list, () => (list.length === 0 ? 'no environments' : list.map(envLine).join('\n')));
 });
 withClient(envCmd.command('show').description('one environment with its tasks'))
   .argument('<id>')
   .action(async (id: string, o: ClientOpts) => {
-    const e = await (await client(o)).call<EnvView>('GET', `/api/v1/environments/${id}`);
-    show(o, e, () =>
-      [
-        envLine(e),
-        ...e.tasks.map(
-          (t) =>
-            `  ${t.name.padEnd(16)} ${t.state.padEnd(11)} ${t.node} cpus ${t.cpus.join(',')}${t.critical ? '' : ' (non-critical)'}${t.excluded ? ' EXCLUDED' : ''}`,
-        ),
-      ].join('\n'),
-    );
+    const e = await (await client(o)).environment(id);
+    show(o, e, () => envDetail(e));
   });
 
 withClient(program.command('agents').description('nodes whose agents joined the platform')).action(
   async (o: ClientOpts) => {
-    const list = await (
-      await client(o)
-    ).call<{ node: string; connected: boolean; lost: boolean; tasks: number; cores: number }[]>(
-      'GET',
-      '/api/v1/agents',
-    );
-    show(
-      o,
-      list,
-      () =>
-        list
-          .map(
-            (a) =>
-              `${a.node.padEnd(20)} ${a.connected ? 'connected' : a.lost ? 'LOST' : 'away'}  ${a.cores} cores, ${a.tasks} tasks`,
-          )
-          .join('\n') || 'no agents',
-    );
+    const list = await (await client(o)).agents();
+    show(o, list, () => list.map(agentLine).join('\n') || 'no agents');
   },
 );
 
 const runCmd = program.command('run').description('the run registry');
 withClient(runCmd.command('list').description('runs, newest first')).action(async (o: ClientOpts) => {
-  const runs = await (
-    await client(o)
-  ).call<
-    { run: number; environment: string; startedBy: string; start: string; endCompleted: string | null }[]
-  >('GET', '/api/v1/runs');
-  show(
-    o,
-    runs,
-    () =>
-      runs
-        .map(
-          (r) =>
-            `run ${String(r.run).padEnd(6)} ${r.environment.padEnd(22)} by ${r.startedBy.padEnd(18)} ${r.start} → ${r.endCompleted ?? 'running'}`,
-        )
-        .join('\n') || 'no runs',
-  );
+  const runs = await (await client(o)).runs();
+  show(o, runs, () => runs.map(runLine).join('\n') || 'no runs');
 });
 withClient(runCmd.command('show').description('one run'))
   .argument('<run>')
   .action(async (run: string, o: ClientOpts) => {
-    const r = await (await client(o)).call<unknown>('GET', `/api/v1/runs/${run}`);
+    const r = await (await client(o)).run(run);
     console.log(JSON.stringify(r, null, 2));
-    void o;
   });
 
 const incidentsCmd = program
@@ -411,16 +370,14 @@ withClient(incidentsCmd.command('list').description('incidents, newest first'))
   .option('--state <state>', 'open, acknowledged or resolved')
   .action(async (o: ClientOpts & { state?: string }) => {
     const { incidentLine } = await import('../platform/incidents/format.js');
-    const list = await (
-      await client(o)
-    ).call<Incident[]>('GET', `/api/v1/incidents${o.state === undefined ? '' : `?state=${o.state}`}`);
+    const list = await (await client(o)).incidents(o.state);
     show(o, list, () => list.map(incidentLine).join('\n') || 'no incidents');
   });
 withClient(incidentsCmd.command('show').description('one incident: root cause, signals, timeline'))
   .argument('<id>')
   .action(async (id: string, o: ClientOpts) => {
     const { formatIncident } = await import('../platform/incidents/format.js');
-    const i = await (await client(o)).call<Incident>('GET', `/api/v1/incidents/${id}`);
+    const i = await (await client(o)).incident(id);
     show(o, i, () => formatIncident(i));
   });
 for (const [verb, what] of [
@@ -433,13 +390,8 @@ for (const [verb, what] of [
     .action(async (id: string, o: ClientOpts & { note?: string }) => {
       const { incidentLine } = await import('../platform/incidents/format.js');
       const c = await client(o);
-      if (verb === 'ack' && o.note !== undefined)
-        await c.call('POST', `/api/v1/incidents/${id}/notes`, { text: o.note });
-      const i = await c.call<Incident>(
-        'POST',
-        `/api/v1/incidents/${id}/${verb}`,
-        verb === 'resolve' && o.note !== undefined ? { note: o.note } : undefined,
-      );
+      if (verb === 'ack' && o.note !== undefined) await c.note(id, o.note);
+      const i = verb === 'ack' ? await c.acknowledge(id) : await c.resolve(id, o.note);
       show(o, i, () => incidentLine(i));
     });
 }
@@ -448,9 +400,7 @@ withClient(incidentsCmd.command('note').description("add a note to an incident's
   .argument('<text...>')
   .action(async (id: string, text: string[], o: ClientOpts) => {
     const { incidentLine } = await import('../platform/incidents/format.js');
-    const i = await (
-      await client(o)
-    ).call<Incident>('POST', `/api/v1/incidents/${id}/notes`, { text: text.join(' ') });
+    const i = await (await client(o)).note(id, text.join(' '));
     show(o, i, () => incidentLine(i));
   });
 
@@ -543,9 +493,6 @@ try {
 } catch (err) {
   if (isDaqError(err)) {
     console.error(`daqops: ${err.code}: ${err.message}`);
-    process.exitCode = 2;
-  } else if (err instanceof Error && err.name === 'PlatformApiError') {
-    console.error(`daqops: ${err.message}`);
     process.exitCode = 2;
   } else {
     throw err;

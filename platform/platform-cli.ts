@@ -16,6 +16,7 @@ import { AgentHub } from './agents/hub.js';
 import { ControlBus } from './events/bus.js';
 import { DataPath } from './dataflow/data-path.js';
 import { loadRunbooks } from './runbooks/runbook.js';
+import { TemplateLibrary } from './workflow/library.js';
 import { ErsFeed } from './incidents/ers-feed.js';
 import { buildApi } from './api/server.js';
 import { loadTokens } from './api/auth.js';
@@ -30,6 +31,8 @@ export interface PlatformCliOptions {
   readonly brokers?: string;
   /** Runbooks directory (default runbooks/ of the project). */
   readonly runbooks?: string;
+  /** Template directories, searched in order for `<name>.yaml` (default deploy/templates/ of the project). */
+  readonly templates?: readonly string[];
   readonly pageUrl?: string;
   readonly pageRoutingKey?: string;
   /** How long a recovered incident must stay quiet before it resolves itself (default 60 s). */
@@ -77,8 +80,8 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     sink: (issue) => {
       process.stderr.write(`${formatErsLine(issue)}\n`);
       const envId = issue.parameters['environment'];
-      const env = typeof envId === 'string' ? platform.environments.get(envId) : undefined;
-      if (env !== undefined) bus?.ers(env.namespace, issue);
+      const ns = typeof envId === 'string' ? platform.namespaceOf(envId) : undefined;
+      if (ns !== undefined) bus?.ers(ns, issue);
     },
   });
   const kafka = brokers.length === 0 ? undefined : new KafkaClient({ brokers, clientId: 'daqops-platform' });
@@ -148,6 +151,11 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   });
   const runbooksDir = o.runbooks ?? join(projectRoot(), 'runbooks');
   const runbooks = loadRunbooks(runbooksDir);
+  const templateDirs =
+    o.templates === undefined || o.templates.length === 0
+      ? [join(projectRoot(), 'deploy', 'templates')]
+      : o.templates;
+  const templates = new TemplateLibrary(templateDirs);
   const pageUrl = o.pageUrl ?? envString('DAQOPS_PAGE_URL');
   const platform: Platform = new Platform({
     store,
@@ -156,18 +164,19 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     metrics,
     ers,
     runbooks,
+    templates,
     page: pageUrl === undefined ? undefined : { url: pageUrl, routingKey: o.pageRoutingKey ?? 'daqops' },
     incidentTiming: {
       settleMs: (o.settleSeconds ?? 60) * 1000,
       ...(o.windowSeconds === undefined ? {} : { windowMs: o.windowSeconds * 1000 }),
     },
     onControlEvent: (e) => {
-      const env = platform.environments.get(e.environment);
-      if (env !== undefined) bus?.control(env.namespace, e);
+      const ns = platform.namespaceOf(e.environment);
+      if (ns !== undefined) bus?.control(ns, e);
       // The environment's ERS issues feed the incidents from DEPLOY to EXIT.
-      if (env !== undefined && e.kind === 'environment' && e.step === 'after' && e.status === 'DONE_OK') {
-        if (e.transition === 'DEPLOY') ersFeed?.watch(env.id, env.namespace);
-        if (e.transition === 'EXIT') void ersFeed?.unwatch(env.id);
+      if (ns !== undefined && e.kind === 'environment' && e.step === 'after' && e.status === 'DONE_OK') {
+        if (e.transition === 'DEPLOY') ersFeed?.watch(e.environment, ns);
+        if (e.transition === 'EXIT') void ersFeed?.unwatch(e.environment);
       }
     },
     ...(dataPath === undefined ? {} : { drain: (env, stopped) => dataPath.drain(env, stopped) }),
@@ -176,7 +185,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       // after STOP_ACTIVITY, when STOP has drained the data path role by role).
       reconcile: async (_args, ctx) => {
         if (ctx.run === undefined || dataPath === undefined) return;
-        store.runReconciliation(ctx.run, await dataPath.balance(platform.get(ctx.environment), ctx.run));
+        store.runReconciliation(ctx.run, await dataPath.balance(platform.model(ctx.environment), ctx.run));
       },
     },
   });
@@ -203,17 +212,14 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   const restored = platform.restore();
   kafkaWatch?.start();
   const ticker = setInterval(() => platform.tick(), 1000);
-  for (const env of platform.environments.values())
+  for (const env of platform.listEnvironments())
     if (env.state !== 'STANDBY' && env.state !== 'DONE') ersFeed?.watch(env.id, env.namespace);
   if (restored.environments > 0)
     console.error(
       `platform: restored ${restored.environments} environment(s) from ${dbFile}, ${restored.holdingResources} holding resources${restored.interrupted.length > 0 ? `; cut mid-transition, now ERROR: ${restored.interrupted.join(', ')}` : ''}`,
     );
-  const app = buildApi(
-    platform,
-    store,
-    tokens,
-    () =>
+  const app = buildApi(platform, tokens, {
+    agents: () =>
       [...hub.agents.values()].map((a) => ({
         node: a.node,
         connected: a.connected,
@@ -223,16 +229,23 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
         lastSeenMs: a.lastSeenMs,
         metrics: a.metrics,
       })),
-    () => {
+    metricsText: () => {
       platform.updateGauges();
       metrics.gauge('daq_platform_agents_connected').set(hub.connectedCount);
       return metrics.text();
     },
-  );
+    onInternalError: (err, req) =>
+      ers.raise(
+        'daqops.platform.InternalError',
+        `${req.method} ${req.url.slice(0, 200)}: ${err instanceof Error ? err.message : String(err)}`,
+        {},
+        { cause: err },
+      ),
+  });
   hub.attach(app.server);
   await app.listen({ port: o.port, host: o.host });
   console.error(
-    `platform: http://${o.host}:${o.port} (API /api/v1, OpenAPI /openapi.json), agents join at ws://${o.host}:${o.port}/api/v1/agents/ws, state in ${dbFile}, ${runbooks.length} runbooks from ${runbooksDir}${pageUrl === undefined ? ', no pager' : `, pages to ${pageUrl}`}`,
+    `platform: http://${o.host}:${o.port} (API /api/v1, OpenAPI /openapi.json), agents join at ws://${o.host}:${o.port}/api/v1/agents/ws, state in ${dbFile}, ${runbooks.length} runbooks from ${runbooksDir}, templates ${templates.names().join(', ') || 'none'} from ${templateDirs.join(', ')}${pageUrl === undefined ? ', no pager' : `, pages to ${pageUrl}`}`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);

@@ -3,7 +3,7 @@
  * sends heartbeats with its tasks' states, and answers task commands. Both sides validate what they read.
  */
 import { DaqError } from './errors.js';
-import { taskStates, taskTransitions, type TaskState, type TaskTransition } from './states.js';
+import { commandedTaskTransitions, taskStates, type TaskState, type TaskTransition } from './states.js';
 
 export interface NumaNode {
   readonly id: number;
@@ -64,6 +64,10 @@ export interface TaskSpec {
   readonly critical: boolean;
 }
 
+/** What an agent tells the platform about a task between heartbeats. */
+export const taskEvents = ['exited', 'restarted', 'failed', 'state', 'pinning-failed'] as const;
+export type TaskEvent = (typeof taskEvents)[number];
+
 export type AgentToPlatform =
   | {
       readonly type: 'register';
@@ -89,26 +93,44 @@ export type AgentToPlatform =
   | {
       readonly type: 'task-event';
       readonly task: TaskReport;
-      readonly event: 'exited' | 'restarted' | 'failed' | 'state' | 'pinning-failed';
+      readonly event: TaskEvent;
     };
 
-export type PlatformToAgent =
+/** The task transitions a command may carry (KILL is the agent's own, never commanded). */
+export type CommandedTaskTransition = Exclude<TaskTransition, 'KILL'>;
+
+/** One message type per action: what each carries is checked by the compiler on both ends. */
+export type TaskCommand =
+  /** Start the task's process in STANDBY. */
+  | { readonly action: 'spawn'; readonly spec: TaskSpec }
   | {
-      readonly type: 'command';
-      readonly id: string;
-      /**
-       * `restart`: stop the task's process if it runs, start it again, replay it to its state. `fault`: a
-       * drill fault (`payload.fault`, protocol/faults.ts) for a running readout's emulator.
-       */
-      readonly action: 'spawn' | 'transition' | 'kill' | 'restart' | 'fault';
-      readonly spec?: TaskSpec;
-      readonly task?: string;
-      readonly transition?: TaskTransition;
-      readonly payload?: Readonly<Record<string, unknown>>;
-      readonly traceparent?: string;
-      readonly timeoutMs?: number;
+      readonly action: 'transition';
+      readonly task: string;
+      readonly transition: CommandedTaskTransition;
+      readonly payload: Readonly<Record<string, unknown>>;
     }
-  | { readonly type: 'welcome'; readonly node: string };
+  /** Stop the task's process; it is forgotten. */
+  | { readonly action: 'kill'; readonly task: string }
+  /** Stop the task's process if it runs, start it again, replay it to its state. */
+  | { readonly action: 'restart'; readonly task: string }
+  /** A drill fault (protocol/faults.ts) for a running readout's emulator; checked by the task. */
+  | { readonly action: 'fault'; readonly task: string; readonly fault: unknown };
+
+export type TaskCommandAction = TaskCommand['action'];
+
+export type CommandMessage = TaskCommand & {
+  readonly type: 'command';
+  readonly id: string;
+  readonly traceparent?: string;
+  readonly timeoutMs?: number;
+};
+
+export type PlatformToAgent = CommandMessage | { readonly type: 'welcome'; readonly node: string };
+
+/** The task a command is about (its spec's, for spawn). */
+export function commandTask(c: TaskCommand): string {
+  return c.action === 'spawn' ? c.spec.task : c.task;
+}
 
 /** Validates a message from the platform; throws INVALID_CONFIG naming the field. */
 export function parsePlatformMessage(text: string): PlatformToAgent {
@@ -118,26 +140,41 @@ export function parsePlatformMessage(text: string): PlatformToAgent {
   } catch {
     throw new DaqError('INVALID_CONFIG', 'platform message is not JSON', { field: 'message' });
   }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new DaqError('INVALID_CONFIG', 'platform message must be an object', { field: 'message' });
   const m = v as Record<string, unknown>;
-  if (m['type'] === 'welcome') return m as unknown as PlatformToAgent;
+  const bad = (field: string, problem: string): never => {
+    throw new DaqError('INVALID_CONFIG', `command.${field} ${problem}`, { field });
+  };
+  if (m['type'] === 'welcome') {
+    if (typeof m['node'] !== 'string') bad('node', 'must be a string');
+    return m as unknown as PlatformToAgent;
+  }
   if (m['type'] !== 'command')
     throw new DaqError('INVALID_CONFIG', `unknown platform message type ${JSON.stringify(m['type'])}`, {
       field: 'type',
     });
-  if (typeof m['id'] !== 'string')
-    throw new DaqError('INVALID_CONFIG', 'command.id must be a string', { field: 'id' });
-  if (!['spawn', 'transition', 'kill', 'restart', 'fault'].includes(m['action'] as string)) {
-    throw new DaqError('INVALID_CONFIG', `command.action must be spawn, transition, kill, restart or fault`, {
-      field: 'action',
-    });
-  }
-  if (
-    m['action'] === 'transition' &&
-    !(taskTransitions as readonly string[]).includes(m['transition'] as string)
-  ) {
-    throw new DaqError('INVALID_CONFIG', `command.transition must be one of ${taskTransitions.join(', ')}`, {
-      field: 'transition',
-    });
+  if (typeof m['id'] !== 'string') bad('id', 'must be a string');
+  if (m['traceparent'] !== undefined && typeof m['traceparent'] !== 'string')
+    bad('traceparent', 'must be a string');
+  if (m['timeoutMs'] !== undefined && !(typeof m['timeoutMs'] === 'number' && m['timeoutMs'] > 0))
+    bad('timeoutMs', 'must be a positive number');
+  const action = m['action'];
+  if (action === 'spawn') {
+    const spec = m['spec'] as Record<string, unknown> | undefined;
+    if (typeof spec !== 'object' || spec === null) bad('spec', 'must be an object');
+    for (const k of ['task', 'environment', 'kind'] as const)
+      if (typeof spec![k] !== 'string') bad(`spec.${k}`, 'must be a string');
+    if (!Array.isArray(spec!['cpus'])) bad('spec.cpus', 'must be a list of CPU numbers');
+  } else if (['transition', 'kill', 'restart', 'fault'].includes(action as string)) {
+    if (typeof m['task'] !== 'string') bad('task', 'must be a string');
+    if (action === 'transition') {
+      if (!(commandedTaskTransitions as readonly string[]).includes(m['transition'] as string))
+        bad('transition', `must be one of ${commandedTaskTransitions.join(', ')}`);
+      if (typeof m['payload'] !== 'object' || m['payload'] === null) bad('payload', 'must be an object');
+    }
+  } else {
+    bad('action', 'must be spawn, transition, kill, restart or fault');
   }
   return m as unknown as PlatformToAgent;
 }

@@ -1,4 +1,12 @@
-export { DaqError, errorCodes, isDaqError, retriableCodes } from './errors.js';
+export {
+  DaqError,
+  asDaqError,
+  errorCatalogue,
+  errorCodes,
+  isDaqError,
+  isErrorCode,
+  retriableCodes,
+} from './errors.js';
 export type { DaqErrorOptions, ErrorCode } from './errors.js';
 export {
   CELLS_PER_LAYER,
@@ -64,13 +72,18 @@ export { ERS_NAME, ersIssueCatalogue, ersSeverities, severityRank, validateErsIs
 export type { ErsContext, ErsIssue, ErsIssueName, ErsParameterValue, ErsSeverity } from './ers.js';
 export {
   allowedEnvironmentTransitions,
+  commandedTaskTransitions,
+  environmentFailure,
   environmentMachine,
   environmentStates,
   environmentTransitions,
+  failedEnvironmentState,
   isEnvironmentTransition,
   nextEnvironmentState,
   nextTaskState,
+  taskAllows,
   taskMachine,
+  taskPathTo,
   taskStates,
   taskTransitions,
 } from './states.js';

@@ -34,6 +34,29 @@ export const environmentMachine: Readonly<
   RECOVER: { from: ['ERROR'], to: 'DEPLOYED' },
 };
 
+/**
+ * The failure edge: what a transition that failed, a critical task lost while another transition is under
+ * way, or a transition cut by a platform restart does to an environment. Not a transition anyone asks for
+ * (it is not offered as one): from every live state, STANDBY too — a DEPLOY that failed after starting
+ * processes left some behind, and EXIT cleans them up from ERROR.
+ */
+export const environmentFailure: {
+  readonly from: readonly EnvironmentState[];
+  readonly to: EnvironmentState;
+} = {
+  from: ['STANDBY', 'DEPLOYED', 'CONFIGURED', 'RUNNING'],
+  to: 'ERROR',
+};
+
+/** The state a failure leaves an environment in; ILLEGAL_TRANSITION from ERROR and DONE. */
+export function failedEnvironmentState(state: EnvironmentState): EnvironmentState {
+  if (!environmentFailure.from.includes(state))
+    throw new DaqError('ILLEGAL_TRANSITION', `environment in state ${state} cannot fail (it is not live)`, {
+      field: 'state',
+    });
+  return environmentFailure.to;
+}
+
 export const taskStates = ['STANDBY', 'CONFIGURED', 'RUNNING', 'ERROR', 'DONE'] as const;
 export type TaskState = (typeof taskStates)[number];
 
@@ -45,6 +68,7 @@ export const taskTransitions = [
   'EXIT',
   'GO_ERROR',
   'RECOVER',
+  'KILL',
 ] as const;
 export type TaskTransition = (typeof taskTransitions)[number];
 
@@ -58,7 +82,37 @@ export const taskMachine: Readonly<
   EXIT: { from: ['STANDBY', 'CONFIGURED', 'ERROR'], to: 'DONE' },
   GO_ERROR: { from: ['STANDBY', 'CONFIGURED', 'RUNNING'], to: 'ERROR' },
   RECOVER: { from: ['ERROR'], to: 'STANDBY' },
+  // The process stopped from outside its state machine (its environment's EXIT, a move, a stray): done,
+  // from whatever state it was in. Never sent to a task; the agent kills the process.
+  KILL: { from: ['STANDBY', 'CONFIGURED', 'RUNNING', 'ERROR'], to: 'DONE' },
 };
+
+/** The task transitions the platform commands a task's process to take (KILL is the agent's own). */
+export const commandedTaskTransitions = taskTransitions.filter((t) => t !== 'KILL');
+
+/** Whether a task state may take a transition (the table, without throwing). */
+export function taskAllows(state: TaskState, transition: TaskTransition): boolean {
+  return taskMachine[transition].from.includes(state);
+}
+
+/**
+ * The task transitions that bring a task in STANDBY to `target` (CONFIGURE, START …), read from the table:
+ * what a task placed anew (a move) takes to catch up with its environment.
+ */
+export function taskPathTo(target: TaskState): ('CONFIGURE' | 'START')[] {
+  const path: ('CONFIGURE' | 'START')[] = [];
+  let s: TaskState = 'STANDBY';
+  for (const t of ['CONFIGURE', 'START'] as const) {
+    if (s === target) break;
+    s = nextTaskState(s, t);
+    path.push(t);
+  }
+  if (s !== target)
+    throw new DaqError('ILLEGAL_TRANSITION', `a task in STANDBY cannot be brought to ${target}`, {
+      field: 'state',
+    });
+  return path;
+}
 
 /** The state an environment reaches by `transition`; throws ILLEGAL_TRANSITION naming state and transition. */
 export function nextEnvironmentState(

@@ -52,7 +52,8 @@ export async function runTaskRuntime(
         environment: config.environment,
       });
     } else if (t === 'START') {
-      if (config === undefined) throw new Error('START before CONFIGURE');
+      if (config === undefined)
+        throw new DaqError('ILLEGAL_TRANSITION', 'START before CONFIGURE', { field: 'transition' });
       const run = payload['run'];
       // The run's common clock goes to readouts only (the others have nothing to pace).
       const epochMs =

@@ -162,7 +162,7 @@ export class LocalStack {
   }
 
   agents(): Promise<AgentInfo[]> {
-    return this.api.call<AgentInfo[]>('GET', '/api/v1/agents');
+    return this.api.agents();
   }
 
   /** Kills the platform process with `signal` (SIGKILL: no goodbye, as a crash) and waits for it to go. */

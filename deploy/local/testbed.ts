@@ -10,7 +10,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { envBrokerList } from '../../lib/env.js';
 import { KafkaClient } from '../../lib/kafka.js';
-import { projectRoot } from '../../lib/paths.js';
 import { formatReconciliation, reconcileRun } from '../../lib/reconcile.js';
 import type { Reconciliation } from '../../protocol/accounting.js';
 import type { EnvironmentView } from '../../platform/platform.js';
@@ -24,13 +23,7 @@ import { daqopsHome, runningLocalKafka } from './kafka-state.js';
 import { LocalStack } from './stack.js';
 import { missingMonitoring, monitoringTargetsFile, startMonitoring, type Monitoring } from './monitoring.js';
 import { DaqError } from '../../protocol/errors.js';
-import {
-  describeFault,
-  faultLinks,
-  parseFault,
-  type FaultKind,
-  type FaultSpec,
-} from '../../protocol/faults.js';
+import { describeFault, faultLinks, parseFault, type FaultKind } from '../../protocol/faults.js';
 
 export interface TestbedOptions {
   /** How long the run takes data (default 30 s). */
@@ -112,7 +105,8 @@ export interface TestbedResult {
   readonly injected: readonly InjectionOutcome[];
 }
 
-export const TESTBED_TEMPLATE = join(projectRoot(), 'deploy', 'local', 'testbed.yaml');
+/** The testbed's workflow template, by name (deploy/templates/testbed.yaml). */
+export const TESTBED_TEMPLATE = 'testbed';
 
 export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedResult> {
   const print = options.print ?? ((l: string) => console.log(l));
@@ -170,21 +164,19 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
     await exitLeftovers(stack, print);
     const dataDir = options.dataDir ?? join(daqopsHome(), 'data');
     mkdirSync(dataDir, { recursive: true });
-    let env = await api.call<EnvironmentView>('POST', '/api/v1/environments', {
-      template: TESTBED_TEMPLATE,
-      vars: {
+    let env = await api.createEnvironment(
+      { name: TESTBED_TEMPLATE },
+      {
         muonRateHz: options.muonRateHz ?? 1000,
         noiseRateHz: options.noiseRateHzPerChannel ?? 200,
         dataDir,
       },
-    });
+    );
     print(`testbed: environment ${env.id} from ${TESTBED_TEMPLATE}, Kafka topics ${env.namespace}.*`);
     const transition = async (t: string): Promise<EnvironmentView> => {
       const t0 = Date.now();
       try {
-        env = await api.call<EnvironmentView>('POST', `/api/v1/environments/${env.id}/transitions`, {
-          transition: t,
-        });
+        env = await api.transition(env.id, t);
       } catch (err) {
         print(`testbed: ${t} failed: ${err instanceof Error ? err.message : String(err)}`);
         throw err;
@@ -211,7 +203,7 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
       }
       await transition('STOP_ACTIVITY');
       await options.onStopped?.(stack, env, monitoring);
-      const record = await api.call<RunRecord>('GET', `/api/v1/runs/${run}`);
+      const record = await api.run(run);
       const reconciliation = record.reconciliation ?? (await reconcileRun(client, env.namespace, run));
       print('');
       print(formatReconciliation(reconciliation));
@@ -251,12 +243,12 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
 
 /** A testbed environment an earlier, interrupted testbed left holding resources is ended first. */
 async function exitLeftovers(stack: LocalStack, print: (l: string) => void): Promise<void> {
-  const envs = await stack.api.call<EnvironmentView[]>('GET', '/api/v1/environments');
+  const envs = await stack.api.environments();
   for (const e of envs) {
     if (e.template !== 'testbed' || e.state === 'DONE' || e.state === 'STANDBY') continue;
     print(`testbed: ending environment ${e.id} (${e.state}) left by an earlier testbed run`);
     await stack.api
-      .call('POST', `/api/v1/environments/${e.id}/transitions`, { transition: 'EXIT' })
+      .transition(e.id, 'EXIT')
       .catch((err: unknown) => print(`testbed: could not end ${e.id}: ${String(err)}`));
   }
 }
@@ -290,18 +282,18 @@ function scheduleDrills(
 
 async function drill(stack: LocalStack, env: EnvironmentView, d: Injection): Promise<string> {
   if (d.kind === 'crash-processor') {
-    const now = await stack.api.call<EnvironmentView>('GET', `/api/v1/environments/${env.id}`);
+    const now = await stack.api.environment(env.id);
     const p = now.tasks.find((t) => t.workload === 'processor' && t.pid !== undefined);
     if (p?.pid === undefined) throw new Error('no running processor to crash');
     process.kill(p.pid, 'SIGKILL');
     return `SIGKILL to ${p.name} (pid ${p.pid})`;
   }
   // The platform checks the fault and answers with it as it went out (with its common start).
-  const r = await stack.api.call<{ fault: FaultSpec; tasks: string[] }>(
-    'POST',
-    `/api/v1/environments/${env.id}/faults`,
-    { kind: d.kind, ...DRILL_DEFAULTS[d.kind], ...(d.fault ?? {}) },
-  );
+  const r = await stack.api.injectFault(env.id, {
+    kind: d.kind,
+    ...DRILL_DEFAULTS[d.kind],
+    ...(d.fault ?? {}),
+  });
   return `${describeFault(r.fault)} on ${r.tasks.join(', ')}`;
 }
 
@@ -349,7 +341,7 @@ async function progress(
       );
       signal?.addEventListener('abort', onAbort, { once: true });
     });
-    const env = await api.call<EnvironmentView>('GET', `/api/v1/environments/${start.id}`);
+    const env = await api.environment(start.id);
     const r = await reconcileRun(client, start.namespace, start.run!);
     const now = Date.now();
     const rate = ((r.produced.hits - last.hits) * 1000) / Math.max(1, now - last.at);
@@ -383,7 +375,5 @@ async function progress(
 }
 
 async function incidentsOf(api: LocalStack['api'], environment: string): Promise<Incident[]> {
-  return (await api.call<Incident[]>('GET', '/api/v1/incidents')).filter(
-    (i) => i.environment === environment,
-  );
+  return (await api.incidents()).filter((i) => i.environment === environment);
 }

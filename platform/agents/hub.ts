@@ -6,15 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DaqError } from '../../protocol/errors.js';
-import type {
-  AgentToPlatform,
-  NodeTopology,
-  PlatformToAgent,
-  TaskReport,
-  TaskSpec,
+import { DaqError, isErrorCode } from '../../protocol/errors.js';
+import {
+  commandTask,
+  type AgentToPlatform,
+  type CommandMessage,
+  type CommandedTaskTransition,
+  type NodeTopology,
+  type TaskCommand,
+  type TaskReport,
+  type TaskSpec,
 } from '../../protocol/agent-link.js';
-import type { TaskTransition } from '../../protocol/states.js';
 import type { TaskDriver } from '../control/types.js';
 
 export interface AgentRecord {
@@ -148,13 +150,10 @@ export class AgentHub implements TaskDriver {
     return lost;
   }
 
-  private async command(
-    node: string,
-    c: Omit<Extract<PlatformToAgent, { type: 'command' }>, 'id' | 'type'>,
-  ): Promise<TaskReport | undefined> {
+  private async command(node: string, c: TaskCommand, traceparent?: string): Promise<TaskReport | undefined> {
     const a = this.agents.get(node);
     if (a?.socket === undefined || !a.connected)
-      throw new DaqError('TIMEOUT', `agent of node ${node} is not connected`);
+      throw new DaqError('UNREACHABLE', `agent of node ${node} is not connected`);
     const id = randomUUID();
     const timeoutMs = this.o.commandTimeoutMs ?? 30_000;
     const result = await new Promise<Extract<AgentToPlatform, { type: 'command-result' }>>(
@@ -164,19 +163,24 @@ export class AgentHub implements TaskDriver {
           reject(
             new DaqError(
               'TIMEOUT',
-              `node ${node} did not answer ${c.action} ${c.task ?? c.spec?.task ?? ''} within ${timeoutMs} ms`,
+              `node ${node} did not answer ${c.action} ${commandTask(c)} within ${timeoutMs} ms`,
             ),
           );
         }, timeoutMs);
         this.pending.set(id, { resolve, reject, timer });
-        a.socket!.send(JSON.stringify({ type: 'command', id, ...c }));
+        const message: CommandMessage = {
+          ...c,
+          type: 'command',
+          id,
+          ...(traceparent === undefined ? {} : { traceparent }),
+        };
+        a.socket!.send(JSON.stringify(message));
       },
     );
     if (!result.ok)
+      // The agent's own code when it is one of the catalogue, else AGENT_ERROR: never an unknown code.
       throw new DaqError(
-        result.error?.code === 'ILLEGAL_TRANSITION' || result.error?.code === 'INVALID_FAULT'
-          ? result.error.code
-          : 'INVALID_CONFIG',
+        isErrorCode(result.error?.code) ? result.error.code : 'AGENT_ERROR',
         `node ${node}: ${result.error?.message ?? 'command failed'}`,
       );
     return result.task;
@@ -185,14 +189,14 @@ export class AgentHub implements TaskDriver {
   /** A command that must answer with the task's report (spawn, transition, restart). */
   private async taskCommand(
     node: string,
-    c: Omit<Extract<PlatformToAgent, { type: 'command' }>, 'id' | 'type' | 'traceparent'>,
+    c: TaskCommand,
     traceparent: string | undefined,
   ): Promise<TaskReport> {
-    const r = await this.command(node, { ...c, ...(traceparent === undefined ? {} : { traceparent }) });
+    const r = await this.command(node, c, traceparent);
     if (r === undefined)
       throw new DaqError(
-        'INVALID_CONFIG',
-        `node ${node} reported no task for ${c.transition ?? c.action} ${c.task ?? c.spec?.task ?? ''}`,
+        'AGENT_ERROR',
+        `node ${node} reported no task for ${c.action === 'transition' ? c.transition : c.action} ${commandTask(c)}`,
       );
     return r;
   }
@@ -204,7 +208,7 @@ export class AgentHub implements TaskDriver {
   transition(
     node: string,
     task: string,
-    transition: TaskTransition,
+    transition: CommandedTaskTransition,
     payload: Readonly<Record<string, unknown>>,
     traceparent?: string,
   ): Promise<TaskReport> {
@@ -217,7 +221,7 @@ export class AgentHub implements TaskDriver {
 
   /** A drill fault for a running readout (protocol/faults.ts); rejects with the task's reason. */
   async fault(node: string, task: string, fault: object): Promise<void> {
-    await this.command(node, { action: 'fault', task, payload: { fault } });
+    await this.command(node, { action: 'fault', task, fault });
   }
 
   async kill(node: string, task: string): Promise<void> {
@@ -228,7 +232,7 @@ export class AgentHub implements TaskDriver {
     clearInterval(this.watchdog);
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new Error('hub closed'));
+      p.reject(new DaqError('UNREACHABLE', 'the platform is closing its agent links'));
     }
     for (const c of this.wss.clients) c.terminate();
     await new Promise<void>((r) => this.wss.close(() => r()));

@@ -1,10 +1,22 @@
-/** A small client of the platform API for the `daqops env|run` commands. */
-import { DaqError } from '../../protocol/errors.js';
+/**
+ * The typed client of the platform API, for the `daqops env|run|incidents|runbook|agents` commands and
+ * for anything else that drives a platform: one method per route, the platform's own view types, and
+ * every refusal as a DaqError with the code the platform answered (protocol/errors.ts).
+ */
+import { DaqError, isErrorCode } from '../../protocol/errors.js';
+import type { FaultSpec } from '../../protocol/faults.js';
+import type { AlertmanagerPayload } from '../incidents/signals.js';
+import type { Incident } from '../incidents/types.js';
+import type { EnvironmentView, RunbookSummary, RunbookView } from '../platform.js';
+import type { StepOutcome } from '../recovery/engine.js';
+import type { AuditEntry, RunRecord } from '../store/store.js';
+import type { VarValue } from '../workflow/template.js';
+import type { AgentSummary } from './server.js';
 
-/** The platform refused a call: status, code and message as it answered. */
-export class PlatformApiError extends Error {
-  override readonly name = 'PlatformApiError';
-}
+export type { AgentSummary, EnvironmentView, Incident, RunbookView, RunRecord };
+
+/** How long a call may take before the client gives up (a transition waits for every task). */
+const CALL_TIMEOUT_MS = 300_000;
 
 export class PlatformClient {
   constructor(
@@ -12,7 +24,101 @@ export class PlatformClient {
     private readonly token: string | undefined,
   ) {}
 
-  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  environments(): Promise<EnvironmentView[]> {
+    return this.call('GET', '/api/v1/environments');
+  }
+
+  environment(id: string): Promise<EnvironmentView> {
+    return this.call('GET', `/api/v1/environments/${encodeURIComponent(id)}`);
+  }
+
+  /** A template by name (from the platform's template directories), or its YAML text uploaded. */
+  createEnvironment(
+    template: { name: string } | { yaml: string },
+    vars: Readonly<Record<string, VarValue>> = {},
+  ): Promise<EnvironmentView> {
+    return this.call('POST', '/api/v1/environments', {
+      ...('name' in template ? { template: template.name } : { templateYaml: template.yaml }),
+      vars,
+    });
+  }
+
+  templates(): Promise<string[]> {
+    return this.call('GET', '/api/v1/templates');
+  }
+
+  transition(id: string, transition: string): Promise<EnvironmentView> {
+    return this.call('POST', `/api/v1/environments/${encodeURIComponent(id)}/transitions`, { transition });
+  }
+
+  injectFault(id: string, fault: Record<string, unknown>): Promise<{ fault: FaultSpec; tasks: string[] }> {
+    return this.call('POST', `/api/v1/environments/${encodeURIComponent(id)}/faults`, fault);
+  }
+
+  agents(): Promise<AgentSummary[]> {
+    return this.call('GET', '/api/v1/agents');
+  }
+
+  runs(): Promise<RunRecord[]> {
+    return this.call('GET', '/api/v1/runs');
+  }
+
+  run(run: number | string): Promise<RunRecord> {
+    return this.call('GET', `/api/v1/runs/${encodeURIComponent(String(run))}`);
+  }
+
+  audit(): Promise<AuditEntry[]> {
+    return this.call('GET', '/api/v1/audit');
+  }
+
+  incidents(state?: string): Promise<Incident[]> {
+    return this.call(
+      'GET',
+      `/api/v1/incidents${state === undefined ? '' : `?state=${encodeURIComponent(state)}`}`,
+    );
+  }
+
+  incident(id: number | string): Promise<Incident> {
+    return this.call('GET', `/api/v1/incidents/${encodeURIComponent(String(id))}`);
+  }
+
+  acknowledge(id: number | string): Promise<Incident> {
+    return this.call('POST', `/api/v1/incidents/${encodeURIComponent(String(id))}/ack`);
+  }
+
+  resolve(id: number | string, note?: string): Promise<Incident> {
+    return this.call(
+      'POST',
+      `/api/v1/incidents/${encodeURIComponent(String(id))}/resolve`,
+      note === undefined ? undefined : { note },
+    );
+  }
+
+  note(id: number | string, text: string): Promise<Incident> {
+    return this.call('POST', `/api/v1/incidents/${encodeURIComponent(String(id))}/notes`, { text });
+  }
+
+  runStep(
+    id: number,
+    step: { runbook: string; step: number; outcome?: string },
+  ): Promise<StepOutcome & { incident: Incident }> {
+    return this.call('POST', `/api/v1/incidents/${id}/steps`, step);
+  }
+
+  /** What Alertmanager's webhook sends (drills and tests stand in for Alertmanager with it). */
+  alertmanager(payload: AlertmanagerPayload): Promise<{ incidents: number[] }> {
+    return this.call('POST', '/api/v1/alerts/alertmanager', payload);
+  }
+
+  runbooks(): Promise<RunbookSummary[]> {
+    return this.call('GET', '/api/v1/runbooks');
+  }
+
+  runbook(name: string): Promise<RunbookView> {
+    return this.call('GET', `/api/v1/runbooks/${encodeURIComponent(name)}`);
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     let r: Response;
     try {
       r = await fetch(`${this.url}${path}`, {
@@ -22,16 +128,33 @@ export class PlatformClient {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
       });
     } catch (err) {
-      throw new DaqError('TIMEOUT', `no platform answers at ${this.url}: ${(err as Error).message}`, {
+      const timedOut = (err as Error).name === 'TimeoutError';
+      throw new DaqError(
+        timedOut ? 'TIMEOUT' : 'UNREACHABLE',
+        timedOut
+          ? `the platform at ${this.url} did not answer ${method} ${path} within ${CALL_TIMEOUT_MS / 1000} s`
+          : `no platform answers at ${this.url}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    let json: unknown;
+    try {
+      json = await r.json();
+    } catch (err) {
+      throw new DaqError('INTERNAL', `${method} ${path}: the platform answered ${r.status} without JSON`, {
         cause: err,
       });
     }
-    const json: unknown = await r.json();
     if (!r.ok) {
-      const e = json as { code?: string; message?: string };
-      throw new PlatformApiError(`${r.status} ${e.code ?? ''}: ${e.message ?? JSON.stringify(json)}`);
+      const e = json as { code?: unknown; message?: unknown; field?: unknown };
+      throw new DaqError(
+        isErrorCode(e.code) ? e.code : 'INTERNAL',
+        `${r.status}: ${typeof e.message === 'string' ? e.message : JSON.stringify(json)}`,
+        typeof e.field === 'string' ? { field: e.field } : {},
+      );
     }
     return json as T;
   }

@@ -1,16 +1,20 @@
 /**
- * The HTTP API (fastify): every request validated by its JSON schema, errors as `{code, message}`,
- * bearer tokens with roles (no token → 401, too small a role → 403), every state-changing call audited,
- * and the OpenAPI document at /openapi.json.
+ * The HTTP API (fastify) over the platform's typed methods. In order, for every request: the bearer token
+ * and its role (before anything reads the body: no token → 401, too small a role → 403, both audited when
+ * the call would change state), the body's size and type (413, 415), its schema without type coercion
+ * (400 naming the field), then the platform. Errors are `{code, message, field?}` with a code from the
+ * catalogue and its HTTP status (protocol/errors.ts). /openapi.json documents every route from the same
+ * declarations: parameters, bodies, each response with its status and schema. docs/platform.md "HTTP API".
  */
-import { prometheusTargets } from '../monitoring/prometheus-sd.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { environmentTransitions, isEnvironmentTransition } from '../../protocol/states.js';
-import { isDaqError, type ErrorCode } from '../../protocol/errors.js';
+import { errorCatalogue, isDaqError, type ErrorCode } from '../../protocol/errors.js';
+import type { EnvironmentTransition } from '../../protocol/states.js';
+import { prometheusTargets } from '../monitoring/prometheus-sd.js';
 import type { Platform } from '../platform.js';
-import { incidentRoutes } from './incident-routes.js';
-import type { PlatformStore } from '../store/store.js';
+import type { VarValue } from '../workflow/template.js';
 import { allows, type Principal, type Role, type TokenBook } from './auth.js';
+import { incidentRoutes } from './incident-routes.js';
+import * as S from './schemas.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,25 +22,22 @@ declare module 'fastify' {
   }
 }
 
-const STATUS: Partial<Record<ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'BAD_REQUEST', number>> = {
-  ILLEGAL_TRANSITION: 409,
-  INVALID_TEMPLATE: 400,
-  INVALID_RUNBOOK: 400,
-  NOT_FOUND: 404,
-  INVALID_CONFIG: 400,
-  PLACEMENT_FAILED: 409,
-  TIMEOUT: 504,
-  INVALID_FAULT: 400,
-  TOO_MANY_FAULTS: 409,
-};
-
 export interface Route {
   readonly method: 'GET' | 'POST';
   readonly url: string;
   readonly role: Role;
   readonly summary: string;
-  readonly schema?: Record<string, unknown>;
-  readonly handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  readonly params?: S.Schema;
+  readonly query?: S.Schema;
+  readonly body?: S.Schema;
+  /** Whether a body must be sent (default: yes when there is a body schema). */
+  readonly bodyRequired?: boolean;
+  readonly bodyLimit?: number;
+  /** The success status and the schema of what it answers. */
+  readonly ok: { readonly status: 200 | 201 | 202; readonly schema: S.Schema };
+  /** Error statuses beyond those every route may answer (400, 401, 403, 500; 404 with path parameters). */
+  readonly errors?: readonly number[];
+  readonly handler: (req: FastifyRequest) => Promise<unknown>;
 }
 
 export interface AgentSummary {
@@ -50,34 +51,73 @@ export interface AgentSummary {
   readonly metrics?: string | undefined;
 }
 
-export function buildApi(
-  platform: Platform,
-  store: PlatformStore,
-  tokens: TokenBook,
-  agents: () => AgentSummary[] = () => [],
-  metricsText?: () => Promise<string>,
-): FastifyInstance {
+export interface ApiOptions {
+  readonly agents?: () => AgentSummary[];
+  readonly metricsText?: () => Promise<string>;
+  /** An error no code covers (a bug): the API answers 500 INTERNAL without details; this gets them. */
+  readonly onInternalError?: (err: unknown, req: FastifyRequest) => void;
+}
+
+/** What a route that commands agents may also answer: the agent failed, is away, or did not answer. */
+const AGENT_ERRORS = [409, 502, 503, 504] as const;
+
+export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = {}): FastifyInstance {
+  const agents = o.agents ?? (() => []);
   const app = Fastify({
     logger: false,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false, allowUnionTypes: true } },
+    bodyLimit: S.BODY_LIMIT,
+    // Types as sent: "1" is not 1, null is not 0, true is not 1 (parameters are strings, checked by pattern).
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        allErrors: false,
+        allowUnionTypes: true,
+      },
+    },
+    // A URL fastify cannot even route (bad percent-encoding) answers like every other error.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as FastifyReply).status(400).send({ code: 'BAD_REQUEST', message: err.message });
+    },
   });
+  // JSON only: a text body is 415, not a string the schema then refuses.
+  app.removeContentTypeParser('text/plain');
+
+  const send = (reply: FastifyReply, code: ErrorCode, message: string, field?: string): FastifyReply =>
+    reply
+      .status(errorCatalogue[code].http)
+      .send({ code, message, ...(field === undefined ? {} : { field }) });
 
   app.setErrorHandler((err: unknown, req, reply) => {
-    const e = err as { validation?: unknown; message?: string; statusCode?: number };
+    const e = err as {
+      validation?: { instancePath?: string }[];
+      validationContext?: string;
+      message?: string;
+      statusCode?: number;
+    };
     if (e.validation !== undefined) {
-      void reply.status(400).send({ code: 'BAD_REQUEST', message: e.message ?? 'invalid request' });
-      return;
+      const where = `${e.validationContext ?? 'body'}${e.validation[0]?.instancePath ?? ''}`;
+      return send(reply, 'BAD_REQUEST', e.message ?? 'invalid request', where);
     }
-    if (isDaqError(err)) {
-      void reply.status(STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
-      return;
-    }
-    void reply.status(e.statusCode ?? 500).send({ code: 'INTERNAL', message: e.message ?? String(err) });
+    if (isDaqError(err)) return send(reply, err.code, err.message, err.field);
+    const status = e.statusCode ?? 500;
+    if (status === 413) return send(reply, 'PAYLOAD_TOO_LARGE', e.message ?? 'request body too large');
+    if (status === 415) return send(reply, 'UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json');
+    if (status >= 400 && status < 500) return send(reply, 'BAD_REQUEST', e.message ?? 'bad request');
+    o.onInternalError?.(err, req);
+    return send(
+      reply,
+      'INTERNAL',
+      "internal error; the platform's ERS log (daqops.platform.InternalError) has the details",
+    );
   });
-  app.setNotFoundHandler(
-    (req, reply) =>
-      void reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }),
+  app.setNotFoundHandler((req, reply) =>
+    send(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.slice(0, 200)}`),
   );
+
+  const who = (req: FastifyRequest): string =>
+    req.principal === undefined ? 'anonymous' : `${req.principal.role}:${req.principal.name}`;
 
   const routes: Route[] = [
     {
@@ -85,28 +125,21 @@ export function buildApi(
       url: '/api/v1/environments',
       role: 'viewer',
       summary: 'List environments',
-      handler: () => Promise.resolve([...platform.environments.values()].map((e) => platform.view(e))),
+      ok: { status: 200, schema: S.arrayOf(S.environmentView) },
+      handler: () => Promise.resolve(platform.listEnvironments()),
     },
     {
       method: 'POST',
       url: '/api/v1/environments',
       role: 'expert',
-      summary: 'Create an environment from a workflow template',
-      schema: {
-        body: {
-          type: 'object',
-          required: ['template'],
-          additionalProperties: false,
-          properties: {
-            template: { type: 'string', minLength: 1 },
-            vars: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
-          },
-        },
-      },
-      handler: async (req, reply) => {
-        const body = req.body as { template: string; vars?: Record<string, string | number | boolean> };
-        const env = platform.createEnvironment(body.template, body.vars ?? {}, who(req));
-        return reply.status(201).send(platform.view(env));
+      summary:
+        "Create an environment from a workflow template: by name from the platform's template directories, or uploaded as YAML",
+      body: S.createEnvironmentBody,
+      ok: { status: 201, schema: S.environmentView },
+      handler: (req) => {
+        const b = req.body as { template?: string; templateYaml?: string; vars?: Record<string, VarValue> };
+        const source = b.template !== undefined ? { name: b.template } : { yaml: b.templateYaml ?? '' };
+        return Promise.resolve(platform.createEnvironment(source, b.vars ?? {}, who(req)));
       },
     },
     {
@@ -114,31 +147,26 @@ export function buildApi(
       url: '/api/v1/environments/:id',
       role: 'viewer',
       summary: 'One environment with its tasks',
-      schema: { params: { type: 'object', properties: { id: { type: 'string' } } } },
-      handler: (req) => Promise.resolve(platform.view(platform.get((req.params as { id: string }).id))),
+      params: S.envParams,
+      ok: { status: 200, schema: S.environmentView },
+      handler: (req) => Promise.resolve(platform.environment((req.params as { id: string }).id)),
     },
     {
       method: 'POST',
       url: '/api/v1/environments/:id/transitions',
       role: 'shifter',
       summary: 'Run a transition (DEPLOY, CONFIGURE, START_ACTIVITY, …)',
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'string' } } },
-        body: {
-          type: 'object',
-          required: ['transition'],
-          additionalProperties: false,
-          properties: { transition: { type: 'string', enum: [...environmentTransitions] } },
-        },
-      },
-      handler: async (req) => {
-        const { id } = req.params as { id: string };
-        const { transition } = req.body as { transition: string };
-        if (!isEnvironmentTransition(transition))
-          throw new Error('unreachable: schema checks the transition');
-        await platform.transition(id, transition, who(req), headerOf(req, 'traceparent'));
-        return platform.view(platform.get(id));
-      },
+      params: S.envParams,
+      body: S.transitionBody,
+      ok: { status: 200, schema: S.environmentView },
+      errors: AGENT_ERRORS,
+      handler: (req) =>
+        platform.transition(
+          (req.params as { id: string }).id,
+          (req.body as { transition: EnvironmentTransition }).transition,
+          who(req),
+          headerOf(req, 'traceparent'),
+        ),
     },
     {
       method: 'POST',
@@ -146,22 +174,27 @@ export function buildApi(
       role: 'shifter',
       summary:
         'Inject a drill fault into the emulated detector (noisy-channel, dead-chamber, rate-change, stalled-link, clear)',
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'string' } } },
-        // The fault's fields are checked by protocol/faults.ts, which names the field and the problem.
-        body: { type: 'object', required: ['kind'], properties: { kind: { type: 'string' } } },
-      },
-      handler: async (req, reply) => {
-        const { id } = req.params as { id: string };
-        return reply.status(202).send(await platform.injectFault(id, req.body, who(req)));
-      },
+      params: S.envParams,
+      body: S.faultBody,
+      ok: { status: 202, schema: S.faultResult },
+      errors: AGENT_ERRORS,
+      handler: (req) => platform.injectFault((req.params as { id: string }).id, req.body, who(req)),
     },
-    ...incidentRoutes(platform, store, who),
+    {
+      method: 'GET',
+      url: '/api/v1/templates',
+      role: 'viewer',
+      summary: 'The workflow templates environments can be created from, by name',
+      ok: { status: 200, schema: S.templateList },
+      handler: () => Promise.resolve(platform.templates()),
+    },
+    ...incidentRoutes(platform, who),
     {
       method: 'GET',
       url: '/api/v1/agents',
       role: 'viewer',
       summary: 'Nodes whose agents joined, and whether they are connected',
+      ok: { status: 200, schema: S.arrayOf(S.agentSummary) },
       handler: () => Promise.resolve(agents()),
     },
     {
@@ -169,6 +202,7 @@ export function buildApi(
       url: '/api/v1/prometheus/targets',
       role: 'viewer',
       summary: "Prometheus HTTP service discovery: every agent's /metrics, labelled by node",
+      ok: { status: 200, schema: S.prometheusTargets },
       handler: () =>
         Promise.resolve(prometheusTargets(agents().map((a) => ({ node: a.node, metrics: a.metrics })))),
     },
@@ -177,115 +211,165 @@ export function buildApi(
       url: '/api/v1/runs',
       role: 'viewer',
       summary: 'The run registry, newest first',
-      handler: () => Promise.resolve(store.runs()),
+      ok: { status: 200, schema: S.arrayOf(S.runRecord) },
+      handler: () => Promise.resolve(platform.runs()),
     },
     {
       method: 'GET',
       url: '/api/v1/runs/:run',
       role: 'viewer',
       summary: 'One run: template, variables, who started it, its four times, its reconciliation',
-      schema: { params: { type: 'object', properties: { run: { type: 'integer', minimum: 1 } } } },
-      handler: async (req, reply) => {
-        const r = store.run((req.params as { run: number }).run);
-        return r === undefined ? reply.status(404).send({ code: 'NOT_FOUND', message: 'no such run' }) : r;
-      },
+      params: S.runParams,
+      ok: { status: 200, schema: S.runRecord },
+      handler: (req) => Promise.resolve(platform.run(Number((req.params as { run: string }).run))),
     },
     {
       method: 'GET',
       url: '/api/v1/audit',
       role: 'admin',
       summary: 'The audit log, newest first',
-      handler: () => Promise.resolve(store.auditLog()),
+      ok: { status: 200, schema: S.arrayOf(S.auditEntry) },
+      handler: () => Promise.resolve(platform.auditLog()),
     },
   ];
 
-  const stateChanging = (m: string): boolean => m !== 'GET';
   for (const r of routes) {
+    const stateChanging = r.method !== 'GET';
+    const refuse = (
+      req: FastifyRequest,
+      reply: FastifyReply,
+      code: 'UNAUTHORIZED' | 'FORBIDDEN',
+      whom: string,
+      message: string,
+    ): FastifyReply => {
+      if (stateChanging)
+        platform.audit({
+          who: whom,
+          action: `${r.method} ${r.url}`,
+          target: req.url.slice(0, 200),
+          result: code === 'UNAUTHORIZED' ? 'unauthorized' : 'forbidden',
+          detail: '',
+        });
+      return send(reply, code, message);
+    };
     app.route({
       method: r.method,
       url: r.url,
-      ...(r.schema === undefined ? {} : { schema: r.schema }),
-      preHandler: async (req, reply) => {
+      ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
+      schema: {
+        ...(r.params === undefined ? {} : { params: r.params }),
+        ...(r.query === undefined ? {} : { querystring: r.query }),
+        ...(r.body === undefined ? {} : { body: r.body }),
+      },
+      // onRequest runs before the body is read: who asks is settled before what they sent is looked at.
+      onRequest: async (req, reply) => {
         const auth = req.headers.authorization;
         const principal =
           auth?.startsWith('Bearer ') === true ? tokens.principals.get(auth.slice(7)) : undefined;
-        if (principal === undefined) {
-          if (stateChanging(r.method))
-            store.audit({
-              who: 'anonymous',
-              action: `${r.method} ${r.url}`,
-              target: req.url,
-              result: 'unauthorized',
-              detail: '',
-            });
-          return reply.status(401).send({ code: 'UNAUTHORIZED', message: 'a bearer token is required' });
-        }
-        if (!allows(principal.role, r.role)) {
-          if (stateChanging(r.method))
-            store.audit({
-              who: `${principal.role}:${principal.name}`,
-              action: `${r.method} ${r.url}`,
-              target: req.url,
-              result: 'forbidden',
-              detail: '',
-            });
-          return reply.status(403).send({
-            code: 'FORBIDDEN',
-            message: `${r.method} ${r.url} needs the ${r.role} role; ${principal.name} is ${principal.role}`,
-          });
-        }
+        if (principal === undefined)
+          return refuse(req, reply, 'UNAUTHORIZED', 'anonymous', 'a valid bearer token is required');
+        if (!allows(principal.role, r.role))
+          return refuse(
+            req,
+            reply,
+            'FORBIDDEN',
+            `${principal.role}:${principal.name}`,
+            `${r.method} ${r.url} needs the ${r.role} role; ${principal.name} is ${principal.role}`,
+          );
         req.principal = principal;
         return undefined;
       },
-      handler: r.handler,
+      handler: async (req, reply) => reply.status(r.ok.status).send(await r.handler(req)),
     });
   }
 
   // Prometheus scrapes without a token, as it does every exporter on the DAQ network; nothing here changes state.
-  if (metricsText !== undefined) {
+  if (o.metricsText !== undefined) {
+    const text = o.metricsText;
     app.get('/metrics', async (_req, reply) =>
-      reply.header('content-type', 'text/plain; version=0.0.4').send(await metricsText()),
+      reply.header('content-type', 'text/plain; version=0.0.4').send(await text()),
     );
   }
-
-  app.get('/openapi.json', () => ({
-    openapi: '3.0.3',
-    info: { title: 'daqops platform API', version: '1' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    security: [{ bearer: [] }],
-    paths: Object.fromEntries(
-      [...new Set(routes.map((r) => r.url))].map((url) => [
-        url.replace(/:(\w+)/g, '{$1}'),
-        Object.fromEntries(
-          routes
-            .filter((r) => r.url === url)
-            .map((r) => [
-              r.method.toLowerCase(),
-              {
-                summary: `${r.summary} (role: ${r.role})`,
-                ...(r.schema?.['body'] === undefined
-                  ? {}
-                  : { requestBody: { content: { 'application/json': { schema: r.schema['body'] } } } }),
-                responses: {
-                  '200': { description: 'OK' },
-                  '400': { description: '{code, message}' },
-                  '401': { description: 'no token' },
-                  '403': { description: 'role too small' },
-                },
-              },
-            ]),
-        ),
-      ]),
-    ),
-  }));
+  const doc = openApi(routes);
+  app.get('/openapi.json', () => doc);
   return app;
 }
 
-function who(req: FastifyRequest): string {
-  return req.principal === undefined ? 'anonymous' : `${req.principal.role}:${req.principal.name}`;
+/** The OpenAPI 3.1 document of the routes: parameters, bodies, each response with its status and schema. */
+export function openApi(routes: readonly Route[]): Record<string, unknown> {
+  const error = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: S.errorResponse } },
+  });
+  const describe: Record<number, string> = {
+    400: 'bad request: the message names the field',
+    401: 'no valid bearer token',
+    403: 'role too small',
+    404: 'no such resource',
+    409: 'refused in the current state (the message names it)',
+    413: 'body too large',
+    415: 'the body must be application/json',
+    500: 'internal error',
+    502: 'an agent or a critical task failed',
+    503: 'an agent is not connected',
+    504: 'an agent did not answer in time',
+  };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const path = r.url.replace(/:(\w+)/g, '{$1}');
+    const statuses = new Set<number>([400, 401, 403, 500, ...(r.errors ?? [])]);
+    if (r.params !== undefined) statuses.add(404);
+    if (r.body !== undefined) {
+      statuses.add(413);
+      statuses.add(415);
+    }
+    const params = Object.entries((r.params?.['properties'] ?? {}) as Record<string, S.Schema>).map(
+      ([name, schema]) => ({
+        name,
+        in: 'path',
+        required: true,
+        schema,
+      }),
+    );
+    const query = Object.entries((r.query?.['properties'] ?? {}) as Record<string, S.Schema>).map(
+      ([name, schema]) => ({
+        name,
+        in: 'query',
+        required: false,
+        schema,
+      }),
+    );
+    (paths[path] ??= {})[r.method.toLowerCase()] = {
+      summary: `${r.summary} (role: ${r.role})`,
+      operationId: `${r.method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+      ...(params.length + query.length === 0 ? {} : { parameters: [...params, ...query] }),
+      ...(r.body === undefined
+        ? {}
+        : {
+            requestBody: {
+              required: r.bodyRequired ?? true,
+              content: { 'application/json': { schema: r.body } },
+            },
+          }),
+      responses: {
+        [String(r.ok.status)]: {
+          description: 'OK',
+          content: { 'application/json': { schema: r.ok.schema } },
+        },
+        ...Object.fromEntries([...statuses].sort().map((s) => [String(s), error(describe[s] ?? 'error')])),
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'daqops platform API', version: '1' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
 }
 
 function headerOf(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
-  return typeof v === 'string' ? v : undefined;
+  return typeof v === 'string' && v.length <= 256 ? v : undefined;
 }

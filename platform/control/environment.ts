@@ -7,10 +7,15 @@
 import { DaqError, isDaqError } from '../../protocol/errors.js';
 import type { TaskReport } from '../../protocol/agent-link.js';
 import {
+  environmentFailure,
+  failedEnvironmentState,
   nextEnvironmentState,
+  nextTaskState,
+  taskAllows,
   type EnvironmentState,
   type EnvironmentTransition,
   type TaskState,
+  type TaskTransition,
 } from '../../protocol/states.js';
 import { topicNames, validateNamespace } from '../../protocol/topics.js';
 import { withSpan } from '../../lib/tracing.js';
@@ -49,9 +54,35 @@ export interface RunTimes {
   endCompleted?: string;
 }
 
+/** What the store keeps of an environment, loaded back after a platform restart. */
+export interface SavedEnvironment {
+  readonly state: EnvironmentState;
+  readonly run: number | undefined;
+  readonly epochMs: number | undefined;
+  readonly runTimes: RunTimes;
+  readonly tasks: readonly TaskStatus[];
+}
+
+/**
+ * A task's state as the platform moves it itself (a command to it failed, its process was killed, it is
+ * placed anew): through the task table. States read from an agent's report are the agent's own, whose
+ * supervisor moved them through the same table; the platform mirrors them as reported.
+ */
+export function moveTaskState(t: TaskStatus, transition: TaskTransition): void {
+  t.state = nextTaskState(t.state, transition);
+}
+
+/** The platform's verdict that a task failed: ERROR through the table's failure edge, with why. */
+export function markTaskFailed(t: TaskStatus, message: string): void {
+  t.message = message;
+  if (taskAllows(t.state, 'GO_ERROR')) moveTaskState(t, 'GO_ERROR');
+}
+
 export class Environment {
-  state: EnvironmentState = 'STANDBY';
+  private current: EnvironmentState = 'STANDBY';
   run: number | undefined;
+  /** The run's common clock (timeframe 0, ms since the epoch) given to readouts at START_ACTIVITY. */
+  epochMs: number | undefined;
   runTimes: RunTimes = {};
   readonly tasks = new Map<string, TaskStatus>();
   readonly topics;
@@ -67,6 +98,32 @@ export class Environment {
     validateNamespace(namespace);
     this.topics = topicNames(namespace);
     this.hooks = new HookRunner(template.hooks, ctx.actions, ctx.emit, id);
+  }
+
+  /** The environment's state; it changes only through the table (transition, fail). */
+  get state(): EnvironmentState {
+    return this.current;
+  }
+
+  /** Back as the store kept it (a platform restart): a load, not a transition. */
+  load(saved: SavedEnvironment): void {
+    this.current = saved.state;
+    this.run = saved.run;
+    this.epochMs = saved.epochMs;
+    this.runTimes = { ...saved.runTimes };
+    this.tasks.clear();
+    for (const t of saved.tasks) this.tasks.set(t.name, { ...t });
+  }
+
+  /**
+   * The failure edge of protocol/states.ts taken without running the transition — a transition that
+   * failed, a critical task lost while another transition is under way, a transition cut by a restart.
+   * Returns whether the state changed (ERROR and DONE stay as they are).
+   */
+  fail(): boolean {
+    if (!environmentFailure.from.includes(this.current)) return false;
+    this.current = failedEnvironmentState(this.current);
+    return true;
   }
 
   /** The transition under way, if any. */
@@ -128,7 +185,7 @@ export class Environment {
           await this.hooks.step('before', t, this.run);
           await transitionActions[t](this);
           await this.hooks.step('leave', t, this.run);
-          this.state = to;
+          this.current = to;
           await this.hooks.step('enter', t, this.run);
           await this.hooks.step('after', t, this.run);
           event('after', 'DONE_OK');
@@ -138,13 +195,12 @@ export class Environment {
       );
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      // A failed transition leaves a live environment in ERROR, from where RECOVER or EXIT lead on.
-      if (t !== 'EXIT' && this.state !== 'ERROR' && this.state !== 'STANDBY' && this.state !== 'DONE')
-        this.state = 'ERROR';
-      // A DEPLOY that could not be placed did nothing: the environment stays in STANDBY. One that failed
-      // while starting processes left some behind: ERROR, from where EXIT cleans up.
-      if (t === 'DEPLOY' && this.state === 'STANDBY' && !isDaqError(err, 'PLACEMENT_FAILED'))
-        this.state = 'ERROR';
+      // A failed transition leaves a live environment in ERROR, from where RECOVER or EXIT lead on. A
+      // DEPLOY that could not be placed did nothing: the environment stays in STANDBY. One that failed
+      // while starting processes left some behind: ERROR, from where EXIT cleans up. A failed EXIT
+      // leaves the state as it was, so EXIT can be tried again.
+      const leftSomething = t === 'DEPLOY' ? !isDaqError(err, 'PLACEMENT_FAILED') : t !== 'EXIT';
+      if (leftSomething) this.fail();
       event('after', 'DONE_ERROR', message);
       throw err;
     } finally {
@@ -186,7 +242,7 @@ export class Environment {
     }
     if (!up) return;
     if (this.busy === undefined) await this.transition('GO_ERROR').catch(() => undefined);
-    else this.state = 'ERROR';
+    else this.fail();
   }
 
   /** Takes a non-critical task out of the run: no longer commanded, not in the roll-up. */

@@ -40,9 +40,13 @@ export interface Ingested {
 
 const EMPTY = new DataflowTopology('', []);
 
+/** How long a resolved incident stays in memory (a late signal may still join it) before only the store has it. */
+const RESOLVED_KEPT_MS = 3_600_000;
+
 export class Correlator {
   /** Signals not on the root's component, per incident (kept so a join needs no recount). */
   private readonly symptoms = new Map<number, number>();
+  /** Open incidents and those resolved within RESOLVED_KEPT_MS (the store keeps every one). */
   readonly incidents = new Map<number, Incident>();
   private nextId: number;
   private readonly now: () => number;
@@ -250,9 +254,15 @@ export class Correlator {
     this.tick();
   }
 
-  /** Resolves what has settled; call it every second or so. */
+  /** Resolves what has settled and forgets what was resolved long ago; call it every second or so. */
   tick(): Incident[] {
     const resolved: Incident[] = [];
+    // Memory holds what may still change: the store has every incident, so a year of them is not here.
+    for (const inc of this.incidents.values())
+      if (inc.resolvedAt !== undefined && this.now() - Date.parse(inc.resolvedAt) > RESOLVED_KEPT_MS) {
+        this.incidents.delete(inc.id);
+        this.symptoms.delete(inc.id);
+      }
     for (const inc of this.open()) {
       const settled = inc.signals.every((s) => s.point || s.status === 'resolved');
       if (!settled || (inc.recovery !== 'none' && inc.recovery !== 'succeeded')) continue;
@@ -280,6 +290,11 @@ export class Correlator {
     const inc = this.incidents.get(id);
     if (inc === undefined) throw new DaqError('NOT_FOUND', `no open incident ${id}`, { field: 'id' });
     return inc;
+  }
+
+  /** An incident held in memory (open, or resolved not long ago). */
+  find(id: number): Incident | undefined {
+    return this.incidents.get(id);
   }
 
   private topologyOf(env: string | undefined): DataflowTopology {

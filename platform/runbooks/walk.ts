@@ -4,7 +4,6 @@
  * audited like everything else). Manual steps ask what was found; automatic ones run on the platform.
  */
 import type { PlatformClient } from '../api/client.js';
-import type { Runbook } from './runbook.js';
 
 export interface Asker {
   /** Asks a question; resolves with the answer line (trimmed). */
@@ -25,7 +24,7 @@ export async function walkRunbook(
   incident: number,
   io: Asker,
 ): Promise<WalkResult> {
-  const book = await client.call<Runbook>('GET', `/api/v1/runbooks/${encodeURIComponent(name)}`);
+  const book = await client.runbook(name);
   io.say(`runbook ${book.name}: ${book.title} — incident #${incident}`);
   io.say(book.body.split('\n').slice(0, 12).join('\n'));
   let ran = 0;
@@ -48,15 +47,11 @@ export async function walkRunbook(
       continue;
     }
     const outcome = step.action === 'manual' ? await io.ask('what did you find / do? ') : undefined;
-    const r = await client.call<{ ok: boolean; message: string }>(
-      'POST',
-      `/api/v1/incidents/${incident}/steps`,
-      {
-        runbook: book.name,
-        step: i,
-        ...(outcome === undefined || outcome === '' ? {} : { outcome }),
-      },
-    );
+    const r = await client.runStep(incident, {
+      runbook: book.name,
+      step: i,
+      ...(outcome === undefined || outcome === '' ? {} : { outcome }),
+    });
     io.say(`  ${r.ok ? 'ok' : 'FAILED'}: ${r.message} (on the incident's timeline)`);
     if (r.ok) ran++;
     else failed++;

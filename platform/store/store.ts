@@ -25,12 +25,17 @@ export interface RunRecord {
 export interface EnvironmentRecord {
   readonly id: string;
   readonly namespace: string;
+  /** Where the template came from, as messages name it (`template testbed`, `uploaded template`). */
   readonly templateFile: string;
+  /** The template's YAML as the environment was created from it (restored from this, not re-read). */
+  readonly templateText: string | null;
   readonly vars: Readonly<Record<string, unknown>>;
   readonly state: EnvironmentState;
   /** The transition under way when this was written (null when none): a platform killed mid-transition. */
   readonly transition: string | null;
   readonly run: number | null;
+  /** The run's common clock given to its readouts (ms since the epoch), null outside a run. */
+  readonly epochMs: number | null;
   /** Tasks with their node, CPUs, NUMA node and state, as JSON. */
   readonly tasks: unknown;
   readonly createdBy: string;
@@ -84,6 +89,9 @@ export class PlatformStore {
       .all()
       .map((c) => c.name);
     if (!cols.includes('transition')) this.db.exec('ALTER TABLE environments ADD COLUMN transition TEXT');
+    if (!cols.includes('template_text'))
+      this.db.exec('ALTER TABLE environments ADD COLUMN template_text TEXT');
+    if (!cols.includes('epoch_ms')) this.db.exec('ALTER TABLE environments ADD COLUMN epoch_ms INTEGER');
   }
 
   close(): void {
@@ -148,9 +156,9 @@ export class PlatformStore {
   saveEnvironment(e: EnvironmentRecord): void {
     this.db
       .prepare(
-        `INSERT INTO environments (id, namespace, template_file, vars, state, transition, run, tasks, created_by, created_at, updated_at)
-         VALUES (@id, @namespace, @templateFile, @vars, @state, @transition, @run, @tasks, @createdBy, @createdAt, @updatedAt)
-         ON CONFLICT(id) DO UPDATE SET state = excluded.state, transition = excluded.transition, run = excluded.run, tasks = excluded.tasks, updated_at = excluded.updated_at`,
+        `INSERT INTO environments (id, namespace, template_file, template_text, vars, state, transition, run, epoch_ms, tasks, created_by, created_at, updated_at)
+         VALUES (@id, @namespace, @templateFile, @templateText, @vars, @state, @transition, @run, @epochMs, @tasks, @createdBy, @createdAt, @updatedAt)
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, transition = excluded.transition, run = excluded.run, epoch_ms = excluded.epoch_ms, tasks = excluded.tasks, updated_at = excluded.updated_at`,
       )
       .run({ ...e, vars: JSON.stringify(e.vars), tasks: JSON.stringify(e.tasks) });
   }
@@ -240,10 +248,12 @@ interface EnvRow {
   id: string;
   namespace: string;
   template_file: string;
+  template_text: string | null;
   vars: string;
   state: string;
   transition: string | null;
   run: number | null;
+  epoch_ms: number | null;
   tasks: string;
   created_by: string;
   created_at: string;
@@ -270,10 +280,12 @@ function envFromRow(r: EnvRow): EnvironmentRecord {
     id: r.id,
     namespace: r.namespace,
     templateFile: r.template_file,
+    templateText: r.template_text,
     vars: JSON.parse(r.vars) as Record<string, unknown>,
     state: r.state as EnvironmentState,
     transition: r.transition,
     run: r.run,
+    epochMs: r.epoch_ms,
     tasks: JSON.parse(r.tasks) as unknown,
     createdBy: r.created_by,
     createdAt: r.created_at,

@@ -186,9 +186,8 @@ export function parseTemplate(
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new DaqError('INVALID_TEMPLATE', `${file}: not valid YAML: ${(err as Error).message}`, {
-      field: 'yaml',
-    });
+    // Where, never what: the parser's message quotes the offending line, which may hold anything.
+    throw new DaqError('INVALID_TEMPLATE', `${file}: not valid YAML ${yamlWhere(err)}`, { field: 'yaml' });
   }
   const pre = new TemplateReader(file, {});
   const top = pre.obj(doc, '$');
@@ -308,6 +307,16 @@ export function parseTemplate(
     tasks,
     hooks,
   };
+}
+
+/** `at line L, column C (CODE)` of a YAML parse error, without the text the parser quotes. */
+export function yamlWhere(err: unknown): string {
+  const e = err as { linePos?: { line: number; col: number }[]; code?: unknown };
+  const pos = e.linePos?.[0];
+  const code = typeof e.code === 'string' ? ` (${e.code})` : '';
+  return pos === undefined
+    ? `(${code.trim() || 'parse error'})`
+    : `at line ${pos.line}, column ${pos.col}${code}`;
 }
 
 export function loadTemplate(

@@ -70,9 +70,7 @@ describe('incidents and automated recovery on a live testbed run (real agent, wo
     process.kill(victim.pid!, 'SIGKILL');
     await t.until('readout-1 excluded', async () => (await task(t, 'readout-1')).excluded);
     // The processors miss link 1 now; Prometheus would say the dataflow of processor-0 stalls.
-    const alert = await t.stack.api.call<{ incidents: number[] }>(
-      'POST',
-      '/api/v1/alerts/alertmanager',
+    const alert = await t.stack.api.alertmanager(
       firingAlert(
         { alertname: 'DaqDataflowStalled', severity: 'warning', environment: t.id, task: 'processor-0' },
         'processor-0 processed rate fell',

@@ -112,7 +112,7 @@ describe('deploy/local/testbed (the README main job)', function () {
       dataDir: join(dir, 'data'),
       print: (l) => lines.push(l),
       onRunning: async (stack, env) => {
-        before = await stack.api.call<EnvironmentView>('GET', `/api/v1/environments/${env.id}`);
+        before = await stack.api.environment(env.id);
         await stack.killPlatform('SIGKILL');
         const h0 = (await reconcileRun(client, env.namespace, env.run!)).produced.hits;
         await new Promise((res) => setTimeout(res, 3000));
@@ -122,7 +122,7 @@ describe('deploy/local/testbed (the README main job)', function () {
           (await stack.agents()).some((a) => a.connected),
         );
         await stack.until('the tasks to be reported again', 30_000, async () => {
-          after = await stack.api.call<EnvironmentView>('GET', `/api/v1/environments/${env.id}`);
+          after = await stack.api.environment(env.id);
           return after.tasks.every((t) => t.state === 'RUNNING');
         });
       },

@@ -1,9 +1,11 @@
+import type { AlertmanagerPayload } from '../../platform/incidents/signals.js';
+
 /** A firing Alertmanager webhook body (version 4) with one alert, as Alertmanager sends it. */
 export function firingAlert(
   labels: Readonly<Record<string, string>> & { alertname: string },
   summary: string,
   fingerprint: string,
-): object {
+): AlertmanagerPayload {
   return {
     version: '4',
     groupKey: `{}:{alertname="${labels.alertname}"}`,

@@ -19,10 +19,11 @@ export const as = (role: string) => ({ authorization: `Bearer ${role}-token-0123
 export function setup(more: Partial<PlatformOptions> = {}) {
   const store = new PlatformStore(':memory:');
   const metrics = new Metrics({ task: 'platform' }, { processMetrics: false });
+  const driver = new SimulatedDriver();
   const platform = new Platform({
     metrics,
     store,
-    driver: new SimulatedDriver(),
+    driver,
     brokers: ['127.0.0.1:9092'],
     actions: { reconcile: () => Promise.resolve() },
     ...more,
@@ -31,12 +32,7 @@ export function setup(more: Partial<PlatformOptions> = {}) {
   return {
     store,
     platform,
-    app: buildApi(
-      platform,
-      store,
-      TOKENS,
-      () => [],
-      () => metrics.text(),
-    ),
+    driver,
+    app: buildApi(platform, TOKENS, { metricsText: () => metrics.text() }),
   };
 }

@@ -45,35 +45,28 @@ export async function runningTestbed(
   const api = stack.api;
   let env: EnvironmentView;
   try {
-    env = await api.call<EnvironmentView>('POST', '/api/v1/environments', {
-      template: TESTBED_TEMPLATE,
-      vars: { dataDir: join(dir, 'data') },
-    });
-    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'])
-      env = await api.call<EnvironmentView>('POST', `/api/v1/environments/${env.id}/transitions`, {
-        transition: t,
-      });
+    env = await api.createEnvironment({ name: TESTBED_TEMPLATE }, { dataDir: join(dir, 'data') });
+    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) env = await api.transition(env.id, t);
   } catch (err) {
     await stack.stop();
     throw err;
   }
   const id = env.id;
   const run = env.run!;
-  const view = (): Promise<EnvironmentView> => api.call<EnvironmentView>('GET', `/api/v1/environments/${id}`);
+  const view = (): Promise<EnvironmentView> => api.environment(id);
   return {
     stack,
     id,
     run,
     env: view,
-    incidents: () => api.call<Incident[]>('GET', '/api/v1/incidents'),
+    incidents: () => api.incidents(),
     until: (what, check, ms = 60_000) => stack.until(what, ms, check),
     async finish() {
       try {
         const now = await view();
-        if (now.state === 'RUNNING')
-          await api.call('POST', `/api/v1/environments/${id}/transitions`, { transition: 'STOP_ACTIVITY' });
-        const record = await api.call<RunRecord>('GET', `/api/v1/runs/${run}`);
-        await api.call('POST', `/api/v1/environments/${id}/transitions`, { transition: 'EXIT' });
+        if (now.state === 'RUNNING') await api.transition(id, 'STOP_ACTIVITY');
+        const record = await api.run(run);
+        await api.transition(id, 'EXIT');
         return record;
       } finally {
         await stack.stop();

@@ -53,12 +53,27 @@ export class SimulatedDriver implements TaskDriver {
     return Promise.resolve(this.report(spec.task));
   }
 
-  transition(node: string, task: string, t: TaskTransition): Promise<TaskReport> {
+  /** The payload of every transition sent, in order (what a moved task was told, its epoch included). */
+  readonly payloads: {
+    task: string;
+    transition: TaskTransition;
+    payload: Readonly<Record<string, unknown>>;
+  }[] = [];
+
+  transition(
+    node: string,
+    task: string,
+    t: TaskTransition,
+    payload: Readonly<Record<string, unknown>> = {},
+  ): Promise<TaskReport> {
     const s = this.tasks.get(task);
     if (s === undefined || s.node !== node) return Promise.reject(new Error(`no task ${task} on ${node}`));
     if (this.failOn.get(task) === t) return Promise.reject(new Error(`${task} refuses ${t}`));
     s.state = nextTaskState(s.state, t);
-    if (this.keepLog) this.log.push(`${node} ${t} ${task}`);
+    if (this.keepLog) {
+      this.log.push(`${node} ${t} ${task}`);
+      this.payloads.push({ task, transition: t, payload });
+    }
     return Promise.resolve(this.report(task));
   }
 

@@ -10,8 +10,9 @@ import { PlatformStore } from '../../platform/store/store.js';
 import type { TaskDriver } from '../../platform/control/types.js';
 import { SimulatedDriver, simulatedNode } from '../helpers/simulated-driver.js';
 import { loadRunbooks } from '../../platform/runbooks/runbook.js';
+import { moveTask } from '../../platform/control/transitions/move-task.js';
 
-const TEMPLATE = 'deploy/local/testbed.yaml';
+const TEMPLATE = { name: 'testbed' };
 // Two cores: the testbed's two processors take both; readouts and writer share (cores: 0).
 const NODE = simulatedNode('n1', 1, 2);
 
@@ -66,14 +67,14 @@ describe('platform/platform', () => {
     const driver = new SimulatedDriver();
     const first = platform(driver);
     const id = await running(first, driver);
-    const run = first.get(id).run!;
+    const run = first.model(id).run!;
     const free = first.ledger.free();
     const placed = first.ledger.placement(id);
     // The first platform dies without a word; the simulated agent keeps its tasks.
     const second = platform(driver);
     const summary = second.restore();
     assert.deepEqual(summary, { environments: 1, holdingResources: 1, interrupted: [], unreadable: [] });
-    const env = second.get(id);
+    const env = second.model(id);
     assert.equal(env.state, 'RUNNING');
     assert.equal(env.run, run);
     assert.ok(env.runTimes.startCompleted !== undefined, 'run times come back from the run registry');
@@ -110,7 +111,7 @@ describe('platform/platform', () => {
     const issues: ErsIssue[] = [];
     const second = platform(driver, issues);
     assert.deepEqual(second.restore().interrupted, [env.id]);
-    assert.equal(second.get(env.id).state, 'ERROR');
+    assert.equal(second.model(env.id).state, 'ERROR');
     assert.ok(
       issues.some((i) => i.name === 'daqops.platform.TransitionFailed' && /START_ACTIVITY/.test(i.message)),
     );
@@ -135,7 +136,7 @@ describe('platform/platform', () => {
     });
     const reports = reportsOf(driver, 'n1').filter((r) => r.task !== 'readout-1');
     await p.agentRegistered(NODE, reports);
-    const env = p.get(id);
+    const env = p.model(id);
     assert.equal(env.tasks.get('readout-1')?.excluded, true, 'a lost non-critical link is taken out');
     assert.equal(env.state, 'RUNNING', 'and the run goes on');
     assert.equal(driver.tasks.has('leftover'), false, 'the stray task is stopped');
@@ -169,7 +170,7 @@ describe('platform/platform', () => {
     const env = p.createEnvironment(TEMPLATE, {}, 'expert:bob');
     await assert.rejects(p.transition(env.id, 'DEPLOY', 'bob'), /no node is registered/);
     await new Promise((r) => setTimeout(r, 50));
-    const [inc] = p.incidents.open();
+    const [inc] = p.openIncidents();
     assert.equal(inc?.root.name, 'TransitionFailed');
     assert.equal(inc?.runbook, 'TransitionTimeout');
     assert.equal(inc?.recovery, 'escalated', 'no pager configured: escalated, on the timeline');
@@ -183,7 +184,7 @@ describe('platform/platform', () => {
     stores.push(store);
     const p = new Platform({ store, driver, brokers: [], runbooks: loadRunbooks('runbooks') });
     await p.agentRegistered(NODE, []);
-    const env = p.createEnvironment(TEMPLATE, {}, 'expert:bob');
+    const env = p.model(p.createEnvironment(TEMPLATE, {}, 'expert:bob').id);
     for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) await p.transition(env.id, t, 'bob');
     await p.agentRegistered(simulatedNode('n2', 1, 2), []);
     driver.log.length = 0;
@@ -198,6 +199,11 @@ describe('platform/platform', () => {
         [`n1 kill ${name}`, `n2 spawn ${name}`, `n2 CONFIGURE ${name}`, `n2 START ${name}`],
       );
     }
+    const starts = driver.payloads.filter((x) => x.transition === 'START');
+    assert.ok(
+      starts.length > 0 && starts.every((x) => x.payload['run'] === env.run),
+      'the run number goes along',
+    );
     assert.equal(env.tasks.get('readout-0')?.excluded, true, 'non-critical tasks of the node are excluded');
     assert.deepEqual(
       p.ledger
@@ -209,10 +215,39 @@ describe('platform/platform', () => {
         ['processor-1', 'n2', [1]],
       ].sort(),
     );
-    const [inc] = p.incidents.open();
+    const [inc] = p.openIncidents();
     assert.deepEqual(inc?.root.component, { kind: 'node', id: 'n1' });
     assert.equal(inc?.runbook, 'AgentLost');
-    assert.equal(p.incidents.open().length, 1, 'one incident for the node and all its tasks');
+    assert.equal(p.openIncidents().length, 1, 'one incident for the node and all its tasks');
+  });
+
+  it('a readout moved during a run starts with the run number and the run clock the others got', async () => {
+    const driver = new SimulatedDriver();
+    const p = platform(driver);
+    const id = await running(p, driver);
+    await p.agentRegistered(simulatedNode('n2', 1, 2), []);
+    const env = p.model(id);
+    const started = driver.payloads.find((x) => x.task === 'readout-0' && x.transition === 'START');
+    assert.equal(typeof started?.payload['epochMs'], 'number', 'readouts get the run clock at START');
+    assert.equal(env.epochMs, started?.payload['epochMs']);
+    driver.payloads.length = 0;
+    await env.onTaskReport(await moveTask(env, 'readout-0'));
+    assert.equal(env.tasks.get('readout-0')?.node, 'n2');
+    assert.equal(env.tasks.get('readout-0')?.state, 'RUNNING');
+    assert.deepEqual(
+      driver.payloads
+        .filter((x) => x.task === 'readout-0')
+        .map((x) => [x.transition, x.payload['epochMs'] ?? null]),
+      [
+        ['CONFIGURE', null],
+        ['START', started?.payload['epochMs']],
+      ],
+      'CONFIGURE then START with the same epoch, not a clock of its own',
+    );
+    // A restarted platform keeps the clock too (it is in the store).
+    const again = platform(driver);
+    again.restore();
+    assert.equal(again.model(id).epochMs, env.epochMs);
   });
 
   it('a lost agent fails its tasks (non-critical excluded, critical → ERROR) and frees its node', async () => {
@@ -221,7 +256,7 @@ describe('platform/platform', () => {
     const p = platform(driver, issues);
     const id = await running(p, driver);
     await p.agentLost('n1');
-    const env = p.get(id);
+    const env = p.model(id);
     assert.equal(env.state, 'ERROR');
     assert.equal(env.tasks.get('readout-0')?.excluded, true);
     assert.match(env.tasks.get('processor-0')?.message ?? '', /agent of node n1 lost/);

@@ -2,6 +2,11 @@ import assert from 'node:assert/strict';
 import {
   DaqError,
   allowedEnvironmentTransitions,
+  commandedTaskTransitions,
+  environmentFailure,
+  failedEnvironmentState,
+  taskAllows,
+  taskPathTo,
   environmentMachine,
   environmentStates,
   environmentTransitions,
@@ -77,5 +82,30 @@ describe('protocol/states', () => {
     assert.deepEqual(allowedEnvironmentTransitions('DONE'), []);
     assert.deepEqual(allowedEnvironmentTransitions('RUNNING'), ['STOP_ACTIVITY', 'GO_ERROR']);
     assert.deepEqual(allowedEnvironmentTransitions('STANDBY'), ['DEPLOY', 'EXIT']);
+  });
+
+  it('has a failure edge from every live state to ERROR, STANDBY included, that is not offered', () => {
+    for (const s of environmentStates) {
+      if (s === 'ERROR' || s === 'DONE') assert.throws(() => failedEnvironmentState(s), /cannot fail/);
+      else assert.equal(failedEnvironmentState(s), 'ERROR');
+    }
+    assert.ok(!allowedEnvironmentTransitions('STANDBY').includes('GO_ERROR'), 'a shifter is not offered it');
+    assert.deepEqual(environmentFailure.from, ['STANDBY', 'DEPLOYED', 'CONFIGURED', 'RUNNING']);
+  });
+
+  it('KILL ends a task from any state but DONE and is never commanded', () => {
+    for (const s of taskStates)
+      if (s === 'DONE') assert.throws(() => nextTaskState(s, 'KILL'));
+      else assert.equal(nextTaskState(s, 'KILL'), 'DONE');
+    assert.ok(!(commandedTaskTransitions as readonly string[]).includes('KILL'));
+    assert.equal(taskAllows('RUNNING', 'STOP'), true);
+    assert.equal(taskAllows('STANDBY', 'STOP'), false);
+  });
+
+  it("reads from the table the path of a task placed anew to its environment's state", () => {
+    assert.deepEqual(taskPathTo('STANDBY'), []);
+    assert.deepEqual(taskPathTo('CONFIGURED'), ['CONFIGURE']);
+    assert.deepEqual(taskPathTo('RUNNING'), ['CONFIGURE', 'START']);
+    assert.throws(() => taskPathTo('ERROR'), /cannot be brought to ERROR/);
   });
 });

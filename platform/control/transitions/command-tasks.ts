@@ -1,6 +1,7 @@
+import { DaqError } from '../../../protocol/errors.js';
 import type { TaskTransition } from '../../../protocol/states.js';
 import { traceparentOf } from '../../../lib/tracing.js';
-import type { Environment } from '../environment.js';
+import { markTaskFailed, type Environment } from '../environment.js';
 import type { TaskStatus } from '../types.js';
 
 /**
@@ -25,15 +26,14 @@ export async function commandTasks(
           t.state = r.state;
           t.pid = r.pid;
         } catch (err) {
-          t.message = err instanceof Error ? err.message : String(err);
-          t.state = 'ERROR';
+          markTaskFailed(t, err instanceof Error ? err.message : String(err));
           if (t.critical) failures.push(`${t.name}: ${t.message}`);
           else await env.taskFailed(t);
         }
       }),
   );
   if (failures.length > 0)
-    throw new Error(`${transition} failed for critical task(s): ${failures.join('; ')}`);
+    throw new DaqError('TASK_FAILED', `${transition} failed for critical task(s): ${failures.join('; ')}`);
 }
 
 /**

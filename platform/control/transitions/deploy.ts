@@ -1,6 +1,7 @@
+import { DaqError } from '../../../protocol/errors.js';
 import { traceparentOf } from '../../../lib/tracing.js';
 import type { TaskSpec } from '../../../protocol/agent-link.js';
-import type { Environment } from '../environment.js';
+import { markTaskFailed, type Environment } from '../environment.js';
 import type { TaskStatus } from '../types.js';
 
 /** What the agent of a task's node is asked to run (its configuration comes at CONFIGURE). */
@@ -54,12 +55,12 @@ export async function deploy(env: Environment): Promise<void> {
         s.pid = r.pid;
         s.state = r.state;
       } catch (err) {
-        s.state = 'ERROR';
-        s.message = err instanceof Error ? err.message : String(err);
+        markTaskFailed(s, err instanceof Error ? err.message : String(err));
         if (s.critical) failures.push(`${s.name}: ${s.message}`);
         else await env.taskFailed(s);
       }
     }),
   );
-  if (failures.length > 0) throw new Error(`DEPLOY failed for critical task(s): ${failures.join('; ')}`);
+  if (failures.length > 0)
+    throw new DaqError('TASK_FAILED', `DEPLOY failed for critical task(s): ${failures.join('; ')}`);
 }

@@ -8,7 +8,7 @@ describe('platform/api', () => {
       method: 'POST',
       url: '/api/v1/environments',
       headers: as('expert'),
-      payload: { template: 'deploy/local/testbed.yaml', vars: { muonRateHz: 500 } },
+      payload: { template: 'testbed', vars: { muonRateHz: 500 } },
     });
     assert.equal(created.statusCode, 201, created.body);
     const env = created.json<{ id: string; state: string; tasks: unknown[] }>();
@@ -50,7 +50,7 @@ describe('platform/api', () => {
       'shifter:alice START_ACTIVITY ok',
       'shifter:alice STOP_ACTIVITY ok',
     ]);
-    assert.ok(audit.includes('expert:bob deploy/local/testbed.yaml ok'));
+    assert.ok(audit.includes('expert:bob template testbed ok'));
   });
 
   it('answers 401 without a token, 403 for too small a role, 400 naming the bad field, 409 for an illegal transition', async () => {
@@ -60,7 +60,7 @@ describe('platform/api', () => {
       method: 'POST',
       url: '/api/v1/environments',
       headers: as('shifter'),
-      payload: { template: 'deploy/local/testbed.yaml' },
+      payload: { template: 'testbed' },
     });
     assert.equal(forbidden.statusCode, 403);
     assert.equal(forbidden.json<{ code: string }>().code, 'FORBIDDEN');
@@ -76,15 +76,16 @@ describe('platform/api', () => {
       method: 'POST',
       url: '/api/v1/environments',
       headers: as('expert'),
-      payload: { template: 'nope.yaml' },
+      payload: { template: 'nope' },
     });
-    assert.equal(missing.json<{ code: string }>().code, 'INVALID_TEMPLATE');
+    assert.equal(missing.statusCode, 404);
+    assert.match(missing.json<{ message: string }>().message, /no template nope \(known: testbed\)/);
     const env = (
       await app.inject({
         method: 'POST',
         url: '/api/v1/environments',
         headers: as('expert'),
-        payload: { template: 'deploy/local/testbed.yaml' },
+        payload: { template: 'testbed' },
       })
     ).json<{ id: string }>();
     const illegal = await app.inject({
@@ -126,7 +127,7 @@ describe('platform/api', () => {
       openapi: string;
       paths: Record<string, Record<string, unknown>>;
     }>();
-    assert.equal(doc.openapi, '3.0.3');
+    assert.equal(doc.openapi, '3.1.0');
     assert.ok(doc.paths['/api/v1/environments/{id}/transitions']?.['post'] !== undefined);
     assert.ok(doc.paths['/api/v1/runs/{run}']?.['get'] !== undefined);
   });
@@ -139,7 +140,7 @@ describe('platform/api bounds', () => {
       method: 'POST',
       url: '/api/v1/environments',
       headers: as('expert'),
-      payload: { template: 'deploy/local/testbed.yaml', vars: { processors: 1e308 } },
+      payload: { template: 'testbed', vars: { processors: 1e308 } },
     });
     assert.equal(r.statusCode, 400, r.body);
     assert.match(
@@ -157,7 +158,7 @@ describe('platform/api drill faults', () => {
       method: 'POST',
       url: '/api/v1/environments',
       headers: as('expert'),
-      payload: { template: 'deploy/local/testbed.yaml' },
+      payload: { template: 'testbed' },
     });
     const id = created.json<{ id: string }>().id;
     for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY']) {
@@ -173,9 +174,8 @@ describe('platform/api drill faults', () => {
   }
 
   it('hands a fault to the readouts it concerns, with a common start, and audits it', async () => {
-    const { app, platform, store } = setup();
+    const { app, driver, store } = setup();
     const id = await running(app);
-    const driver = platform.o.driver as unknown as { faults: { task: string; fault: { atMs?: number } }[] };
     const t0 = Date.now();
     const r = await app.inject({
       method: 'POST',
@@ -194,17 +194,23 @@ describe('platform/api drill faults', () => {
     assert.deepEqual(all.json<{ tasks: string[] }>().tasks, ['readout-0', 'readout-1']);
     const [first, second, third] = driver.faults;
     assert.equal(first!.task, 'readout-1');
-    assert.ok(first!.fault.atMs! >= t0 + 400, 'starts half a second ahead, on one timeframe for all links');
-    assert.equal(second!.fault.atMs, third!.fault.atMs, 'both links get the same start');
+    assert.ok(
+      (first!.fault as { atMs: number }).atMs >= t0 + 400,
+      'starts half a second ahead, on one timeframe for all links',
+    );
+    assert.equal(
+      (second!.fault as { atMs: number }).atMs,
+      (third!.fault as { atMs: number }).atMs,
+      'both links get the same start',
+    );
     assert.ok(
       store.auditLog().some((a) => a.action === 'environment.fault' && /dead chamber 3/.test(a.detail)),
     );
   });
 
   it('refuses a bad fault naming the field, a viewer, and an environment that is not RUNNING', async () => {
-    const { app, platform } = setup();
+    const { app, driver } = setup();
     const id = await running(app);
-    const driver = platform.o.driver as unknown as { faults: unknown[] };
     const post = (payload: object, role = 'shifter', env = id) =>
       app.inject({ method: 'POST', url: `/api/v1/environments/${env}/faults`, headers: as(role), payload });
     const cases: [object, number, RegExp][] = [

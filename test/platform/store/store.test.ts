@@ -65,10 +65,12 @@ describe('platform/store', () => {
     const base = {
       id: 'env-1',
       namespace: 'env-1',
-      templateFile: 'deploy/local/testbed.yaml',
+      templateFile: 'template testbed',
+      templateText: 'name: testbed',
       vars: {},
       transition: null,
       run: null,
+      epochMs: null,
       tasks: [],
       createdBy: 'expert:bob',
       createdAt: '2026-11-22T01:00:00Z',

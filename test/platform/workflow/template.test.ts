@@ -29,7 +29,7 @@ ${extra}`;
 
 describe('platform/workflow/template', () => {
   it('loads the testbed template: 2 readouts, 2 processors, 1 writer, a reconcile hook', () => {
-    const t = loadTemplate('deploy/local/testbed.yaml');
+    const t = loadTemplate('deploy/templates/testbed.yaml');
     assert.deepEqual(
       t.tasks.map((x) => [x.name, x.workload, x.critical]),
       [

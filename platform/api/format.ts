@@ -1,0 +1,24 @@
+/** One-line and detail text of what the platform API answers, for the CLI (incidents: incidents/format.ts). */
+import type { AgentSummary, EnvironmentView, RunRecord } from './client.js';
+
+export function envLine(e: EnvironmentView): string {
+  return `${e.id.padEnd(22)} ${e.state.padEnd(11)} run ${String(e.run ?? '-').padEnd(5)} tasks ${e.tasks.length} (${e.rollUp})`;
+}
+
+export function envDetail(e: EnvironmentView): string {
+  return [
+    envLine(e),
+    ...e.tasks.map(
+      (t) =>
+        `  ${t.name.padEnd(16)} ${t.state.padEnd(11)} ${t.node} cpus ${t.cpus.join(',')}${t.critical ? '' : ' (non-critical)'}${t.excluded ? ' EXCLUDED' : ''}`,
+    ),
+  ].join('\n');
+}
+
+export function agentLine(a: AgentSummary): string {
+  return `${a.node.padEnd(20)} ${a.connected ? 'connected' : a.lost ? 'LOST' : 'away'}  ${a.cores} cores, ${a.tasks} tasks`;
+}
+
+export function runLine(r: RunRecord): string {
+  return `run ${String(r.run).padEnd(6)} ${r.environment.padEnd(22)} by ${r.startedBy.padEnd(18)} ${r.start ?? '-'} → ${r.endCompleted ?? 'running'}`;
+}
