@@ -330,9 +330,9 @@ export class Platform {
   }
 
   /** An Alertmanager webhook: one signal per alert, the incidents they went to. */
-  alertmanager(p: AlertmanagerPayload, who: string): { incidents: number[] } {
-    return this.audited(who, 'alerts.alertmanager', p.groupKey, () => {
-      const incidents = this.intake.alertmanager(p);
+  alertmanager(p: AlertmanagerPayload, who: string): Promise<{ incidents: number[] }> {
+    return this.auditedAsync(who, 'alerts.alertmanager', p.groupKey, async () => {
+      const incidents = await this.intake.alertmanager(p);
       return {
         result: { incidents },
         detail: `${p.alerts.length} alert(s) ${p.status} → incident(s) ${incidents.join(', ') || 'none'}`,

@@ -20,7 +20,7 @@ export function incidentRoutes(platform: Platform, who: (req: FastifyRequest) =>
       body: S.alertmanagerBody,
       bodyLimit: S.WEBHOOK_BODY_LIMIT,
       ok: { status: 200, schema: S.alertmanagerResult },
-      handler: (req) => Promise.resolve(platform.alertmanager(req.body as AlertmanagerPayload, who(req))),
+      handler: (req) => platform.alertmanager(req.body as AlertmanagerPayload, who(req)),
     },
     {
       method: 'GET',

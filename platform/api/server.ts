@@ -76,9 +76,18 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
         allowUnionTypes: true,
       },
     },
-    // A URL fastify cannot even route (bad percent-encoding) answers like every other error.
-    frameworkErrors: (err, _req, reply) => {
-      void (reply as FastifyReply).status(400).send({ code: 'BAD_REQUEST', message: err.message });
+    routerOptions: { maxParamLength: 512 },
+    // A URL fastify cannot even route (bad percent-encoding, a parameter too long) answers like every
+    // other error — and, like every route, 401 to a request without a valid token.
+    frameworkErrors: (err, req, reply) => {
+      const known = principalOf(tokens, req.headers.authorization) !== undefined;
+      void (reply as FastifyReply)
+        .status(known ? 400 : 401)
+        .send(
+          known
+            ? { code: 'BAD_REQUEST', message: err.message.slice(0, 200) }
+            : { code: 'UNAUTHORIZED', message: 'a valid bearer token is required' },
+        );
     },
   });
   // JSON only: a text body is 415, not a string the schema then refuses.
@@ -136,6 +145,7 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
         "Create an environment from a workflow template: by name from the platform's template directories, or uploaded as YAML",
       body: S.createEnvironmentBody,
       ok: { status: 201, schema: S.environmentView },
+      errors: [404],
       handler: (req) => {
         const b = req.body as { template?: string; templateYaml?: string; vars?: Record<string, VarValue> };
         const source = b.template !== undefined ? { name: b.template } : { yaml: b.templateYaml ?? '' };
@@ -263,9 +273,7 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
       },
       // onRequest runs before the body is read: who asks is settled before what they sent is looked at.
       onRequest: async (req, reply) => {
-        const auth = req.headers.authorization;
-        const principal =
-          auth?.startsWith('Bearer ') === true ? tokens.principals.get(auth.slice(7)) : undefined;
+        const principal = principalOf(tokens, req.headers.authorization);
         if (principal === undefined)
           return refuse(req, reply, 'UNAUTHORIZED', 'anonymous', 'a valid bearer token is required');
         if (!allows(principal.role, r.role))
@@ -367,6 +375,10 @@ export function openApi(routes: readonly Route[]): Record<string, unknown> {
     security: [{ bearer: [] }],
     paths,
   };
+}
+
+function principalOf(tokens: TokenBook, auth: string | undefined): Principal | undefined {
+  return auth?.startsWith('Bearer ') === true ? tokens.principals.get(auth.slice(7)) : undefined;
 }
 
 function headerOf(req: FastifyRequest, name: string): string | undefined {

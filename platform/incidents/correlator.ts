@@ -12,6 +12,7 @@ import { DataflowTopology } from './topology.js';
 import {
   componentKey,
   incidentSeverities,
+  type Component,
   type Incident,
   type IncidentSeverity,
   type Signal,
@@ -48,6 +49,13 @@ export class Correlator {
   private readonly symptoms = new Map<number, number>();
   /** Open incidents and those resolved within RESOLVED_KEPT_MS (the store keeps every one). */
   readonly incidents = new Map<number, Incident>();
+  /**
+   * Indexes that keep the cost of a signal independent of the incident's size (an alert storm folds
+   * 10,000 signals into one incident): each signal by fingerprint, and per incident each component it
+   * has signals about with when it was last seen.
+   */
+  private readonly byFingerprint = new Map<string, { inc: Incident; signal: Signal }>();
+  private readonly components = new Map<number, Map<string, { component: Component; lastSeenMs: number }>>();
   private nextId: number;
   private readonly now: () => number;
 
@@ -60,6 +68,7 @@ export class Correlator {
   load(incidents: readonly Incident[]): void {
     for (const i of incidents) {
       this.incidents.set(i.id, i);
+      for (const s of i.signals) this.index(i, s);
       this.nextId = Math.max(this.nextId, i.id + 1);
     }
   }
@@ -71,9 +80,9 @@ export class Correlator {
   /** Takes one signal; undefined for a resolved signal nobody had seen firing. */
   ingest(s: SignalInput): Ingested | undefined {
     const at = new Date(this.now()).toISOString();
-    for (const inc of this.open()) {
-      const known = inc.signals.find((x) => x.fingerprint === s.fingerprint);
-      if (known === undefined) continue;
+    const hit = this.byFingerprint.get(s.fingerprint);
+    if (hit !== undefined && hit.inc.state !== 'resolved' && this.incidents.has(hit.inc.id)) {
+      const { inc, signal: known } = hit;
       if (s.status === 'resolved') {
         if (known.status === 'resolved') return { incident: inc, change: 'duplicate' };
         known.status = 'resolved';
@@ -83,6 +92,7 @@ export class Correlator {
       }
       known.count++;
       known.lastSeen = at;
+      this.index(inc, known);
       if (known.status === 'resolved') {
         known.status = 'firing';
         known.resolvedAt = undefined;
@@ -99,9 +109,9 @@ export class Correlator {
       .filter(
         (inc) =>
           inc.environment === s.environment &&
-          inc.signals.some(
+          [...(this.components.get(inc.id)?.values() ?? [])].some(
             (x) =>
-              this.now() - Date.parse(x.lastSeen) <= window &&
+              this.now() - x.lastSeenMs <= window &&
               // An environment-wide signal (a failed transition) joins a task's incident as its symptom;
               // a task's fault does not join an incident that only a failed transition opened.
               (x.component.kind !== 'environment' || s.component.kind === 'environment') &&
@@ -111,6 +121,7 @@ export class Correlator {
       .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt))[0];
     if (joined !== undefined) {
       joined.signals.push(signal);
+      this.index(joined, signal);
       this.entry(joined, {
         at,
         kind: 'signal',
@@ -139,7 +150,19 @@ export class Correlator {
     this.entry(inc, { at, kind: 'signal', text: `${s.severity}: ${s.name} on ${label(s)} — ${s.summary}` });
     this.rank(inc, topo);
     this.incidents.set(inc.id, inc);
+    this.index(inc, signal);
     return this.changed(inc, 'opened');
+  }
+
+  private index(inc: Incident, s: Signal): void {
+    this.byFingerprint.set(s.fingerprint, { inc, signal: s });
+    let seen = this.components.get(inc.id);
+    if (seen === undefined) this.components.set(inc.id, (seen = new Map()));
+    const key = componentKey(s.component);
+    const last = Date.parse(s.lastSeen);
+    const prev = seen.get(key);
+    if (prev === undefined) seen.set(key, { component: s.component, lastSeenMs: last });
+    else if (last > prev.lastSeenMs) prev.lastSeenMs = last;
   }
 
   /** Root cause (most upstream, then earliest), severity (highest) and title. */
@@ -149,7 +172,8 @@ export class Correlator {
    * thousands of signals into one incident, one at a time).
    */
   private rankJoined(inc: Incident, s: Signal, topo: DataflowTopology): void {
-    const root = inc.signals.find((x) => x.fingerprint === inc.root.signal);
+    const hit = this.byFingerprint.get(inc.root.signal);
+    const root = hit?.inc === inc ? hit.signal : inc.signals.find((x) => x.fingerprint === inc.root.signal);
     if (
       root === undefined ||
       topo.depth(s.component) < topo.depth(root.component) ||
@@ -262,6 +286,9 @@ export class Correlator {
       if (inc.resolvedAt !== undefined && this.now() - Date.parse(inc.resolvedAt) > RESOLVED_KEPT_MS) {
         this.incidents.delete(inc.id);
         this.symptoms.delete(inc.id);
+        this.components.delete(inc.id);
+        for (const s of inc.signals)
+          if (this.byFingerprint.get(s.fingerprint)?.inc === inc) this.byFingerprint.delete(s.fingerprint);
       }
     for (const inc of this.open()) {
       const settled = inc.signals.every((s) => s.point || s.status === 'resolved');

@@ -61,9 +61,12 @@ export interface WorkflowTemplate {
 }
 
 const TRIGGER = /^(before|after|leave|enter)_([A-Z_]+?)([+-]\d+)?$/;
-/** Bounds of what a template may ask for (one environment; a node's cores, NUMA nodes, memory). */
-export const MAX_REPLICAS = 256;
-export const MAX_TASKS = 1024;
+/**
+ * Bounds of what a template may ask for: tasks of one environment (above the control-plane bench's 10,000,
+ * far below what would exhaust the platform's memory), a node's cores, NUMA nodes, memory.
+ */
+export const MAX_REPLICAS = 16_384;
+export const MAX_TASKS = 16_384;
 const MAX_CORES = 1024;
 const MAX_NUMA = 63;
 const MAX_MEMORY_MIB = 4 * 1024 * 1024;
@@ -184,7 +187,8 @@ export function parseTemplate(
 ): WorkflowTemplate {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // Warnings (an unknown directive) are not printed: errors say where, and nothing else is wrong.
+    doc = parseYaml(text, { logLevel: 'error' });
   } catch (err) {
     // Where, never what: the parser's message quotes the offending line, which may hold anything.
     throw new DaqError('INVALID_TEMPLATE', `${file}: not valid YAML ${yamlWhere(err)}`, { field: 'yaml' });

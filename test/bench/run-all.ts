@@ -9,6 +9,7 @@ import { benchControlPlane } from './control.bench.js';
 import { benchProcessorKernel } from './processor.bench.js';
 import { benchRecovery } from './recovery.bench.js';
 import { benchDetection } from './detection.bench.js';
+import { benchAlertStorm } from './api.bench.js';
 
 const only = process.argv[2];
 console.log(
@@ -25,6 +26,10 @@ if (only === undefined || only === 'kernel') {
 if (only === undefined || only === 'control') {
   console.log('\n[control plane] simulated agents, in-process');
   await benchControlPlane();
+}
+if (only === undefined || only === 'api') {
+  console.log('\n[api] an alert storm over HTTP while the API is polled');
+  await benchAlertStorm();
 }
 if (only === undefined || only === 'agent') {
   console.log('\n[agent] overhead of the agent process itself');

@@ -145,7 +145,7 @@ describe('platform/api bounds', () => {
     assert.equal(r.statusCode, 400, r.body);
     assert.match(
       r.json<{ message: string }>().message,
-      /roles\[1\]\.tasks\[0\]\.replicas: must be at most 256/,
+      /roles\[1\]\.tasks\[0\]\.replicas: must be at most 16384/,
     );
     const list = await app.inject({ method: 'GET', url: '/api/v1/environments', headers: as('viewer') });
     assert.equal(list.statusCode, 200);

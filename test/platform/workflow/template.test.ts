@@ -84,7 +84,7 @@ describe('platform/workflow/template', () => {
   it('bounds every number that sizes work: 1e308 replicas is a clear error, not an out-of-memory', () => {
     assert.throws(
       () => parseTemplate(minimal().replace('replicas: 2', 'replicas: 1e308'), 't.yaml'),
-      invalidAt('$.roles[0].tasks[0].replicas', /at most 256, got 1e\+308/),
+      invalidAt('$.roles[0].tasks[0].replicas', /at most 16384, got 1e\+308/),
     );
     assert.throws(
       () =>
@@ -92,7 +92,7 @@ describe('platform/workflow/template', () => {
           minimal().replace('replicas: 2', "replicas: '{{n}}'").replace('rate: 5', 'rate: 5, n: 100000'),
           't.yaml',
         ),
-      invalidAt('$.roles[0].tasks[0].replicas', /at most 256/),
+      invalidAt('$.roles[0].tasks[0].replicas', /at most 16384/),
     );
     assert.throws(
       () => parseTemplate(minimal().replace('cores: 2', 'cores: 1000000'), 't.yaml'),

@@ -1,0 +1,72 @@
+/**
+ * The API under an alert storm: one Alertmanager webhook of 10,000 alerts (one group, one link: one
+ * incident) over real HTTP, while a shifter's page polls GET /api/v1/environments every 5 ms. Prints how
+ * long the webhook took to fold and store the storm, and the GET latencies meanwhile. Targets ≤ 5 s and
+ * p99 ≤ 200 ms (README).
+ */
+import type { AddressInfo } from 'node:net';
+import { as, setup } from '../helpers/api.js';
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+export async function benchAlertStorm(alerts = 10_000): Promise<void> {
+  const { app, platform } = setup();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  try {
+    const env = platform.createEnvironment({ name: 'testbed' }, {}, 'expert:bench');
+    const now = new Date().toISOString();
+    const body = JSON.stringify({
+      version: '4',
+      groupKey: '{}:{alertname="DaqChannelNoisy"}',
+      status: 'firing',
+      receiver: 'daqops',
+      alerts: Array.from({ length: alerts }, (_, i) => ({
+        status: 'firing',
+        labels: {
+          alertname: 'DaqChannelNoisy',
+          severity: 'warning',
+          environment: env.id,
+          link: '0',
+          channel: String(i),
+        },
+        annotations: { summary: `channel ${i} is noisy`, runbook_url: 'runbooks/NoisyChannel.md' },
+        startsAt: now,
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: 'http://prometheus:9090/graph',
+        fingerprint: `storm-${i.toString(16)}`,
+      })),
+    });
+    const headers = { ...as('shifter'), 'content-type': 'application/json' };
+    let storming = true;
+    const latencies: number[] = [];
+    const poll = (async () => {
+      while (storming) {
+        const t0 = performance.now();
+        const r = await fetch(`${url}/api/v1/environments`, { headers: as('viewer') });
+        await r.arrayBuffer();
+        latencies.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    const r = await fetch(`${url}/api/v1/alerts/alertmanager`, { method: 'POST', headers, body });
+    const answer = (await r.json()) as { incidents?: number[] };
+    const seconds = (performance.now() - t0) / 1000;
+    storming = false;
+    await poll;
+    const inc = platform.incident(answer.incidents?.[0] ?? 0);
+    const sorted = latencies.sort((a, b) => a - b);
+    console.log(
+      `  ${alerts} alerts in one webhook (${(body.length / 1024 / 1024).toFixed(1)} MiB): answered ${r.status} in ${seconds.toFixed(2)} s (target ≤ 5 s) → ${answer.incidents?.length ?? 0} incident(s), ${inc.signals.length} signals in incident ${inc.id}`,
+    );
+    console.log(
+      `  GET /api/v1/environments meanwhile: ${sorted.length} requests, p50 ${quantile(sorted, 0.5).toFixed(1)} ms, p99 ${quantile(sorted, 0.99).toFixed(1)} ms (target ≤ 200 ms), max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms`,
+    );
+  } finally {
+    await app.close();
+  }
+}
