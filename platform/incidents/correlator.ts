@@ -157,7 +157,8 @@ export class Correlator {
   private index(inc: Incident, s: Signal): void {
     this.byFingerprint.set(s.fingerprint, { inc, signal: s });
     let seen = this.components.get(inc.id);
-    if (seen === undefined) this.components.set(inc.id, (seen = new Map()));
+    if (seen === undefined)
+      this.components.set(inc.id, (seen = new Map<string, { component: Component; lastSeenMs: number }>()));
     const key = componentKey(s.component);
     const last = Date.parse(s.lastSeen);
     const prev = seen.get(key);
