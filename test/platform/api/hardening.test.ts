@@ -31,12 +31,12 @@ const post = (app: App, url: string, payload: unknown, role?: string, type = 'ap
     payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
   });
 type Res = Awaited<ReturnType<typeof post>>;
-const body = (r: { json: () => unknown }) => r.json() as { code: string; message: string; field?: string };
+const body = (r: Res) => r.json<{ code: string; message: string; field?: string }>();
 
 async function environment(app: App): Promise<string> {
   const r = await post(app, '/api/v1/environments', { template: 'testbed' }, 'expert');
   assert.equal(r.statusCode, 201, r.body);
-  return (r.json() as { id: string }).id;
+  return r.json<{ id: string }>().id;
 }
 
 describe('platform/api hardening', () => {
@@ -154,9 +154,7 @@ describe('platform/api hardening', () => {
     assert.equal(vars.statusCode, 400);
     const inc = (
       await app.inject({ method: 'GET', url: '/api/v1/incidents/1', headers: as('viewer') })
-    ).json() as {
-      timeline: { kind: string }[];
-    };
+    ).json<{ timeline: { kind: string }[] }>();
     assert.ok(
       !inc.timeline.some((e) => e.kind === 'action' || e.kind === 'note'),
       'nothing ran, nothing noted',
@@ -240,9 +238,7 @@ describe('platform/api hardening', () => {
     );
     const env = (
       await app.inject({ method: 'GET', url: `/api/v1/environments/${id}`, headers: as('viewer') })
-    ).json() as {
-      state: string;
-    };
+    ).json<{ state: string }>();
     assert.equal(env.state, 'ERROR');
     const gone = await post(
       app,
@@ -264,15 +260,15 @@ describe('platform/api hardening', () => {
       headers: as('viewer'),
     });
     assert.equal(r.statusCode, 200);
-    assert.ok(!('file' in (r.json() as object)));
+    assert.ok(!('file' in r.json<object>()));
     assert.ok(!r.body.includes(projectRoot()), 'no absolute path of the host');
   });
 
   it('documents every route completely: path parameters, required bodies, each response with a schema', async () => {
     const { app } = setup();
-    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{
       paths: Record<string, Record<string, Record<string, unknown>>>;
-    };
+    }>();
     let ops = 0;
     for (const [path, methods] of Object.entries(doc.paths))
       for (const [method, op] of Object.entries(methods)) {
@@ -356,7 +352,7 @@ describe('platform/api hardening', () => {
       'shifter',
     );
     assert.equal(r.statusCode, 200, r.body.slice(0, 300));
-    assert.deepEqual((r.json() as { incidents: number[] }).incidents, [1]);
+    assert.deepEqual(r.json<{ incidents: number[] }>().incidents, [1]);
     const inc = platform.incident(1);
     assert.equal(inc.signals.length, 10_000);
     assert.deepEqual(inc.root.component, { kind: 'link', id: '0' });
