@@ -3,7 +3,7 @@
  * sends heartbeats with its tasks' states, and answers task commands. Both sides validate what they read.
  */
 import { DaqError } from './errors.js';
-import { commandedTaskTransitions, taskStates, type TaskState, type TaskTransition } from './states.js';
+import { commandedTaskTransitions, type TaskState, type TaskTransition } from './states.js';
 
 export interface NumaNode {
   readonly id: number;
@@ -116,8 +116,6 @@ export type TaskCommand =
   /** A drill fault (protocol/faults.ts) for a running readout's emulator; checked by the task. */
   | { readonly action: 'fault'; readonly task: string; readonly fault: unknown };
 
-export type TaskCommandAction = TaskCommand['action'];
-
 export type CommandMessage = TaskCommand & {
   readonly type: 'command';
   readonly id: string;
@@ -177,8 +175,4 @@ export function parsePlatformMessage(text: string): PlatformToAgent {
     bad('action', 'must be spawn, transition, kill, restart or fault');
   }
   return m as unknown as PlatformToAgent;
-}
-
-export function isTaskState(s: string): s is TaskState {
-  return (taskStates as readonly string[]).includes(s);
 }

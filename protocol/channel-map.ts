@@ -17,6 +17,15 @@ export const CHANNEL_MAX = 511;
 export const CHAMBER_MAX = 15;
 export const LAYERS_PER_CHAMBER = 4;
 export const CELLS_PER_LAYER = 16;
+/** Chambers a map may name (0..CHAMBER_MAX). */
+export const CHAMBER_COUNT = CHAMBER_MAX + 1;
+/** Slots per chamber in a chamber × layer table (layers 1..4, a power of two for a shift). */
+export const LAYER_SLOTS = 8;
+
+/** Index of (chamber, layer) in a table of CHAMBER_COUNT × LAYER_SLOTS counts. */
+export function chamberLayerIndex(chamber: number, layer: number): number {
+  return chamber * LAYER_SLOTS + layer;
+}
 /** fpga (3 bits) and channel (9 bits) are adjacent in the word, so together they index a 4096-slot table. */
 export const CHANNEL_KEY_COUNT = (FPGA_MAX + 1) * (CHANNEL_MAX + 1);
 // HEAD of a hit word (protocol/hit-word WordType.HIT); repeated here to keep this module free of a cycle.

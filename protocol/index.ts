@@ -10,7 +10,10 @@ export {
 export type { DaqErrorOptions, ErrorCode } from './errors.js';
 export {
   CELLS_PER_LAYER,
+  CHAMBER_COUNT,
   CHAMBER_MAX,
+  LAYER_SLOTS,
+  chamberLayerIndex,
   CHANNEL_KEY_COUNT,
   CHANNEL_MAX,
   ChannelMap,

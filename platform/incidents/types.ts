@@ -8,10 +8,6 @@
 export const incidentSeverities = ['info', 'warning', 'error', 'critical'] as const;
 export type IncidentSeverity = (typeof incidentSeverities)[number];
 
-export function severityAtLeast(a: IncidentSeverity, b: IncidentSeverity): boolean {
-  return incidentSeverities.indexOf(a) >= incidentSeverities.indexOf(b);
-}
-
 export const signalSources = ['alertmanager', 'ers', 'agent', 'control'] as const;
 export type SignalSource = (typeof signalSources)[number];
 

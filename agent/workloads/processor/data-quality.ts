@@ -13,7 +13,7 @@
  * Rates are per second of detector time (timeframes × their length), not wall time: a processor that
  * owns half the partitions, or catches up after an outage, sees the same rates as any other.
  */
-import type { ChannelMap } from '../../../protocol/index.js';
+import { LAYERS_PER_CHAMBER, chamberLayerIndex, type ChannelMap } from '../../../protocol/index.js';
 
 export interface DataQualityConfig {
   /** Intervals summed for each judgement (more statistics, slower detection). */
@@ -98,7 +98,7 @@ export interface IntervalCounts {
   readonly unassignedHits: number;
   /** Events with a segment in chamber c, at index c. */
   readonly eventsPerChamber: Float64Array;
-  /** Such events that also have a hit in layer l of chamber c, at index c * 8 + l. */
+  /** Such events that also have a hit in layer l of chamber c, at chamberLayerIndex(c, l). */
   readonly eventLayerHits: Float64Array;
   /** Timeframes in which each link (index) sent its part. */
   readonly linkTimeframes: Float64Array;
@@ -384,8 +384,8 @@ export class DataQuality {
       if (n < c.efficiencyMinEvents || deadChambers.has(chamber)) continue;
       const link = byChamber.get(chamber)?.[0]?.fpga;
       if (link === undefined) continue;
-      for (let layer = 1; layer <= 4; layer++) {
-        const e = w.layerHits[chamber * 8 + layer]! / n;
+      for (let layer = 1; layer <= LAYERS_PER_CHAMBER; layer++) {
+        const e = w.layerHits[chamberLayerIndex(chamber, layer)]! / n;
         eff.set(`${chamber}/${layer}`, e);
         if (e < c.efficiencyMin) {
           findings.push({

@@ -13,8 +13,12 @@
  * The hot loop allocates nothing per word; only events and their hits are objects.
  */
 import {
+  BX_NS,
   BX_PER_ORBIT,
+  CHAMBER_COUNT,
+  LAYER_SLOTS,
   TDC_BINS_PER_BX,
+  chamberLayerIndex,
   TDC_MAX,
   WordFault,
   WordType,
@@ -45,7 +49,7 @@ export interface KernelConfig {
 }
 
 export const DEFAULT_KERNEL = {
-  toleranceNs: 25,
+  toleranceNs: BX_NS,
   windowMinNs: -50,
   windowMaxNs: 500,
   driftBinNs: 10,
@@ -95,14 +99,14 @@ export interface TimeframeResult {
  */
 export class MonitoringAccumulator {
   readonly hitsPerChannel = new Float64Array(4096);
-  /** Index chamber * 8 + layer. */
-  readonly hitsPerLayer = new Float64Array(16 * 8);
+  /** Index chamberLayerIndex(chamber, layer). */
+  readonly hitsPerLayer = new Float64Array(CHAMBER_COUNT * LAYER_SLOTS);
   readonly driftHistogram: Float64Array;
   readonly faults = new Float64Array(8);
   /** Events with a segment in chamber c (data quality: layer efficiency). */
   readonly eventsPerChamber = new Float64Array(16);
-  /** Those of them with a hit in layer l of chamber c, at c * 8 + l. */
-  readonly eventLayerHits = new Float64Array(16 * 8);
+  /** Those of them with a hit in layer l of chamber c, at chamberLayerIndex(c, l). */
+  readonly eventLayerHits = new Float64Array(CHAMBER_COUNT * LAYER_SLOTS);
   /** Timeframes in which link l sent its part (index: link, up to 4095). */
   readonly linkTimeframes = new Float64Array(4096);
   unassignedHits = 0;
@@ -144,8 +148,8 @@ export class MonitoringAccumulator {
   }
 }
 
-const NS_PER_ORBIT = BX_PER_ORBIT * 25;
-const TDC_NS = 25 / TDC_BINS_PER_BX;
+const NS_PER_ORBIT = BX_PER_ORBIT * BX_NS;
+const TDC_NS = BX_NS / TDC_BINS_PER_BX;
 
 interface ScanTally {
   hitsInEvents: number;
@@ -182,7 +186,7 @@ export class TimeframeKernel {
 
     this.collectSegments(sections);
     const muons = this.buildMuons(run, timeframe);
-    // Hit times are compared in TDC units (25/30 ns) so the hot loop needs no division.
+    // Hit times are compared in TDC units (BX_NS / TDC_BINS_PER_BX = 25/30 ns) so the hot loop needs no division.
     const clusterTdc = muons.time.map((t) => t / TDC_NS);
     const owned = muons.owned;
     const tally: ScanTally = { hitsInEvents: 0, unassigned: 0 };
@@ -211,7 +215,8 @@ export class TimeframeKernel {
     const seen = new Set<number>();
     for (const e of events) {
       seen.clear();
-      for (const h of e.hits) if ((e.chamberMask >>> h.chamber) & 1) seen.add(h.chamber * 8 + h.layer);
+      for (const h of e.hits)
+        if ((e.chamberMask >>> h.chamber) & 1) seen.add(chamberLayerIndex(h.chamber, h.layer));
       for (let c = 0; c < 16; c++) if ((e.chamberMask >>> c) & 1) acc.eventsPerChamber[c]!++;
       for (const k of seen) acc.eventLayerHits[k]!++;
     }

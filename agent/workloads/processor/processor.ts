@@ -7,8 +7,12 @@
 import { DataQuality, type Finding, type FindingKind } from './data-quality.js';
 import type { ErsIssueName } from '../../../protocol/ers.js';
 import {
+  BX_NS,
   BX_PER_ORBIT,
+  LAYERS_PER_CHAMBER,
+  WORD_BYTES,
   WORD_FAULT_COUNT,
+  chamberLayerIndex,
   decodeSubTimeframe,
   faultField,
   faultReason,
@@ -293,7 +297,7 @@ export class ProcessorWorkload {
           timeframe: -1,
           sequence: -1,
           part: -1,
-          words: Math.floor(rec.value.length / 8),
+          words: Math.floor(rec.value.length / WORD_BYTES),
         });
         out.offsets.push({ partition: rec.partition, offset });
         continue;
@@ -618,7 +622,7 @@ export class ProcessorWorkload {
   private async publishAggregate(): Promise<void> {
     const acc = this.acc;
     if (acc.timeframes === 0) return;
-    const seconds = (acc.timeframes * this.config.orbitsPerTimeframe * BX_PER_ORBIT * 25) / 1e9;
+    const seconds = (acc.timeframes * this.config.orbitsPerTimeframe * BX_PER_ORBIT * BX_NS) / 1e9;
     const ratesHz: Record<string, number> = {};
     for (const e of this.config.map.entries) {
       const n = acc.hitsPerChannel[(e.fpga << 9) | e.channel]!;
@@ -626,8 +630,8 @@ export class ProcessorWorkload {
     }
     const occupancy: Record<string, number> = {};
     for (let chamber = 0; chamber < 16; chamber++) {
-      for (let layer = 1; layer <= 4; layer++) {
-        const n = acc.hitsPerLayer[chamber * 8 + layer]!;
+      for (let layer = 1; layer <= LAYERS_PER_CHAMBER; layer++) {
+        const n = acc.hitsPerLayer[chamberLayerIndex(chamber, layer)]!;
         if (n === 0) continue;
         occupancy[`${chamber}/${layer}`] = n;
       }

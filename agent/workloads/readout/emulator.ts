@@ -7,6 +7,7 @@
  * give the same words, and every link sees the same muons (each emits the hits of its own FPGA).
  */
 import {
+  BX_NS,
   BX_PER_ORBIT,
   CELLS_PER_LAYER,
   LAYERS_PER_CHAMBER,
@@ -22,8 +23,8 @@ export const CELL_WIDTH_MM = 42;
 export const LAYER_HEIGHT_MM = 13;
 export const MAX_DRIFT_NS = 390;
 const DRIFT_VELOCITY_MM_PER_NS = CELL_WIDTH_MM / 2 / MAX_DRIFT_NS;
-const NS_PER_ORBIT = BX_PER_ORBIT * 25;
-const TDC_NS = 25 / TDC_BINS_PER_BX;
+const NS_PER_ORBIT = BX_PER_ORBIT * BX_NS;
+const TDC_NS = BX_NS / TDC_BINS_PER_BX;
 
 /** What the emulated detector does: rates, geometry, efficiency, masking and the seed. */
 export interface EmulatorPhysics {

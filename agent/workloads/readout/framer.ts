@@ -10,10 +10,10 @@
  * and words arriving after their timeframe was emitted go into the main words of the oldest open
  * timeframe: they are never dropped, the processor counts and dead-letters them.
  */
-import { BX_MAX, BX_PER_ORBIT, TDC_MAX, WordType } from '../../../protocol/index.js';
+import { BX_MAX, BX_NS, BX_PER_ORBIT, TDC_BINS_PER_BX, TDC_MAX, WordType } from '../../../protocol/index.js';
 import { WordBuffer } from './word-buffer.js';
 
-const NS_PER_ORBIT = BX_PER_ORBIT * 25;
+const NS_PER_ORBIT = BX_PER_ORBIT * BX_NS;
 
 export interface FramedTimeframe {
   readonly timeframe: number;
@@ -100,7 +100,7 @@ export class StreamFramer {
           this.bucket(tf).late++;
         } else {
           timed = true;
-          t = (orbit * BX_PER_ORBIT + bx) * 25 + (tdc * 25) / 30;
+          t = (orbit * BX_PER_ORBIT + bx) * BX_NS + (tdc * BX_NS) / TDC_BINS_PER_BX;
         }
         if (tf > this.newest) this.newest = tf;
       } else {

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
-import { WORD_BYTES, wordsOf } from '../../../protocol/index.js';
+import { BX_NS, BX_PER_ORBIT, WORD_BYTES, wordsOf } from '../../../protocol/index.js';
 import type { EmulatorSource, ReadoutConfig, ReplaySource, TcpSource } from '../config.js';
 import { DtEmulator } from './emulator.js';
 import type { FaultBoard } from './faults.js';
@@ -16,7 +16,7 @@ export interface WordChunk {
   readonly count: number;
 }
 
-const NS_PER_ORBIT = 3564 * 25;
+const NS_PER_ORBIT = BX_PER_ORBIT * BX_NS;
 
 /** A run's stop time, set while it runs (STOP with a common stop time): no timeframe from then on. */
 export interface RunStop {
