@@ -13,7 +13,7 @@ function imports(file: string): string[] {
   return [...readFileSync(file, 'utf8').matchAll(/(?:from|import\()\s*'([^']+)'/g)].map((m) => m[1]!);
 }
 
-describe('layering (STYLE.md: one contract between the central and the per-node part)', () => {
+describe('layering (one contract between the central and the per-node part)', () => {
   it('platform/ never imports agent/, and agent/ never imports platform/', () => {
     for (const f of sources('platform'))
       for (const i of imports(f)) assert.ok(!/(^|\/)agent\//.test(i), `${f} imports ${i}`);
