@@ -152,7 +152,7 @@ export class PlatformClient {
       const e = json as { code?: unknown; message?: unknown; field?: unknown };
       throw new DaqError(
         isErrorCode(e.code) ? e.code : 'INTERNAL',
-        `${r.status}: ${typeof e.message === 'string' ? e.message : JSON.stringify(json)}`,
+        typeof e.message === 'string' ? e.message : `HTTP ${r.status}: ${JSON.stringify(json).slice(0, 500)}`,
         typeof e.field === 'string' ? { field: e.field } : {},
       );
     }

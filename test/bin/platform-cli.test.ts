@@ -47,18 +47,18 @@ describe('bin/daqops platform, env and run', function () {
         tokens: { role: string; token: string }[];
       };
       const token = (role: string) => tokens.tokens.find((t) => t.role === role)!.token;
-      await assert.rejects(cli('env', 'list'), /401 UNAUTHORIZED/);
+      await assert.rejects(cli('env', 'list'), /daqops: UNAUTHORIZED: a valid bearer token is required/);
       assert.match(await cli('env', 'list', '--token', token('viewer')), /no environments/);
       await assert.rejects(
-        cli('env', 'create', '-f', 'deploy/local/testbed.yaml', '--token', token('shifter')),
-        /403 FORBIDDEN/,
+        cli('env', 'create', '-t', 'testbed', '--token', token('shifter')),
+        /daqops: FORBIDDEN: POST \/api\/v1\/environments needs the expert role/,
       );
       const created = JSON.parse(
         await cli(
           'env',
           'create',
           '-f',
-          'deploy/local/testbed.yaml',
+          'deploy/templates/testbed.yaml',
           '--var',
           'muonRateHz=300',
           '--json',
@@ -70,7 +70,7 @@ describe('bin/daqops platform, env and run', function () {
       // No agent yet: nothing can be placed, and the environment stays in STANDBY.
       await assert.rejects(
         cli('env', 'transition', created.id, 'DEPLOY', '--token', token('shifter')),
-        /409 PLACEMENT_FAILED: [\s\S]*no node is registered/,
+        /daqops: PLACEMENT_FAILED: [\s\S]*no node is registered/,
       );
       const agent = spawn(
         ...daqopsArgv(
