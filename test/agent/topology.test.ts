@@ -9,6 +9,7 @@ import { ErsReporter } from '../../lib/ers.js';
 import { Supervisor } from '../../agent/supervisor.js';
 import { detectPinningTools } from '../../agent/pinning.js';
 import type { ErsIssue } from '../../protocol/index.js';
+import { until } from '../helpers/until.js';
 
 describe('agent/topology', () => {
   it('reads and writes kernel CPU lists', () => {
@@ -93,8 +94,14 @@ describe('agent orphans', () => {
       // The old agent "dies" without stopping its task; a new one starts.
       const stopped = Supervisor.stopOrphans(node, ers);
       assert.deepEqual(stopped, [mine.pid]);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.throws(() => process.kill(mine.pid!, 0));
+      await until('the orphan gone', () => {
+        try {
+          process.kill(mine.pid!, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
       assert.doesNotThrow(() => process.kill(theirs.pid!, 0));
       assert.equal(issues.filter((i) => i.name === 'daqops.agent.OrphanWorkload').length, 1);
     } finally {

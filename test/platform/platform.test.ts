@@ -9,6 +9,7 @@ import { Platform } from '../../platform/platform.js';
 import { PlatformStore } from '../../platform/store/store.js';
 import type { TaskDriver } from '../../platform/control/types.js';
 import { SimulatedDriver, simulatedNode } from '../helpers/simulated-driver.js';
+import { until } from '../helpers/until.js';
 import { loadRunbooks } from '../../platform/runbooks/runbook.js';
 import { moveTask } from '../../platform/control/transitions/move-task.js';
 
@@ -169,7 +170,7 @@ describe('platform/platform', () => {
     });
     const env = p.createEnvironment(TEMPLATE, {}, 'expert:bob');
     await assert.rejects(p.transition(env.id, 'DEPLOY', 'bob'), /no node is registered/);
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the incident escalated', () => p.openIncidents()[0]?.recovery === 'escalated');
     const [inc] = p.openIncidents();
     assert.equal(inc?.root.name, 'TransitionFailed');
     assert.equal(inc?.runbook, 'TransitionTimeout');
