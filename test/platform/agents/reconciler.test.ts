@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { ErsReporter } from '../../../lib/ers.js';
+import type { ErsIssue } from '../../../protocol/ers.js';
+import { AgentReconciler } from '../../../platform/agents/reconciler.js';
+import { IncidentIntake } from '../../../platform/incidents/intake.js';
+import { parseTemplate } from '../../../platform/workflow/template.js';
+import { MINI, environments } from '../../helpers/environments.js';
+import { simulatedNode } from '../../helpers/simulated-driver.js';
+
+function reconciler() {
+  const h = environments();
+  const env = h.repo.create({ label: 'mini', text: MINI, template: parseTemplate(MINI, 'mini') }, {}, 'x');
+  const issues: ErsIssue[] = [];
+  const intake = new IncidentIntake({
+    store: h.store,
+    environments: h.repo,
+    runbooks: [],
+    target: {
+      tasksOf: () => [],
+      restartTask: () => Promise.resolve(),
+      excludeTask: () => Promise.resolve(),
+      moveTask: () => Promise.resolve(),
+      transition: () => Promise.resolve(),
+      audit: () => undefined,
+    },
+  });
+  const r = new AgentReconciler({
+    environments: h.repo,
+    ledger: h.ledger,
+    driver: h.driver,
+    intake,
+    ers: new ErsReporter({ application: 'test', sink: (i) => issues.push(i) }),
+  });
+  return { ...h, env, r, intake, issues };
+}
+
+describe('platform/agents/reconciler', () => {
+  it('a lost node frees its resources and fails its tasks; its return resolves the AgentLost signal', async () => {
+    const { env, r, intake, ledger, issues } = reconciler();
+    await env.transition('DEPLOY');
+    const node = env.tasks.get('proc')!.node;
+    await r.lost(node);
+    assert.ok(!ledger.free().some((f) => f.node === node), 'the node is out of placement');
+    assert.equal(env.state, 'ERROR', 'its critical task took the environment to ERROR');
+    const [inc] = intake.openWith('AgentLost', node);
+    assert.equal(inc?.environment, env.id);
+    assert.ok(issues.some((i) => i.name === 'daqops.platform.AgentLost'));
+    await r.registered(simulatedNode(node, 1, 4), []);
+    assert.ok(
+      intake
+        .open()
+        .every((i) => i.signals.filter((s) => s.name === 'AgentLost').every((s) => s.status === 'resolved')),
+      'back: the signal resolved',
+    );
+  });
+
+  it('a node lost with nothing on it is still one signal, about the node alone', async () => {
+    const { r, intake } = reconciler();
+    await r.lost('n2');
+    const [inc] = intake.open();
+    assert.deepEqual(inc?.root.component, { kind: 'node', id: 'n2' });
+    assert.equal(inc?.environment, undefined);
+  });
+
+  it('reports only move tasks placed on the reporting node', async () => {
+    const { env, r } = reconciler();
+    await env.transition('DEPLOY');
+    const node = env.tasks.get('proc')!.node;
+    const report = {
+      task: 'proc',
+      environment: env.id,
+      kind: 'processor',
+      state: 'CONFIGURED' as const,
+      pid: 9,
+      restarts: 0,
+      cpus: undefined,
+      mems: undefined,
+      failed: false,
+    };
+    await r.reports(node === 'n1' ? 'n2' : 'n1', [report]);
+    assert.equal(env.tasks.get('proc')!.state, 'STANDBY');
+    await r.reports(node, [report]);
+    assert.equal(env.tasks.get('proc')!.state, 'CONFIGURED');
+  });
+});

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { agentLine, envDetail, envLine, runLine } from '../../../platform/api/format.js';
+
+describe('platform/api/format', () => {
+  it('writes one line per environment, agent and run, and an environment with its tasks', () => {
+    const env = {
+      id: 'testbed-abc123',
+      template: 'testbed',
+      namespace: 'testbed-abc123',
+      state: 'RUNNING' as const,
+      run: 12,
+      rollUp: 'RUNNING',
+      tasks: [
+        {
+          name: 'readout-0',
+          workload: 'readout',
+          node: 'n1',
+          cpus: [0, 1],
+          numa: 0,
+          memoryMiB: 256,
+          critical: false,
+          state: 'RUNNING' as const,
+          excluded: true,
+          pid: 1,
+          message: undefined,
+        },
+      ],
+    };
+    assert.match(envLine(env), /^testbed-abc123 +RUNNING +run 12 +tasks 1 \(RUNNING\)$/);
+    assert.match(envDetail(env), /\n {2}readout-0 +RUNNING +n1 cpus 0,1 \(non-critical\) EXCLUDED$/);
+    assert.equal(
+      agentLine({ node: 'n1', connected: false, lost: true, tasks: 3, cores: 8, lastSeenMs: 0 }).replace(
+        / +/g,
+        ' ',
+      ),
+      'n1 LOST 8 cores, 3 tasks',
+    );
+    assert.match(
+      runLine({
+        run: 3,
+        environment: 'e',
+        template: 't',
+        vars: {},
+        startedBy: 'shifter:alice',
+        start: '2026-12-01T00:00:00Z',
+        startCompleted: null,
+        end: null,
+        endCompleted: null,
+        reconciliation: null,
+      }),
+      /^run 3 +e +by shifter:alice +2026-12-01T00:00:00Z → running$/,
+    );
+  });
+});
