@@ -4,6 +4,7 @@
  * the kernel says), and readout devices from configuration. A topology file describes a simulated node
  * instead, so tests can run several differently shaped agents on one machine.
  */
+import { DaqError } from '../protocol/errors.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { fail, readConfigFile, section, str, int, type Raw } from '../lib/config.js';
@@ -18,7 +19,7 @@ export function parseCpuList(text: string): number[] {
     const from = Number(a);
     const to = b === undefined ? from : Number(b);
     if (!Number.isInteger(from) || !Number.isInteger(to) || to < from)
-      throw new Error(`not a CPU list: "${text}"`);
+      throw new DaqError('INVALID_CONFIG', `not a CPU list: "${text}"`, { field: 'cpulist' });
     for (let c = from; c <= to; c++) out.push(c);
   }
   return out;

@@ -2,6 +2,7 @@
  * prom-client metrics, created only from the catalogue in protocol/metrics.ts so a metric cannot exist
  * in code without being declared (and checked against dashboards and alerts).
  */
+import { DaqError } from '../protocol/errors.js';
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { metricSpec, type MetricName } from '../protocol/metrics.js';
@@ -39,7 +40,7 @@ export class Metrics {
     if (existing !== undefined) return existing;
     const spec = metricSpec(name);
     if (spec.type !== type)
-      throw new Error(`metric ${name} is a ${spec.type} in the catalogue, not a ${type}`);
+      throw new DaqError('INTERNAL', `metric ${name} is a ${spec.type} in the catalogue, not a ${type}`);
     // Default labels (environment, task) are set on the registry and fill in any sample that does not
     // set them; a sample may set one itself (the agent's per-task counters set task), which then wins.
     const labelNames = [...spec.labels];

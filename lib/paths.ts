@@ -1,3 +1,4 @@
+import { DaqError } from '../protocol/errors.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,8 @@ export function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the daqops project root (no package.json above lib/)');
+    if (up === dir)
+      throw new DaqError('INTERNAL', 'cannot find the daqops project root (no package.json above lib/)');
     dir = up;
   }
   cached = dir;

@@ -32,6 +32,7 @@ export const errorCatalogue = {
   UNSUPPORTED_MEDIA_TYPE: { http: 415, retriable: false },
   PREREQUISITE_MISSING: { http: 500, retriable: false },
   KAFKA_START_FAILED: { http: 500, retriable: false },
+  PROCESS_START_FAILED: { http: 500, retriable: false },
   RECORD_TOO_LARGE: { http: 500, retriable: false },
   INTERNAL: { http: 500, retriable: false },
   TASK_FAILED: { http: 502, retriable: false },

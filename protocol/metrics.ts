@@ -6,6 +6,7 @@
  * Conventions (tested): prefix `daq_`, base units, counters end in `_total`, durations in `_seconds`,
  * sizes in `_bytes`; labels come from a small bounded set — never a run number or an event id.
  */
+import { DaqError } from './errors.js';
 
 export const metricLabels = [
   'environment',
@@ -411,7 +412,7 @@ const byName: ReadonlyMap<string, MetricSpec> = new Map(metricCatalogue.map((m) 
 
 export function metricSpec(name: MetricName): MetricSpec {
   const spec = byName.get(name);
-  if (spec === undefined) throw new Error(`metric ${name} is not in the catalogue`);
+  if (spec === undefined) throw new DaqError('INTERNAL', `metric ${name} is not in the catalogue`);
   return spec;
 }
 

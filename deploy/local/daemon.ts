@@ -1,4 +1,5 @@
 /** A server process (Prometheus, Alertmanager) for the testbed and the tests: started, awaited on its ready URL, stopped. */
+import { DaqError } from '../../protocol/errors.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface Daemon {
@@ -31,7 +32,7 @@ export async function startDaemon(
     }
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');
-      throw new Error(`${command} did not start:\n${log}`);
+      throw new DaqError('PROCESS_START_FAILED', `${command} did not start:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }

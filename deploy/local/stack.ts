@@ -3,6 +3,7 @@
  * their state (SQLite, tokens, ERS files) under one home directory. The testbed runs on it, and so do the
  * tests that kill and restart the platform under a live run.
  */
+import { DaqError } from '../../protocol/errors.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { daqopsCommand, projectRoot } from '../../lib/paths.js';
@@ -132,7 +133,8 @@ export class LocalStack {
     );
     this.platform = child;
     await this.until('the platform to answer', 60_000, async () => {
-      if (child.exitCode !== null) throw new Error(`the platform exited with code ${child.exitCode}`);
+      if (child.exitCode !== null)
+        throw new DaqError('PROCESS_START_FAILED', `the platform exited with code ${child.exitCode}`);
       return this.agents().then(
         () => true,
         () => false,
@@ -156,7 +158,8 @@ export class LocalStack {
     );
     this.agent = child;
     await this.until('the agent to join the platform', 60_000, async () => {
-      if (child.exitCode !== null) throw new Error(`the agent exited with code ${child.exitCode}`);
+      if (child.exitCode !== null)
+        throw new DaqError('PROCESS_START_FAILED', `the agent exited with code ${child.exitCode}`);
       return (await this.agents()).some((a) => a.connected);
     });
   }
@@ -174,7 +177,7 @@ export class LocalStack {
   async until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
     const deadline = Date.now() + ms;
     while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${ms} ms`);
+      if (Date.now() > deadline) throw new DaqError('TIMEOUT', `gave up waiting for ${what} after ${ms} ms`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

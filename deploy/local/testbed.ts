@@ -284,7 +284,8 @@ async function drill(stack: LocalStack, env: EnvironmentView, d: Injection): Pro
   if (d.kind === 'crash-processor') {
     const now = await stack.api.environment(env.id);
     const p = now.tasks.find((t) => t.workload === 'processor' && t.pid !== undefined);
-    if (p?.pid === undefined) throw new Error('no running processor to crash');
+    if (p?.pid === undefined)
+      throw new DaqError('INVALID_FAULT', 'no running processor to crash', { field: 'kind' });
     process.kill(p.pid, 'SIGKILL');
     return `SIGKILL to ${p.name} (pid ${p.pid})`;
   }

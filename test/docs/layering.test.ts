@@ -26,4 +26,13 @@ describe('layering (one contract between the central and the per-node part)', ()
       for (const i of imports(f)) assert.ok(i.startsWith('./') || i === 'node:os', `${f} imports ${i}`);
     }
   });
+
+  it('throws only DaqErrors from the catalogue (docs/errors.md): no plain Error crosses a module boundary', () => {
+    for (const dir of ['protocol', 'lib', 'agent', 'platform', 'deploy', 'bin'])
+      for (const f of sources(dir)) {
+        const text = readFileSync(f, 'utf8');
+        const m = /(throw|reject\()\s*new (Type|Range)?Error\(/.exec(text);
+        assert.equal(m, null, `${f} throws a plain Error: ${m?.[0]}`);
+      }
+  });
 });

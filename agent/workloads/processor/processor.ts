@@ -4,6 +4,7 @@
  * and monitoring aggregates. Offsets are committed only after every output of the records below them is
  * acknowledged, and event ids are deterministic, so a crash and replay duplicates nothing downstream.
  */
+import { DaqError } from '../../../protocol/errors.js';
 import { DataQuality, type Finding, type FindingKind } from './data-quality.js';
 import type { ErsIssueName } from '../../../protocol/ers.js';
 import {
@@ -227,7 +228,8 @@ export class ProcessorWorkload {
     const probe = new KafkaProbe(this.deps.client);
     const watch = new KafkaWatch({
       ping: async () => {
-        if (!(await probe.check(PROBE_TIMEOUT_MS))) throw new Error('no Kafka broker answers');
+        if (!(await probe.check(PROBE_TIMEOUT_MS)))
+          throw new DaqError('KAFKA_UNAVAILABLE', 'no Kafka broker answers');
       },
       intervalMs: PROBE_INTERVAL_MS,
       failures: 1,

@@ -10,7 +10,15 @@
  * and words arriving after their timeframe was emitted go into the main words of the oldest open
  * timeframe: they are never dropped, the processor counts and dead-letters them.
  */
-import { BX_MAX, BX_NS, BX_PER_ORBIT, TDC_BINS_PER_BX, TDC_MAX, WordType } from '../../../protocol/index.js';
+import {
+  BX_MAX,
+  BX_NS,
+  BX_PER_ORBIT,
+  DaqError,
+  TDC_BINS_PER_BX,
+  TDC_MAX,
+  WordType,
+} from '../../../protocol/index.js';
 import { WordBuffer } from './word-buffer.js';
 
 const NS_PER_ORBIT = BX_PER_ORBIT * BX_NS;
@@ -64,8 +72,10 @@ export class StreamFramer {
     this.tfNs = options.orbitsPerTimeframe * NS_PER_ORBIT;
     this.overlapNs = options.overlapNs;
     if (!(options.overlapNs >= 0 && options.overlapNs < this.tfNs / 2)) {
-      throw new RangeError(
+      throw new DaqError(
+        'INVALID_CONFIG',
         `overlapNs must be in 0..${this.tfNs / 2} ns (half a timeframe), got ${options.overlapNs}`,
+        { field: 'overlapNs' },
       );
     }
   }

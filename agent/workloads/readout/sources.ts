@@ -3,6 +3,7 @@
  * back-end board. Each is an async sequence of word chunks; bytes that do not yet make a whole word are
  * carried over to the next chunk, never dropped.
  */
+import { DaqError } from '../../../protocol/errors.js';
 import { createReadStream } from 'node:fs';
 import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -88,7 +89,11 @@ async function* bytesToWords(stream: AsyncIterable<Buffer>): AsyncIterable<WordC
     yield { words, count: wordCount };
   }
   if (carry.length > 0) {
-    throw new Error(`the stream ended inside a word: ${carry.length} trailing byte(s) are not a 64-bit word`);
+    throw new DaqError(
+      'INVALID_WORD',
+      `the stream ended inside a word: ${carry.length} trailing byte(s) are not a 64-bit word`,
+      { field: 'stream' },
+    );
   }
 }
 

@@ -2,6 +2,7 @@
  * A synthetic sub-timeframe: uniformly spread, valid hits on the mapped channels of one link's FPGA plus
  * one segment word per chamber and orbit, time-ordered. Used by the testbed smoke run and as test data.
  */
+import { DaqError } from '../../../protocol/errors.js';
 import {
   BX_PER_ORBIT,
   TDC_BINS_PER_BX,
@@ -29,7 +30,10 @@ export interface SyntheticSubTimeframe {
 
 export function syntheticSubTimeframe(o: SyntheticOptions): SyntheticSubTimeframe {
   const channels = o.map.entries.filter((e) => e.fpga === o.fpga);
-  if (channels.length === 0) throw new Error(`no channel of FPGA ${o.fpga} is in the channel map`);
+  if (channels.length === 0)
+    throw new DaqError('INVALID_CONFIG', `no channel of FPGA ${o.fpga} is in the channel map`, {
+      field: 'fpga',
+    });
   const chambers = [...new Set(channels.map((e) => e.chamber))];
   const rng = new Prng(o.seed ^ Math.imul(o.timeframe, 0x9e3779b1) ^ (o.fpga << 24));
   const firstOrbit = o.timeframe * o.orbitsPerTimeframe;
