@@ -25,6 +25,29 @@ export default tseslint.config(
     },
   },
   {
+    // The web page's script (platform/ui/): browser JavaScript, no build, linted without type information.
+    files: ['platform/ui/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        fetch: 'readonly',
+        sessionStorage: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        crypto: 'readonly',
+        Node: 'readonly',
+        TextDecoderStream: 'readonly',
+        AbortController: 'readonly',
+      },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules },
+  },
+  {
     // Plain CommonJS helpers (mocha loads reporters with require): no type information to lint with.
     files: ['**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,

@@ -233,6 +233,10 @@ program
     Number.parseFloat(v),
   )
   .option('--prometheus-sd <file>', "keep a Prometheus file_sd file of the agents' /metrics targets")
+  .option(
+    '--grafana-url <url>',
+    'where Grafana serves the dashboards (links on the web page; default DAQOPS_GRAFANA_URL)',
+  )
   .action(async (opts: PlatformCliOptions) => {
     const { runPlatformCli } = await import('../platform/platform-cli.js');
     await runPlatformCli(opts);

@@ -12,6 +12,7 @@ export const environmentVariables = {
   DAQOPS_JOIN_TOKEN: 'Token an agent presents to join the platform.',
   DAQOPS_TOKEN: 'Bearer token the daqops env/run commands present to the platform API.',
   DAQOPS_PAGE_URL: 'Where the platform pages on-call (a PagerDuty-Events-v2-like webhook); unset: no pages.',
+  DAQOPS_GRAFANA_URL: 'Where Grafana serves the daqops dashboards; the web page links to them when set.',
 } as const;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;

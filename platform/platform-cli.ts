@@ -17,6 +17,7 @@ import { ControlBus } from './events/bus.js';
 import { DataPath } from './dataflow/data-path.js';
 import { loadRunbooks } from './runbooks/runbook.js';
 import { TemplateLibrary } from './workflow/library.js';
+import { RatesBook, scrape } from './monitoring/rates.js';
 import { ErsFeed } from './incidents/ers-feed.js';
 import { buildApi } from './api/server.js';
 import { loadTokens } from './api/auth.js';
@@ -41,7 +42,12 @@ export interface PlatformCliOptions {
   readonly windowSeconds?: number;
   /** Keep this file_sd file of the agents' /metrics targets for Prometheus. */
   readonly prometheusSd?: string;
+  /** Where Grafana serves the dashboards (links on the web page). */
+  readonly grafanaUrl?: string;
 }
+
+/** How often the platform reads the agents' /metrics for the web page's rates and occupancy. */
+const RATES_EVERY_MS = 5000;
 
 /** A first start writes a tokens file with fresh random tokens (mode 0600) and says where it is. */
 export function ensureTokensFile(file: string): boolean {
@@ -143,10 +149,14 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     joinToken: tokens.joinToken,
     onRegister: (a) => {
       updateSd();
+      platform.agentChanged(a.node);
       guard(`agent ${a.node} registering`, platform.agentRegistered(a.topology, a.tasks));
     },
     onTaskReports: (node, reports) => guard(`task reports of ${node}`, platform.taskReports(node, reports)),
-    onAgentLost: (a) => guard(`agent ${a.node} lost`, platform.agentLost(a.node)),
+    onAgentLost: (a) => {
+      platform.agentChanged(a.node);
+      guard(`agent ${a.node} lost`, platform.agentLost(a.node));
+    },
     onTaskEvent: (node, r, event) => platform.taskEvent(node, r, event),
   });
   const runbooksDir = o.runbooks ?? join(projectRoot(), 'runbooks');
@@ -156,6 +166,18 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       ? [join(projectRoot(), 'deploy', 'templates')]
       : o.templates;
   const templates = new TemplateLibrary(templateDirs);
+  // The platform's own view of rates and occupancy: each connected agent's /metrics every few seconds.
+  const rates = new RatesBook();
+  const ratesTimer = setInterval(() => {
+    for (const a of hub.agents.values()) {
+      if (!a.connected || a.metrics === undefined) continue;
+      const node = a.node;
+      scrape(a.metrics)
+        .then((text) => rates.sample(node, text))
+        .catch(() => undefined); // an agent that does not answer has no fresh rates; it stays on the page as such
+    }
+  }, RATES_EVERY_MS);
+  ratesTimer.unref();
   const pageUrl = o.pageUrl ?? envString('DAQOPS_PAGE_URL');
   const platform: Platform = new Platform({
     store,
@@ -165,6 +187,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     ers,
     runbooks,
     templates,
+    rates,
     page: pageUrl === undefined ? undefined : { url: pageUrl, routingKey: o.pageRoutingKey ?? 'daqops' },
     incidentTiming: {
       settleMs: (o.settleSeconds ?? 60) * 1000,
@@ -234,6 +257,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       metrics.gauge('daq_platform_agents_connected').set(hub.connectedCount);
       return metrics.text();
     },
+    grafanaUrl: o.grafanaUrl ?? envString('DAQOPS_GRAFANA_URL'),
     onInternalError: (err, req) =>
       ers.raise(
         'daqops.platform.InternalError',
@@ -252,6 +276,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     process.once('SIGINT', resolve);
   });
   clearInterval(ticker);
+  clearInterval(ratesTimer);
   kafkaWatch?.stop();
   await hub.close();
   await app.close();

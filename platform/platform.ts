@@ -17,7 +17,11 @@ import { projectRoot } from '../lib/paths.js';
 import type { NodeTopology, TaskReport } from '../protocol/agent-link.js';
 import type { ErsIssue } from '../protocol/ers.js';
 import { describeFault, faultLinks, parseFault, type FaultSpec } from '../protocol/faults.js';
-import type { EnvironmentState, EnvironmentTransition } from '../protocol/states.js';
+import {
+  allowedEnvironmentTransitions,
+  type EnvironmentState,
+  type EnvironmentTransition,
+} from '../protocol/states.js';
 import type { ErsReporter } from '../lib/ers.js';
 import type { Metrics } from '../lib/metrics.js';
 import { AgentReconciler } from './agents/reconciler.js';
@@ -30,6 +34,7 @@ import { IncidentIntake } from './incidents/intake.js';
 import type { AlertmanagerPayload } from './incidents/signals.js';
 import type { Incident, IncidentState, SignalInput } from './incidents/types.js';
 import { updatePlatformGauges } from './monitoring/gauges.js';
+import type { DataflowRates, Occupancy, RatesBook } from './monitoring/rates.js';
 import { ResourceLedger } from './placement/ledger.js';
 import { RunbookActions } from './recovery/actions.js';
 import type { PageOptions, StepOutcome } from './recovery/engine.js';
@@ -64,6 +69,15 @@ export interface PlatformOptions {
   readonly page?: PageOptions | undefined;
   /** Correlation window, settle and quiet times (ms) of incidents. */
   readonly incidentTiming?: { windowMs?: number; settleMs?: number; quietMs?: number };
+  /** Dataflow rates from the agents' metrics (monitoring/rates.ts), for the web page's graph. */
+  readonly rates?: RatesBook;
+}
+
+/** What changed, for the live feed (the web page refetches what it shows of it). */
+export interface Change {
+  readonly kind: 'environment' | 'incident' | 'run' | 'agent';
+  /** The environment id, the incident number, the run number or the node. */
+  readonly id: string;
 }
 
 export interface EnvironmentView {
@@ -74,6 +88,13 @@ export interface EnvironmentView {
   readonly state: EnvironmentState;
   readonly run: number | undefined;
   readonly rollUp: string;
+  /** The transitions the state table allows from `state` (what a page offers as buttons). */
+  readonly allowed: readonly EnvironmentTransition[];
+  /** The transition under way, if any. */
+  readonly transition?: EnvironmentTransition | undefined;
+  /** When the current run started and who started it (RUNNING only). */
+  readonly runStart?: string | undefined;
+  readonly startedBy?: string | undefined;
   /** Each task as the platform knows it: placement, state, process, whether it is critical or excluded. */
   readonly tasks: readonly TaskStatus[];
 }
@@ -97,6 +118,7 @@ export class Platform {
   private readonly agents: AgentReconciler;
   private readonly events: ControlEventSink;
   private readonly startedBy = new Map<string, string>();
+  private readonly listeners = new Set<(c: Change) => void>();
 
   constructor(private readonly o: PlatformOptions) {
     this.ledger = o.ledger ?? new ResourceLedger();
@@ -133,6 +155,7 @@ export class Platform {
       page: o.page,
       metrics: o.metrics,
       timing: o.incidentTiming,
+      onIncident: (inc) => this.changed({ kind: 'incident', id: String(inc.id) }),
     });
     this.events = new ControlEventSink({
       store: o.store,
@@ -140,7 +163,11 @@ export class Platform {
       signal: (s) => this.intake.signal(s),
       startedBy: (id) => this.startedBy.get(id) ?? 'unknown',
       ers: o.ers,
-      next: o.onControlEvent,
+      next: (e) => {
+        this.changed({ kind: 'environment', id: e.environment });
+        if (e.kind === 'run') this.changed({ kind: 'run', id: String(e.run) });
+        o.onControlEvent?.(e);
+      },
     });
     this.agents = new AgentReconciler({
       environments: this.environments,
@@ -154,12 +181,25 @@ export class Platform {
   // ---- environments ---------------------------------------------------------------------------------
 
   listEnvironments(): EnvironmentView[] {
-    return this.environments.all().map(view);
+    return this.environments.all().map((e) => this.view(e));
   }
 
   /** One environment; NOT_FOUND when there is none. */
   environment(id: string): EnvironmentView {
-    return view(this.environments.get(id));
+    return this.view(this.environments.get(id));
+  }
+
+  /** An environment's tasks and the rates on its dataflow edges (empty until the agents were read). */
+  dataflow(id: string): { environment: string; tasks: readonly TaskStatus[] } & DataflowRates {
+    const env = this.environments.get(id);
+    const rates = this.o.rates?.of(id) ?? { edges: [], lag: {}, at: null };
+    return { environment: id, tasks: [...env.tasks.values()].map((t) => ({ ...t })), ...rates };
+  }
+
+  /** An environment's occupancy per chamber, layer and cell, and its hit-rate trend. */
+  occupancy(id: string): { environment: string } & Occupancy {
+    this.environments.get(id);
+    return { environment: id, ...(this.o.rates?.occupancy(id) ?? { cells: [], trend: [], at: null }) };
   }
 
   /** The template names environments can be created from. */
@@ -176,7 +216,7 @@ export class Platform {
     const what = 'name' in source ? `template ${source.name}` : 'uploaded template';
     return this.audited(who, 'env.create', what, () => {
       const env = this.environments.create(this.library.load(source, vars), vars, who);
-      return { result: view(env), target: env.id, detail: what };
+      return { result: this.view(env), target: env.id, detail: what };
     });
   }
 
@@ -199,7 +239,7 @@ export class Platform {
       if (t === 'EXIT') this.intake.environmentEnded(id);
       end?.({ result: 'ok' });
       this.audit({ who, action: 'env.transition', target: id, result: 'ok', detail: t });
-      return view(env);
+      return this.view(env);
     } catch (err) {
       end?.({ result: 'error' });
       this.audit({
@@ -427,7 +467,41 @@ export class Platform {
       updatePlatformGauges(this.o.metrics, this.environments.all(), this.o.store);
   }
 
+  /** Listens to what changes (environments, incidents, runs, agents); returns how to stop listening. */
+  subscribe(listener: (c: Change) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The hosting process says an agent came, went or reported. */
+  agentChanged(node: string): void {
+    this.changed({ kind: 'agent', id: node });
+  }
+
   // ---- helpers --------------------------------------------------------------------------------------
+
+  private changed(c: Change): void {
+    for (const l of this.listeners) l(c);
+  }
+
+  private view(env: Environment): EnvironmentView {
+    const running = env.state === 'RUNNING';
+    return {
+      id: env.id,
+      template: env.template.name,
+      namespace: env.namespace,
+      state: env.state,
+      run: env.run,
+      rollUp: env.rollUp(),
+      allowed: env.transitionUnderWay === undefined ? allowedEnvironmentTransitions(env.state) : [],
+      transition: env.transitionUnderWay,
+      runStart: running ? env.runTimes.start : undefined,
+      startedBy: running
+        ? (this.startedBy.get(env.id) ?? this.o.store.run(env.run ?? 0)?.startedBy)
+        : undefined,
+      tasks: [...env.tasks.values()].map((t) => ({ ...t })),
+    };
+  }
 
   private cutEvent(env: Environment, transition: EnvironmentTransition): void {
     // The environment's own emitter: the same sink its transitions use.
@@ -474,18 +548,6 @@ export class Platform {
       throw err;
     }
   }
-}
-
-function view(env: Environment): EnvironmentView {
-  return {
-    id: env.id,
-    template: env.template.name,
-    namespace: env.namespace,
-    state: env.state,
-    run: env.run,
-    rollUp: env.rollUp(),
-    tasks: [...env.tasks.values()].map((t) => ({ ...t })),
-  };
 }
 
 function message(err: unknown): string {

@@ -38,6 +38,7 @@ export const errorCatalogue = {
   TASK_FAILED: { http: 502, retriable: false },
   AGENT_ERROR: { http: 502, retriable: false },
   UNREACHABLE: { http: 503, retriable: true },
+  TOO_MANY_CLIENTS: { http: 503, retriable: true },
   KAFKA_UNAVAILABLE: { http: 503, retriable: true },
   TIMEOUT: { http: 504, retriable: true },
 } as const satisfies Record<string, ErrorSpec>;

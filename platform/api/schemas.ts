@@ -196,7 +196,7 @@ const taskStatus: Schema = {
 
 export const environmentView: Schema = {
   type: 'object',
-  required: ['id', 'template', 'namespace', 'state', 'rollUp', 'tasks'],
+  required: ['id', 'template', 'namespace', 'state', 'rollUp', 'allowed', 'tasks'],
   properties: {
     id: { type: 'string' },
     template: { type: 'string' },
@@ -204,6 +204,10 @@ export const environmentView: Schema = {
     state: { type: 'string', enum: [...environmentStates] },
     run: { type: 'integer' },
     rollUp: { type: 'string' },
+    allowed: { type: 'array', items: { type: 'string', enum: [...environmentTransitions] } },
+    transition: { type: 'string', enum: [...environmentTransitions] },
+    runStart: { type: 'string' },
+    startedBy: { type: 'string' },
     tasks: { type: 'array', items: taskStatus },
   },
 };
@@ -394,6 +398,78 @@ export const runbookView: Schema = {
 export const templateList: Schema = {
   type: 'array',
   items: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
+};
+
+/** The live feed: server-sent events, one `change` event per thing that changed. */
+export const liveStream: Schema = {
+  type: 'string',
+  description:
+    'text/event-stream: `event: change` with data `{"kind": "environment"|"incident"|"run"|"agent", "id": "…"}`; a comment line every 15 s',
+};
+
+/** The dataflow of an environment: its tasks and the rates on its edges, from the agents' metrics. */
+export const dataflowView: Schema = {
+  type: 'object',
+  required: ['environment', 'tasks', 'edges', 'at'],
+  properties: {
+    environment: { type: 'string' },
+    tasks: { type: 'array', items: taskStatus },
+    edges: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['source', 'target', 'bytesPerSecond'],
+        properties: {
+          source: { type: 'string' },
+          target: { type: 'string' },
+          bytesPerSecond: { type: 'number' },
+        },
+      },
+    },
+    lag: { type: 'object', additionalProperties: { type: 'number' } },
+    at: { type: ['string', 'null'] },
+  },
+};
+
+export const occupancyView: Schema = {
+  type: 'object',
+  required: ['environment', 'cells', 'trend', 'at'],
+  properties: {
+    environment: { type: 'string' },
+    cells: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['chamber', 'layer', 'cell', 'hits', 'hitsPerSecond'],
+        properties: {
+          chamber: { type: 'integer' },
+          layer: { type: 'integer' },
+          cell: { type: 'integer' },
+          hits: { type: 'number' },
+          hitsPerSecond: { type: 'number' },
+        },
+      },
+    },
+    trend: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['at', 'hitsPerSecond'],
+        properties: { at: { type: 'string' }, hitsPerSecond: { type: 'number' } },
+      },
+    },
+    at: { type: ['string', 'null'] },
+  },
+};
+
+export const whoami: Schema = {
+  type: 'object',
+  required: ['name', 'role'],
+  properties: {
+    name: { type: 'string' },
+    role: { type: 'string', enum: ['viewer', 'shifter', 'expert', 'admin'] },
+    grafanaUrl: { type: 'string' },
+  },
 };
 
 export const arrayOf = (items: Schema): Schema => ({ type: 'array', items });

@@ -14,6 +14,8 @@ import type { Platform } from '../platform.js';
 import type { VarValue } from '../workflow/template.js';
 import { allows, type Principal, type Role, type TokenBook } from './auth.js';
 import { incidentRoutes } from './incident-routes.js';
+import { LiveFeed } from './live.js';
+import { serveUi } from './ui.js';
 import * as S from './schemas.js';
 
 declare module 'fastify' {
@@ -33,8 +35,10 @@ export interface Route {
   /** Whether a body must be sent (default: yes when there is a body schema). */
   readonly bodyRequired?: boolean;
   readonly bodyLimit?: number;
-  /** The success status and the schema of what it answers. */
-  readonly ok: { readonly status: 200 | 201 | 202; readonly schema: S.Schema };
+  /** The success status, the schema of what it answers, and its media type (default JSON). */
+  readonly ok: { readonly status: 200 | 201 | 202; readonly schema: S.Schema; readonly type?: string };
+  /** A route that takes the reply over (an event stream) instead of answering with a value. */
+  readonly stream?: (req: FastifyRequest, reply: FastifyReply) => void;
   /** Error statuses beyond those every route may answer (400, 401, 403, 500; 404 with path parameters). */
   readonly errors?: readonly number[];
   readonly handler: (req: FastifyRequest) => Promise<unknown>;
@@ -56,6 +60,8 @@ export interface ApiOptions {
   readonly metricsText?: () => Promise<string>;
   /** An error no code covers (a bug): the API answers 500 INTERNAL without details; this gets them. */
   readonly onInternalError?: (err: unknown, req: FastifyRequest) => void;
+  /** Where the Grafana dashboards are, for the web page's links. */
+  readonly grafanaUrl?: string | undefined;
 }
 
 /** What a route that commands agents may also answer: the agent failed, is away, or did not answer. */
@@ -125,6 +131,11 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
     send(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.slice(0, 200)}`),
   );
 
+  const live = new LiveFeed(platform);
+  app.addHook('onClose', (_app, done) => {
+    live.close();
+    done();
+  });
   const who = (req: FastifyRequest): string =>
     req.principal === undefined ? 'anonymous' : `${req.principal.role}:${req.principal.name}`;
 
@@ -189,6 +200,47 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
       ok: { status: 202, schema: S.faultResult },
       errors: AGENT_ERRORS,
       handler: (req) => platform.injectFault((req.params as { id: string }).id, req.body, who(req)),
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/environments/:id/dataflow',
+      role: 'viewer',
+      summary: "An environment's tasks and the rates on its dataflow edges, from the agents' metrics",
+      params: S.envParams,
+      ok: { status: 200, schema: S.dataflowView },
+      handler: (req) => Promise.resolve(platform.dataflow((req.params as { id: string }).id)),
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/environments/:id/occupancy',
+      role: 'viewer',
+      summary: "The detector at a glance: occupancy per chamber, layer and cell and the run's hit-rate trend",
+      params: S.envParams,
+      ok: { status: 200, schema: S.occupancyView },
+      handler: (req) => Promise.resolve(platform.occupancy((req.params as { id: string }).id)),
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/live',
+      role: 'viewer',
+      summary: 'The live feed: a server-sent event for each environment, incident, run or agent that changed',
+      ok: { status: 200, schema: S.liveStream, type: 'text/event-stream' },
+      errors: [503],
+      stream: (_req, reply) => live.attach(reply),
+      handler: () => Promise.resolve(undefined),
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/whoami',
+      role: 'viewer',
+      summary: 'Who the token belongs to and its role (what a page may offer), and where Grafana is',
+      ok: { status: 200, schema: S.whoami },
+      handler: (req) =>
+        Promise.resolve({
+          name: req.principal?.name ?? '',
+          role: req.principal?.role ?? 'viewer',
+          ...(o.grafanaUrl === undefined ? {} : { grafanaUrl: o.grafanaUrl }),
+        }),
     },
     {
       method: 'GET',
@@ -287,7 +339,13 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
         req.principal = principal;
         return undefined;
       },
-      handler: async (req, reply) => reply.status(r.ok.status).send(await r.handler(req)),
+      handler: async (req, reply) => {
+        if (r.stream !== undefined) {
+          r.stream(req, reply);
+          return reply;
+        }
+        return reply.status(r.ok.status).send(await r.handler(req));
+      },
     });
   }
 
@@ -300,6 +358,7 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
   }
   const doc = openApi(routes);
   app.get('/openapi.json', () => doc);
+  serveUi(app);
   return app;
 }
 
@@ -362,7 +421,7 @@ export function openApi(routes: readonly Route[]): Record<string, unknown> {
       responses: {
         [String(r.ok.status)]: {
           description: 'OK',
-          content: { 'application/json': { schema: r.ok.schema } },
+          content: { [r.ok.type ?? 'application/json']: { schema: r.ok.schema } },
         },
         ...Object.fromEntries([...statuses].sort().map((s) => [String(s), error(describe[s] ?? 'error')])),
       },

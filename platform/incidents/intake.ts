@@ -33,6 +33,8 @@ export interface IntakeOptions {
   readonly metrics?: Metrics | undefined;
   /** Correlation window, settle and quiet times (ms) of incidents. */
   readonly timing?: { windowMs?: number; settleMs?: number; quietMs?: number } | undefined;
+  /** Told of every change of an incident (the live feed of the API). */
+  readonly onIncident?: ((inc: Incident) => void) | undefined;
 }
 
 /** Alerts folded between two turns of the event loop (about 10 ms of work). */
@@ -62,6 +64,7 @@ export class IncidentIntake {
         else o.store.saveIncident(inc);
         this.updateGauge();
         this.timeIncident(inc, change);
+        o.onIncident?.(inc);
       },
     });
     this.correlator.load(o.store.unresolvedIncidents());

@@ -10,6 +10,7 @@ describe('platform/api/format', () => {
       state: 'RUNNING' as const,
       run: 12,
       rollUp: 'RUNNING',
+      allowed: ['STOP_ACTIVITY' as const],
       tasks: [
         {
           name: 'readout-0',
