@@ -1,0 +1,172 @@
+/**
+ * The shift crew's page in a real browser against a real stack (Kafka, the platform and an agent as
+ * processes, real workloads): log in, create the testbed, take it to RUNNING, watch the dataflow rates
+ * move, SIGKILL a processor and follow its incident to resolved, STOP and find the run with lost 0; a
+ * viewer sees no buttons and a forged call gets 403; bad input gets a message and changes nothing.
+ * Screenshots of each page go to .daqops/ui-screenshots/ (the README shows copies of them, docs/ui/).
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { parse } from 'yaml';
+import { LocalStack } from '../../../deploy/local/stack.js';
+import { projectRoot } from '../../../lib/paths.js';
+import { launchBrowser } from '../../helpers/browser.js';
+import { testKafkaBrokers } from '../../helpers/kafka-fixture.js';
+import { until } from '../../helpers/until.js';
+
+const SHOTS = join(projectRoot(), '.daqops', 'ui-screenshots');
+
+/** Polls the text of `selector` until it matches (the page updates live; nothing waits for time). */
+async function waitText(page: Page, selector: string, re: RegExp, ms: number): Promise<void> {
+  await until(
+    `${selector} to say ${re}`,
+    async () => re.test((await page.textContent(selector).catch(() => null)) ?? ''),
+    ms,
+  );
+}
+
+describe('platform/ui (Chromium against a real stack)', function () {
+  this.timeout(600_000);
+  let dir: string;
+  let stack: LocalStack | undefined;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'daqops-ui-'));
+    mkdirSync(SHOTS, { recursive: true });
+    browser = await launchBrowser();
+    stack = await LocalStack.start({
+      home: join(dir, 'home'),
+      brokers: await testKafkaBrokers(),
+      print: () => undefined,
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tokenOf = (role: string): string =>
+    (
+      parse(readFileSync(join(dir, 'home', 'tokens.yaml'), 'utf8')) as {
+        tokens: { role: string; token: string }[];
+      }
+    ).tokens.find((t) => t.role === role)!.token;
+
+  async function loggedIn(role: string): Promise<Page> {
+    const page = await (await browser!.newContext({ viewport: { width: 1366, height: 800 } })).newPage();
+    await page.goto(stack!.url);
+    await page.fill('#token', tokenOf(role));
+    await page.press('#token', 'Enter');
+    await page.waitForSelector('#app:not([hidden])');
+    return page;
+  }
+
+  async function transition(page: Page, env: string, t: string, to: string): Promise<void> {
+    await page.click(`#transitions [data-transition="${t}"]`);
+    await page.click('#confirm-ok');
+    await page.waitForSelector(`#envs tr[data-env="${env}"] .state.${to}`, { timeout: 120_000 });
+  }
+
+  it('runs a shift: create, RUNNING, rates, a crash and its incident, STOP with lost 0', async () => {
+    const page = await loggedIn('admin');
+    await page.waitForSelector('#live.on');
+    // Bad input first: a variable the template refuses — a message, and no environment.
+    await page.selectOption('#create-template', 'testbed');
+    await page.fill('#create-vars', 'processors=100000');
+    await page.click('#create-form button[type=submit]');
+    await page.waitForSelector('#create-error:not(:empty)');
+    assert.match((await page.textContent('#create-error')) ?? '', /INVALID_TEMPLATE: .*replicas/);
+    assert.equal((await stack!.api.environments()).length, 0, 'nothing created');
+
+    await page.fill('#create-vars', `dataDir=${join(dir, 'data')}\nmuonRateHz=500`);
+    await page.click('#create-form button[type=submit]');
+    await page.waitForSelector('#envs tr[data-env]');
+    const env = (await page.getAttribute('#envs tr[data-env]', 'data-env'))!;
+    await transition(page, env, 'DEPLOY', 'DEPLOYED');
+    await transition(page, env, 'CONFIGURE', 'CONFIGURED');
+
+    // A transition the table refuses (the state moved under the page): the message says so.
+    await page.click('#transitions [data-transition="RESET"]');
+    await stack!.api.transition(env, 'START_ACTIVITY');
+    await page.click('#confirm-ok');
+    await page.waitForSelector('#transition-error');
+    assert.match(
+      (await page.textContent('#transition-error')) ?? '',
+      /ILLEGAL_TRANSITION: .*RUNNING cannot take transition RESET/,
+    );
+    await page.waitForSelector(`#envs tr[data-env="${env}"] .state.RUNNING`);
+    assert.match((await page.textContent(`#envs tr[data-env="${env}"]`)) ?? '', /admin/);
+    await page.screenshot({ path: join(SHOTS, 'run-control.png'), fullPage: true });
+
+    // The dataflow graph: rates on the edges move as the run takes data.
+    await page.click('[data-view=dataflow]');
+    const edge = '[data-edge="readout-0>raw-hits"]';
+    await waitText(page, edge, /[1-9].*B\/s/, 60_000);
+    const first = await page.textContent('.graph .hint');
+    await until(
+      'the rates refreshed',
+      async () => (await page.textContent('.graph .hint')) !== first,
+      30_000,
+    );
+    assert.match((await page.textContent(edge)) ?? '', /[1-9].*B\/s/);
+    await page.click('[data-task="processor-0"]');
+    await page.waitForSelector('#task-detail:not([hidden])');
+    await page.screenshot({ path: join(SHOTS, 'dataflow.png'), fullPage: true });
+
+    // SIGKILL a processor: its incident appears, recovery restarts it, the shifter resolves it.
+    const victim = (await stack!.api.environment(env)).tasks.find((t) => t.name === 'processor-0')!;
+    process.kill(victim.pid!, 'SIGKILL');
+    await page.click('[data-view=incidents]');
+    await page.waitForSelector('#incidents tr[data-incident]', { timeout: 60_000 });
+    await waitText(page, '#incidents tbody tr', /succeeded/, 120_000);
+    assert.match((await page.textContent('#incident-card')) ?? '', /processor-0/);
+    assert.match((await page.textContent('#incident-card')) ?? '', /Runbook WorkloadCrash/);
+    await page.screenshot({ path: join(SHOTS, 'incidents.png'), fullPage: true });
+    await page.click('#incident-card button:text("Resolve")');
+    await page.fill('#confirm-input', 'processor-0 restarted by its runbook; checked the rates');
+    await page.click('#confirm-ok');
+    await page.waitForSelector('#incident-card .state.resolved');
+
+    await page.click('[data-view=detector]');
+    await page.waitForSelector('#occupancy [data-chamber]', { timeout: 60_000 });
+    await page.screenshot({ path: join(SHOTS, 'detector.png'), fullPage: true });
+
+    // STOP: the run's reconciliation, lost 0.
+    await page.click('[data-view=control]');
+    await transition(page, env, 'STOP_ACTIVITY', 'CONFIGURED');
+    await page.click('[data-view=runs]');
+    await page.waitForSelector('#runs td[data-lost]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('#runs tr[data-run] td[data-lost]', 'data-lost'), '0');
+    await page.screenshot({ path: join(SHOTS, 'runs.png'), fullPage: true });
+    await page.click('[data-view=control]');
+    await transition(page, env, 'EXIT', 'DONE');
+  });
+
+  it('shows a viewer no actions, and the platform refuses what the viewer forges (403)', async () => {
+    const page = await loggedIn('viewer');
+    await page.waitForSelector('#envs tbody tr');
+    assert.equal(await page.locator('#transitions button').count(), 0);
+    assert.equal(await page.isHidden('#create-form'), true);
+    // From inside the page, with the viewer's own token, as a forged click would send it.
+    const envId = (await stack!.api.environments())[0]?.id ?? 'x';
+    const forged = await page.evaluate(
+      `fetch('/api/v1/environments/${envId}/transitions', { method: 'POST', headers: { authorization: 'Bearer ${tokenOf('viewer')}', 'content-type': 'application/json' }, body: JSON.stringify({ transition: 'DEPLOY' }) }).then((r) => r.status)`,
+    );
+    assert.equal(forged, 403);
+  });
+
+  it('sends a token that is no longer accepted back to the login, saying why', async () => {
+    const page = await (await browser!.newContext()).newPage();
+    await page.goto(stack!.url);
+    await page.evaluate("sessionStorage.setItem('daqops-token', 'revoked-token-0123456789')");
+    await page.reload();
+    await page.waitForSelector('#login:not([hidden])');
+    assert.match((await page.textContent('#login-error')) ?? '', /not accepted/);
+    await page.screenshot({ path: join(SHOTS, 'login.png') });
+  });
+});
