@@ -209,7 +209,7 @@ function since(iso) {
       : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-const badge = (s) => h('span', { class: `state ${s}` }, s);
+const badge = (s) => h('span', { class: `state s-${s}` }, s);
 
 function envOptions(select) {
   const keep = select.value || state.selectedEnv;
@@ -259,7 +259,13 @@ async function renderControl() {
         'div',
         { class: 'card', id: 'env-card' },
         h('h3', {}, env.id, ' ', badge(env.state)),
-        busy ? h('p', { id: 'under-way' }, `${busy.transition} under way — trace ${busy.trace}`) : '',
+        busy
+          ? h(
+              'p',
+              { id: 'under-way' },
+              `${busy.transition} ${busy.error ? 'refused' : 'under way'} — trace ${busy.trace}`,
+            )
+          : '',
         busy?.error ? h('p', { class: 'error', role: 'alert', id: 'transition-error' }, busy.error) : '',
         can('shifter')
           ? h(
@@ -424,9 +430,9 @@ async function renderDataflow() {
     [{ topic: 'events' }],
     byKind('writer').map((t) => ({ task: t, label: t.name })),
   ];
-  const W = 1100,
+  const W = 1300,
     colW = W / cols.length,
-    boxW = 170,
+    boxW = 190,
     boxH = 56;
   const rows = Math.max(...cols.map((c) => c.length), 1);
   const H = rows * 90 + 40;
@@ -457,6 +463,10 @@ async function renderDataflow() {
           y: (y1 + y2) / 2 - 6,
           'text-anchor': 'middle',
           'font-size': 12,
+          // A white halo keeps the rate readable where it crosses a line.
+          stroke: '#fff',
+          'stroke-width': 4,
+          'paint-order': 'stroke',
           class: cls,
           'data-edge': `${a}>${b}`,
         },
@@ -780,13 +790,51 @@ async function renderIncidents() {
                     ),
                   ),
                 ),
-                h('pre', { class: 'runbook' }, book.body),
+                h('div', { class: 'runbook' }, markdown(book.body)),
               ]
             : h('p', { class: 'hint' }, 'No runbook matches this incident.'),
         ),
       ),
     ),
   );
+}
+
+/** A runbook's Markdown as headings, paragraphs and list items — text nodes only, never HTML. */
+function markdown(text) {
+  return text
+    .split(/\n\s*\n/)
+    .map((block) => block.trim())
+    .filter(Boolean)
+    .map((block) => {
+      const heading = /^(#{1,4})\s+(.*)$/.exec(block);
+      if (heading) return h(`h${Math.min(6, heading[1].length + 3)}`, {}, heading[2]);
+      const lines = block.split('\n');
+      if (lines.every((l) => /^\s*([-*]|\d+\.)\s+/.test(l) || /^\s{2,}/.test(l)))
+        return h(
+          'ul',
+          {},
+          lines
+            .filter((l) => /^\s*([-*]|\d+\.)\s+/.test(l))
+            .map((l) =>
+              h(
+                'li',
+                {},
+                l
+                  .replace(/^\s*([-*]|\d+\.)\s+/, '')
+                  .replaceAll('**', '')
+                  .replaceAll('`', ''),
+              ),
+            ),
+        );
+      return h(
+        'p',
+        {},
+        block
+          .replace(/\s*\n\s*/g, ' ')
+          .replaceAll('**', '')
+          .replaceAll('`', ''),
+      );
+    });
 }
 
 // ---- runs ------------------------------------------------------------------------------------------
@@ -829,8 +877,24 @@ async function renderDetector() {
   const max = Math.max(1, ...occ.cells.map((c) => c.hitsPerSecond));
   const chambers = [...new Set(occ.cells.map((c) => c.chamber))];
   const cellsOf = (ch, layer) => occ.cells.filter((c) => c.chamber === ch && c.layer === layer);
-  const colour = (v) =>
-    `hsl(${220 - 220 * Math.min(1, Math.log1p(v) / Math.log1p(max))}, 75%, ${v > 0 ? 50 : 92}%)`;
+  // Each cell against its chamber's median: what a shifter looks for is the odd one out — grey dead,
+  // blue low, green as its neighbours, red noisy.
+  const median = new Map(
+    chambers.map((ch) => {
+      const v = occ.cells
+        .filter((c) => c.chamber === ch)
+        .map((c) => c.hitsPerSecond)
+        .sort((a, b) => a - b);
+      return [ch, v[Math.floor(v.length / 2)] ?? 0];
+    }),
+  );
+  const colour = (ch, v) => {
+    const m = median.get(ch) || max;
+    if (v <= 0) return '#9aa1ad';
+    const r = Math.log2(v / m); // 0 = as the median; ±2 = four times off
+    const hue = 120 - 60 * Math.max(-2, Math.min(2, r));
+    return `hsl(${hue}, 70%, 45%)`;
+  };
   $('#occupancy').replaceChildren(
     ...(chambers.length === 0
       ? [h('p', { class: 'hint' }, 'No occupancy yet: it comes from the processors while a run takes data.')]
@@ -839,7 +903,7 @@ async function renderDetector() {
           return h(
             'div',
             { class: 'chamber', 'data-chamber': ch },
-            h('h3', {}, `Chamber ${ch}`),
+            h('h3', {}, `Chamber ${ch} (median ${(median.get(ch) ?? 0).toFixed(1)} hits/s per cell)`),
             h(
               'table',
               { 'aria-label': `occupancy of chamber ${ch}` },
@@ -850,6 +914,7 @@ async function renderDetector() {
                   h(
                     'tr',
                     {},
+                    h('th', { scope: 'row' }, `L${layer}`),
                     Array.from({ length: width }, (_, k) => {
                       const c = cellsOf(ch, layer).find((x) => x.cell === k + 1);
                       const v = c?.hitsPerSecond ?? 0;
@@ -857,7 +922,7 @@ async function renderDetector() {
                         style: undefined,
                         title: `layer ${layer} cell ${k + 1}: ${v.toFixed(1)} hits/s`,
                         'data-rate': v.toFixed(1),
-                        'data-colour': colour(v),
+                        'data-colour': colour(ch, v),
                       });
                     }),
                   ),
@@ -892,5 +957,9 @@ async function renderDetector() {
 
 // ---- start -----------------------------------------------------------------------------------------
 
-if (state.token) login(state.token).catch(() => logout());
+if (state.token)
+  login(state.token).catch((e) => {
+    // A refused token already went back to the login with its reason (api()).
+    if (!(e instanceof ApiError && e.status === 401)) logout(errorText(e));
+  });
 else logout();

@@ -69,7 +69,7 @@ describe('platform/ui (Chromium against a real stack)', function () {
   async function transition(page: Page, env: string, t: string, to: string): Promise<void> {
     await page.click(`#transitions [data-transition="${t}"]`);
     await page.click('#confirm-ok');
-    await page.waitForSelector(`#envs tr[data-env="${env}"] .state.${to}`, { timeout: 120_000 });
+    await page.waitForSelector(`#envs tr[data-env="${env}"] .state.s-${to}`, { timeout: 120_000 });
   }
 
   it('runs a shift: create, RUNNING, rates, a crash and its incident, STOP with lost 0', async () => {
@@ -99,7 +99,7 @@ describe('platform/ui (Chromium against a real stack)', function () {
       (await page.textContent('#transition-error')) ?? '',
       /ILLEGAL_TRANSITION: .*RUNNING cannot take transition RESET/,
     );
-    await page.waitForSelector(`#envs tr[data-env="${env}"] .state.RUNNING`);
+    await page.waitForSelector(`#envs tr[data-env="${env}"] .state.s-RUNNING`);
     assert.match((await page.textContent(`#envs tr[data-env="${env}"]`)) ?? '', /admin/);
     await page.screenshot({ path: join(SHOTS, 'run-control.png'), fullPage: true });
 
@@ -114,7 +114,7 @@ describe('platform/ui (Chromium against a real stack)', function () {
       30_000,
     );
     assert.match((await page.textContent(edge)) ?? '', /[1-9].*B\/s/);
-    await page.click('[data-task="processor-0"]');
+    await page.click('.graph [data-task="processor-0"]');
     await page.waitForSelector('#task-detail:not([hidden])');
     await page.screenshot({ path: join(SHOTS, 'dataflow.png'), fullPage: true });
 
@@ -130,7 +130,7 @@ describe('platform/ui (Chromium against a real stack)', function () {
     await page.click('#incident-card button:text("Resolve")');
     await page.fill('#confirm-input', 'processor-0 restarted by its runbook; checked the rates');
     await page.click('#confirm-ok');
-    await page.waitForSelector('#incident-card .state.resolved');
+    await page.waitForSelector('#incident-card .state.s-resolved');
 
     await page.click('[data-view=detector]');
     await page.waitForSelector('#occupancy [data-chamber]', { timeout: 60_000 });
