@@ -12,6 +12,7 @@
  * - workflow/library.ts — templates by name or uploaded, never by path.
  */
 import { join } from 'node:path';
+import { CELLS_PER_LAYER, LAYERS_PER_CHAMBER } from '../protocol/channel-map.js';
 import { DaqError } from '../protocol/errors.js';
 import { projectRoot } from '../lib/paths.js';
 import type { NodeTopology, TaskReport } from '../protocol/agent-link.js';
@@ -25,7 +26,7 @@ import {
 import type { ErsReporter } from '../lib/ers.js';
 import type { Metrics } from '../lib/metrics.js';
 import { AgentReconciler } from './agents/reconciler.js';
-import { Environment } from './control/environment.js';
+import { Environment, type MaskedCell } from './control/environment.js';
 import { ControlEventSink } from './control/event-sink.js';
 import type { HookActions } from './control/hooks.js';
 import { EnvironmentRepository, holdsResources, type RestoreSummary } from './control/repository.js';
@@ -44,6 +45,9 @@ import { TemplateLibrary, type TemplateSource } from './workflow/library.js';
 import type { VarValue } from './workflow/template.js';
 
 export type { RestoreSummary } from './control/repository.js';
+
+/** Control events kept per environment for the web page's transition log (newest last). */
+const RECENT_EVENTS = 100;
 
 /** A fault injected without a start begins this far ahead, so every link starts it on one timeframe. */
 const FAULT_LEAD_MS = 500;
@@ -88,6 +92,8 @@ export interface EnvironmentView {
   readonly state: EnvironmentState;
   readonly run: number | undefined;
   readonly rollUp: string;
+  /** Cells masked from the next CONFIGURE on. */
+  readonly masks: readonly MaskedCell[];
   /** The transitions the state table allows from `state` (what a page offers as buttons). */
   readonly allowed: readonly EnvironmentTransition[];
   /** The transition under way, if any. */
@@ -119,6 +125,7 @@ export class Platform {
   private readonly events: ControlEventSink;
   private readonly startedBy = new Map<string, string>();
   private readonly listeners = new Set<(c: Change) => void>();
+  private readonly recent = new Map<string, ControlEvent[]>();
 
   constructor(private readonly o: PlatformOptions) {
     this.ledger = o.ledger ?? new ResourceLedger();
@@ -164,6 +171,10 @@ export class Platform {
       startedBy: (id) => this.startedBy.get(id) ?? 'unknown',
       ers: o.ers,
       next: (e) => {
+        const log = this.recent.get(e.environment) ?? [];
+        log.push(e);
+        if (log.length > RECENT_EVENTS) log.splice(0, log.length - RECENT_EVENTS);
+        this.recent.set(e.environment, log);
         this.changed({ kind: 'environment', id: e.environment });
         if (e.kind === 'run') this.changed({ kind: 'run', id: String(e.run) });
         o.onControlEvent?.(e);
@@ -187,6 +198,12 @@ export class Platform {
   /** One environment; NOT_FOUND when there is none. */
   environment(id: string): EnvironmentView {
     return this.view(this.environments.get(id));
+  }
+
+  /** An environment's recent control events (transitions, hooks, tasks, run times), newest last. */
+  controlEvents(id: string): ControlEvent[] {
+    this.environments.get(id);
+    return [...(this.recent.get(id) ?? [])];
   }
 
   /** An environment's tasks and the rates on its dataflow edges (empty until the agents were read). */
@@ -294,6 +311,44 @@ export class Platform {
         );
       await Promise.all(targets.map((t) => this.o.driver.fault(t.node, t.name, spec)));
       return { result: { fault: spec, tasks: targets.map((t) => t.name) }, detail: describeFault(spec) };
+    });
+  }
+
+  /**
+   * The cells to mask from the next CONFIGURE on (readouts do not send them, data quality does not judge
+   * them); replaces the previous list. Checked against the environment's detector: each chamber, layer
+   * (1–4) and cell (1–16) must exist, a cell is listed once. Audited.
+   */
+  setMasks(id: string, cells: readonly MaskedCell[], who: string): EnvironmentView {
+    const env = this.environments.get(id);
+    const chambers = Number(
+      env.template.tasks.find((t) => t.workload === 'readout')?.config['chambers'] ?? 4,
+    );
+    const seen = new Set<string>();
+    cells.forEach((c, i) => {
+      const bad = (field: string, why: string): never => {
+        throw new DaqError('INVALID_CONFIG', `cells[${i}].${field}: ${why}`, {
+          field: `cells[${i}].${field}`,
+        });
+      };
+      if (!Number.isInteger(c.chamber) || c.chamber < 0 || c.chamber >= chambers)
+        bad('chamber', `no chamber ${c.chamber}: the environment has chambers 0–${chambers - 1}`);
+      if (!Number.isInteger(c.layer) || c.layer < 1 || c.layer > LAYERS_PER_CHAMBER)
+        bad('layer', `no layer ${c.layer}: layers are 1–${LAYERS_PER_CHAMBER}`);
+      if (!Number.isInteger(c.cell) || c.cell < 1 || c.cell > CELLS_PER_LAYER)
+        bad('cell', `no cell ${c.cell}: cells are 1–${CELLS_PER_LAYER}`);
+      const key = `${c.chamber}/${c.layer}/${c.cell}`;
+      if (seen.has(key)) bad('cell', `chamber ${c.chamber} layer ${c.layer} cell ${c.cell} is listed twice`);
+      seen.add(key);
+    });
+    return this.audited(who, 'env.masks', id, () => {
+      env.masks = cells.map((c) => ({ chamber: c.chamber, layer: c.layer, cell: c.cell }));
+      this.environments.save(env, who);
+      this.changed({ kind: 'environment', id });
+      return {
+        result: this.view(env),
+        detail: cells.length === 0 ? 'none' : cells.map((c) => `${c.chamber}/${c.layer}/${c.cell}`).join(' '),
+      };
     });
   }
 
@@ -493,6 +548,7 @@ export class Platform {
       state: env.state,
       run: env.run,
       rollUp: env.rollUp(),
+      masks: env.masks.map((m) => ({ ...m })),
       allowed: env.transitionUnderWay === undefined ? allowedEnvironmentTransitions(env.state) : [],
       transition: env.transitionUnderWay,
       runStart: running ? env.runTimes.start : undefined,

@@ -7,9 +7,12 @@ import { parseFault, type FaultSpec } from '../../protocol/faults.js';
 import { MAX_FAULTS } from './readout/faults.js';
 import { DEFAULT_DATA_QUALITY, type DataQualityConfig } from './processor/data-quality.js';
 import {
+  CELLS_PER_LAYER,
   ChannelMap,
   DEFAULT_ORBITS_PER_TIMEFRAME,
+  LAYERS_PER_CHAMBER,
   channelKey,
+  packLocation,
   validateNamespace,
 } from '../../protocol/index.js';
 import type { DaqError } from '../../protocol/errors.js';
@@ -47,6 +50,11 @@ export interface CommonConfig {
   readonly orbitsPerTimeframe: number;
   readonly chambers: number;
   readonly map: ChannelMap;
+  /**
+   * Cells masked for this run (`maskedCells: [{chamber, layer, cell}]`, set by the platform at CONFIGURE):
+   * the emulator never fires them and data quality does not judge them. Packed with packLocation.
+   */
+  readonly maskedCells: ReadonlySet<number>;
 }
 
 export interface EmulatorSource extends EmulatorPhysics {
@@ -168,10 +176,30 @@ export function parseWorkloadConfig(
     }),
     chambers,
     map: ChannelMap.testbed(chambers),
+    maskedCells: parseMaskedCells(raw['maskedCells'], chambers, `${p}.maskedCells`),
   };
   if (kind === 'readout') return freeze(parseReadout(raw, common));
   if (kind === 'processor') return freeze(parseProcessor(raw, common));
   return freeze(parseWriter(raw, common));
+}
+
+/** The most cells one run may mask (every cell of 16 chambers). */
+const MAX_MASKED_CELLS = 16 * LAYERS_PER_CHAMBER * CELLS_PER_LAYER;
+
+function parseMaskedCells(raw: unknown, chambers: number, p: string): ReadonlySet<number> {
+  if (raw === undefined) return new Set();
+  if (!Array.isArray(raw)) fail(p, 'must be a list of {chamber, layer, cell}');
+  if (raw.length > MAX_MASKED_CELLS) fail(p, `may list at most ${MAX_MASKED_CELLS} cells`);
+  return new Set(
+    raw.map((m, i) => {
+      const e = section(m, `${p}[${i}]`);
+      return packLocation({
+        chamber: int(e, 'chamber', `${p}[${i}]`, { min: 0, max: chambers - 1 }),
+        layer: int(e, 'layer', `${p}[${i}]`, { min: 1, max: LAYERS_PER_CHAMBER }),
+        cell: int(e, 'cell', `${p}[${i}]`, { min: 1, max: CELLS_PER_LAYER }),
+      });
+    }),
+  );
 }
 
 function parseReadout(raw: Raw, c: CommonConfig): ReadoutConfig {
@@ -194,6 +222,9 @@ function parseReadout(raw: Raw, c: CommonConfig): ReadoutConfig {
         ),
       );
     });
+    // Cells the platform masked for the run: their channels, through this readout's channel map.
+    for (const e of c.map.entries)
+      if (c.maskedCells.has(packLocation(e))) masked.add(channelKey(e.fpga, e.channel));
     source = {
       type,
       muonRateHz: num(src, 'muonRateHz', sp, { min: 0, default: 1000 }),

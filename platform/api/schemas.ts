@@ -103,6 +103,29 @@ export const faultBody: Schema = {
   additionalProperties: { anyOf: [{ type: 'string', maxLength: MAX_NAME }, { type: 'number' }] },
 };
 
+/** Cells to mask from the next CONFIGURE on (replaces the list); the platform checks them against the detector. */
+export const masksBody: Schema = {
+  type: 'object',
+  required: ['cells'],
+  additionalProperties: false,
+  properties: {
+    cells: {
+      type: 'array',
+      maxItems: 1024,
+      items: {
+        type: 'object',
+        required: ['chamber', 'layer', 'cell'],
+        additionalProperties: false,
+        properties: {
+          chamber: { type: 'integer', minimum: 0, maximum: 15 },
+          layer: { type: 'integer', minimum: 1, maximum: 4 },
+          cell: { type: 'integer', minimum: 1, maximum: 16 },
+        },
+      },
+    },
+  },
+};
+
 export const resolveBody: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -196,7 +219,7 @@ const taskStatus: Schema = {
 
 export const environmentView: Schema = {
   type: 'object',
-  required: ['id', 'template', 'namespace', 'state', 'rollUp', 'allowed', 'tasks'],
+  required: ['id', 'template', 'namespace', 'state', 'rollUp', 'masks', 'allowed', 'tasks'],
   properties: {
     id: { type: 'string' },
     template: { type: 'string' },
@@ -205,6 +228,7 @@ export const environmentView: Schema = {
     run: { type: 'integer' },
     rollUp: { type: 'string' },
     allowed: { type: 'array', items: { type: 'string', enum: [...environmentTransitions] } },
+    masks: { type: 'array', items: { type: 'object', required: ['chamber', 'layer', 'cell'] } },
     transition: { type: 'string', enum: [...environmentTransitions] },
     runStart: { type: 'string' },
     startedBy: { type: 'string' },
@@ -459,6 +483,26 @@ export const occupancyView: Schema = {
       },
     },
     at: { type: ['string', 'null'] },
+  },
+};
+
+/** A control event (docs/platform.md "Control events and ERS on Kafka"). */
+export const controlEvent: Schema = {
+  type: 'object',
+  required: ['kind', 'environment', 'at'],
+  properties: {
+    kind: { type: 'string', enum: ['environment', 'task', 'hook', 'run'] },
+    environment: { type: 'string' },
+    at: { type: 'string' },
+    transition: { type: 'string' },
+    step: { type: 'string' },
+    status: { type: 'string' },
+    state: { type: 'string' },
+    task: { type: 'string' },
+    hook: { type: 'string' },
+    run: { type: 'integer' },
+    error: { type: 'string' },
+    message: { type: 'string' },
   },
 };
 

@@ -211,6 +211,32 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
       handler: (req) => Promise.resolve(platform.dataflow((req.params as { id: string }).id)),
     },
     {
+      method: 'POST',
+      url: '/api/v1/environments/:id/masks',
+      role: 'shifter',
+      summary: 'Set the cells to mask from the next CONFIGURE on (replaces the list)',
+      params: S.envParams,
+      body: S.masksBody,
+      ok: { status: 200, schema: S.environmentView },
+      handler: (req) =>
+        Promise.resolve(
+          platform.setMasks(
+            (req.params as { id: string }).id,
+            (req.body as { cells: { chamber: number; layer: number; cell: number }[] }).cells,
+            who(req),
+          ),
+        ),
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/environments/:id/events',
+      role: 'viewer',
+      summary: "An environment's last 100 control events: transitions, hooks and tasks as they answered",
+      params: S.envParams,
+      ok: { status: 200, schema: S.arrayOf(S.controlEvent) },
+      handler: (req) => Promise.resolve(platform.controlEvents((req.params as { id: string }).id)),
+    },
+    {
       method: 'GET',
       url: '/api/v1/environments/:id/occupancy',
       role: 'viewer',

@@ -55,7 +55,15 @@ export interface RunTimes {
 }
 
 /** What the store keeps of an environment, loaded back after a platform restart. */
+/** One masked cell of the detector. */
+export interface MaskedCell {
+  readonly chamber: number;
+  readonly layer: number;
+  readonly cell: number;
+}
+
 export interface SavedEnvironment {
+  readonly masks: readonly MaskedCell[];
   readonly state: EnvironmentState;
   readonly run: number | undefined;
   readonly epochMs: number | undefined;
@@ -84,6 +92,8 @@ export class Environment {
   /** The run's common clock (timeframe 0, ms since the epoch) given to readouts at START_ACTIVITY. */
   epochMs: number | undefined;
   runTimes: RunTimes = {};
+  /** Cells to mask from the next CONFIGURE on (readouts do not send them, data quality skips them). */
+  masks: readonly MaskedCell[] = [];
   readonly tasks = new Map<string, TaskStatus>();
   readonly topics;
   private busy: EnvironmentTransition | undefined;
@@ -108,6 +118,7 @@ export class Environment {
   /** Back as the store kept it (a platform restart): a load, not a transition. */
   load(saved: SavedEnvironment): void {
     this.current = saved.state;
+    this.masks = saved.masks;
     this.run = saved.run;
     this.epochMs = saved.epochMs;
     this.runTimes = { ...saved.runTimes };
@@ -206,6 +217,26 @@ export class Environment {
     } finally {
       this.busy = undefined;
     }
+  }
+
+  /**
+   * A task answered a command of a transition (spawn, CONFIGURE, START …): its state and process as the
+   * agent reported them, and a task event when the state changed — the transition log shows the tasks as
+   * they answer. A failure is not handled here (markTaskFailed and the transition's own failure do).
+   */
+  taskAnswered(t: TaskStatus, r: TaskReport): void {
+    const before = t.state;
+    t.state = r.state;
+    t.pid = r.pid;
+    if (before !== r.state)
+      this.ctx.emit({
+        kind: 'task',
+        environment: this.id,
+        task: t.name,
+        state: t.state,
+        excluded: t.excluded,
+        at: new Date().toISOString(),
+      });
   }
 
   /** Takes a task report from its agent (heartbeat, task event) and applies the failure semantics. */

@@ -9,7 +9,7 @@ import type { EnvironmentTransition } from '../../protocol/states.js';
 import type { PlatformStore } from '../store/store.js';
 import type { TemplateText } from '../workflow/library.js';
 import { loadTemplate, parseTemplate, type VarValue, type WorkflowTemplate } from '../workflow/template.js';
-import type { Environment } from './environment.js';
+import type { Environment, MaskedCell } from './environment.js';
 import type { TaskStatus } from './types.js';
 
 /** What a restart found in the store and made of it. */
@@ -85,6 +85,7 @@ export class EnvironmentRepository {
       transition: env.transitionUnderWay ?? null,
       run: env.run ?? null,
       epochMs: env.epochMs ?? null,
+      masks: env.masks,
       tasks: [...env.tasks.values()].map((t) => ({ ...t })),
       createdBy: prev?.createdBy ?? who,
       createdAt: prev?.createdAt ?? now,
@@ -121,6 +122,7 @@ export class EnvironmentRepository {
       this.envs.set(rec.id, env);
       const run = rec.run === null ? undefined : this.store.run(rec.run);
       env.load({
+        masks: Array.isArray(rec.masks) ? (rec.masks as MaskedCell[]) : [],
         state: rec.state,
         run: rec.run ?? undefined,
         epochMs: rec.epochMs ?? undefined,

@@ -36,6 +36,8 @@ export interface EnvironmentRecord {
   readonly run: number | null;
   /** The run's common clock given to its readouts (ms since the epoch), null outside a run. */
   readonly epochMs: number | null;
+  /** Cells masked from the next CONFIGURE on, as JSON ([] when none). */
+  readonly masks: unknown;
   /** Tasks with their node, CPUs, NUMA node and state, as JSON. */
   readonly tasks: unknown;
   readonly createdBy: string;
@@ -92,6 +94,8 @@ export class PlatformStore {
     if (!cols.includes('template_text'))
       this.db.exec('ALTER TABLE environments ADD COLUMN template_text TEXT');
     if (!cols.includes('epoch_ms')) this.db.exec('ALTER TABLE environments ADD COLUMN epoch_ms INTEGER');
+    if (!cols.includes('masks'))
+      this.db.exec("ALTER TABLE environments ADD COLUMN masks TEXT NOT NULL DEFAULT '[]'");
   }
 
   close(): void {
@@ -156,11 +160,16 @@ export class PlatformStore {
   saveEnvironment(e: EnvironmentRecord): void {
     this.db
       .prepare(
-        `INSERT INTO environments (id, namespace, template_file, template_text, vars, state, transition, run, epoch_ms, tasks, created_by, created_at, updated_at)
-         VALUES (@id, @namespace, @templateFile, @templateText, @vars, @state, @transition, @run, @epochMs, @tasks, @createdBy, @createdAt, @updatedAt)
-         ON CONFLICT(id) DO UPDATE SET state = excluded.state, transition = excluded.transition, run = excluded.run, epoch_ms = excluded.epoch_ms, tasks = excluded.tasks, updated_at = excluded.updated_at`,
+        `INSERT INTO environments (id, namespace, template_file, template_text, vars, state, transition, run, epoch_ms, masks, tasks, created_by, created_at, updated_at)
+         VALUES (@id, @namespace, @templateFile, @templateText, @vars, @state, @transition, @run, @epochMs, @masks, @tasks, @createdBy, @createdAt, @updatedAt)
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, transition = excluded.transition, run = excluded.run, epoch_ms = excluded.epoch_ms, masks = excluded.masks, tasks = excluded.tasks, updated_at = excluded.updated_at`,
       )
-      .run({ ...e, vars: JSON.stringify(e.vars), tasks: JSON.stringify(e.tasks) });
+      .run({
+        ...e,
+        vars: JSON.stringify(e.vars),
+        masks: JSON.stringify(e.masks ?? []),
+        tasks: JSON.stringify(e.tasks),
+      });
   }
 
   environments(): EnvironmentRecord[] {
@@ -254,6 +263,7 @@ interface EnvRow {
   transition: string | null;
   run: number | null;
   epoch_ms: number | null;
+  masks: string | null;
   tasks: string;
   created_by: string;
   created_at: string;
@@ -286,6 +296,7 @@ function envFromRow(r: EnvRow): EnvironmentRecord {
     transition: r.transition,
     run: r.run,
     epochMs: r.epoch_ms,
+    masks: JSON.parse(r.masks ?? '[]') as unknown,
     tasks: JSON.parse(r.tasks) as unknown,
     createdBy: r.created_by,
     createdAt: r.created_at,

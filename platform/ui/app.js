@@ -286,6 +286,17 @@ async function renderControl() {
             )
           : h('p', { class: 'hint' }, 'Your role may look, not act.'),
         taskTable(env),
+        h(
+          'div',
+          { class: 'cols' },
+          h(
+            'div',
+            {},
+            h('h3', {}, 'Transition log'),
+            transitionLog(await api('GET', `/api/v1/environments/${env.id}/events`)),
+          ),
+          masksEditor(env),
+        ),
       ),
     );
   }
@@ -295,6 +306,89 @@ async function renderControl() {
     const names = await api('GET', '/api/v1/templates');
     $('#create-template').replaceChildren(...names.map((n) => h('option', { value: n }, n)));
   }
+}
+
+/** The environment's last control events, newest first: transitions, hooks and tasks as they answered. */
+function transitionLog(events) {
+  const line = (e) => {
+    const at = new Date(e.at).toLocaleTimeString();
+    if (e.kind === 'environment')
+      return `${at} ${e.transition} ${e.step} ${e.status}${e.error ? ` — ${e.error}` : ''}`;
+    if (e.kind === 'hook')
+      return `${at} hook ${e.hook} (${e.step}_${e.transition}) ${e.status}${e.error ? ` — ${e.error}` : ''}`;
+    if (e.kind === 'task')
+      return `${at} task ${e.task} → ${e.state}${e.excluded ? ' (excluded)' : ''}${e.message ? ` — ${e.message}` : ''}`;
+    return `${at} run ${e.run} ${e.time}`;
+  };
+  return events.length === 0
+    ? h('p', { class: 'hint' }, 'Nothing yet.')
+    : h(
+        'ol',
+        { class: 'timeline', reversed: true, id: 'transition-log' },
+        [...events]
+          .reverse()
+          .slice(0, 40)
+          .map((e) =>
+            h(
+              'li',
+              {
+                class:
+                  e.status === 'DONE_ERROR' || e.status === 'DONE_TIMEOUT' || e.state === 'ERROR'
+                    ? 'bad'
+                    : undefined,
+              },
+              line(e),
+            ),
+          ),
+      );
+}
+
+/** The cells to mask from the next CONFIGURE on: `chamber layer cell` per line. */
+function masksEditor(env) {
+  const text = env.masks.map((m) => `${m.chamber} ${m.layer} ${m.cell}`).join('\n');
+  if (!can('shifter'))
+    return h('div', {}, h('h3', {}, 'Channel masks'), h('p', {}, env.masks.length === 0 ? 'None.' : text));
+  // A live update must not throw away what the shifter is typing: an edited form stays as it is.
+  const editing = document.getElementById('masks-form');
+  if (editing?.dataset.env === env.id && editing.dataset.dirty === 'true') return editing;
+  const area = h('textarea', { id: 'masks', rows: 4, 'aria-describedby': 'masks-help' }, text);
+  area.addEventListener('input', () => (area.form.dataset.dirty = 'true'));
+  const error = h('p', { class: 'error', role: 'alert', id: 'masks-error' });
+  const save = async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    const cells = [];
+    for (const [i, line] of area.value
+      .split('\n')
+      .map((l) => l.trim())
+      .entries()) {
+      if (line === '') continue;
+      const n = line.split(/[\s,/]+/).map(Number);
+      if (n.length !== 3 || n.some((x) => !Number.isInteger(x)))
+        return (error.textContent = `line ${i + 1} ("${line}"): write chamber layer cell, e.g. 1 2 7`);
+      cells.push({ chamber: n[0], layer: n[1], cell: n[2] });
+    }
+    try {
+      await api('POST', `/api/v1/environments/${env.id}/masks`, { cells });
+      area.form.dataset.dirty = 'false';
+      await refresh();
+    } catch (e) {
+      error.textContent = errorText(e);
+    }
+  };
+  return h(
+    'form',
+    { id: 'masks-form', 'data-env': env.id, onsubmit: save },
+    h('h3', {}, `Channel masks (${env.masks.length})`),
+    h(
+      'label',
+      { for: 'masks', id: 'masks-help' },
+      'Cells to mask from the next CONFIGURE on: chamber layer cell, one per line',
+    ),
+    area,
+    h('button', { type: 'submit' }, 'Save masks'),
+    error,
+  );
 }
 
 function taskTable(env) {

@@ -13,7 +13,12 @@
  * Rates are per second of detector time (timeframes × their length), not wall time: a processor that
  * owns half the partitions, or catches up after an outage, sees the same rates as any other.
  */
-import { LAYERS_PER_CHAMBER, chamberLayerIndex, type ChannelMap } from '../../../protocol/index.js';
+import {
+  LAYERS_PER_CHAMBER,
+  chamberLayerIndex,
+  packLocation,
+  type ChannelMap,
+} from '../../../protocol/index.js';
 
 export interface DataQualityConfig {
   /** Intervals summed for each judgement (more statistics, slower detection). */
@@ -132,14 +137,18 @@ export class DataQuality {
     map: ChannelMap,
     private readonly links: readonly number[],
     readonly config: DataQualityConfig = DEFAULT_DATA_QUALITY,
+    /** Cells masked for the run (packLocation): silent on purpose, never judged. */
+    masked: ReadonlySet<number> = new Set(),
   ) {
-    this.channels = map.entries.map((e) => ({
-      key: (e.fpga << 9) | e.channel,
-      chamber: e.chamber,
-      layer: e.layer,
-      cell: e.cell,
-      fpga: e.fpga,
-    }));
+    this.channels = map.entries
+      .filter((e) => !masked.has(packLocation(e)))
+      .map((e) => ({
+        key: (e.fpga << 9) | e.channel,
+        chamber: e.chamber,
+        layer: e.layer,
+        cell: e.cell,
+        fpga: e.fpga,
+      }));
     this.chambers = map.chambers;
   }
 

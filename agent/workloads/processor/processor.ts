@@ -158,7 +158,7 @@ export class ProcessorWorkload {
     this.now = deps.now ?? (() => Date.now());
     this.kernel = new TimeframeKernel(config);
     this.acc = new MonitoringAccumulator(config);
-    this.dq = new DataQuality(config.map, config.links, config.dataQuality);
+    this.dq = new DataQuality(config.map, config.links, config.dataQuality, config.maskedCells);
     this.clock = new OutageClock(this.now);
     this.assembler = new TimeframeAssembler(config.links, config.assemblyTimeoutMs, () => this.clock.now());
     const m = deps.metrics;

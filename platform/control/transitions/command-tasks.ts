@@ -22,9 +22,10 @@ export async function commandTasks(
       .filter(which)
       .map(async (t) => {
         try {
-          const r = await env.ctx.driver.transition(t.node, t.name, transition, payload(t), traceparent);
-          t.state = r.state;
-          t.pid = r.pid;
+          env.taskAnswered(
+            t,
+            await env.ctx.driver.transition(t.node, t.name, transition, payload(t), traceparent),
+          );
         } catch (err) {
           markTaskFailed(t, err instanceof Error ? err.message : String(err));
           if (t.critical) failures.push(`${t.name}: ${t.message}`);

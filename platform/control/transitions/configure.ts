@@ -1,15 +1,21 @@
 import type { Environment } from '../environment.js';
 import { commandTasks } from './command-tasks.js';
 
+const MASKED_BY = new Set(['readout', 'processor']);
+
 /** A task's CONFIGURE payload: its template configuration with the environment's namespace and Kafka. */
 export function configurePayload(env: Environment, task: string): Readonly<Record<string, unknown>> {
+  const t = env.template.tasks.find((x) => x.name === task);
+  // The masks set for this CONFIGURE go to the workloads that read cells: readouts and processors.
+  const masked = t !== undefined && MASKED_BY.has(t.workload) && env.masks.length > 0;
   return {
     config: {
-      ...(env.template.tasks.find((t) => t.name === task)?.config ?? {}),
+      ...(t?.config ?? {}),
       namespace: env.namespace,
       environment: env.id,
       task,
       brokers: env.ctx.brokers,
+      ...(masked ? { maskedCells: env.masks.map((m) => ({ ...m })) } : {}),
     },
   };
 }

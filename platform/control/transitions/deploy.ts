@@ -51,9 +51,7 @@ export async function deploy(env: Environment): Promise<void> {
   await Promise.all(
     [...env.tasks.values()].map(async (s) => {
       try {
-        const r = await env.ctx.driver.spawn(s.node, taskSpec(env, s), traceparent);
-        s.pid = r.pid;
-        s.state = r.state;
+        env.taskAnswered(s, await env.ctx.driver.spawn(s.node, taskSpec(env, s), traceparent));
       } catch (err) {
         markTaskFailed(s, err instanceof Error ? err.message : String(err));
         if (s.critical) failures.push(`${s.name}: ${s.message}`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DaqError } from '../../../protocol/index.js';
+import { ChannelMap, DaqError, channelKey, packLocation } from '../../../protocol/index.js';
 import { parseWorkloadConfig } from '../../../agent/workloads/config.js';
 
 function invalidAt(field: string) {
@@ -26,6 +26,31 @@ describe('agent/workloads/config', () => {
     assert.throws(() => {
       (c as { link: number }).link = 3;
     }, TypeError);
+  });
+
+  it('masks cells for the run: the readout drops their channels, the processor knows them, a bad cell is named', () => {
+    const cells = [
+      { chamber: 1, layer: 2, cell: 7 },
+      { chamber: 0, layer: 4, cell: 16 },
+    ];
+    const r = parseWorkloadConfig('readout', { link: 0, maskedCells: cells }, brokers);
+    assert.ok(r.kind === 'readout' && r.source.type === 'emulator');
+    const map = ChannelMap.testbed(4);
+    const keys = cells.map((c) => {
+      const ch = map.channelOf(c.chamber, c.layer, c.cell)!;
+      return channelKey(ch.fpga, ch.channel);
+    });
+    for (const k of keys) assert.ok(r.source.masked.has(k), `channel ${k} masked`);
+    assert.equal(r.source.masked.size, 2);
+    const p = parseWorkloadConfig('processor', { maskedCells: cells }, brokers);
+    assert.deepEqual([...p.maskedCells].sort(), cells.map((c) => packLocation(c)).sort());
+    for (const [bad, field] of [
+      [[{ chamber: 1, layer: 5, cell: 1 }], 'processor.maskedCells[0].layer'],
+      [[{ chamber: 4, layer: 1, cell: 1 }], 'processor.maskedCells[0].chamber'],
+      [[{ chamber: 0, layer: 1 }], 'processor.maskedCells[0].cell'],
+      ['all', 'processor.maskedCells'],
+    ] as const)
+      assert.throws(() => parseWorkloadConfig('processor', { maskedCells: bad }, brokers), invalidAt(field));
   });
 
   it('takes drill faults and data-quality thresholds from a template, naming a bad field', () => {

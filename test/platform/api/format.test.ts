@@ -11,6 +11,7 @@ describe('platform/api/format', () => {
       run: 12,
       rollUp: 'RUNNING',
       allowed: ['STOP_ACTIVITY' as const],
+      masks: [],
       tasks: [
         {
           name: 'readout-0',

@@ -241,3 +241,62 @@ describe('platform/api drill faults', () => {
     assert.equal(driver.faults.length, 0, 'nothing reached a readout');
   });
 });
+
+describe('platform/api channel masks', () => {
+  it('takes masks for the next CONFIGURE, checked against the detector, and sends them to readouts and processors', async () => {
+    const { app, driver, store } = setup();
+    const env = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/environments',
+        headers: as('expert'),
+        payload: { template: 'testbed' },
+      })
+    ).json<{ id: string }>();
+    const put = (cells: unknown, role = 'shifter') =>
+      app.inject({
+        method: 'POST',
+        url: `/api/v1/environments/${env.id}/masks`,
+        headers: as(role),
+        payload: { cells },
+      });
+    const bad = await put([{ chamber: 7, layer: 1, cell: 1 }]);
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(
+      [bad.json<{ field: string }>().field, bad.json<{ message: string }>().message],
+      ['cells[0].chamber', 'cells[0].chamber: no chamber 7: the environment has chambers 0–3'],
+    );
+    assert.equal(
+      (
+        await put([
+          { chamber: 1, layer: 2, cell: 3 },
+          { chamber: 1, layer: 2, cell: 3 },
+        ])
+      ).statusCode,
+      400,
+    );
+    assert.equal((await put([{ chamber: 1, layer: 2, cell: 3 }], 'viewer')).statusCode, 403);
+    const ok = await put([{ chamber: 1, layer: 2, cell: 3 }]);
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.deepEqual(ok.json<{ masks: unknown }>().masks, [{ chamber: 1, layer: 2, cell: 3 }]);
+    for (const transition of ['DEPLOY', 'CONFIGURE'])
+      await app.inject({
+        method: 'POST',
+        url: `/api/v1/environments/${env.id}/transitions`,
+        headers: as('shifter'),
+        payload: { transition },
+      });
+    const sent = driver.payloads.filter((p) => p.transition === 'CONFIGURE');
+    const masksOf = (task: string) =>
+      (sent.find((p) => p.task === task)?.payload['config'] as { maskedCells?: unknown }).maskedCells;
+    assert.deepEqual(masksOf('readout-0'), [{ chamber: 1, layer: 2, cell: 3 }]);
+    assert.deepEqual(masksOf('processor-1'), [{ chamber: 1, layer: 2, cell: 3 }]);
+    assert.equal(masksOf('writer'), undefined, 'the writer reads no cells');
+    assert.ok(store.auditLog().some((a) => a.action === 'env.masks' && a.detail === '1/2/3'));
+    assert.deepEqual(
+      store.environment(env.id)?.masks,
+      [{ chamber: 1, layer: 2, cell: 3 }],
+      'kept in the store',
+    );
+  });
+});

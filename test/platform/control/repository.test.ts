@@ -89,6 +89,7 @@ describe('platform/control/repository', () => {
       transition: null,
       run: null,
       epochMs: null,
+      masks: [],
       tasks: [],
       createdBy: 'x',
       createdAt: '2026-12-01T00:00:00Z',

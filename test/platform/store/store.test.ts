@@ -71,6 +71,7 @@ describe('platform/store', () => {
       transition: null,
       run: null,
       epochMs: null,
+      masks: [],
       tasks: [],
       createdBy: 'expert:bob',
       createdAt: '2026-11-22T01:00:00Z',

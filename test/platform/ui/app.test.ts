@@ -88,7 +88,17 @@ describe('platform/ui (Chromium against a real stack)', function () {
     await page.waitForSelector('#envs tr[data-env]');
     const env = (await page.getAttribute('#envs tr[data-env]', 'data-env'))!;
     await transition(page, env, 'DEPLOY', 'DEPLOYED');
+    // Channel masks for the next CONFIGURE: a cell that does not exist is named, a good one is kept.
+    await page.fill('#masks', '9 1 1');
+    await page.click('#masks-form button[type=submit]');
+    await waitText(page, '#masks-error', /cells\[0\]\.chamber: no chamber 9/, 10_000);
+    await page.fill('#masks', '1 2 3');
+    await page.click('#masks-form button[type=submit]');
+    await waitText(page, '#masks-form h3', /Channel masks \(1\)/, 10_000);
     await transition(page, env, 'CONFIGURE', 'CONFIGURED');
+    // The transition log: the tasks as they answered, and the transition's end.
+    await waitText(page, '#transition-log', /CONFIGURE after DONE_OK/, 10_000);
+    assert.match((await page.textContent('#transition-log')) ?? '', /task processor-0 → CONFIGURED/);
 
     // A transition the table refuses (the state moved under the page): the message says so.
     await page.click('#transitions [data-transition="RESET"]');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ChannelMap } from '../../../../protocol/index.js';
+import { ChannelMap, packLocation } from '../../../../protocol/index.js';
 import { DtEmulator, type EmulatorFaults, NO_FAULTS } from '../../../../agent/workloads/readout/emulator.js';
 import { StreamFramer, type FramedTimeframe } from '../../../../agent/workloads/readout/framer.js';
 import {
@@ -26,6 +26,10 @@ interface Drill {
   /** Whether link `fpga` sends its part in interval `i` (a stalled link does not). */
   sends?: (fpga: number, i: number) => boolean;
   run?: (i: number) => number;
+  /** Cells masked for the run (packLocation): the emulator does not fire them, data quality skips them. */
+  masked?: ReadonlySet<number>;
+  /** Whether data quality is told of the masks (default yes), as the processor is at CONFIGURE. */
+  told?: boolean;
 }
 
 /**
@@ -35,16 +39,25 @@ interface Drill {
  */
 function drill(intervals: number, d: Drill = {}): DataQualityResult[] {
   const map = ChannelMap.testbed(4);
+  const maskedKeys = new Set(
+    map.entries.filter((e) => d.masked?.has(packLocation(e)) === true).map((e) => (e.fpga << 9) | e.channel),
+  );
   const emus = [0, 1].map(
     (fpga) =>
       new DtEmulator(
-        emulatorConfig({ fpga, muonRateHz: 1000, noiseRateHzPerChannel: 200, layerEfficiency: 0.95 }),
+        emulatorConfig({
+          fpga,
+          muonRateHz: 1000,
+          noiseRateHzPerChannel: 200,
+          layerEfficiency: 0.95,
+          masked: maskedKeys,
+        }),
       ),
   );
   const framers = [0, 1].map(() => new StreamFramer({ orbitsPerTimeframe: 32, overlapNs: 1000 }));
   const kernel = new TimeframeKernel({ map, orbitsPerTimeframe: 32, ...DEFAULT_KERNEL });
   const acc = new MonitoringAccumulator(DEFAULT_KERNEL);
-  const dq = new DataQuality(map, [0, 1]);
+  const dq = new DataQuality(map, [0, 1], DEFAULT_DATA_QUALITY, d.told === false ? undefined : d.masked);
   const out: DataQualityResult[] = [];
   const pending = new Map<number, { link: number; f: FramedTimeframe }[]>();
   for (let i = 0; i < intervals; i++) {
@@ -115,6 +128,16 @@ describe('agent/workloads/processor/data-quality (emulated testbed stream)', fun
     const cleared = rs.findIndex((r) => r.cleared.some((f) => f.kind === 'noisy-channel'));
     assert.ok(cleared >= 16 && cleared <= 21, `cleared at interval ${cleared}`);
     assert.deepEqual(rs.at(-1)!.active, []);
+  });
+
+  it('does not judge masked cells: a masked cell is silent on purpose, not dead', () => {
+    const masked = new Set([
+      packLocation({ chamber: 2, layer: 3, cell: 5 }),
+      packLocation({ chamber: 0, layer: 1, cell: 1 }),
+    ]);
+    const untold = raised(drill(8, { masked, told: false }));
+    assert.deepEqual(kinds(untold), ['dead-channel'], 'unmasked in data quality, they would look dead');
+    assert.deepEqual(kinds(raised(drill(8, { masked }))), [], 'told of the masks, nothing to raise');
   });
 
   it('raises a dead chamber — not 64 dead channels, not a rate drift', () => {
