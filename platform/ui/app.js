@@ -178,7 +178,24 @@ for (const tab of document.querySelectorAll('[role=tab]'))
     void refresh();
   });
 
+// One refresh at a time: a change that arrives during one asks for one more after it, not a second in
+// parallel (two would both draw the page).
+let refreshing;
+let again = false;
 async function refresh() {
+  if (refreshing) {
+    again = true;
+    return refreshing;
+  }
+  refreshing = draw().finally(() => (refreshing = undefined));
+  await refreshing;
+  if (again) {
+    again = false;
+    await refresh();
+  }
+}
+
+async function draw() {
   if (state.token === undefined) return;
   try {
     state.envs = await api('GET', '/api/v1/environments');
@@ -251,10 +268,11 @@ async function renderControl() {
   if (state.envs.length === 0) body.append(h('tr', {}, h('td', { colspan: 7 }, 'No environments yet.')));
   const env = state.envs.find((e) => e.id === state.selectedEnv);
   const detail = $('#env-detail');
-  detail.replaceChildren();
-  if (env !== undefined) {
+  if (env === undefined) detail.replaceChildren();
+  else {
     const busy = state.busy.get(env.id);
-    detail.append(
+    const events = await api('GET', `/api/v1/environments/${env.id}/events`);
+    detail.replaceChildren(
       h(
         'div',
         { class: 'card', id: 'env-card' },
@@ -289,12 +307,7 @@ async function renderControl() {
         h(
           'div',
           { class: 'cols' },
-          h(
-            'div',
-            {},
-            h('h3', {}, 'Transition log'),
-            transitionLog(await api('GET', `/api/v1/environments/${env.id}/events`)),
-          ),
+          h('div', {}, h('h3', {}, 'Transition log'), transitionLog(events)),
           masksEditor(env),
         ),
       ),
@@ -323,8 +336,8 @@ function transitionLog(events) {
   return events.length === 0
     ? h('p', { class: 'hint' }, 'Nothing yet.')
     : h(
-        'ol',
-        { class: 'timeline', reversed: true, id: 'transition-log' },
+        'ul',
+        { class: 'timeline log', id: 'transition-log' },
         [...events]
           .reverse()
           .slice(0, 40)
