@@ -20,7 +20,7 @@ import { TemplateLibrary } from './workflow/library.js';
 import { RatesBook, scrape } from './monitoring/rates.js';
 import { ErsFeed } from './incidents/ers-feed.js';
 import { buildApi } from './api/server.js';
-import { loadTokens } from './api/auth.js';
+import { TokenStore } from './api/auth.js';
 import { Platform } from './platform.js';
 import { PlatformStore } from './store/store.js';
 
@@ -73,7 +73,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   const home = envString('DAQOPS_HOME') ?? join(projectRoot(), '.daqops');
   const tokensFile = o.tokens ?? join(home, 'tokens.yaml');
   if (ensureTokensFile(tokensFile)) console.error(`platform: wrote new tokens to ${tokensFile}`);
-  const tokens = loadTokens(tokensFile);
+  const tokens = TokenStore.load(tokensFile);
   const dbFile = o.db ?? join(home, 'platform.db');
   mkdirSync(dirname(dbFile), { recursive: true });
   await startTracing('daqops-platform');

@@ -126,6 +126,38 @@ export const masksBody: Schema = {
   },
 };
 
+export const tokenHolder: Schema = {
+  type: 'object',
+  required: ['name', 'role'],
+  properties: {
+    name: { type: 'string' },
+    role: { type: 'string', enum: ['viewer', 'shifter', 'expert', 'admin'] },
+  },
+};
+
+export const newToken: Schema = {
+  type: 'object',
+  required: ['name', 'role', 'token'],
+  properties: { ...(tokenHolder['properties'] as Schema), token: { type: 'string' } },
+};
+
+export const createTokenBody: Schema = {
+  type: 'object',
+  required: ['name', 'role'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', pattern: '^[a-z][a-z0-9._-]{0,63}$' },
+    role: { type: 'string', enum: ['viewer', 'shifter', 'expert', 'admin'] },
+  },
+};
+
+export const holderParams: Schema = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9._-]{0,63}$' } },
+};
+
 export const resolveBody: Schema = {
   type: 'object',
   additionalProperties: false,

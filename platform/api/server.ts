@@ -12,7 +12,7 @@ import type { EnvironmentTransition } from '../../protocol/states.js';
 import { prometheusTargets } from '../monitoring/prometheus-sd.js';
 import type { Platform } from '../platform.js';
 import type { VarValue } from '../workflow/template.js';
-import { allows, type Principal, type Role, type TokenBook } from './auth.js';
+import { TokenStore, allows, type Principal, type Role, type TokenBook } from './auth.js';
 import { incidentRoutes } from './incident-routes.js';
 import { LiveFeed } from './live.js';
 import { serveUi } from './ui.js';
@@ -132,6 +132,10 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
   );
 
   const live = new LiveFeed(platform);
+  // Tokens an admin manages: the book itself when it is a store, else an in-memory store over it.
+  const store = tokens instanceof TokenStore ? tokens : new TokenStore(tokens);
+  const managed = (): TokenStore => store;
+  tokens = store;
   app.addHook('onClose', (_app, done) => {
     live.close();
     done();
@@ -310,6 +314,44 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
       params: S.runParams,
       ok: { status: 200, schema: S.runRecord },
       handler: (req) => Promise.resolve(platform.run(Number((req.params as { run: string }).run))),
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/tokens',
+      role: 'admin',
+      summary: 'Who holds a token, and with which role (never the tokens)',
+      ok: { status: 200, schema: S.arrayOf(S.tokenHolder) },
+      handler: () => Promise.resolve(managed().holders()),
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/tokens',
+      role: 'admin',
+      summary: 'A new token for a person, with a role; the token is in this answer only',
+      body: S.createTokenBody,
+      ok: { status: 201, schema: S.newToken },
+      errors: [409],
+      handler: (req) => {
+        const { name, role } = req.body as { name: string; role: Role };
+        const t = managed().create(name, role);
+        platform.audit({ who: who(req), action: 'token.create', target: name, result: 'ok', detail: role });
+        return Promise.resolve(t);
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/v1/tokens/:name/revoke',
+      role: 'admin',
+      summary: "Revoke a person's token: their next call is 401",
+      params: S.holderParams,
+      ok: { status: 200, schema: S.tokenHolder },
+      errors: [409],
+      handler: (req) => {
+        const { name } = req.params as { name: string };
+        const t = managed().revoke(name);
+        platform.audit({ who: who(req), action: 'token.revoke', target: name, result: 'ok', detail: t.role });
+        return Promise.resolve(t);
+      },
     },
     {
       method: 'GET',

@@ -90,6 +90,7 @@ async function login(token) {
     g.href = state.me.grafanaUrl;
     g.hidden = false;
   }
+  document.querySelector('[data-view=tokens]').hidden = !can('admin');
   connectLive();
   await refresh();
 }
@@ -208,6 +209,7 @@ async function draw() {
     if (state.view === 'incidents') await renderIncidents();
     if (state.view === 'runs') await renderRuns();
     if (state.view === 'detector') await renderDetector();
+    if (state.view === 'tokens') await renderTokens();
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 401)) say(errorText(e));
   }
@@ -1061,6 +1063,64 @@ async function renderDetector() {
     ),
   );
 }
+
+// ---- tokens (admin) -----------------------------------------------------------------------------------
+
+async function renderTokens() {
+  const holders = await api('GET', '/api/v1/tokens');
+  $('#tokens tbody').replaceChildren(
+    ...holders.map((t) =>
+      h(
+        'tr',
+        { 'data-holder': t.name },
+        h('td', {}, t.name),
+        h('td', {}, t.role),
+        h(
+          'td',
+          {},
+          h(
+            'button',
+            {
+              class: 'danger',
+              onclick: async () => {
+                if (
+                  !(await confirmDialog(
+                    `Revoke the token of ${t.name} (${t.role})? Their next call is refused.`,
+                  ))
+                )
+                  return;
+                try {
+                  await api('POST', `/api/v1/tokens/${t.name}/revoke`);
+                  await refresh();
+                } catch (e) {
+                  $('#token-error').textContent = errorText(e);
+                }
+              },
+            },
+            'Revoke',
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+$('#token-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('#token-error').textContent = '';
+  $('#token-new').textContent = '';
+  try {
+    const t = await api('POST', '/api/v1/tokens', {
+      name: $('#token-name').value.trim(),
+      role: $('#token-role').value,
+    });
+    $('#token-new').textContent = `Token for ${t.name} (${t.role}), shown this once: ${t.token}`;
+    $('#token-name').value = '';
+    await refresh();
+  } catch (e) {
+    $('#token-error').textContent = errorText(e);
+  }
+});
 
 // ---- start -----------------------------------------------------------------------------------------
 

@@ -300,3 +300,56 @@ describe('platform/api channel masks', () => {
     );
   });
 });
+
+describe('platform/api tokens', () => {
+  it('lets an admin give a token, list the holders (never the tokens) and revoke it — and nobody else', async () => {
+    const { app, store } = setup();
+    const post = (url: string, payload: unknown, role = 'admin') =>
+      app.inject({
+        method: 'POST',
+        url,
+        headers: as(role),
+        ...(payload === undefined ? {} : { payload: payload as object }),
+      });
+    assert.equal(
+      (await post('/api/v1/tokens', { name: 'carol', role: 'shifter' }, 'expert')).statusCode,
+      403,
+    );
+    const made = await post('/api/v1/tokens', { name: 'carol', role: 'shifter' });
+    assert.equal(made.statusCode, 201, made.body);
+    const { token } = made.json<{ token: string }>();
+    assert.ok(token.length >= 24);
+    const carol = { authorization: `Bearer ${token}` };
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/api/v1/environments', headers: carol })).statusCode,
+      200,
+    );
+    assert.equal(
+      (await post('/api/v1/tokens', { name: 'carol', role: 'viewer' })).statusCode,
+      409,
+      'one token a holder',
+    );
+    const list = await app.inject({ method: 'GET', url: '/api/v1/tokens', headers: as('admin') });
+    assert.deepEqual(
+      list.json<{ name: string; role: string }[]>().map((t) => `${t.name}:${t.role}`),
+      ['alice:shifter', 'bob:expert', 'carol:shifter', 'eve:viewer', 'root:admin'],
+    );
+    assert.ok(!list.body.includes(token) && !list.body.includes('token-0123456789'), 'no token in the list');
+    assert.equal((await post('/api/v1/tokens/carol/revoke', undefined)).statusCode, 200);
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/api/v1/environments', headers: carol })).statusCode,
+      401,
+    );
+    const last = await post('/api/v1/tokens/root/revoke', undefined);
+    assert.equal(last.statusCode, 409, 'the last admin stays');
+    assert.match(last.json<{ message: string }>().message, /last admin token/);
+    assert.deepEqual(
+      store
+        .auditLog()
+        .filter((a) => a.action.startsWith('token.'))
+        .map((a) => `${a.action} ${a.target}`)
+        .reverse(),
+      ['token.create carol', 'token.revoke carol'],
+    );
+  });
+});

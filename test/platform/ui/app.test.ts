@@ -179,4 +179,28 @@ describe('platform/ui (Chromium against a real stack)', function () {
     assert.match((await page.textContent('#login-error')) ?? '', /not accepted/);
     await page.screenshot({ path: join(SHOTS, 'login.png') });
   });
+
+  it('lets an admin give a token from the page, shown once, and revoke it: its holder is logged out', async () => {
+    const admin = await loggedIn('admin');
+    await admin.click('[data-view=tokens]');
+    await admin.fill('#token-name', 'dana');
+    await admin.selectOption('#token-role', 'viewer');
+    await admin.click('#token-form button[type=submit]');
+    await waitText(admin, '#token-new', /shown this once: \S{24,}/, 10_000);
+    const token = /shown this once: (\S+)/.exec((await admin.textContent('#token-new')) ?? '')![1]!;
+    await admin.waitForSelector('#tokens tr[data-holder="dana"]');
+    await admin.screenshot({ path: join(SHOTS, 'tokens.png'), fullPage: true });
+    const dana = await (await browser!.newContext()).newPage();
+    await dana.goto(stack!.url);
+    await dana.fill('#token', token);
+    await dana.press('#token', 'Enter');
+    await waitText(dana, '#who', /dana \(viewer\)/, 10_000);
+    assert.equal(await dana.isHidden('[data-view=tokens]'), true, 'only an admin sees the tokens');
+    await admin.click('#tokens tr[data-holder="dana"] button');
+    await admin.click('#confirm-ok');
+    await admin.waitForSelector('#tokens tr[data-holder="dana"]', { state: 'detached' });
+    // Her next call is refused: the page goes back to the login and says why.
+    await dana.click('[data-view=runs]');
+    await waitText(dana, '#login-error', /not accepted/, 10_000);
+  });
 });
