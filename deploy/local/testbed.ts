@@ -148,7 +148,7 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
     const api = stack.api;
     const nodes = await stack.agents();
     print(
-      `testbed: platform ${stack.url} (state in ${home}), agent ${nodes.map((a) => `${a.node} with ${a.cores} cores`).join(', ')}`,
+      `testbed: platform ${stack.url} (the web page; log in with a token of ${join(home, 'tokens.yaml')}; state in ${home}), agent ${nodes.map((a) => `${a.node} with ${a.cores} cores`).join(', ')}`,
     );
     if (withMonitoring) {
       monitoring = await startMonitoring({
