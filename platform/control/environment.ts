@@ -225,28 +225,24 @@ export class Environment {
    * they answer. A failure is not handled here (markTaskFailed and the transition's own failure do).
    */
   taskAnswered(t: TaskStatus, r: TaskReport): void {
-    const before = t.state;
-    t.state = r.state;
-    t.pid = r.pid;
-    if (before !== r.state)
-      this.ctx.emit({
-        kind: 'task',
-        environment: this.id,
-        task: t.name,
-        state: t.state,
-        excluded: t.excluded,
-        at: new Date().toISOString(),
-      });
+    t.message = r.message;
+    this.mirror(t, r);
   }
 
   /** Takes a task report from its agent (heartbeat, task event) and applies the failure semantics. */
   async onTaskReport(r: TaskReport): Promise<void> {
     const t = this.tasks.get(r.task);
     if (t === undefined) return;
+    t.message = r.message;
+    const before = this.mirror(t, r);
+    if (r.state === 'ERROR' && before !== 'ERROR' && !t.excluded) await this.taskFailed(t);
+  }
+
+  /** A task's state and process as its agent reported them; a task event when the state changed. */
+  private mirror(t: TaskStatus, r: TaskReport): TaskState {
     const before = t.state;
     t.state = r.state;
     t.pid = r.pid;
-    t.message = r.message;
     if (before !== r.state)
       this.ctx.emit({
         kind: 'task',
@@ -257,7 +253,7 @@ export class Environment {
         at: new Date().toISOString(),
         ...(t.message === undefined ? {} : { message: t.message }),
       });
-    if (r.state === 'ERROR' && before !== 'ERROR' && !t.excluded) await this.taskFailed(t);
+    return before;
   }
 
   /** A task failed: recovery first; else exclude it if it is not critical, or take the environment to ERROR. */
