@@ -12,12 +12,11 @@
  * - workflow/library.ts — templates by name or uploaded, never by path.
  */
 import { join } from 'node:path';
-import { CELLS_PER_LAYER, LAYERS_PER_CHAMBER } from '../protocol/channel-map.js';
 import { DaqError } from '../protocol/errors.js';
 import { projectRoot } from '../lib/paths.js';
 import type { NodeTopology, TaskReport } from '../protocol/agent-link.js';
 import type { ErsIssue } from '../protocol/ers.js';
-import { describeFault, faultLinks, parseFault, type FaultSpec } from '../protocol/faults.js';
+import { describeFault, type FaultSpec } from '../protocol/faults.js';
 import {
   allowedEnvironmentTransitions,
   type EnvironmentState,
@@ -28,6 +27,7 @@ import type { Metrics } from '../lib/metrics.js';
 import { AgentReconciler } from './agents/reconciler.js';
 import { Environment, type MaskedCell } from './control/environment.js';
 import { ControlEventSink } from './control/event-sink.js';
+import { checkMasks, drillFault } from './control/drills.js';
 import type { HookActions } from './control/hooks.js';
 import { EnvironmentRepository, holdsResources, type RestoreSummary } from './control/repository.js';
 import type { ControlEvent, TaskDriver, TaskStatus } from './control/types.js';
@@ -48,9 +48,6 @@ export type { RestoreSummary } from './control/repository.js';
 
 /** Control events kept per environment for the web page's transition log (newest last). */
 const RECENT_EVENTS = 100;
-
-/** A fault injected without a start begins this far ahead, so every link starts it on one timeframe. */
-const FAULT_LEAD_MS = 500;
 
 export interface PlatformOptions {
   readonly store: PlatformStore;
@@ -280,74 +277,27 @@ export class Platform {
    */
   async injectFault(id: string, input: unknown, who: string): Promise<{ fault: FaultSpec; tasks: string[] }> {
     const env = this.environments.get(id);
-    const readouts = env.template.tasks.filter((t) => t.workload === 'readout');
-    const linkOf = (t: (typeof readouts)[number]): number => Number(t.config['link']);
-    const chambers = Number(readouts[0]?.config['chambers'] ?? 4);
-    let fault = parseFault(input, { chambers, links: readouts.map(linkOf) }, 'fault');
-    if (env.state !== 'RUNNING')
-      throw new DaqError(
-        'ILLEGAL_TRANSITION',
-        `environment ${id} is ${env.state}: drill faults need a RUNNING run`,
-        {
-          field: 'state',
-        },
-      );
-    if (fault.atMs === undefined && fault.atSeconds === undefined)
-      fault = { ...fault, atMs: Date.now() + FAULT_LEAD_MS };
-    const spec = fault;
-    const links = new Set(faultLinks(spec, readouts.map(linkOf)));
-    const targets = readouts
-      .filter((t) => links.has(linkOf(t)))
-      .map((t) => env.tasks.get(t.name))
-      .filter((t): t is TaskStatus => t !== undefined && !t.excluded);
     return this.auditedAsync(who, 'environment.fault', id, async () => {
-      if (targets.length === 0)
-        throw new DaqError(
-          'INVALID_FAULT',
-          `no running readout of ${id} reads link(s) ${[...links].join(', ')}`,
-          {
-            field: 'fault',
-          },
-        );
-      await Promise.all(targets.map((t) => this.o.driver.fault(t.node, t.name, spec)));
-      return { result: { fault: spec, tasks: targets.map((t) => t.name) }, detail: describeFault(spec) };
+      const { fault, targets } = drillFault(env, input);
+      await Promise.all(targets.map((t) => this.o.driver.fault(t.node, t.name, fault)));
+      return { result: { fault, tasks: targets.map((t) => t.name) }, detail: describeFault(fault) };
     });
   }
 
   /**
    * The cells to mask from the next CONFIGURE on (readouts do not send them, data quality does not judge
-   * them); replaces the previous list. Checked against the environment's detector: each chamber, layer
-   * (1–4) and cell (1–16) must exist, a cell is listed once. Audited.
+   * them); replaces the previous list, checked against the environment's detector. Audited.
    */
   setMasks(id: string, cells: readonly MaskedCell[], who: string): EnvironmentView {
     const env = this.environments.get(id);
-    const chambers = Number(
-      env.template.tasks.find((t) => t.workload === 'readout')?.config['chambers'] ?? 4,
-    );
-    const seen = new Set<string>();
-    cells.forEach((c, i) => {
-      const bad = (field: string, why: string): never => {
-        throw new DaqError('INVALID_CONFIG', `cells[${i}].${field}: ${why}`, {
-          field: `cells[${i}].${field}`,
-        });
-      };
-      if (!Number.isInteger(c.chamber) || c.chamber < 0 || c.chamber >= chambers)
-        bad('chamber', `no chamber ${c.chamber}: the environment has chambers 0–${chambers - 1}`);
-      if (!Number.isInteger(c.layer) || c.layer < 1 || c.layer > LAYERS_PER_CHAMBER)
-        bad('layer', `no layer ${c.layer}: layers are 1–${LAYERS_PER_CHAMBER}`);
-      if (!Number.isInteger(c.cell) || c.cell < 1 || c.cell > CELLS_PER_LAYER)
-        bad('cell', `no cell ${c.cell}: cells are 1–${CELLS_PER_LAYER}`);
-      const key = `${c.chamber}/${c.layer}/${c.cell}`;
-      if (seen.has(key)) bad('cell', `chamber ${c.chamber} layer ${c.layer} cell ${c.cell} is listed twice`);
-      seen.add(key);
-    });
+    const masks = checkMasks(env, cells);
     return this.audited(who, 'env.masks', id, () => {
-      env.masks = cells.map((c) => ({ chamber: c.chamber, layer: c.layer, cell: c.cell }));
+      env.masks = masks;
       this.environments.save(env, who);
       this.changed({ kind: 'environment', id });
       return {
         result: this.view(env),
-        detail: cells.length === 0 ? 'none' : cells.map((c) => `${c.chamber}/${c.layer}/${c.cell}`).join(' '),
+        detail: masks.length === 0 ? 'none' : masks.map((c) => `${c.chamber}/${c.layer}/${c.cell}`).join(' '),
       };
     });
   }
