@@ -169,6 +169,8 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   // The platform's own view of rates and occupancy: each connected agent's /metrics every few seconds.
   const rates = new RatesBook();
   const ratesTimer = setInterval(() => {
+    // Only while a page shows rates or occupancy (asked within the last minute): no load otherwise.
+    if (!rates.wanted()) return;
     for (const a of hub.agents.values()) {
       if (!a.connected || a.metrics === undefined) continue;
       const node = a.node;

@@ -206,6 +206,7 @@ export class Platform {
   /** An environment's tasks and the rates on its dataflow edges (empty until the agents were read). */
   dataflow(id: string): { environment: string; tasks: readonly TaskStatus[] } & DataflowRates {
     const env = this.environments.get(id);
+    this.o.rates?.asked();
     const rates = this.o.rates?.of(id) ?? { edges: [], lag: {}, at: null };
     return { environment: id, tasks: [...env.tasks.values()].map((t) => ({ ...t })), ...rates };
   }
@@ -213,6 +214,7 @@ export class Platform {
   /** An environment's occupancy per chamber, layer and cell, and its hit-rate trend. */
   occupancy(id: string): { environment: string } & Occupancy {
     this.environments.get(id);
+    this.o.rates?.asked();
     return { environment: id, ...(this.o.rates?.occupancy(id) ?? { cells: [], trend: [], at: null }) };
   }
 

@@ -125,7 +125,7 @@ export async function runTaskRuntime(
       ok: false,
       state,
       error: {
-        code: isDaqError(err) ? err.code : 'TASK_ERROR',
+        code: isDaqError(err) ? err.code : 'TASK_FAILED',
         message: err instanceof Error ? err.message : String(err),
       },
     });

@@ -56,8 +56,19 @@ export class RatesBook {
   >();
   private readonly trends = new Map<string, { at: string; hitsPerSecond: number }[]>();
   private newestMs = 0;
+  private askedMs = -Infinity;
 
   constructor(private readonly now: () => number = () => Date.now()) {}
+
+  /** Someone looked at rates or occupancy (the web page): the agents are read while someone looks. */
+  asked(): void {
+    this.askedMs = this.now();
+  }
+
+  /** Whether anyone asked within `ms`: nobody watching, nothing read — no load on the agents. */
+  wanted(ms = 60_000): boolean {
+    return this.now() - this.askedMs <= ms;
+  }
 
   /** Takes one agent's /metrics text. */
   sample(node: string, text: string): void {

@@ -81,14 +81,20 @@ describe('Kafka outages (a real broker of its own; platform, agent and workloads
 
           kafka = await outage.act(kafka);
 
-          await tb.until(
-            'the KafkaUnreachable incident to open and resolve',
-            async () =>
-              (await tb.incidents()).some(
-                (i) => i.root.name === 'KafkaUnreachable' && i.state === 'resolved',
-              ),
-            120_000,
-          );
+          await tb
+            .until(
+              'the KafkaUnreachable incident to open and resolve',
+              async () =>
+                (await tb.incidents()).some(
+                  (i) => i.root.name === 'KafkaUnreachable' && i.state === 'resolved',
+                ),
+              120_000,
+            )
+            .catch(async (err: unknown) => {
+              // Say what the incidents were instead, and what the processes said.
+              const now = JSON.stringify(await tb.incidents().catch(() => []), null, 1);
+              throw new Error(`${String(err)}\nincidents: ${now}\n${lines.slice(-60).join('\n')}`);
+            });
           const h = await processed();
           await tb.until('data to flow again', async () => (await processed()) > h + 10_000, 60_000);
 

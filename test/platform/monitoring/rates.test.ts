@@ -58,4 +58,15 @@ describe('platform/monitoring/rates', () => {
     assert.deepEqual(book.of('e1').edges, [], 'a minute without a sample: forgotten');
     assert.deepEqual(book.occupancy('e1').trend, []);
   });
+
+  it('is wanted only while someone asked within the last minute', () => {
+    let now = 0;
+    const book = new RatesBook(() => now);
+    assert.equal(book.wanted(), false, 'nobody looked: the agents are not read');
+    book.asked();
+    now += 59_000;
+    assert.equal(book.wanted(), true);
+    now += 2000;
+    assert.equal(book.wanted(), false);
+  });
 });
