@@ -80,37 +80,20 @@ describe('platform/incidents/intake', () => {
     const { env, i, metrics } = intake();
     await env.transition('DEPLOY');
     const node = env.tasks.get('proc')!.node;
-    i.taskEvent(
-      node,
-      {
-        task: 'proc',
-        environment: env.id,
-        kind: 'processor',
-        state: 'ERROR',
-        pid: undefined,
-        restarts: 0,
-        cpus: undefined,
-        mems: undefined,
-        failed: true,
-        message: 'signal SIGKILL',
-      },
-      'exited',
-    );
-    i.taskEvent(
-      'elsewhere',
-      {
-        task: 'proc',
-        environment: env.id,
-        kind: 'processor',
-        state: 'ERROR',
-        pid: undefined,
-        restarts: 0,
-        cpus: undefined,
-        mems: undefined,
-        failed: true,
-      },
-      'exited',
-    );
+    const exited = {
+      task: 'proc',
+      environment: env.id,
+      kind: 'processor',
+      state: 'ERROR' as const,
+      pid: undefined,
+      restarts: 0,
+      cpus: undefined,
+      mems: undefined,
+      failed: true,
+      message: 'signal SIGKILL',
+    };
+    i.taskEvent(node, exited, 'exited');
+    i.taskEvent('elsewhere', exited, 'exited');
     const [inc] = i.open();
     assert.deepEqual(inc?.root.component, { kind: 'task', id: 'proc' });
     assert.equal(inc?.signals.length, 1, 'a report from another node is not about this task');
