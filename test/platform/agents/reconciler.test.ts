@@ -3,26 +3,18 @@ import { ErsReporter } from '../../../lib/ers.js';
 import type { ErsIssue } from '../../../protocol/ers.js';
 import { AgentReconciler } from '../../../platform/agents/reconciler.js';
 import { IncidentIntake } from '../../../platform/incidents/intake.js';
-import { parseTemplate } from '../../../platform/workflow/template.js';
-import { MINI, environments } from '../../helpers/environments.js';
+import { environments, miniEnvironment, noRecovery, taskReport } from '../../helpers/environments.js';
 import { simulatedNode } from '../../helpers/simulated-driver.js';
 
 function reconciler() {
   const h = environments();
-  const env = h.repo.create({ label: 'mini', text: MINI, template: parseTemplate(MINI, 'mini') }, {}, 'x');
+  const env = miniEnvironment(h);
   const issues: ErsIssue[] = [];
   const intake = new IncidentIntake({
     store: h.store,
     environments: h.repo,
     runbooks: [],
-    target: {
-      tasksOf: () => [],
-      restartTask: () => Promise.resolve(),
-      excludeTask: () => Promise.resolve(),
-      moveTask: () => Promise.resolve(),
-      transition: () => Promise.resolve(),
-      audit: () => undefined,
-    },
+    target: noRecovery,
   });
   const r = new AgentReconciler({
     environments: h.repo,
@@ -66,17 +58,7 @@ describe('platform/agents/reconciler', () => {
     const { env, r } = reconciler();
     await env.transition('DEPLOY');
     const node = env.tasks.get('proc')!.node;
-    const report = {
-      task: 'proc',
-      environment: env.id,
-      kind: 'processor',
-      state: 'CONFIGURED' as const,
-      pid: 9,
-      restarts: 0,
-      cpus: undefined,
-      mems: undefined,
-      failed: false,
-    };
+    const report = taskReport(env.id, 'proc', 'processor', 'CONFIGURED', { pid: 9 });
     await r.reports(node === 'n1' ? 'n2' : 'n1', [report]);
     assert.equal(env.tasks.get('proc')!.state, 'STANDBY');
     await r.reports(node, [report]);

@@ -10,17 +10,10 @@ import { join } from 'node:path';
 import { errorCodes } from '../../../protocol/errors.js';
 import { projectRoot } from '../../../lib/paths.js';
 import { as, setup } from '../../helpers/api.js';
+import { minimalTemplate } from '../../helpers/environments.js';
 
 type App = ReturnType<typeof setup>['app'];
-const UPLOADED = `name: up
-roles:
-  - name: work
-    tasks:
-      - name: worker
-        workload: writer
-        resources: { cores: 0, memoryMiB: 64 }
-        config: {}
-`;
+const UPLOADED = minimalTemplate('up');
 const post = (app: App, url: string, payload: unknown, role?: string, type = 'application/json') =>
   app.inject({
     method: 'POST',

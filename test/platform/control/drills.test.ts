@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { FAULT_LEAD_MS, checkMasks, drillFault } from '../../../platform/control/drills.js';
-import { parseTemplate } from '../../../platform/workflow/template.js';
-import { MINI, environments } from '../../helpers/environments.js';
+import { environments, miniEnvironment } from '../../helpers/environments.js';
 
 describe('platform/control/drills', () => {
   const create = () => {
     const h = environments();
-    return h.repo.create({ label: 'mini', text: MINI, template: parseTemplate(MINI, 'mini') }, {}, 'x');
+    return miniEnvironment(h);
   };
 
   it('gives a drill fault a common start ahead, finds its readouts, and wants a RUNNING run', async () => {

@@ -4,13 +4,12 @@ import type { ErsIssue } from '../../../protocol/ers.js';
 import { ControlEventSink } from '../../../platform/control/event-sink.js';
 import type { ControlEvent } from '../../../platform/control/types.js';
 import type { SignalInput } from '../../../platform/incidents/types.js';
-import { parseTemplate } from '../../../platform/workflow/template.js';
-import { MINI, environments } from '../../helpers/environments.js';
+import { environments, miniEnvironment } from '../../helpers/environments.js';
 
 describe('platform/control/event-sink', () => {
   it('raises the ERS issue of each failure, signals the incidents, keeps the run registry, and passes every event on', () => {
     const h = environments();
-    const env = h.repo.create({ label: 'mini', text: MINI, template: parseTemplate(MINI, 'mini') }, {}, 'x');
+    const env = miniEnvironment(h);
     const issues: ErsIssue[] = [];
     const signals: SignalInput[] = [];
     const passed: ControlEvent[] = [];

@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
 import { IncidentIntake } from '../../../platform/incidents/intake.js';
-import type { RecoveryTarget } from '../../../platform/recovery/engine.js';
-import { parseTemplate } from '../../../platform/workflow/template.js';
 import { Metrics } from '../../../lib/metrics.js';
-import { MINI, environments } from '../../helpers/environments.js';
-
-const target: RecoveryTarget = {
-  tasksOf: () => [],
-  restartTask: () => Promise.resolve(),
-  excludeTask: () => Promise.resolve(),
-  moveTask: () => Promise.resolve(),
-  transition: () => Promise.resolve(),
-  audit: () => undefined,
-};
+import { environments, miniEnvironment, noRecovery, taskReport } from '../../helpers/environments.js';
 
 function intake() {
   const h = environments();
-  const env = h.repo.create({ label: 'mini', text: MINI, template: parseTemplate(MINI, 'mini') }, {}, 'x');
+  const env = miniEnvironment(h);
   const metrics = new Metrics({ task: 'platform' }, { processMetrics: false });
-  const i = new IncidentIntake({ store: h.store, environments: h.repo, target, runbooks: [], metrics });
+  const i = new IncidentIntake({
+    store: h.store,
+    environments: h.repo,
+    target: noRecovery,
+    runbooks: [],
+    metrics,
+  });
   return { ...h, env, i, metrics };
 }
 
@@ -80,18 +75,7 @@ describe('platform/incidents/intake', () => {
     const { env, i, metrics } = intake();
     await env.transition('DEPLOY');
     const node = env.tasks.get('proc')!.node;
-    const exited = {
-      task: 'proc',
-      environment: env.id,
-      kind: 'processor',
-      state: 'ERROR' as const,
-      pid: undefined,
-      restarts: 0,
-      cpus: undefined,
-      mems: undefined,
-      failed: true,
-      message: 'signal SIGKILL',
-    };
+    const exited = taskReport(env.id, 'proc', 'processor', 'ERROR', { message: 'signal SIGKILL' });
     i.taskEvent(node, exited, 'exited');
     i.taskEvent('elsewhere', exited, 'exited');
     const [inc] = i.open();

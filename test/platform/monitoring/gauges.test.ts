@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { Metrics } from '../../../lib/metrics.js';
 import { updatePlatformGauges } from '../../../platform/monitoring/gauges.js';
-import { parseTemplate } from '../../../platform/workflow/template.js';
-import { MINI, environments } from '../../helpers/environments.js';
+import { environments, miniEnvironment } from '../../helpers/environments.js';
 
 describe('platform/monitoring/gauges', () => {
   it('counts environments and tasks by state, and forgets an environment that is gone', async () => {
     const h = environments();
-    const a = h.repo.create({ label: 'mini', text: MINI, template: parseTemplate(MINI, 'mini') }, {}, 'x');
+    const a = miniEnvironment(h);
     const m = new Metrics({ task: 'platform' }, { processMetrics: false });
     await a.transition('DEPLOY');
     updatePlatformGauges(m, h.repo.all(), h.store);

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { RunbookActions } from '../../../platform/recovery/actions.js';
-import { parseTemplate } from '../../../platform/workflow/template.js';
-import { MINI, environments } from '../../helpers/environments.js';
+import { environments, miniEnvironment } from '../../helpers/environments.js';
 
 function actions() {
   const h = environments();
-  const env = h.repo.create({ label: 'mini', text: MINI, template: parseTemplate(MINI, 'mini') }, {}, 'x');
+  const env = miniEnvironment(h);
   const audited: string[] = [];
   const a = new RunbookActions({
     environments: h.repo,

@@ -4,16 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_TEMPLATE_BYTES, TemplateLibrary } from '../../../platform/workflow/library.js';
-
-const MINIMAL = (name: string) => `name: ${name}
-roles:
-  - name: work
-    tasks:
-      - name: worker
-        workload: writer
-        resources: { cores: 0, memoryMiB: 64 }
-        config: {}
-`;
+import { minimalTemplate } from '../../helpers/environments.js';
 
 describe('platform/workflow/library', () => {
   let dir: string;
@@ -25,10 +16,10 @@ describe('platform/workflow/library', () => {
     const b = join(dir, 'b');
     mkdirSync(a);
     mkdirSync(b);
-    writeFileSync(join(a, 'run.yaml'), MINIMAL('run'));
-    writeFileSync(join(b, 'run.yaml'), MINIMAL('other'));
-    writeFileSync(join(b, 'cosmics.yaml'), MINIMAL('cosmics'));
-    writeFileSync(join(b, 'Not-A-Name.yaml'), MINIMAL('x'));
+    writeFileSync(join(a, 'run.yaml'), minimalTemplate('run'));
+    writeFileSync(join(b, 'run.yaml'), minimalTemplate('other'));
+    writeFileSync(join(b, 'cosmics.yaml'), minimalTemplate('cosmics'));
+    writeFileSync(join(b, 'Not-A-Name.yaml'), minimalTemplate('x'));
     const lib = new TemplateLibrary([a, b]);
     assert.deepEqual(lib.names(), ['cosmics', 'run']);
     assert.equal(lib.load({ name: 'run' }, {}).template.name, 'run');
@@ -41,7 +32,7 @@ describe('platform/workflow/library', () => {
     for (const name of ['../x', '/etc/passwd', 'a/b', 'A', 'x.yaml', ''])
       assert.throws(() => lib.text({ name }), /no path/, name);
     assert.throws(() => lib.text({ yaml: 'x'.repeat(MAX_TEMPLATE_BYTES + 1) }), /at most 262144 bytes/);
-    assert.equal(lib.load({ yaml: MINIMAL('up') }, {}).label, 'uploaded template');
+    assert.equal(lib.load({ yaml: minimalTemplate('up') }, {}).label, 'uploaded template');
   });
 
   it('reads only regular files inside its directories: a pipe, a folder or a link out is refused at once', () => {
@@ -56,7 +47,7 @@ describe('platform/workflow/library', () => {
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
-    writeFileSync(join(dir, 'real.yaml'), MINIMAL('real'));
+    writeFileSync(join(dir, 'real.yaml'), minimalTemplate('real'));
     symlinkSync(join(dir, 'real.yaml'), join(dir, 'alias.yaml'));
     assert.equal(
       lib.load({ name: 'alias' }, {}).template.name,

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { moveTask } from '../../../../platform/control/transitions/move-task.js';
-import { parseTemplate } from '../../../../platform/workflow/template.js';
-import { MINI, environments } from '../../../helpers/environments.js';
+import { environments, miniEnvironment } from '../../../helpers/environments.js';
 
 describe('platform/control/transitions/move-task', () => {
   const create = () => {
     const h = environments();
-    const env = h.repo.create({ label: 'mini', text: MINI, template: parseTemplate(MINI, 'mini') }, {}, 'x');
+    const env = miniEnvironment(h);
     return { ...h, env };
   };
 
