@@ -68,6 +68,8 @@ export interface ApiOptions {
 const AGENT_ERRORS = [409, 502, 503, 504] as const;
 
 export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = {}): FastifyInstance {
+  // Tokens an admin manages: the book itself when it is a store (a file), else an in-memory store over it.
+  const book = tokens instanceof TokenStore ? tokens : new TokenStore(tokens);
   const agents = o.agents ?? (() => []);
   const app = Fastify({
     logger: false,
@@ -86,7 +88,7 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
     // A URL fastify cannot even route (bad percent-encoding, a parameter too long) answers like every
     // other error — and, like every route, 401 to a request without a valid token.
     frameworkErrors: (err, req, reply) => {
-      const known = principalOf(tokens, req.headers.authorization) !== undefined;
+      const known = principalOf(book, req.headers.authorization) !== undefined;
       void (reply as FastifyReply)
         .status(known ? 400 : 401)
         .send(
@@ -132,10 +134,6 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
   );
 
   const live = new LiveFeed(platform);
-  // Tokens an admin manages: the book itself when it is a store, else an in-memory store over it.
-  const store = tokens instanceof TokenStore ? tokens : new TokenStore(tokens);
-  const managed = (): TokenStore => store;
-  tokens = store;
   app.addHook('onClose', (_app, done) => {
     live.close();
     done();
@@ -321,7 +319,7 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
       role: 'admin',
       summary: 'Who holds a token, and with which role (never the tokens)',
       ok: { status: 200, schema: S.arrayOf(S.tokenHolder) },
-      handler: () => Promise.resolve(managed().holders()),
+      handler: () => Promise.resolve(book.holders()),
     },
     {
       method: 'POST',
@@ -333,7 +331,7 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
       errors: [409],
       handler: (req) => {
         const { name, role } = req.body as { name: string; role: Role };
-        const t = managed().create(name, role);
+        const t = book.create(name, role);
         platform.audit({ who: who(req), action: 'token.create', target: name, result: 'ok', detail: role });
         return Promise.resolve(t);
       },
@@ -348,7 +346,7 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
       errors: [409],
       handler: (req) => {
         const { name } = req.params as { name: string };
-        const t = managed().revoke(name);
+        const t = book.revoke(name);
         platform.audit({ who: who(req), action: 'token.revoke', target: name, result: 'ok', detail: t.role });
         return Promise.resolve(t);
       },
@@ -393,7 +391,7 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
       },
       // onRequest runs before the body is read: who asks is settled before what they sent is looked at.
       onRequest: async (req, reply) => {
-        const principal = principalOf(tokens, req.headers.authorization);
+        const principal = principalOf(book, req.headers.authorization);
         if (principal === undefined)
           return refuse(req, reply, 'UNAUTHORIZED', 'anonymous', 'a valid bearer token is required');
         if (!allows(principal.role, r.role))
