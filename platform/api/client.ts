@@ -5,6 +5,7 @@
  */
 import { DaqError, isErrorCode } from '../../protocol/errors.js';
 import type { FaultSpec } from '../../protocol/faults.js';
+import type { MaskedCell } from '../control/environment.js';
 import type { AlertmanagerPayload } from '../incidents/signals.js';
 import type { Incident } from '../incidents/types.js';
 import type { EnvironmentView, RunbookSummary, RunbookView } from '../platform.js';
@@ -53,6 +54,11 @@ export class PlatformClient {
 
   injectFault(id: string, fault: Record<string, unknown>): Promise<{ fault: FaultSpec; tasks: string[] }> {
     return this.call('POST', `/api/v1/environments/${encodeURIComponent(id)}/faults`, fault);
+  }
+
+  /** The cells to mask from the environment's next CONFIGURE on (replaces the list; [] clears it). */
+  setMasks(id: string, cells: readonly MaskedCell[]): Promise<EnvironmentView> {
+    return this.call('POST', `/api/v1/environments/${encodeURIComponent(id)}/masks`, { cells });
   }
 
   agents(): Promise<AgentSummary[]> {

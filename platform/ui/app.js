@@ -254,8 +254,8 @@ async function renderControl() {
           tabindex: 0,
           class: e.id === state.selectedEnv ? 'selected' : undefined,
           'data-env': e.id,
-          onclick: () => ((state.selectedEnv = e.id), renderControl()),
-          onkeydown: (ev) => ev.key === 'Enter' && ((state.selectedEnv = e.id), renderControl()),
+          onclick: () => ((state.selectedEnv = e.id), void refresh()),
+          onkeydown: (ev) => ev.key === 'Enter' && ((state.selectedEnv = e.id), void refresh()),
         },
         h('td', {}, e.id),
         h('td', {}, e.template),
@@ -274,46 +274,42 @@ async function renderControl() {
   else {
     const busy = state.busy.get(env.id);
     const events = await api('GET', `/api/v1/environments/${env.id}/events`);
-    detail.replaceChildren(
-      h(
-        'div',
-        { class: 'card', id: 'env-card' },
-        h('h3', {}, env.id, ' ', badge(env.state)),
-        busy
-          ? h(
-              'p',
-              { id: 'under-way' },
-              `${busy.transition} ${busy.error ? 'refused' : 'under way'} — trace ${busy.trace}`,
-            )
-          : '',
-        busy?.error ? h('p', { class: 'error', role: 'alert', id: 'transition-error' }, busy.error) : '',
-        can('shifter')
-          ? h(
-              'div',
-              { class: 'actions', id: 'transitions' },
-              env.allowed.map((t) =>
-                h(
-                  'button',
-                  {
-                    class: t === 'GO_ERROR' || t === 'EXIT' ? 'danger' : 'primary',
-                    'data-transition': t,
-                    disabled: busy && !busy.error,
-                    onclick: () => transition(env, t),
-                  },
-                  t,
-                ),
+    const card = envCard(detail);
+    card.head.replaceChildren(
+      h('h3', {}, env.id, ' ', badge(env.state)),
+      busy
+        ? h(
+            'p',
+            { id: 'under-way' },
+            `${busy.transition} ${busy.error ? 'refused' : 'under way'} — trace ${busy.trace}`,
+          )
+        : '',
+      busy?.error ? h('p', { class: 'error', role: 'alert', id: 'transition-error' }, busy.error) : '',
+      can('shifter')
+        ? h(
+            'div',
+            { class: 'actions', id: 'transitions' },
+            env.allowed.map((t) =>
+              h(
+                'button',
+                {
+                  class: t === 'GO_ERROR' || t === 'EXIT' ? 'danger' : 'primary',
+                  'data-transition': t,
+                  disabled: busy && !busy.error,
+                  onclick: () => transition(env, t),
+                },
+                t,
               ),
-            )
-          : h('p', { class: 'hint' }, 'Your role may look, not act.'),
-        taskTable(env),
-        h(
-          'div',
-          { class: 'cols' },
-          h('div', {}, h('h3', {}, 'Transition log'), transitionLog(events)),
-          masksEditor(env),
-        ),
-      ),
+            ),
+          )
+        : h('p', { class: 'hint' }, 'Your role may look, not act.'),
+      taskTable(env),
     );
+    card.log.replaceChildren(h('h3', {}, 'Transition log'), transitionLog(events));
+    const masks = masksEditor(env);
+    // Never moved once shown: taking a focused field out of the page, even to put it back, blurs it and
+    // whatever the shifter types next goes nowhere.
+    if (card.masks.firstChild !== masks) card.masks.replaceChildren(masks);
   }
   const form = $('#create-form');
   form.hidden = !can('expert');
@@ -358,16 +354,48 @@ function transitionLog(events) {
       );
 }
 
+/**
+ * The environment card is built once and its parts are redrawn in place: a live update replaces what it
+ * shows, never an element the user is working in (the masks editor below lives in its own slot).
+ */
+function envCard(detail) {
+  let card = document.getElementById('env-card');
+  if (card === null) {
+    card = h(
+      'div',
+      { class: 'card', id: 'env-card' },
+      h('div', { 'data-slot': 'head' }),
+      h('div', { class: 'cols' }, h('div', { 'data-slot': 'log' }), h('div', { 'data-slot': 'masks' })),
+    );
+    detail.replaceChildren(card);
+  }
+  const slot = (name) => card.querySelector(`[data-slot=${name}]`);
+  return { head: slot('head'), log: slot('log'), masks: slot('masks') };
+}
+
+/** One masks editor per environment, kept for the page's life so a refresh never takes it from under a shifter. */
+const maskEditors = new Map();
+
 /** The cells to mask from the next CONFIGURE on: `chamber layer cell` per line. */
 function masksEditor(env) {
   const text = env.masks.map((m) => `${m.chamber} ${m.layer} ${m.cell}`).join('\n');
   if (!can('shifter'))
     return h('div', {}, h('h3', {}, 'Channel masks'), h('p', {}, env.masks.length === 0 ? 'None.' : text));
-  // A live update must not throw away what the shifter is typing: an edited form stays as it is.
-  const editing = document.getElementById('masks-form');
-  if (editing?.dataset.env === env.id && editing.dataset.dirty === 'true') return editing;
-  const area = h('textarea', { id: 'masks', rows: 4, 'aria-describedby': 'masks-help' }, text);
-  area.addEventListener('input', () => (area.form.dataset.dirty = 'true'));
+  let editor = maskEditors.get(env.id);
+  if (editor === undefined) {
+    editor = newMasksEditor(env.id);
+    maskEditors.set(env.id, editor);
+  }
+  editor.title.textContent = `Channel masks (${env.masks.length})`;
+  // What the shifter is typing stays as it is: a field that is edited or has the focus is not rewritten.
+  if (editor.form.dataset.dirty !== 'true' && document.activeElement !== editor.area)
+    editor.area.value = text;
+  return editor.form;
+}
+
+function newMasksEditor(envId) {
+  const area = h('textarea', { id: 'masks', rows: 4, 'aria-describedby': 'masks-help' });
+  const title = h('h3', {});
   const error = h('p', { class: 'error', role: 'alert', id: 'masks-error' });
   const save = async (ev) => {
     ev.preventDefault();
@@ -384,17 +412,17 @@ function masksEditor(env) {
       cells.push({ chamber: n[0], layer: n[1], cell: n[2] });
     }
     try {
-      await api('POST', `/api/v1/environments/${env.id}/masks`, { cells });
-      area.form.dataset.dirty = 'false';
+      await api('POST', `/api/v1/environments/${envId}/masks`, { cells });
+      form.dataset.dirty = 'false';
       await refresh();
     } catch (e) {
       error.textContent = errorText(e);
     }
   };
-  return h(
+  const form = h(
     'form',
-    { id: 'masks-form', 'data-env': env.id, onsubmit: save },
-    h('h3', {}, `Channel masks (${env.masks.length})`),
+    { id: 'masks-form', 'data-env': envId, onsubmit: save },
+    title,
     h(
       'label',
       { for: 'masks', id: 'masks-help' },
@@ -404,6 +432,8 @@ function masksEditor(env) {
     h('button', { type: 'submit' }, 'Save masks'),
     error,
   );
+  area.addEventListener('input', () => (form.dataset.dirty = 'true'));
+  return { form, area, title };
 }
 
 function taskTable(env) {
@@ -468,7 +498,7 @@ async function transition(env, t) {
   if (!(await confirmDialog(`Run ${t} on ${env.id} (now ${env.state})?`))) return;
   const trace = hex(16);
   state.busy.set(env.id, { transition: t, trace });
-  await renderControl();
+  await refresh();
   try {
     await api(
       'POST',

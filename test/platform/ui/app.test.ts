@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { parse } from 'yaml';
 import { LocalStack } from '../../../deploy/local/stack.js';
 import { projectRoot } from '../../../lib/paths.js';
-import { launchBrowser } from '../../helpers/browser.js';
+import { clickForResponse, fillField, launchBrowser } from '../../helpers/browser.js';
 import { testKafkaBrokers } from '../../helpers/kafka-fixture.js';
 import { until } from '../../helpers/until.js';
 
@@ -60,7 +60,7 @@ describe('platform/ui (Chromium against a real stack)', function () {
   async function loggedIn(role: string): Promise<Page> {
     const page = await (await browser!.newContext({ viewport: { width: 1366, height: 800 } })).newPage();
     await page.goto(stack!.url);
-    await page.fill('#token', tokenOf(role));
+    await fillField(page, '#token', tokenOf(role));
     await page.press('#token', 'Enter');
     await page.waitForSelector('#app:not([hidden])');
     return page;
@@ -77,24 +77,37 @@ describe('platform/ui (Chromium against a real stack)', function () {
     await page.waitForSelector('#live.on');
     // Bad input first: a variable the template refuses — a message, and no environment.
     await page.selectOption('#create-template', 'testbed');
-    await page.fill('#create-vars', 'processors=100000');
+    await fillField(page, '#create-vars', 'processors=100000');
     await page.click('#create-form button[type=submit]');
     await page.waitForSelector('#create-error:not(:empty)');
     assert.match((await page.textContent('#create-error')) ?? '', /INVALID_TEMPLATE: .*replicas/);
     assert.equal((await stack!.api.environments()).length, 0, 'nothing created');
 
-    await page.fill('#create-vars', `dataDir=${join(dir, 'data')}\nmuonRateHz=500`);
+    await fillField(page, '#create-vars', `dataDir=${join(dir, 'data')}\nmuonRateHz=500`);
     await page.click('#create-form button[type=submit]');
     await page.waitForSelector('#envs tr[data-env]');
     const env = (await page.getAttribute('#envs tr[data-env]', 'data-env'))!;
     await transition(page, env, 'DEPLOY', 'DEPLOYED');
-    // Channel masks for the next CONFIGURE: a cell that does not exist is named, a good one is kept.
-    await page.fill('#masks', '9 1 1');
-    await page.click('#masks-form button[type=submit]');
+    // Channel masks for the next CONFIGURE. A live update while the shifter types (someone else sets the
+    // masks) shows the new count and leaves the field, its focus and the typing as they are.
+    await page.focus('#masks');
+    await page.keyboard.type('9 1');
+    await stack!.api.setMasks(env, [
+      { chamber: 1, layer: 1, cell: 1 },
+      { chamber: 1, layer: 1, cell: 2 },
+    ]);
+    await waitText(page, '#masks-form h3', /Channel masks \(2\)/, 10_000);
+    await page.keyboard.type(' 1');
+    assert.equal(await page.inputValue('#masks'), '9 1 1', 'the typing survived the update');
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'masks', 'the field kept the focus');
+    // A cell that does not exist is named; a good one replaces the list.
+    const masksCall = /^\/api\/v1\/environments\/[^/]+\/masks$/;
+    assert.equal(await clickForResponse(page, '#masks-form button[type=submit]', 'POST', masksCall), 400);
     await waitText(page, '#masks-error', /cells\[0\]\.chamber: no chamber 9/, 10_000);
-    await page.fill('#masks', '1 2 3');
-    await page.click('#masks-form button[type=submit]');
+    await fillField(page, '#masks', '1 2 3');
+    assert.equal(await clickForResponse(page, '#masks-form button[type=submit]', 'POST', masksCall), 200);
     await waitText(page, '#masks-form h3', /Channel masks \(1\)/, 10_000);
+    assert.deepEqual((await stack!.api.environment(env)).masks, [{ chamber: 1, layer: 2, cell: 3 }]);
     await transition(page, env, 'CONFIGURE', 'CONFIGURED');
     // The transition log: the tasks as they answered, and the transition's end.
     await waitText(page, '#transition-log', /CONFIGURE after DONE_OK/, 10_000);
@@ -138,7 +151,7 @@ describe('platform/ui (Chromium against a real stack)', function () {
     assert.match((await page.textContent('#incident-card')) ?? '', /Runbook WorkloadCrash/);
     await page.screenshot({ path: join(SHOTS, 'incidents.png'), fullPage: true });
     await page.click('#incident-card button:text("Resolve")');
-    await page.fill('#confirm-input', 'processor-0 restarted by its runbook; checked the rates');
+    await fillField(page, '#confirm-input', 'processor-0 restarted by its runbook; checked the rates');
     await page.click('#confirm-ok');
     await page.waitForSelector('#incident-card .state.s-resolved');
 
@@ -183,7 +196,7 @@ describe('platform/ui (Chromium against a real stack)', function () {
   it('lets an admin give a token from the page, shown once, and revoke it: its holder is logged out', async () => {
     const admin = await loggedIn('admin');
     await admin.click('[data-view=tokens]');
-    await admin.fill('#token-name', 'dana');
+    await fillField(admin, '#token-name', 'dana');
     await admin.selectOption('#token-role', 'viewer');
     await admin.click('#token-form button[type=submit]');
     await waitText(admin, '#token-new', /shown this once: \S{24,}/, 10_000);
@@ -192,7 +205,7 @@ describe('platform/ui (Chromium against a real stack)', function () {
     await admin.screenshot({ path: join(SHOTS, 'tokens.png'), fullPage: true });
     const dana = await (await browser!.newContext()).newPage();
     await dana.goto(stack!.url);
-    await dana.fill('#token', token);
+    await fillField(dana, '#token', token);
     await dana.press('#token', 'Enter');
     await waitText(dana, '#who', /dana \(viewer\)/, 10_000);
     assert.equal(await dana.isHidden('[data-view=tokens]'), true, 'only an admin sees the tokens');
