@@ -8,11 +8,11 @@
  * when it only holds point signals and nobody acted, after `quietMs` of quiet.
  */
 import { DaqError } from '../../protocol/errors.js';
+import { JoinIndex, type SeenComponent } from './join-index.js';
 import { DataflowTopology } from './topology.js';
 import {
   componentKey,
   incidentSeverities,
-  type Component,
   type Incident,
   type IncidentSeverity,
   type Signal,
@@ -55,7 +55,9 @@ export class Correlator {
    * has signals about with when it was last seen.
    */
   private readonly byFingerprint = new Map<string, { inc: Incident; signal: Signal }>();
-  private readonly components = new Map<number, Map<string, { component: Component; lastSeenMs: number }>>();
+  private readonly components = new Map<number, Map<string, SeenComponent>>();
+  /** Which incidents a new signal could join, by what its component can reach (join-index.ts). */
+  private readonly joins = new JoinIndex();
   private nextId: number;
   private readonly now: () => number;
 
@@ -68,7 +70,7 @@ export class Correlator {
   load(incidents: readonly Incident[]): void {
     for (const i of incidents) {
       this.incidents.set(i.id, i);
-      for (const s of i.signals) this.index(i, s);
+      for (const s of i.signals) this.index(i, s, this.topologyOf(i.environment));
       this.nextId = Math.max(this.nextId, i.id + 1);
     }
   }
@@ -92,7 +94,7 @@ export class Correlator {
       }
       known.count++;
       known.lastSeen = at;
-      this.index(inc, known);
+      this.index(inc, known, this.topologyOf(inc.environment));
       if (known.status === 'resolved') {
         known.status = 'firing';
         known.resolvedAt = undefined;
@@ -104,24 +106,10 @@ export class Correlator {
     if (s.status === 'resolved') return undefined;
     const signal: Signal = { ...s, firstSeen: at, lastSeen: at, count: 1, resolvedAt: undefined };
     const topo = this.topologyOf(s.environment);
-    const window = this.o.windowMs ?? 120_000;
-    const joined = this.open()
-      .filter(
-        (inc) =>
-          inc.environment === s.environment &&
-          [...(this.components.get(inc.id)?.values() ?? [])].some(
-            (x) =>
-              this.now() - x.lastSeenMs <= window &&
-              // An environment-wide signal (a failed transition) joins a task's incident as its symptom;
-              // a task's fault does not join an incident that only a failed transition opened.
-              (x.component.kind !== 'environment' || s.component.kind === 'environment') &&
-              topo.connected(x.component, s.component),
-          ),
-      )
-      .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt))[0];
+    const joined = this.joinable(s, topo);
     if (joined !== undefined) {
       joined.signals.push(signal);
-      this.index(joined, signal);
+      this.index(joined, signal, topo);
       this.entry(joined, {
         at,
         kind: 'signal',
@@ -150,20 +138,48 @@ export class Correlator {
     this.entry(inc, { at, kind: 'signal', text: `${s.severity}: ${s.name} on ${label(s)} — ${s.summary}` });
     this.rank(inc, topo);
     this.incidents.set(inc.id, inc);
-    this.index(inc, signal);
+    this.index(inc, signal, topo);
     return this.changed(inc, 'opened');
   }
 
-  private index(inc: Incident, s: Signal): void {
+  /**
+   * The latest updated unresolved incident of the signal's environment with a component seen within the
+   * window that is connected to the signal's. An environment-wide signal (a failed transition) joins a
+   * task's incident as its symptom; a task's fault does not join an incident that only a failed
+   * transition opened. Only the incidents the join index names are looked at.
+   */
+  private joinable(s: SignalInput, topo: DataflowTopology): Incident | undefined {
+    const cutoffMs = this.now() - (this.o.windowMs ?? 120_000);
+    const candidates =
+      this.joins.candidates(s.environment, s.component, topo) ??
+      [...this.incidents.values()].map((inc) => ({ inc, seen: this.components.get(inc.id)?.values() ?? [] }));
+    let best: Incident | undefined;
+    for (const { inc, seen } of candidates) {
+      if (inc.state === 'resolved' || inc.environment !== s.environment) continue;
+      if (best !== undefined && !updatedLater(inc, best)) continue;
+      for (const x of seen)
+        if (
+          x.lastSeenMs >= cutoffMs &&
+          (x.component.kind !== 'environment' || s.component.kind === 'environment') &&
+          topo.connected(x.component, s.component)
+        ) {
+          best = inc;
+          break;
+        }
+    }
+    return best;
+  }
+
+  private index(inc: Incident, s: Signal, topo: DataflowTopology): void {
     this.byFingerprint.set(s.fingerprint, { inc, signal: s });
     let seen = this.components.get(inc.id);
-    if (seen === undefined)
-      this.components.set(inc.id, (seen = new Map<string, { component: Component; lastSeenMs: number }>()));
+    if (seen === undefined) this.components.set(inc.id, (seen = new Map<string, SeenComponent>()));
     const key = componentKey(s.component);
     const last = Date.parse(s.lastSeen);
-    const prev = seen.get(key);
-    if (prev === undefined) seen.set(key, { component: s.component, lastSeenMs: last });
+    let prev = seen.get(key);
+    if (prev === undefined) seen.set(key, (prev = { component: s.component, lastSeenMs: last }));
     else if (last > prev.lastSeenMs) prev.lastSeenMs = last;
+    this.joins.file(inc, prev, topo);
   }
 
   /** Root cause (most upstream, then earliest), severity (highest) and title. */
@@ -250,6 +266,7 @@ export class Correlator {
       inc.state = 'resolved';
       inc.resolvedAt = at;
       inc.resolvedBy = who;
+      this.joins.drop(inc);
       this.entry(inc, { at, kind: 'state', text: why, who });
       this.changed(inc, 'resolved');
     }
@@ -338,6 +355,13 @@ export class Correlator {
     this.o.onChange?.(inc, change);
     return { incident: inc, change };
   }
+}
+
+/** Later `updatedAt`, or the same and opened first (the order a stable sort of the open ones gives). */
+function updatedLater(a: Incident, b: Incident): boolean {
+  const ta = Date.parse(a.updatedAt);
+  const tb = Date.parse(b.updatedAt);
+  return ta > tb || (ta === tb && a.id < b.id);
 }
 
 function label(s: { component: { kind: string; id: string }; environment: string | undefined }): string {

@@ -60,9 +60,12 @@ export class IncidentIntake {
       onChange: (inc, change) => {
         // In a batch (one webhook of many alerts) an incident is written once at its end, not once a
         // signal: each write is the whole incident, so writing per signal grows with the square.
+        // The gauge counts every open incident: in a batch it is set once at the end too.
         if (this.batch !== undefined) this.batch.set(inc.id, inc);
-        else o.store.saveIncident(inc);
-        this.updateGauge();
+        else {
+          o.store.saveIncident(inc);
+          this.updateGauge();
+        }
         this.timeIncident(inc, change);
         o.onIncident?.(inc);
       },
@@ -117,7 +120,8 @@ export class IncidentIntake {
       } finally {
         const changed = this.batch;
         this.batch = undefined;
-        for (const inc of changed.values()) this.o.store.saveIncident(inc);
+        this.o.store.saveIncidents(changed.values());
+        this.updateGauge();
       }
     }
     return [...ids];
@@ -267,9 +271,9 @@ export class IncidentIntake {
   private updateGauge(): void {
     const g = this.o.metrics?.gauge('daq_platform_incidents');
     if (g === undefined) return;
-    const open = this.correlator.open();
-    for (const state of ['open', 'acknowledged'] as const)
-      g.labels({ state }).set(open.filter((i) => i.state === state).length);
+    const count = { open: 0, acknowledged: 0, resolved: 0 };
+    for (const inc of this.correlator.incidents.values()) count[inc.state]++;
+    for (const state of ['open', 'acknowledged'] as const) g.labels({ state }).set(count[state]);
   }
 
   /** Time to detect (first signal → open) and to recover (open → resolved), by the root's kind. */

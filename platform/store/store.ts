@@ -186,14 +186,29 @@ export class PlatformStore {
 
   /** Writes an incident whole (its signals and timeline as JSON). */
   saveIncident(i: Incident): void {
-    this.db
-      .prepare(
-        `INSERT INTO incidents (id, environment, state, severity, opened_at, updated_at, data)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
-           updated_at = excluded.updated_at, data = excluded.data`,
-      )
-      .run(i.id, i.environment ?? null, i.state, i.severity, i.openedAt, i.updatedAt, JSON.stringify(i));
+    this.saveIncidents([i]);
+  }
+
+  /** Several incidents in one transaction (an alert storm's slice: one commit, not one per incident). */
+  saveIncidents(incidents: Iterable<Incident>): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO incidents (id, environment, state, severity, opened_at, updated_at, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
+         updated_at = excluded.updated_at, data = excluded.data`,
+    );
+    this.db.transaction(() => {
+      for (const i of incidents)
+        upsert.run(
+          i.id,
+          i.environment ?? null,
+          i.state,
+          i.severity,
+          i.openedAt,
+          i.updatedAt,
+          JSON.stringify(i),
+        );
+    })();
   }
 
   /** Incidents, newest first; only those in `state` when given. */

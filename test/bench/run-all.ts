@@ -29,7 +29,8 @@ if (only === undefined || only === 'control') {
 }
 if (only === undefined || only === 'api') {
   console.log('\n[api] an alert storm over HTTP while the API is polled');
-  await benchAlertStorm();
+  await benchAlertStorm('channels');
+  await benchAlertStorm('tasks');
 }
 if (only === undefined || only === 'agent') {
   console.log('\n[agent] overhead of the agent process itself');

@@ -57,6 +57,33 @@ describe('platform/incidents/correlator', () => {
     assert.equal(inc.title, 'Storm2000 on task readout-1 (env-1) (+3000 downstream symptoms)');
   });
 
+  it('opens one incident per task the dataflow does not know, and a Kafka signal then joins the latest of them', () => {
+    const { c, advance } = setup();
+    for (let i = 0; i < 2000; i++) {
+      advance(1);
+      c.ingest(sig('DaqTaskRestarted', task(`storm-task-${i}`)));
+    }
+    assert.equal(c.incidents.size, 2000, 'unknown tasks are connected to nothing but Kafka');
+    advance(1);
+    const k = c.ingest(sig('KafkaUnreachable', { kind: 'kafka', id: '127.0.0.1:9092' }))!;
+    assert.equal(k.change, 'signal');
+    assert.deepEqual(k.incident.signals[0]!.component, task('storm-task-1999'), 'the latest updated');
+    // And a later task signal joins the incident that now holds Kafka.
+    advance(1);
+    const t = c.ingest(sig('DaqTaskRestarted', task('storm-task-5000')))!;
+    assert.equal(t.incident.id, k.incident.id);
+  });
+
+  it('takes a resolved incident out of the joins: a new signal on its component opens a new one', () => {
+    const { c, advance } = setup();
+    const first = c.ingest(sig('DaqTaskDown', task('processor-0')))!;
+    c.resolve(first.incident.id, 'alice');
+    advance(1);
+    const next = c.ingest(sig('DaqConsumerLagGrowing', task('processor-1')))!;
+    assert.equal(next.change, 'opened');
+    assert.notEqual(next.incident.id, first.incident.id);
+  });
+
   it('folds an upstream crash and the downstream symptoms it causes into one incident rooted upstream', () => {
     const { c, advance } = setup();
     // The symptoms arrive first (a stall alert fires before the crash report lands)…
