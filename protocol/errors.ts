@@ -36,6 +36,7 @@ export const errorCatalogue = {
   RECORD_TOO_LARGE: { http: 500, retriable: false },
   INTERNAL: { http: 500, retriable: false },
   TASK_FAILED: { http: 502, retriable: false },
+  HOOK_FAILED: { http: 502, retriable: false },
   AGENT_ERROR: { http: 502, retriable: false },
   UNREACHABLE: { http: 503, retriable: true },
   TOO_MANY_CLIENTS: { http: 503, retriable: true },

@@ -107,7 +107,7 @@ export class Environment {
   ) {
     validateNamespace(namespace);
     this.topics = topicNames(namespace);
-    this.hooks = new HookRunner(template.hooks, ctx.actions, ctx.emit, id);
+    this.hooks = new HookRunner(template, ctx.actions, ctx.emit, id);
   }
 
   /** The environment's state; it changes only through the table (transition, fail). */

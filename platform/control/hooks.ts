@@ -4,9 +4,10 @@
  * within its timeout. A critical hook that fails or times out fails the transition; a non-critical one is
  * reported and ignored.
  */
+import { DaqError } from '../../protocol/errors.js';
 import type { EnvironmentTransition } from '../../protocol/states.js';
 import { withSpan } from '../../lib/tracing.js';
-import type { HookStep, HookTemplate } from '../workflow/template.js';
+import { hooksAt, type HookStep, type HookTemplate, type WorkflowTemplate } from '../workflow/template.js';
 import type { ControlEvent } from './types.js';
 
 /** Built-in hook actions (`call: { action: name }`), given by the platform. */
@@ -20,13 +21,18 @@ export type HookActions = Readonly<
   >
 >;
 
-export class HookFailure extends Error {
+/**
+ * A critical hook failed (HOOK_FAILED) or did not finish in its timeout (TIMEOUT): the transition fails
+ * with it, and the API answers with the code's status, naming the hook in `field`.
+ */
+export class HookFailure extends DaqError {
   constructor(
     readonly hook: string,
     message: string,
     readonly timedOut: boolean,
+    cause?: unknown,
   ) {
-    super(message);
+    super(timedOut ? 'TIMEOUT' : 'HOOK_FAILED', message, { field: `hooks.${hook}`, cause });
   }
 }
 
@@ -34,7 +40,7 @@ export class HookRunner {
   private readonly pending = new Map<string, { hook: HookTemplate; promise: Promise<void> }[]>();
 
   constructor(
-    private readonly hooks: readonly HookTemplate[],
+    private readonly template: WorkflowTemplate,
     private readonly actions: HookActions,
     private readonly emit: (e: ControlEvent) => void,
     private readonly environment: string,
@@ -42,10 +48,7 @@ export class HookRunner {
 
   /** Starts this step's hooks, then awaits every hook whose await point is this step. */
   async step(step: HookStep, transition: EnvironmentTransition, run: number | undefined): Promise<void> {
-    const here = this.hooks
-      .filter((h) => h.step === step && h.transition === transition)
-      .sort((a, b) => a.weight - b.weight || a.name.localeCompare(b.name));
-    for (const h of here) {
+    for (const h of hooksAt(this.template, step, transition)) {
       const key = `${h.await.step}_${h.await.transition}`;
       const list = this.pending.get(key) ?? [];
       list.push({ hook: h, promise: this.call(h, run) });
@@ -85,7 +88,9 @@ export class HookRunner {
       const message = err instanceof Error ? err.message : String(err);
       this.event(h, timedOut ? 'DONE_TIMEOUT' : 'DONE_ERROR', message);
       if (h.critical)
-        throw err instanceof HookFailure ? err : new HookFailure(h.name, `hook ${h.name}: ${message}`, false);
+        throw err instanceof HookFailure
+          ? err
+          : new HookFailure(h.name, `hook ${h.name}: ${message}`, false, err);
     }
   }
 

@@ -216,6 +216,22 @@ describe('platform/api hardening', () => {
     assert.equal(body(gone).field, 'id');
   });
 
+  it('answers a failed critical hook with 502 HOOK_FAILED naming the hook, not a 500', async () => {
+    const { app } = setup();
+    // A hook whose service is not there: the connection is refused.
+    const yaml = `${minimalTemplate('hooked')}hooks:
+  - { name: notify-elog, trigger: before_DEPLOY, critical: true, call: { http: { url: "http://127.0.0.1:1/elog" } } }
+`;
+    const created = await post(app, '/api/v1/environments', { templateYaml: yaml }, 'expert');
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json<{ id: string }>().id;
+    const r = await post(app, `/api/v1/environments/${id}/transitions`, { transition: 'DEPLOY' }, 'shifter');
+    assert.equal(r.statusCode, 502, r.body);
+    assert.equal(body(r).code, 'HOOK_FAILED');
+    assert.equal(body(r).field, 'hooks.notify-elog');
+    assert.match(body(r).message, /hook notify-elog/);
+  });
+
   it('shows runbooks without host paths', async () => {
     const { app } = setup({
       runbooks: (await import('../../../platform/runbooks/runbook.js')).loadRunbooks('runbooks'),
