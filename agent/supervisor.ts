@@ -319,7 +319,7 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
   ): Promise<TaskReport> {
     const m = this.tasks.get(task);
     if (m === undefined)
-      throw new DaqError('INVALID_CONFIG', `no task ${task} on ${this.o.node}`, { field: 'task' });
+      throw new DaqError('NOT_FOUND', `no task ${task} on ${this.o.node}`, { field: 'task' });
     return withSpan(
       `agent ${transition} ${task}`,
       { 'daq.task': task, 'daq.transition': transition, 'daq.node': this.o.node },
@@ -352,7 +352,7 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
   async fault(task: string, fault: unknown, timeoutMs = this.timeout()): Promise<TaskReport> {
     const m = this.tasks.get(task);
     if (m === undefined)
-      throw new DaqError('INVALID_CONFIG', `no task ${task} on ${this.o.node}`, { field: 'task' });
+      throw new DaqError('NOT_FOUND', `no task ${task} on ${this.o.node}`, { field: 'task' });
     if (!this.isWorkload(m.spec))
       throw new DaqError('INVALID_FAULT', `task ${task} is a command, not a readout`, { field: 'task' });
     const r = await this.request(m, { type: 'fault', fault }, timeoutMs);
@@ -458,7 +458,7 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
   async restartNow(task: string, traceparent?: string): Promise<TaskReport> {
     const m = this.tasks.get(task);
     if (m === undefined)
-      throw new DaqError('INVALID_CONFIG', `no task ${task} on ${this.o.node}`, { field: 'task' });
+      throw new DaqError('NOT_FOUND', `no task ${task} on ${this.o.node}`, { field: 'task' });
     return withSpan(
       `agent restart ${task}`,
       { 'daq.task': task, 'daq.node': this.o.node },

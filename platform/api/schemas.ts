@@ -411,7 +411,12 @@ export const alertmanagerResult: Schema = {
 export const stepResult: Schema = {
   type: 'object',
   required: ['ok', 'message', 'incident'],
-  properties: { ok: { type: 'boolean' }, message: { type: 'string' }, incident },
+  properties: {
+    ok: { type: 'boolean' },
+    message: { type: 'string' },
+    retriable: { type: 'boolean' },
+    incident,
+  },
 };
 
 const runbookStep: Schema = {

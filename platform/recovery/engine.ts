@@ -6,6 +6,7 @@
  * or a step fails, the incident escalates to a human: the runbook's `escalate` runbook applies and a page
  * goes out (a PagerDuty-Events-v2-like webhook with a dedup key per incident).
  */
+import { DaqError } from '../../protocol/errors.js';
 import type { EnvironmentTransition } from '../../protocol/states.js';
 import { withSpan } from '../../lib/tracing.js';
 import type { Metrics } from '../../lib/metrics.js';
@@ -45,7 +46,17 @@ export interface RecoveryOptions {
 export interface StepOutcome {
   readonly ok: boolean;
   readonly message: string;
+  /** The step failed with an error the catalogue marks retriable (a peer away for a moment, a timeout). */
+  readonly retriable?: boolean;
 }
+
+/**
+ * A step that failed with a retriable error (an agent reconnecting, a command that timed out) is tried
+ * again this many times, after STEP_RETRY_MS, 2× that, …, before the incident escalates; any other
+ * failure escalates at once (trying again cannot help).
+ */
+const STEP_RETRIES = 2;
+const STEP_RETRY_MS = 1000;
 
 const WHO = 'platform:recovery';
 
@@ -154,7 +165,16 @@ export class RecoveryEngine {
     });
     if (backoff > 0) await this.sleep(backoff);
     for (const step of steps) {
-      const out = await this.step(c.get(id), book, step, WHO, subject);
+      let out = await this.step(c.get(id), book, step, WHO, subject);
+      for (let retry = 1; !out.ok && out.retriable === true && retry <= STEP_RETRIES; retry++) {
+        const waitMs = STEP_RETRY_MS * 2 ** (retry - 1);
+        c.record(id, {
+          kind: 'action',
+          text: `runbook ${book.name}: step "${step.title}" may succeed when tried again: retry ${retry} of ${STEP_RETRIES} in ${waitMs} ms`,
+        });
+        await this.sleep(waitMs);
+        out = await this.step(c.get(id), book, step, WHO, subject);
+      }
       if (!out.ok) {
         // A page that failed is not paged again: the escalation is on the timeline for the next shift.
         await this.escalate(
@@ -187,6 +207,7 @@ export class RecoveryEngine {
     ).catch((err: unknown): StepOutcome => ({
       ok: false,
       message: err instanceof Error ? err.message : String(err),
+      retriable: err instanceof DaqError && err.retriable,
     }));
     this.o.metrics
       ?.counter('daq_platform_recovery_actions_total')

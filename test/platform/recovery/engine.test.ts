@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DaqError } from '../../../protocol/errors.js';
 import { Metrics } from '../../../lib/metrics.js';
 import { Correlator } from '../../../platform/incidents/correlator.js';
 import { DataflowTopology } from '../../../platform/incidents/topology.js';
@@ -47,7 +48,8 @@ describe('platform/recovery/engine', () => {
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
 
-  function setup(fail: Partial<Record<string, string>> = {}) {
+  /** What an action does: fail with this message, or with these errors one call after another. */
+  function setup(fail: Partial<Record<string, string | Error[]>> = {}) {
     pages = [];
     const calls: string[] = [];
     const audits: string[] = [];
@@ -58,6 +60,10 @@ describe('platform/recovery/engine', () => {
     const act = (what: string) => {
       calls.push(what);
       const err = fail[what.split(' ')[0]!];
+      if (Array.isArray(err)) {
+        const next = err.shift();
+        return next === undefined ? Promise.resolve() : Promise.reject(next);
+      }
       return err === undefined ? Promise.resolve() : Promise.reject(new Error(err));
     };
     const target: RecoveryTarget = {
@@ -157,5 +163,33 @@ describe('platform/recovery/engine', () => {
     assert.equal(inc.recovery, 'escalated');
     assert.ok(inc.timeline.some((e) => e.result === 'error' && /not connected/.test(e.text)));
     assert.equal(pages.length, 1);
+  });
+
+  it('tries a step again after a retriable error (an agent away for a moment) before escalating', async () => {
+    const away = () => new DaqError('UNREACHABLE', 'agent of node n1 is not connected');
+    const { engine, correlator, calls, waits } = setup({ restart: [away()] });
+    const id = correlator.ingest(crash('processor-0'))!.incident.id;
+    assert.equal(await engine.recover(id), true);
+    assert.deepEqual(calls, ['restart processor-0', 'restart processor-0']);
+    assert.deepEqual(waits, [1000]);
+    assert.equal(correlator.get(id).recovery, 'succeeded');
+    assert.ok(correlator.get(id).timeline.some((e) => /retry 1 of 2 in 1000 ms/.test(e.text)));
+
+    const still = setup({ restart: [away(), away(), away()] });
+    const other = still.correlator.ingest(crash('processor-0'))!.incident.id;
+    assert.equal(await still.engine.recover(other), false, 'still away after the retries: a human');
+    assert.equal(still.calls.length, 3);
+    assert.deepEqual(still.waits, [1000, 2000]);
+    assert.equal(still.correlator.get(other).recovery, 'escalated');
+  });
+
+  it('escalates at once on an error that trying again cannot mend', async () => {
+    const { engine, correlator, calls, waits } = setup({
+      restart: [new DaqError('INVALID_CONFIG', 'processor-0: bad config')],
+    });
+    const id = correlator.ingest(crash('processor-0'))!.incident.id;
+    assert.equal(await engine.recover(id), false);
+    assert.deepEqual(calls, ['restart processor-0']);
+    assert.deepEqual(waits, []);
   });
 });
