@@ -1,5 +1,5 @@
 /**
- * Configuration in three steps (STYLE.md): what the user wrote (JSON/YAML, `--set path=value`) →
+ * Configuration in three steps: what the user wrote (JSON/YAML, `--set path=value`) →
  * defaults applied → a validated, frozen object. Readers here name the path of a bad field.
  */
 import { readFileSync } from 'node:fs';

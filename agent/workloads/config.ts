@@ -1,6 +1,6 @@
 /**
  * Workload configuration: documented defaults, then validation that names the field, then frozen
- * (STYLE.md "Configuration in three steps"). One file per workload kind would scatter the shared part;
+ * (the three steps of lib/config.ts). One file per workload kind would scatter the shared part;
  * the three kinds are small enough to read here together.
  */
 import { parseFault, type FaultSpec } from '../../protocol/faults.js';

@@ -1,7 +1,7 @@
 /**
  * The README's main job: the DT testbed (seed 001) under run control on this machine. A local Kafka (ours,
  * a running `daqops kafka up` one, or DAQOPS_KAFKA_BROKERS), the platform and one agent as processes
- * (deploy/local/stack.ts), the testbed environment from deploy/local/testbed.yaml driven DEPLOY →
+ * (deploy/local/stack.ts), the testbed environment from deploy/templates/testbed.yaml driven DEPLOY →
  * CONFIGURE → START_ACTIVITY, live progress for a while, STOP_ACTIVITY (which drains the data path role
  * by role), the run's reconciliation from the run registry, a look at the stored events, EXIT.
  * Ctrl-C (the `signal`) ends the run early the same clean way; everything started is stopped.

@@ -1,5 +1,5 @@
 /**
- * What the platform makes of agents coming and going (docs/agent.md "Platform link"): a node that registers
+ * What the platform makes of agents coming and going (docs/agent.md "Link to the platform"): a node that registers
  * brings its resources and its tasks' states, reconciled with what the environments expect; one that
  * misses its heartbeats takes its resources with it and its tasks fail.
  */

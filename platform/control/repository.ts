@@ -1,7 +1,7 @@
 /**
  * The environments the platform holds and their record in the store: created from a template, saved at
  * every change (before a transition too, so a restarted platform knows what was cut), loaded back after a
- * restart from the template text they were created with (docs/platform.md "Restart").
+ * restart from the template text they were created with (docs/platform.md "Platform restart and agent reconciliation").
  */
 import { randomBytes } from 'node:crypto';
 import { DaqError } from '../../protocol/errors.js';
