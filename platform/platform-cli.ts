@@ -209,8 +209,9 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       // Built-in hook action: the run's data-path balance into the run registry (testbed.yaml calls it
       // after STOP_ACTIVITY, when STOP has drained the data path role by role).
       reconcile: async (_args, ctx) => {
-        if (ctx.run === undefined || dataPath === undefined) return;
-        store.runReconciliation(ctx.run, await dataPath.balance(platform.model(ctx.environment), ctx.run));
+        const namespace = platform.namespaceOf(ctx.environment);
+        if (ctx.run === undefined || dataPath === undefined || namespace === undefined) return;
+        store.runReconciliation(ctx.run, await dataPath.balance(namespace, ctx.run));
       },
     },
   });

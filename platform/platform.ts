@@ -25,12 +25,12 @@ import {
 import type { ErsReporter } from '../lib/ers.js';
 import type { Metrics } from '../lib/metrics.js';
 import { AgentReconciler } from './agents/reconciler.js';
-import { Environment, type MaskedCell } from './control/environment.js';
+import { Environment, type EnvironmentContext } from './control/environment.js';
 import { ControlEventSink } from './control/event-sink.js';
 import { checkMasks, drillFault } from './control/drills.js';
 import type { HookActions } from './control/hooks.js';
-import { EnvironmentRepository, holdsResources, type RestoreSummary } from './control/repository.js';
-import type { ControlEvent, TaskDriver, TaskStatus } from './control/types.js';
+import { EnvironmentRepository, type RestoreSummary } from './control/repository.js';
+import type { ControlEvent, MaskedCell, TaskDriver, TaskStatus } from './control/types.js';
 import { IncidentIntake } from './incidents/intake.js';
 import type { AlertmanagerPayload } from './incidents/signals.js';
 import type { Incident, IncidentState, SignalInput } from './incidents/types.js';
@@ -61,7 +61,7 @@ export interface PlatformOptions {
   /** Where the platform counts (environment states, transition durations, tasks by state). */
   readonly metrics?: Metrics;
   /** STOP_ACTIVITY waits on this between roles (EnvironmentContext.drain). */
-  readonly drain?: (env: Environment, stoppedWorkloads: readonly string[]) => Promise<void>;
+  readonly drain?: EnvironmentContext['drain'];
   /** Where the platform raises its ERS issues (failed transitions, hooks, tasks, lost agents). */
   readonly ers?: ErsReporter;
   /** The runbooks recovery follows (runbooks/ of the project by default in `daqops platform`). */
@@ -208,7 +208,7 @@ export class Platform {
     const env = this.environments.get(id);
     this.o.rates?.asked();
     const rates = this.o.rates?.of(id) ?? { edges: [], lag: {}, at: null };
-    return { environment: id, tasks: [...env.tasks.values()].map((t) => ({ ...t })), ...rates };
+    return { environment: id, tasks: env.taskList().map((t) => ({ ...t })), ...rates };
   }
 
   /** An environment's occupancy per chamber, layer and cell, and its hit-rate trend. */
@@ -294,13 +294,30 @@ export class Platform {
     const env = this.environments.get(id);
     const masks = checkMasks(env, cells);
     return this.audited(who, 'env.masks', id, () => {
-      env.masks = masks;
+      env.setMasks(masks);
       this.environments.save(env, who);
       this.changed({ kind: 'environment', id });
       return {
         result: this.view(env),
         detail: masks.length === 0 ? 'none' : masks.map((c) => `${c.chamber}/${c.layer}/${c.cell}`).join(' '),
       };
+    });
+  }
+
+  /**
+   * Places a task again away from its node and brings it to its environment's state there (what the
+   * AgentLost runbook does, for an expert to do by hand). Audited, saved.
+   */
+  moveTask(id: string, task: string, who: string): Promise<EnvironmentView> {
+    const env = this.environments.get(id);
+    return this.auditedAsync(who, 'env.move-task', id, async () => {
+      try {
+        await env.moveTask(task);
+      } finally {
+        this.environments.save(env, who);
+        this.changed({ kind: 'environment', id });
+      }
+      return { result: this.view(env), detail: `${task} → ${env.task(task)?.node ?? '?'}` };
     });
   }
 
@@ -402,8 +419,6 @@ export class Platform {
   /** After a restart: environments back from the store, their resources locked again. */
   restore(): RestoreSummary {
     const summary = this.environments.restore({
-      // As if the transition had failed: an ERS issue, a control event, a signal for an incident.
-      cut: (env, transition) => this.cutEvent(env, transition),
       unreadable: (id, label, err) =>
         this.o.ers?.raise(
           'daqops.platform.RestoreFailed',
@@ -412,10 +427,10 @@ export class Platform {
         ),
     });
     for (const env of this.environments.all())
-      if (holdsResources(env))
+      if (env.holdsResources())
         this.ledger.restore(
           env.id,
-          [...env.tasks.values()].map((t) => ({
+          env.taskList().map((t) => ({
             task: t.name,
             node: t.node,
             numa: t.numa,
@@ -456,11 +471,6 @@ export class Platform {
   /** Resolves what has settled (call every second). */
   tick(): void {
     this.intake.tick();
-  }
-
-  /** An environment's model, for the hosting process's data path (drain, balance) and Kafka topics. */
-  model(id: string): Environment {
-    return this.environments.get(id);
   }
 
   /** An environment's Kafka namespace, when it exists. */
@@ -507,22 +517,8 @@ export class Platform {
       startedBy: running
         ? (this.startedBy.get(env.id) ?? this.o.store.run(env.run ?? 0)?.startedBy)
         : undefined,
-      tasks: [...env.tasks.values()].map((t) => ({ ...t })),
+      tasks: env.taskList().map((t) => ({ ...t })),
     };
-  }
-
-  private cutEvent(env: Environment, transition: EnvironmentTransition): void {
-    // The environment's own emitter: the same sink its transitions use.
-    env.ctx.emit({
-      kind: 'environment',
-      environment: env.id,
-      transition,
-      step: 'after',
-      status: 'DONE_ERROR',
-      state: env.state,
-      at: new Date().toISOString(),
-      error: 'cut by a platform restart; RECOVER or EXIT',
-    });
   }
 
   private audited<T>(

@@ -36,8 +36,10 @@ export class AgentReconciler {
     const reported = new Map(reports.map((r) => [`${r.environment}/${r.task}`, r]));
     for (const env of this.o.environments.all()) {
       if (env.state === 'STANDBY' || env.state === 'DONE' || env.transitionUnderWay === 'DEPLOY') continue;
-      for (const t of env.tasks.values()) {
-        if (t.node !== node || t.excluded) continue;
+      // Each task as it is now: a report about one may move others (a runbook places them anew).
+      for (const name of env.taskList().map((x) => x.name)) {
+        const t = env.task(name);
+        if (t === undefined || t.node !== node || t.excluded) continue;
         const r = reported.get(`${env.id}/${t.name}`);
         if (r !== undefined) await env.onTaskReport(r);
         else if (t.state !== 'ERROR')
@@ -47,7 +49,7 @@ export class AgentReconciler {
       }
     }
     for (const r of reports) {
-      const t = this.o.environments.find(r.environment)?.tasks.get(r.task);
+      const t = this.o.environments.find(r.environment)?.task(r.task);
       const held = t !== undefined && t.node === node && !t.excluded && t.state !== 'DONE';
       if (held || r.state === 'ERROR' || r.state === 'DONE' || r.pid === undefined) continue;
       this.o.ers?.raise(
@@ -63,7 +65,7 @@ export class AgentReconciler {
   async reports(node: string, reports: readonly TaskReport[]): Promise<void> {
     for (const r of reports) {
       const env = this.o.environments.find(r.environment);
-      if (env?.tasks.get(r.task)?.node === node) await env.onTaskReport(r);
+      if (env?.task(r.task)?.node === node) await env.onTaskReport(r);
     }
   }
 
@@ -77,12 +79,15 @@ export class AgentReconciler {
       node,
     });
     const envs = this.o.environments.all();
-    const hit = envs.filter((e) => [...e.tasks.values()].some((t) => t.node === node && t.state !== 'DONE'));
+    const hit = envs.filter((e) => e.taskList().some((t) => t.node === node && t.state !== 'DONE'));
     if (hit.length === 0) this.o.intake.signal(agentLostSignal(node, undefined, true));
     for (const env of hit) this.o.intake.signal(agentLostSignal(node, env.id, true));
     for (const env of envs) {
-      for (const t of env.tasks.values()) {
-        if (t.node !== node || t.excluded || t.state === 'ERROR' || t.state === 'DONE') continue;
+      // Each task as it is now: the first failure's runbook may already have moved the others away.
+      for (const name of env.taskList().map((x) => x.name)) {
+        const t = env.task(name);
+        if (t === undefined || t.node !== node || t.excluded || t.state === 'ERROR' || t.state === 'DONE')
+          continue;
         await env.onTaskReport(failedReport(env.id, t, `agent of node ${node} lost`));
       }
     }
@@ -90,7 +95,7 @@ export class AgentReconciler {
 }
 
 /** The report the platform writes for a task its agent cannot speak for (gone, or lost). */
-function failedReport(environment: string, t: TaskStatus, message: string): TaskReport {
+function failedReport(environment: string, t: Readonly<TaskStatus>, message: string): TaskReport {
   return {
     task: t.name,
     environment,

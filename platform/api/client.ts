@@ -5,7 +5,7 @@
  */
 import { DaqError, isErrorCode } from '../../protocol/errors.js';
 import type { FaultSpec } from '../../protocol/faults.js';
-import type { MaskedCell } from '../control/environment.js';
+import type { MaskedCell } from '../control/types.js';
 import type { AlertmanagerPayload } from '../incidents/signals.js';
 import type { Incident } from '../incidents/types.js';
 import type { EnvironmentView, RunbookSummary, RunbookView } from '../platform.js';

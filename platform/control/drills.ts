@@ -6,7 +6,8 @@
 import { CELLS_PER_LAYER, LAYERS_PER_CHAMBER } from '../../protocol/channel-map.js';
 import { DaqError } from '../../protocol/errors.js';
 import { faultLinks, parseFault, type FaultSpec } from '../../protocol/faults.js';
-import type { Environment, MaskedCell } from './environment.js';
+import type { Environment } from './environment.js';
+import type { MaskedCell } from './types.js';
 import type { TaskStatus } from './types.js';
 
 /** A fault injected without a start begins this far ahead, so every link starts it on one timeframe. */
@@ -42,7 +43,7 @@ export function drillFault(
   const links = new Set(faultLinks(fault, readouts.map(linkOf)));
   const targets = readouts
     .filter((t) => links.has(linkOf(t)))
-    .map((t) => env.tasks.get(t.name))
+    .map((t) => env.task(t.name))
     .filter((t): t is TaskStatus => t !== undefined && !t.excluded);
   if (targets.length === 0)
     throw new DaqError(

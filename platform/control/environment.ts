@@ -3,6 +3,10 @@
  * and the failure semantics of docs/platform.md — a non-critical task that fails is excluded and the run goes
  * on; a critical one sends the environment to ERROR unless the recovery hook heals it. Each transition
  * lives in its own file under transitions/ and runs between hook steps before → leave → enter → after.
+ *
+ * The environment is the only writer of its own state. Transitions act through the narrow context of
+ * transitions/context.ts; the rest of the platform reads it through read-only accessors and changes it
+ * only through the methods below (a transition, a task report, an exclusion, a move, the masks).
  */
 import { DaqError, isDaqError } from '../../protocol/errors.js';
 import type { TaskReport } from '../../protocol/agent-link.js';
@@ -22,8 +26,17 @@ import { withSpan } from '../../lib/tracing.js';
 import type { ResourceLedger } from '../placement/ledger.js';
 import type { WorkflowTemplate } from '../workflow/template.js';
 import { HookRunner, type HookActions } from './hooks.js';
-import type { ControlEvent, TaskDriver, TaskStatus } from './types.js';
-import { transitionActions } from './transitions/index.js';
+import { moveTask, transitionActions, type RunTime, type TransitionContext } from './transitions/index.js';
+import type { ControlEvent, MaskedCell, TaskDriver, TaskStatus } from './types.js';
+
+/** What the data path is asked about an environment while STOP drains it. */
+export interface DrainSubject {
+  readonly id: string;
+  readonly namespace: string;
+  readonly run: number | undefined;
+  /** A readout was taken out of the run: its final report will not come. */
+  readonly readoutExcluded: boolean;
+}
 
 export interface EnvironmentContext {
   readonly driver: TaskDriver;
@@ -39,29 +52,22 @@ export interface EnvironmentContext {
    * task). Otherwise — and by default — a non-critical task is excluded and a critical one sends the
    * environment to ERROR.
    */
-  readonly onTaskFailure?: (env: Environment, task: TaskStatus) => Promise<boolean>;
+  readonly onTaskFailure?: (env: Environment, task: Readonly<TaskStatus>) => Promise<boolean>;
   /**
    * During STOP_ACTIVITY, after the tasks of these workload kinds stopped: resolves when what they produced
    * has been consumed downstream (the data path drained), or after its own time limit. Default: no wait.
    */
-  readonly drain?: (env: Environment, stoppedWorkloads: readonly string[]) => Promise<void>;
+  readonly drain?: (env: DrainSubject, stoppedWorkloads: readonly string[]) => Promise<void>;
 }
 
 export interface RunTimes {
-  start?: string;
-  startCompleted?: string;
-  end?: string;
-  endCompleted?: string;
+  readonly start?: string;
+  readonly startCompleted?: string;
+  readonly end?: string;
+  readonly endCompleted?: string;
 }
 
 /** What the store keeps of an environment, loaded back after a platform restart. */
-/** One masked cell of the detector. */
-export interface MaskedCell {
-  readonly chamber: number;
-  readonly layer: number;
-  readonly cell: number;
-}
-
 export interface SavedEnvironment {
   readonly masks: readonly MaskedCell[];
   readonly state: EnvironmentState;
@@ -71,70 +77,60 @@ export interface SavedEnvironment {
   readonly tasks: readonly TaskStatus[];
 }
 
-/**
- * A task's state as the platform moves it itself (a command to it failed, its process was killed, it is
- * placed anew): through the task table. States read from an agent's report are the agent's own, whose
- * supervisor moved them through the same table; the platform mirrors them as reported.
- */
-export function moveTaskState(t: TaskStatus, transition: TaskTransition): void {
-  t.state = nextTaskState(t.state, transition);
-}
-
-/** The platform's verdict that a task failed: ERROR through the table's failure edge, with why. */
-export function markTaskFailed(t: TaskStatus, message: string): void {
-  t.message = message;
-  if (taskAllows(t.state, 'GO_ERROR')) moveTaskState(t, 'GO_ERROR');
-}
+const RUN_TIME_FIELD: Readonly<Record<RunTime, keyof RunTimes>> = {
+  'start-completed': 'startCompleted',
+  end: 'end',
+  'end-completed': 'endCompleted',
+};
 
 export class Environment {
   private current: EnvironmentState = 'STANDBY';
-  run: number | undefined;
-  /** The run's common clock (timeframe 0, ms since the epoch) given to readouts at START_ACTIVITY. */
-  epochMs: number | undefined;
-  runTimes: RunTimes = {};
-  /** Cells to mask from the next CONFIGURE on (readouts do not send them, data quality skips them). */
-  masks: readonly MaskedCell[] = [];
-  readonly tasks = new Map<string, TaskStatus>();
-  readonly topics;
+  private runNumber: number | undefined;
+  private runClockMs: number | undefined;
+  private times: RunTimes = {};
+  private maskedCells: readonly MaskedCell[] = [];
+  private readonly taskMap = new Map<string, TaskStatus>();
   private busy: EnvironmentTransition | undefined;
   private readonly hooks: HookRunner;
+  /** What transitions may do (transitions/context.ts): the only way they change this environment. */
+  private readonly acts: TransitionContext;
+  readonly topics;
 
   constructor(
     readonly id: string,
     readonly template: WorkflowTemplate,
-    readonly ctx: EnvironmentContext,
+    private readonly ctx: EnvironmentContext,
     readonly namespace: string = id,
   ) {
     validateNamespace(namespace);
     this.topics = topicNames(namespace);
     this.hooks = new HookRunner(template, ctx.actions, ctx.emit, id);
+    this.acts = this.transitionContext();
   }
+
+  // ---- what others read ------------------------------------------------------------------------------
 
   /** The environment's state; it changes only through the table (transition, fail). */
   get state(): EnvironmentState {
     return this.current;
   }
 
-  /** Back as the store kept it (a platform restart): a load, not a transition. */
-  load(saved: SavedEnvironment): void {
-    this.current = saved.state;
-    this.masks = saved.masks;
-    this.run = saved.run;
-    this.epochMs = saved.epochMs;
-    this.runTimes = { ...saved.runTimes };
-    this.tasks.clear();
-    for (const t of saved.tasks) this.tasks.set(t.name, { ...t });
+  get run(): number | undefined {
+    return this.runNumber;
   }
 
-  /**
-   * The failure edge of protocol/states.ts taken without running the transition — a transition that
-   * failed, a critical task lost while another transition is under way, a transition cut by a restart.
-   * Returns whether the state changed (ERROR and DONE stay as they are).
-   */
-  fail(): boolean {
-    if (!environmentFailure.from.includes(this.current)) return false;
-    this.current = failedEnvironmentState(this.current);
-    return true;
+  /** The run's common clock (timeframe 0, ms since the epoch) given to readouts at START_ACTIVITY. */
+  get epochMs(): number | undefined {
+    return this.runClockMs;
+  }
+
+  get runTimes(): RunTimes {
+    return this.times;
+  }
+
+  /** Cells to mask from the next CONFIGURE on (readouts do not send them, data quality skips them). */
+  get masks(): readonly MaskedCell[] {
+    return this.maskedCells;
   }
 
   /** The transition under way, if any. */
@@ -142,9 +138,18 @@ export class Environment {
     return this.busy;
   }
 
+  task(name: string): Readonly<TaskStatus> | undefined {
+    return this.taskMap.get(name);
+  }
+
+  /** Every task, excluded ones too, in placement order. */
+  taskList(): Readonly<TaskStatus>[] {
+    return [...this.taskMap.values()];
+  }
+
   /** Tasks still taking part (not excluded). */
-  activeTasks(): TaskStatus[] {
-    return [...this.tasks.values()].filter((t) => !t.excluded);
+  activeTasks(): Readonly<TaskStatus>[] {
+    return this.taskList().filter((t) => !t.excluded);
   }
 
   /** The tasks' states rolled up: ERROR wins; otherwise the common state, or MIXED. */
@@ -154,6 +159,72 @@ export class Environment {
     if (active.some((t) => t.state === 'ERROR')) return 'ERROR';
     const first = active[0]!.state;
     return active.every((t) => t.state === first) ? first : 'MIXED';
+  }
+
+  /** Whether its tasks hold cores and memory on their nodes (deployed and not yet exited). */
+  holdsResources(): boolean {
+    return this.current !== 'STANDBY' && this.current !== 'DONE' && this.taskMap.size > 0;
+  }
+
+  /** What the store keeps of it. */
+  saved(): SavedEnvironment {
+    return {
+      masks: this.maskedCells,
+      state: this.current,
+      run: this.runNumber,
+      epochMs: this.runClockMs,
+      runTimes: { ...this.times },
+      tasks: this.taskList().map((t) => ({ ...t })),
+    };
+  }
+
+  // ---- what changes it -------------------------------------------------------------------------------
+
+  /** Back as the store kept it (a platform restart): a load, not a transition. */
+  load(saved: SavedEnvironment): void {
+    this.current = saved.state;
+    this.maskedCells = saved.masks;
+    this.runNumber = saved.run;
+    this.runClockMs = saved.epochMs;
+    this.times = { ...saved.runTimes };
+    this.taskMap.clear();
+    for (const t of saved.tasks) this.taskMap.set(t.name, { ...t });
+  }
+
+  /** The cells to mask from the next CONFIGURE on (checked by the caller against the detector). */
+  setMasks(cells: readonly MaskedCell[]): void {
+    this.maskedCells = cells.map((c) => ({ ...c }));
+  }
+
+  /**
+   * The failure edge of protocol/states.ts taken without running the transition — a transition that
+   * failed, a critical task lost while another transition is under way. Returns whether the state changed
+   * (ERROR and DONE stay as they are).
+   */
+  fail(): boolean {
+    if (!environmentFailure.from.includes(this.current)) return false;
+    this.current = failedEnvironmentState(this.current);
+    return true;
+  }
+
+  /**
+   * A platform restart found this environment in the middle of `transition`: what its tasks really did is
+   * only known from the agents, so it takes the failure edge to ERROR, from where RECOVER or EXIT lead on,
+   * and the transition log says so. Returns whether the state changed.
+   */
+  cutByRestart(transition: EnvironmentTransition): boolean {
+    if (!this.fail()) return false;
+    this.ctx.emit({
+      kind: 'environment',
+      environment: this.id,
+      transition,
+      step: 'after',
+      status: 'DONE_ERROR',
+      state: this.current,
+      at: new Date().toISOString(),
+      error: 'cut by a platform restart; RECOVER or EXIT',
+    });
+    return true;
   }
 
   /** Runs a transition; illegal ones are refused naming state and transition, one at a time. */
@@ -171,7 +242,6 @@ export class Environment {
       );
     }
     this.busy = t;
-    const at = (): string => new Date().toISOString();
     const event = (
       step: 'before' | 'leave' | 'enter' | 'after',
       status: 'STARTED' | 'DONE_OK' | 'DONE_ERROR',
@@ -184,7 +254,7 @@ export class Environment {
         step,
         status,
         state: this.state,
-        at: at(),
+        at: new Date().toISOString(),
         ...(error === undefined ? {} : { error }),
       });
     try {
@@ -194,7 +264,7 @@ export class Environment {
         async () => {
           event('before', 'STARTED');
           await this.hooks.step('before', t, this.run);
-          await transitionActions[t](this);
+          await transitionActions[t](this.acts);
           await this.hooks.step('leave', t, this.run);
           this.current = to;
           await this.hooks.step('enter', t, this.run);
@@ -219,24 +289,42 @@ export class Environment {
     }
   }
 
-  /**
-   * A task answered a command of a transition (spawn, CONFIGURE, START …): its state and process as the
-   * agent reported them, and a task event when the state changed — the transition log shows the tasks as
-   * they answer. A failure is not handled here (markTaskFailed and the transition's own failure do).
-   */
-  taskAnswered(t: TaskStatus, r: TaskReport): void {
-    t.message = r.message;
-    this.mirror(t, r);
-  }
-
   /** Takes a task report from its agent (heartbeat, task event) and applies the failure semantics. */
   async onTaskReport(r: TaskReport): Promise<void> {
-    const t = this.tasks.get(r.task);
+    const t = this.taskMap.get(r.task);
     if (t === undefined) return;
     t.message = r.message;
     const before = this.mirror(t, r);
     if (r.state === 'ERROR' && before !== 'ERROR' && !t.excluded) await this.taskFailed(t);
   }
+
+  /** Takes a non-critical task out of the run: no longer commanded, not in the roll-up. */
+  exclude(name: string, why: string): void {
+    const t = this.taskMap.get(name);
+    if (t === undefined) throw new DaqError('NOT_FOUND', `no task ${name} in ${this.id}`, { field: 'task' });
+    if (t.critical) throw new DaqError('INVALID_CONFIG', `task ${t.name} is critical: it cannot be excluded`);
+    if (t.excluded) return;
+    t.excluded = true;
+    this.ctx.emit({
+      kind: 'task',
+      environment: this.id,
+      task: t.name,
+      state: t.state,
+      excluded: true,
+      at: new Date().toISOString(),
+      message: `excluded: ${why}`,
+    });
+  }
+
+  /**
+   * Places a task again away from its node and brings it to the environment's state there
+   * (transitions/move-task.ts); its last report is applied as any report is.
+   */
+  async moveTask(name: string): Promise<void> {
+    await this.onTaskReport(await moveTask(this.acts, name));
+  }
+
+  // ---- inside ----------------------------------------------------------------------------------------
 
   /** A task's state and process as its agent reported them; a task event when the state changed. */
   private mirror(t: TaskStatus, r: TaskReport): TaskState {
@@ -256,15 +344,20 @@ export class Environment {
     return before;
   }
 
+  /** A task's state as the platform moves it itself, through the task table. */
+  private moveTaskState(t: TaskStatus, transition: TaskTransition): void {
+    t.state = nextTaskState(t.state, transition);
+  }
+
   /** A task failed: recovery first; else exclude it if it is not critical, or take the environment to ERROR. */
-  async taskFailed(t: TaskStatus): Promise<void> {
+  private async taskFailed(t: TaskStatus): Promise<void> {
     const up = this.state === 'RUNNING' || this.state === 'CONFIGURED' || this.state === 'DEPLOYED';
     if (up && this.busy === undefined && this.ctx.onTaskFailure !== undefined) {
       const handled = await this.ctx.onTaskFailure(this, t);
       if (handled || t.excluded || t.state !== 'ERROR') return;
     }
     if (!t.critical) {
-      this.exclude(t, t.message ?? 'failed');
+      this.exclude(t.name, t.message ?? 'failed');
       return;
     }
     if (!up) return;
@@ -272,19 +365,133 @@ export class Environment {
     else this.fail();
   }
 
-  /** Takes a non-critical task out of the run: no longer commanded, not in the roll-up. */
-  exclude(t: TaskStatus, why: string): void {
-    if (t.critical) throw new DaqError('INVALID_CONFIG', `task ${t.name} is critical: it cannot be excluded`);
-    if (t.excluded) return;
-    t.excluded = true;
-    this.ctx.emit({
-      kind: 'task',
-      environment: this.id,
-      task: t.name,
-      state: t.state,
-      excluded: true,
-      at: new Date().toISOString(),
-      message: `excluded: ${why}`,
-    });
+  private required(name: string): TaskStatus {
+    const t = this.taskMap.get(name);
+    if (t === undefined) throw new DaqError('NOT_FOUND', `no task ${name} in ${this.id}`, { field: 'task' });
+    return t;
+  }
+
+  private emitRun(time: 'start' | RunTime, at: string): void {
+    this.ctx.emit({ kind: 'run', environment: this.id, run: this.runNumber ?? -1, time, at });
+  }
+
+  private transitionContext(): TransitionContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context's getters read this environment
+    const env = this;
+    const { ctx } = this;
+    const requestOf = (name: string) => {
+      const tt = env.template.tasks.find((x) => x.name === name);
+      if (tt === undefined)
+        throw new DaqError('NOT_FOUND', `no task ${name} in the template of ${env.id}`, { field: 'task' });
+      return {
+        task: tt.name,
+        cores: tt.resources.cores,
+        numa: tt.resources.numa,
+        near: tt.resources.near,
+        memoryMiB: tt.resources.memoryMiB,
+      };
+    };
+    return {
+      id: env.id,
+      namespace: env.namespace,
+      template: env.template,
+      brokers: ctx.brokers,
+      get state() {
+        return env.current;
+      },
+      get masks() {
+        return env.maskedCells;
+      },
+      get run() {
+        return env.runNumber;
+      },
+      get epochMs() {
+        return env.runClockMs;
+      },
+      tasks: () => env.taskList(),
+      activeTasks: () => env.activeTasks(),
+      placeTasks: () => {
+        const placed = ctx.ledger.allocate(
+          env.id,
+          env.template.tasks.map((t) => requestOf(t.name)),
+        );
+        env.taskMap.clear();
+        for (const [i, p] of placed.entries()) {
+          const t = env.template.tasks[i]!;
+          env.taskMap.set(t.name, {
+            name: t.name,
+            workload: t.workload,
+            node: p.node,
+            cpus: p.cpus,
+            numa: p.numa,
+            memoryMiB: p.memoryMiB,
+            critical: t.critical,
+            state: 'STANDBY',
+            excluded: false,
+            pid: undefined,
+            message: undefined,
+          });
+        }
+        return env.taskList();
+      },
+      releaseTasks: () => {
+        for (const t of env.taskMap.values()) if (taskAllows(t.state, 'KILL')) env.moveTaskState(t, 'KILL');
+        ctx.ledger.release(env.id);
+      },
+      replaceTask: async (name) => {
+        const t = env.required(name);
+        const p = ctx.ledger.move(env.id, name, t.node, requestOf(name));
+        await ctx.driver.kill(t.node, name).catch(() => undefined);
+        const moved: TaskStatus = {
+          ...t,
+          node: p.node,
+          cpus: p.cpus,
+          numa: p.numa,
+          state: 'STANDBY',
+          pid: undefined,
+          message: undefined,
+        };
+        env.taskMap.set(name, moved);
+        return moved;
+      },
+      beginRun: async (epochMs) => {
+        env.runNumber = await ctx.nextRun();
+        const start = new Date().toISOString();
+        env.times = { start };
+        env.emitRun('start', start);
+        env.runClockMs = epochMs;
+        return env.runNumber;
+      },
+      runTime: (time) => {
+        const at = new Date().toISOString();
+        env.times = { ...env.times, [RUN_TIME_FIELD[time]]: at };
+        env.emitRun(time, at);
+      },
+      spawn: (name, spec, traceparent) => ctx.driver.spawn(env.required(name).node, spec, traceparent),
+      command: (name, transition, payload, traceparent) =>
+        ctx.driver.transition(env.required(name).node, name, transition, payload, traceparent),
+      kill: (name) => ctx.driver.kill(env.required(name).node, name),
+      answered: (name, report) => {
+        const t = env.required(name);
+        t.message = report.message;
+        env.mirror(t, report);
+      },
+      taskFailed: async (name, message) => {
+        const t = env.required(name);
+        t.message = message;
+        if (taskAllows(t.state, 'GO_ERROR')) env.moveTaskState(t, 'GO_ERROR');
+        if (!t.critical) await env.taskFailed(t);
+      },
+      drain: (stopped) =>
+        ctx.drain?.(
+          {
+            id: env.id,
+            namespace: env.namespace,
+            run: env.runNumber,
+            readoutExcluded: env.taskList().some((t) => t.workload === 'readout' && t.excluded),
+          },
+          stopped,
+        ) ?? Promise.resolve(),
+    };
   }
 }

@@ -26,7 +26,7 @@ export class ControlEventSink {
   on(e: ControlEvent): void {
     this.raiseFor(e);
     if (e.kind !== 'task' || !e.excluded) {
-      const t = e.kind === 'task' ? this.o.environments.find(e.environment)?.tasks.get(e.task) : undefined;
+      const t = e.kind === 'task' ? this.o.environments.find(e.environment)?.task(e.task) : undefined;
       const s = controlSignal(
         e,
         t === undefined ? undefined : { workload: t.workload, critical: t.critical },

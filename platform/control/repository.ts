@@ -9,8 +9,8 @@ import type { EnvironmentTransition } from '../../protocol/states.js';
 import type { PlatformStore } from '../store/store.js';
 import type { TemplateText } from '../workflow/library.js';
 import { loadTemplate, parseTemplate, type VarValue, type WorkflowTemplate } from '../workflow/template.js';
-import type { Environment, MaskedCell } from './environment.js';
-import type { TaskStatus } from './types.js';
+import type { Environment } from './environment.js';
+import type { MaskedCell, TaskStatus } from './types.js';
 
 /** What a restart found in the store and made of it. */
 export interface RestoreSummary {
@@ -23,8 +23,6 @@ export interface RestoreSummary {
 }
 
 export interface RestoreHandlers {
-  /** An environment whose transition the restart cut (already put in ERROR through the table). */
-  readonly cut: (env: Environment, transition: EnvironmentTransition) => void;
   readonly unreadable: (id: string, label: string, err: unknown) => void;
 }
 
@@ -75,18 +73,19 @@ export class EnvironmentRepository {
   ): void {
     const prev = this.store.environment(env.id);
     const now = new Date().toISOString();
+    const saved = env.saved();
     this.store.saveEnvironment({
       id: env.id,
       namespace: env.namespace,
       templateFile: created?.label ?? prev?.templateFile ?? env.template.file,
       templateText: created?.text ?? prev?.templateText ?? null,
       vars: created?.vars ?? prev?.vars ?? {},
-      state: env.state,
+      state: saved.state,
       transition: env.transitionUnderWay ?? null,
-      run: env.run ?? null,
-      epochMs: env.epochMs ?? null,
-      masks: env.masks,
-      tasks: [...env.tasks.values()].map((t) => ({ ...t })),
+      run: saved.run ?? null,
+      epochMs: saved.epochMs ?? null,
+      masks: saved.masks,
+      tasks: saved.tasks,
       createdBy: prev?.createdBy ?? who,
       createdAt: prev?.createdAt ?? now,
       updatedAt: now,
@@ -135,18 +134,13 @@ export class EnvironmentRepository {
         // The stored view of a task is its status; its process id comes back with the agent's report.
         tasks: (rec.tasks as TaskStatus[]).map((t) => ({ ...t, pid: undefined })),
       });
-      if (rec.transition !== null && env.fail()) {
+      // Its control event (an ERS issue, a signal for an incident) says so, as a failed transition would.
+      if (rec.transition !== null && env.cutByRestart(rec.transition as EnvironmentTransition)) {
         interrupted.push(rec.id);
-        on.cut(env, rec.transition as EnvironmentTransition);
         this.save(env, 'platform');
       }
-      if (holdsResources(env)) holding++;
+      if (env.holdsResources()) holding++;
     }
     return { environments: this.envs.size, holdingResources: holding, interrupted, unreadable };
   }
-}
-
-/** Whether an environment's tasks hold cores and memory on their nodes (deployed and not yet exited). */
-export function holdsResources(env: Environment): boolean {
-  return env.state !== 'STANDBY' && env.state !== 'DONE' && env.tasks.size > 0;
 }

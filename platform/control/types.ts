@@ -39,6 +39,13 @@ export interface TaskStatus {
   message: string | undefined;
 }
 
+/** One masked cell of the detector. */
+export interface MaskedCell {
+  readonly chamber: number;
+  readonly layer: number;
+  readonly cell: number;
+}
+
 export type ControlStep = 'before' | 'leave' | 'enter' | 'after';
 export type ControlStatus = 'STARTED' | 'DONE_OK' | 'DONE_ERROR' | 'DONE_TIMEOUT';
 

@@ -6,7 +6,7 @@
 import type { Reconciliation } from '../../protocol/accounting.js';
 import type { ErsReporter } from '../../lib/ers.js';
 import type { KafkaClient } from '../../lib/kafka.js';
-import type { Environment } from '../control/environment.js';
+import type { DrainSubject } from '../control/environment.js';
 
 export interface DataPathOptions {
   readonly client: KafkaClient;
@@ -28,20 +28,20 @@ export function drained(r: Reconciliation, stopped: readonly string[], readoutEx
 export class DataPath {
   constructor(private readonly o: DataPathOptions) {}
 
-  async balance(env: Environment, run: number): Promise<Reconciliation> {
+  async balance(namespace: string, run: number): Promise<Reconciliation> {
     const { reconcileRun } = await import('../../lib/reconcile.js');
-    return reconcileRun(this.o.client, env.namespace, run);
+    return reconcileRun(this.o.client, namespace, run);
   }
 
   /** Resolves when the data path drained after `stopped` (or the time limit passed: an ERS Warning). */
-  async drain(env: Environment, stopped: readonly string[]): Promise<void> {
+  async drain(env: DrainSubject, stopped: readonly string[]): Promise<void> {
     const run = env.run;
     if (run === undefined) return;
     // A readout that failed never sends its final report: do not wait for it.
-    const readoutExcluded = [...env.tasks.values()].some((t) => t.workload === 'readout' && t.excluded);
+    const readoutExcluded = env.readoutExcluded;
     const limit = this.o.drainTimeoutMs ?? 60_000;
     const deadline = Date.now() + limit;
-    let r = await this.balance(env, run);
+    let r = await this.balance(env.namespace, run);
     while (!drained(r, stopped, readoutExcluded)) {
       if (Date.now() > deadline) {
         this.o.ers?.raise(
@@ -52,7 +52,7 @@ export class DataPath {
         return;
       }
       await new Promise((res) => setTimeout(res, this.o.pollMs ?? 250));
-      r = await this.balance(env, run);
+      r = await this.balance(env.namespace, run);
     }
   }
 }

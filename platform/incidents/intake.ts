@@ -139,7 +139,7 @@ export class IncidentIntake {
     const kind =
       envId === undefined || about === undefined
         ? undefined
-        : this.o.environments.find(envId)?.tasks.get(about)?.workload;
+        : this.o.environments.find(envId)?.task(about)?.workload;
     const s = ersSignal(i, kind);
     if (s !== undefined) this.signal(s);
   }
@@ -147,7 +147,7 @@ export class IncidentIntake {
   /** A task event from an agent: an unexpected exit is a signal (its ERROR state follows as a report). */
   taskEvent(node: string, r: TaskReport, event: string): void {
     if (event !== 'exited' || r.state === 'DONE') return;
-    const t = this.o.environments.find(r.environment)?.tasks.get(r.task);
+    const t = this.o.environments.find(r.environment)?.task(r.task);
     if (t === undefined || t.node !== node) return;
     this.signal(exitSignal(r.environment, r.task, t.workload, r.message ?? 'exited'));
   }
@@ -304,7 +304,7 @@ export function topologyOf(env: Environment): DataflowTopology {
     env.template.tasks.map((tt) => ({
       name: tt.name,
       workload: tt.workload,
-      node: env.tasks.get(tt.name)?.node ?? '',
+      node: env.task(tt.name)?.node ?? '',
       stage: roles.indexOf(tt.role),
       links: tt.resources.links,
     })),

@@ -5,7 +5,7 @@ import type { Environment } from '../control/environment.js';
 import type { PlatformStore } from '../store/store.js';
 
 export function updatePlatformGauges(m: Metrics, envs: readonly Environment[], store: PlatformStore): void {
-  const tasks = envs.flatMap((e) => [...e.tasks.values()]);
+  const tasks = envs.flatMap((e) => e.taskList());
   for (const s of environmentStates)
     m.gauge('daq_platform_environments')
       .labels({ state: s })

@@ -6,7 +6,6 @@ import { DaqError } from '../../protocol/errors.js';
 import type { EnvironmentTransition } from '../../protocol/states.js';
 import { traceparentOf } from '../../lib/tracing.js';
 import type { EnvironmentRepository } from '../control/repository.js';
-import { moveTask } from '../control/transitions/move-task.js';
 import type { TaskDriver, TaskStatus } from '../control/types.js';
 import { topologyOf } from '../incidents/intake.js';
 import type { Component } from '../incidents/types.js';
@@ -29,7 +28,7 @@ export class RunbookActions implements RecoveryTarget {
     return topologyOf(env)
       .tasksOf(c)
       .flatMap((x) => {
-        const t = env.tasks.get(x.name);
+        const t = env.task(x.name);
         // Not placed yet (a DEPLOY that failed) — nothing to act on; for the environment, only failed tasks.
         return t === undefined || (c.kind === 'environment' && t.state !== 'ERROR') ? [] : [t];
       });
@@ -44,13 +43,12 @@ export class RunbookActions implements RecoveryTarget {
   // async: a refusal (a critical task) rejects the promise rather than throwing at the caller.
   // eslint-disable-next-line @typescript-eslint/require-await
   async excludeTask(envId: string, task: string): Promise<void> {
-    this.o.environments.get(envId).exclude(this.task(envId, task), 'by runbook');
+    this.o.environments.get(envId).exclude(this.task(envId, task).name, 'by runbook');
   }
 
   /** Places a task again away from its node and brings it to the environment's state there. */
   async moveTask(envId: string, task: string): Promise<void> {
-    const env = this.o.environments.get(envId);
-    await env.onTaskReport(await moveTask(env, task));
+    await this.o.environments.get(envId).moveTask(task);
   }
 
   transition(environment: string, t: EnvironmentTransition, who: string): Promise<unknown> {
@@ -62,7 +60,7 @@ export class RunbookActions implements RecoveryTarget {
   }
 
   private task(envId: string, task: string): TaskStatus {
-    const t = this.o.environments.get(envId).tasks.get(task);
+    const t = this.o.environments.get(envId).task(task);
     if (t === undefined) throw new DaqError('NOT_FOUND', `no task ${task} in ${envId}`, { field: 'task' });
     return t;
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -13,7 +13,70 @@ function imports(file: string): string[] {
   return [...readFileSync(file, 'utf8').matchAll(/(?:from|import\()\s*'([^']+)'/g)].map((m) => m[1]!);
 }
 
+/**
+ * The files a module needs at load time: `import … from` and `export … from`, not `import type` /
+ * `export type` (erased) and not `import()` (loaded later, on demand).
+ */
+function loadImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^(import|export)\s+(type\s+)?[^;]*?from\s+'(\.[^']+)';/gms)) {
+    if (m[2] !== undefined) continue;
+    out.push(normalize(join(dirname(file), m[3]!.replace(/\.js$/, '.ts'))));
+  }
+  for (const m of text.matchAll(/^import\s+'(\.[^']+)';/gm))
+    out.push(normalize(join(dirname(file), m[1]!.replace(/\.js$/, '.ts'))));
+  return out;
+}
+
+/** One import cycle among these files, as the path that closes it; undefined when there is none. */
+export function findCycle(graph: ReadonlyMap<string, readonly string[]>): string[] | undefined {
+  const done = new Set<string>();
+  const path: string[] = [];
+  const onPath = new Set<string>();
+  const visit = (f: string): string[] | undefined => {
+    if (onPath.has(f)) return [...path.slice(path.indexOf(f)), f];
+    if (done.has(f)) return undefined;
+    onPath.add(f);
+    path.push(f);
+    for (const next of graph.get(f) ?? []) {
+      const c = visit(next);
+      if (c !== undefined) return c;
+    }
+    path.pop();
+    onPath.delete(f);
+    done.add(f);
+    return undefined;
+  };
+  for (const f of graph.keys()) {
+    const c = visit(f);
+    if (c !== undefined) return c;
+  }
+  return undefined;
+}
+
 describe('layering (one contract between the central and the per-node part)', () => {
+  it('has no import cycle: no module needs, while it loads, one that needs it back', () => {
+    assert.deepEqual(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+        ]),
+      ),
+      ['a', 'b', 'c', 'a'],
+      'the check finds a cycle',
+    );
+    const files = ['protocol', 'lib', 'agent', 'platform', 'deploy', 'bin', 'dashboards'].flatMap(sources);
+    const graph = new Map(files.map((f) => [f, loadImports(f)]));
+    assert.ok(
+      [...graph.values()].some((i) => i.length > 0),
+      'imports were read',
+    );
+    assert.equal(findCycle(graph)?.join(' → '), undefined);
+  });
+
   it('platform/ never imports agent/, and agent/ never imports platform/', () => {
     for (const f of sources('platform'))
       for (const i of imports(f)) assert.ok(!/(^|\/)agent\//.test(i), `${f} imports ${i}`);

@@ -11,7 +11,14 @@ import type { TaskDriver } from '../../platform/control/types.js';
 import { SimulatedDriver, simulatedNode } from '../helpers/simulated-driver.js';
 import { until } from '../helpers/until.js';
 import { loadRunbooks } from '../../platform/runbooks/runbook.js';
-import { moveTask } from '../../platform/control/transitions/move-task.js';
+import type { EnvironmentView } from '../../platform/platform.js';
+
+/** A task of an environment's view; fails the test naming it when there is none. */
+function taskOf(env: EnvironmentView, name: string): EnvironmentView['tasks'][number] {
+  const t = env.tasks.find((x) => x.name === name);
+  if (t === undefined) throw new Error(`${env.id} has no task ${name}`);
+  return t;
+}
 
 const TEMPLATE = { name: 'testbed' };
 // Two cores: the testbed's two processors take both; readouts and writer share (cores: 0).
@@ -68,21 +75,21 @@ describe('platform/platform', () => {
     const driver = new SimulatedDriver();
     const first = platform(driver);
     const id = await running(first, driver);
-    const run = first.model(id).run!;
+    const run = first.environment(id).run!;
     const free = first.ledger.free();
     const placed = first.ledger.placement(id);
     // The first platform dies without a word; the simulated agent keeps its tasks.
     const second = platform(driver);
     const summary = second.restore();
     assert.deepEqual(summary, { environments: 1, holdingResources: 1, interrupted: [], unreadable: [] });
-    const env = second.model(id);
+    const env = second.environment(id);
     assert.equal(env.state, 'RUNNING');
     assert.equal(env.run, run);
-    assert.ok(env.runTimes.startCompleted !== undefined, 'run times come back from the run registry');
+    assert.equal(env.runStart, first.environment(id).runStart, 'run times come back from the run registry');
     assert.deepEqual(second.ledger.placement(id), placed, 'the same placement, locked once');
     await second.agentRegistered(NODE, reportsOf(driver, 'n1'));
     assert.deepEqual(second.ledger.free(), free, 'the node registers with exactly the old locks');
-    assert.equal(env.rollUp(), 'RUNNING');
+    assert.equal(second.environment(id).rollUp, 'RUNNING');
     assert.throws(
       () => second.ledger.allocate('other', [{ task: 'x', cores: 1, memoryMiB: 0 }]),
       /cannot be placed/,
@@ -90,7 +97,7 @@ describe('platform/platform', () => {
     );
     await second.transition(id, 'STOP_ACTIVITY', 'bob');
     await second.transition(id, 'START_ACTIVITY', 'bob');
-    assert.equal(env.run, run + 1, 'run numbers go on from the store');
+    assert.equal(second.environment(id).run, run + 1, 'run numbers go on from the store');
   });
 
   it('puts an environment cut mid-transition in ERROR, naming the transition, and EXIT still cleans up', async () => {
@@ -112,7 +119,7 @@ describe('platform/platform', () => {
     const issues: ErsIssue[] = [];
     const second = platform(driver, issues);
     assert.deepEqual(second.restore().interrupted, [env.id]);
-    assert.equal(second.model(env.id).state, 'ERROR');
+    assert.equal(second.environment(env.id).state, 'ERROR');
     assert.ok(
       issues.some((i) => i.name === 'daqops.platform.TransitionFailed' && /START_ACTIVITY/.test(i.message)),
     );
@@ -137,8 +144,8 @@ describe('platform/platform', () => {
     });
     const reports = reportsOf(driver, 'n1').filter((r) => r.task !== 'readout-1');
     await p.agentRegistered(NODE, reports);
-    const env = p.model(id);
-    assert.equal(env.tasks.get('readout-1')?.excluded, true, 'a lost non-critical link is taken out');
+    const env = p.environment(id);
+    assert.equal(taskOf(env, 'readout-1').excluded, true, 'a lost non-critical link is taken out');
     assert.equal(env.state, 'RUNNING', 'and the run goes on');
     assert.equal(driver.tasks.has('leftover'), false, 'the stray task is stopped');
     assert.deepEqual(issues.map((i) => i.name).sort(), [
@@ -150,7 +157,7 @@ describe('platform/platform', () => {
       NODE,
       reportsOf(driver, 'n1').filter((r) => r.task !== 'writer'),
     );
-    assert.equal(env.state, 'ERROR', 'a lost critical task takes the environment to ERROR');
+    assert.equal(p.environment(id).state, 'ERROR', 'a lost critical task takes the environment to ERROR');
     assert.ok(
       issues.some((i) => i.name === 'daqops.platform.TaskFailed' && i.parameters['task'] === 'writer'),
     );
@@ -185,14 +192,15 @@ describe('platform/platform', () => {
     stores.push(store);
     const p = new Platform({ store, driver, brokers: [], runbooks: loadRunbooks('runbooks') });
     await p.agentRegistered(NODE, []);
-    const env = p.model(p.createEnvironment(TEMPLATE, {}, 'expert:bob').id);
-    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) await p.transition(env.id, t, 'bob');
+    const id = p.createEnvironment(TEMPLATE, {}, 'expert:bob').id;
+    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) await p.transition(id, t, 'bob');
     await p.agentRegistered(simulatedNode('n2', 1, 2), []);
     driver.log.length = 0;
     await p.agentLost('n1');
+    const env = p.environment(id);
     assert.equal(env.state, 'RUNNING', 'recovered, not ERROR');
     for (const name of ['processor-0', 'processor-1', 'writer']) {
-      const t = env.tasks.get(name)!;
+      const t = taskOf(env, name);
       assert.equal(t.node, 'n2', `${name} moved`);
       assert.equal(t.state, 'RUNNING');
       assert.deepEqual(
@@ -205,7 +213,7 @@ describe('platform/platform', () => {
       starts.length > 0 && starts.every((x) => x.payload['run'] === env.run),
       'the run number goes along',
     );
-    assert.equal(env.tasks.get('readout-0')?.excluded, true, 'non-critical tasks of the node are excluded');
+    assert.equal(taskOf(env, 'readout-0').excluded, true, 'non-critical tasks of the node are excluded');
     assert.deepEqual(
       p.ledger
         .placement(env.id)
@@ -227,28 +235,41 @@ describe('platform/platform', () => {
     const p = platform(driver);
     const id = await running(p, driver);
     await p.agentRegistered(simulatedNode('n2', 1, 2), []);
-    const env = p.model(id);
-    const started = driver.payloads.find((x) => x.task === 'readout-0' && x.transition === 'START');
-    assert.equal(typeof started?.payload['epochMs'], 'number', 'readouts get the run clock at START');
-    assert.equal(env.epochMs, started?.payload['epochMs']);
-    driver.payloads.length = 0;
-    await env.onTaskReport(await moveTask(env, 'readout-0'));
-    assert.equal(env.tasks.get('readout-0')?.node, 'n2');
-    assert.equal(env.tasks.get('readout-0')?.state, 'RUNNING');
-    assert.deepEqual(
+    const started = driver.payloads.filter((x) => x.transition === 'START' && /^readout-/.test(x.task));
+    const epochMs = started[0]?.payload['epochMs'];
+    assert.equal(typeof epochMs, 'number', 'readouts get the run clock at START');
+    assert.ok(
+      started.every((x) => x.payload['epochMs'] === epochMs),
+      'one clock for every link',
+    );
+    const movedWith = () =>
       driver.payloads
         .filter((x) => x.task === 'readout-0')
-        .map((x) => [x.transition, x.payload['epochMs'] ?? null]),
+        .map((x) => [x.transition, x.payload['epochMs'] ?? null]);
+    driver.payloads.length = 0;
+    const env = await p.moveTask(id, 'readout-0', 'expert:bob');
+    assert.equal(taskOf(env, 'readout-0').node, 'n2');
+    assert.equal(taskOf(env, 'readout-0').state, 'RUNNING');
+    assert.deepEqual(
+      movedWith(),
       [
         ['CONFIGURE', null],
-        ['START', started?.payload['epochMs']],
+        ['START', epochMs],
       ],
       'CONFIGURE then START with the same epoch, not a clock of its own',
     );
-    // A restarted platform keeps the clock too (it is in the store).
+    assert.ok(p.auditLog().some((a) => a.action === 'env.move-task' && a.detail === 'readout-0 → n2'));
+    // A restarted platform keeps the clock too (it is in the store): moved back, the same epoch.
     const again = platform(driver);
     again.restore();
-    assert.equal(again.model(id).epochMs, env.epochMs);
+    await again.agentRegistered(NODE, reportsOf(driver, 'n1'));
+    await again.agentRegistered(simulatedNode('n2', 1, 2), reportsOf(driver, 'n2'));
+    driver.payloads.length = 0;
+    await again.moveTask(id, 'readout-0', 'expert:bob');
+    assert.deepEqual(movedWith(), [
+      ['CONFIGURE', null],
+      ['START', epochMs],
+    ]);
   });
 
   it('a lost agent fails its tasks (non-critical excluded, critical → ERROR) and frees its node', async () => {
@@ -257,10 +278,10 @@ describe('platform/platform', () => {
     const p = platform(driver, issues);
     const id = await running(p, driver);
     await p.agentLost('n1');
-    const env = p.model(id);
+    const env = p.environment(id);
     assert.equal(env.state, 'ERROR');
-    assert.equal(env.tasks.get('readout-0')?.excluded, true);
-    assert.match(env.tasks.get('processor-0')?.message ?? '', /agent of node n1 lost/);
+    assert.equal(taskOf(env, 'readout-0').excluded, true);
+    assert.match(taskOf(env, 'processor-0').message ?? '', /agent of node n1 lost/);
     assert.deepEqual(p.ledger.free(), [], 'the node is gone from placement');
     assert.ok(issues.some((i) => i.name === 'daqops.platform.AgentLost' && i.parameters['node'] === 'n1'));
   });

@@ -1,18 +1,18 @@
 import { DaqError } from '../../../protocol/errors.js';
 import type { TaskTransition } from '../../../protocol/states.js';
 import { traceparentOf } from '../../../lib/tracing.js';
-import { markTaskFailed, type Environment } from '../environment.js';
 import type { TaskStatus } from '../types.js';
+import type { TransitionContext } from './context.js';
 
 /**
  * Sends one task transition to every active task in parallel. A non-critical task that fails is excluded
  * and the transition goes on; a critical one fails the transition (after all answers are in).
  */
 export async function commandTasks(
-  env: Environment,
+  env: TransitionContext,
   transition: TaskTransition,
-  payload: (t: TaskStatus) => Readonly<Record<string, unknown>> = () => ({}),
-  which: (t: TaskStatus) => boolean = () => true,
+  payload: (t: Readonly<TaskStatus>) => Readonly<Record<string, unknown>> = () => ({}),
+  which: (t: Readonly<TaskStatus>) => boolean = () => true,
 ): Promise<void> {
   const traceparent = traceparentOf();
   const failures: string[] = [];
@@ -22,14 +22,11 @@ export async function commandTasks(
       .filter(which)
       .map(async (t) => {
         try {
-          env.taskAnswered(
-            t,
-            await env.ctx.driver.transition(t.node, t.name, transition, payload(t), traceparent),
-          );
+          env.answered(t.name, await env.command(t.name, transition, payload(t), traceparent));
         } catch (err) {
-          markTaskFailed(t, err instanceof Error ? err.message : String(err));
-          if (t.critical) failures.push(`${t.name}: ${t.message}`);
-          else await env.taskFailed(t);
+          const message = err instanceof Error ? err.message : String(err);
+          await env.taskFailed(t.name, message);
+          if (t.critical) failures.push(`${t.name}: ${message}`);
         }
       }),
   );
@@ -41,9 +38,9 @@ export async function commandTasks(
  * The environment's roles in dataflow order (as the template lists them: readout → processing → storage),
  * each with its active tasks. START runs them downstream first, STOP upstream first.
  */
-export function stages(env: Environment): { role: string; tasks: TaskStatus[] }[] {
+export function stages(env: TransitionContext): { role: string; tasks: Readonly<TaskStatus>[] }[] {
   const roleOf = new Map(env.template.tasks.map((t) => [t.name, t.role]));
-  const out: { role: string; tasks: TaskStatus[] }[] = [];
+  const out: { role: string; tasks: Readonly<TaskStatus>[] }[] = [];
   for (const t of env.activeTasks()) {
     const role = roleOf.get(t.name) ?? '';
     const stage = out.find((s) => s.role === role);

@@ -1,5 +1,5 @@
-import type { Environment } from '../environment.js';
 import { commandTasks, stages } from './command-tasks.js';
+import type { TransitionContext } from './context.js';
 
 /** How far ahead of the readouts' STOP their common stop time lies (the command must reach them all). */
 export const STOP_LEAD_MS = 1000;
@@ -9,10 +9,8 @@ export const STOP_LEAD_MS = 1000;
  * what the stopped ones produced to be consumed (DUNE/ALICE: stop the readout, drain, then the rest); the
  * run's end times recorded.
  */
-export async function stopActivity(env: Environment): Promise<void> {
-  const run = env.run ?? -1;
-  env.runTimes.end = new Date().toISOString();
-  env.ctx.emit({ kind: 'run', environment: env.id, run, time: 'end', at: env.runTimes.end });
+export async function stopActivity(env: TransitionContext): Promise<void> {
+  env.runTime('end');
   // Upstream first, and each stage drains before the next stops: nothing produced is left unprocessed.
   const all = stages(env);
   const stopped: string[] = [];
@@ -27,14 +25,7 @@ export async function stopActivity(env: Environment): Promise<void> {
       (t) => names.has(t.name),
     );
     stopped.push(...new Set(stage.tasks.map((t) => t.workload)));
-    if (i < all.length - 1) await env.ctx.drain?.(env, stopped);
+    if (i < all.length - 1) await env.drain(stopped);
   }
-  env.runTimes.endCompleted = new Date().toISOString();
-  env.ctx.emit({
-    kind: 'run',
-    environment: env.id,
-    run,
-    time: 'end-completed',
-    at: env.runTimes.endCompleted,
-  });
+  env.runTime('end-completed');
 }

@@ -30,7 +30,7 @@ describe('platform/agents/reconciler', () => {
   it('a lost node frees its resources and fails its tasks; its return resolves the AgentLost signal', async () => {
     const { env, r, intake, ledger, issues } = reconciler();
     await env.transition('DEPLOY');
-    const node = env.tasks.get('proc')!.node;
+    const node = env.task('proc')!.node;
     await r.lost(node);
     assert.ok(!ledger.free().some((f) => f.node === node), 'the node is out of placement');
     assert.equal(env.state, 'ERROR', 'its critical task took the environment to ERROR');
@@ -57,11 +57,11 @@ describe('platform/agents/reconciler', () => {
   it('reports only move tasks placed on the reporting node', async () => {
     const { env, r } = reconciler();
     await env.transition('DEPLOY');
-    const node = env.tasks.get('proc')!.node;
+    const node = env.task('proc')!.node;
     const report = taskReport(env.id, 'proc', 'processor', 'CONFIGURED', { pid: 9 });
     await r.reports(node === 'n1' ? 'n2' : 'n1', [report]);
-    assert.equal(env.tasks.get('proc')!.state, 'STANDBY');
+    assert.equal(env.task('proc')!.state, 'STANDBY');
     await r.reports(node, [report]);
-    assert.equal(env.tasks.get('proc')!.state, 'CONFIGURED');
+    assert.equal(env.task('proc')!.state, 'CONFIGURED');
   });
 });

@@ -26,7 +26,7 @@ describe('platform/control/drills', () => {
       undefined,
       'a start it names is kept',
     );
-    env.tasks.get('ro-0')!.excluded = true;
+    env.exclude('ro-0', 'taken out for the test');
     assert.throws(
       () => drillFault(env, { kind: 'stalled-link', link: 0 }),
       /no running readout of .* reads link\(s\) 0/,

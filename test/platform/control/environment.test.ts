@@ -48,7 +48,7 @@ function setup(hooks = '', overrides: Partial<EnvironmentContext> = {}) {
     ...overrides,
   };
   const env = new Environment('env-1', parseTemplate(TEMPLATE + hooks, 'mini.yaml'), ctx);
-  return { env, driver, ledger, events, called };
+  return { env, ctx, driver, ledger, events, called };
 }
 
 /** The processor task's report when it has gone to ERROR. */
@@ -100,7 +100,7 @@ describe('platform/control/environment', () => {
     const { env, driver, ledger, events } = setup();
     await env.transition('DEPLOY');
     assert.deepEqual(
-      [...env.tasks.values()].map((t) => [t.name, t.node, t.cpus.length]),
+      env.taskList().map((t) => [t.name, t.node, t.cpus.length]),
       [
         ['ro-0', 'n1', 1],
         ['proc', 'n1', 2],
@@ -207,10 +207,10 @@ describe('platform/control/environment', () => {
       message: 'link down',
     });
     assert.equal(env.state, 'RUNNING');
-    assert.equal(env.tasks.get('ro-0')!.excluded, true);
+    assert.equal(env.task('ro-0')!.excluded, true);
     assert.equal(env.rollUp(), 'RUNNING', 'excluded tasks leave the roll-up');
     await env.transition('STOP_ACTIVITY');
-    assert.equal(env.tasks.get('ro-0')!.state, 'ERROR', 'an excluded task is no longer commanded');
+    assert.equal(env.task('ro-0')!.state, 'ERROR', 'an excluded task is no longer commanded');
 
     let healed = 0;
     const healing = setup('', { onTaskFailure: () => Promise.resolve(++healed > 0) });
@@ -230,7 +230,7 @@ describe('platform/control/environment', () => {
     await env.transition('DEPLOY');
     driver.failOn.set('ro-0', 'CONFIGURE');
     await env.transition('CONFIGURE');
-    assert.equal(env.tasks.get('ro-0')!.excluded, true);
+    assert.equal(env.task('ro-0')!.excluded, true);
     driver.failOn.set('proc', 'START');
     await assert.rejects(env.transition('START_ACTIVITY'), /critical task\(s\): proc: proc refuses START/);
     assert.equal(env.state, 'ERROR');
@@ -241,14 +241,14 @@ describe('platform/control/environment', () => {
   });
 
   it('refuses to deploy what does not fit, naming the task, and stays in STANDBY', async () => {
-    const { env } = setup();
+    const { ctx } = setup();
     const big = new Environment(
       'env-big',
       parseTemplate(TEMPLATE.replace('cores: 2', 'cores: 9'), 'mini.yaml'),
-      env.ctx,
+      ctx,
     );
     await assert.rejects(big.transition('DEPLOY'), /proc: needs 9 core/);
     assert.equal(big.state, 'STANDBY', 'nothing was placed, nothing to clean up');
-    assert.equal(big.tasks.size, 0);
+    assert.equal(big.taskList().length, 0);
   });
 });

@@ -51,13 +51,16 @@ describe('platform/control/repository', () => {
     first.store.close();
 
     const second = environments(new PlatformStore(file));
-    const cutEvents: string[] = [];
-    const summary = second.repo.restore({
-      cut: (e, t) => cutEvents.push(`${e.id} ${t} ${e.state}`),
-      unreadable: () => assert.fail('readable'),
-    });
+    const summary = second.repo.restore({ unreadable: () => assert.fail('readable') });
     assert.deepEqual(summary.interrupted, [cut.id]);
-    assert.deepEqual(cutEvents, [`${cut.id} DEPLOY ERROR`]);
+    assert.deepEqual(
+      second.events.flatMap((e) =>
+        e.kind === 'environment' && e.status === 'DONE_ERROR'
+          ? [`${e.environment} ${e.transition} ${e.state} ${e.error}`]
+          : [],
+      ),
+      [`${cut.id} DEPLOY ERROR cut by a platform restart; RECOVER or EXIT`],
+    );
     assert.equal(summary.holdingResources, 1, 'the cut DEPLOY was on record before it placed anything');
     const back = second.repo.get(env.id);
     assert.equal(back.state, 'RUNNING');
@@ -68,8 +71,8 @@ describe('platform/control/repository', () => {
       'run times come from the run registry, which this test did not fill',
     );
     assert.deepEqual(
-      [...back.tasks.values()].map((t) => [t.name, t.node, t.state, t.pid]),
-      [...env.tasks.values()].map((t) => [t.name, t.node, t.state, undefined]),
+      back.taskList().map((t) => [t.name, t.node, t.state, t.pid]),
+      env.taskList().map((t) => [t.name, t.node, t.state, undefined]),
       'tasks come back without their process ids (the agents report them)',
     );
     assert.equal(second.store.environment(cut.id)?.state, 'ERROR', 'the ERROR is on record');
@@ -97,7 +100,7 @@ describe('platform/control/repository', () => {
     });
     const { repo } = environments(store);
     const said: string[] = [];
-    const summary = repo.restore({ cut: () => undefined, unreadable: (id) => said.push(id) });
+    const summary = repo.restore({ unreadable: (id) => said.push(id) });
     assert.deepEqual(summary.unreadable, ['old-000001']);
     assert.deepEqual(said, ['old-000001']);
     assert.equal(repo.find('old-000001'), undefined);

@@ -74,7 +74,7 @@ describe('platform/incidents/intake', () => {
   it('counts ERS issues by severity and turns an unexpected exit into a signal about the task', async () => {
     const { env, i, metrics } = intake();
     await env.transition('DEPLOY');
-    const node = env.tasks.get('proc')!.node;
+    const node = env.task('proc')!.node;
     const exited = taskReport(env.id, 'proc', 'processor', 'ERROR', { message: 'signal SIGKILL' });
     i.taskEvent(node, exited, 'exited');
     i.taskEvent('elsewhere', exited, 'exited');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { RunbookActions } from '../../../platform/recovery/actions.js';
-import { environments, miniEnvironment } from '../../helpers/environments.js';
+import { environments, miniEnvironment, taskReport } from '../../helpers/environments.js';
 
 function actions() {
   const h = environments();
@@ -25,7 +25,7 @@ describe('platform/recovery/actions', () => {
       ['ro-0'],
     );
     assert.deepEqual(a.tasksOf(env.id, { kind: 'environment', id: env.id }), []);
-    env.tasks.get('proc')!.state = 'ERROR';
+    await env.onTaskReport(taskReport(env.id, 'proc', 'processor', 'ERROR'));
     assert.deepEqual(
       a.tasksOf(env.id, { kind: 'environment', id: env.id }).map((t) => t.name),
       ['proc'],
@@ -37,16 +37,16 @@ describe('platform/recovery/actions', () => {
     const { env, a, driver } = actions();
     await env.transition('DEPLOY');
     await env.transition('CONFIGURE');
-    const pid = env.tasks.get('proc')!.pid;
+    const pid = env.task('proc')!.pid;
     await a.restartTask(env.id, 'proc');
-    assert.notEqual(env.tasks.get('proc')!.pid, pid, 'a new process');
+    assert.notEqual(env.task('proc')!.pid, pid, 'a new process');
     await a.excludeTask(env.id, 'ro-0');
-    assert.equal(env.tasks.get('ro-0')!.excluded, true);
+    assert.equal(env.task('ro-0')!.excluded, true);
     await assert.rejects(a.excludeTask(env.id, 'proc'), /critical: it cannot be excluded/);
-    const from = env.tasks.get('proc')!.node;
+    const from = env.task('proc')!.node;
     await a.moveTask(env.id, 'proc');
-    assert.notEqual(env.tasks.get('proc')!.node, from);
-    assert.equal(env.tasks.get('proc')!.state, 'CONFIGURED');
+    assert.notEqual(env.task('proc')!.node, from);
+    assert.equal(env.task('proc')!.state, 'CONFIGURED');
     assert.ok(driver.tasks.has('proc'));
     for (const act of [() => a.restartTask(env.id, 'nope'), () => a.moveTask('gone', 'proc')])
       await assert.rejects(act(), (e: unknown) => (e as { code: string }).code === 'NOT_FOUND');
