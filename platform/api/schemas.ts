@@ -4,6 +4,7 @@
  * fuzz test against what the API really answers). docs/platform.md "HTTP API".
  */
 import { errorCodes } from '../../protocol/errors.js';
+import { faultKinds } from '../../protocol/faults.js';
 import { environmentStates, environmentTransitions, taskStates } from '../../protocol/states.js';
 import { incidentStates } from '../incidents/types.js';
 
@@ -99,7 +100,7 @@ export const faultBody: Schema = {
   type: 'object',
   required: ['kind'],
   maxProperties: 16,
-  properties: { kind: str(32) },
+  properties: { kind: { type: 'string', enum: [...faultKinds] } },
   additionalProperties: { anyOf: [{ type: 'string', maxLength: MAX_NAME }, { type: 'number' }] },
 };
 
@@ -463,9 +464,25 @@ export const templateList: Schema = {
 
 /** The live feed: server-sent events, one `change` event per thing that changed. */
 export const liveStream: Schema = {
-  type: 'string',
+  type: 'object',
   description:
-    'text/event-stream: `event: change` with data `{"kind": "environment"|"incident"|"run"|"agent", "id": "…"}`; a comment line every 15 s',
+    'text/event-stream: one `change` event per thing that changed, its data `{"kind": "environment"|"incident"|"run"|"agent", "id": "…"}`; a comment line every 15 s',
+  required: ['event', 'data'],
+  properties: {
+    event: { type: 'string', enum: ['change'] },
+    data: {
+      type: 'string',
+      contentMediaType: 'application/json',
+      contentSchema: {
+        type: 'object',
+        required: ['kind', 'id'],
+        properties: {
+          kind: { type: 'string', enum: ['environment', 'incident', 'run', 'agent'] },
+          id: { type: 'string' },
+        },
+      },
+    },
+  },
 };
 
 /** The dataflow of an environment: its tasks and the rates on its edges, from the agents' metrics. */

@@ -64,6 +64,9 @@ export interface ApiOptions {
   readonly grafanaUrl?: string | undefined;
 }
 
+/** The methods a path that does not take them answers with 405 (fastify routes HEAD with GET itself). */
+const OTHER_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
 /** What a route that commands agents may also answer: the agent failed, is away, or did not answer. */
 const AGENT_ERRORS = [409, 502, 503, 504] as const;
 
@@ -108,14 +111,18 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
 
   app.setErrorHandler((err: unknown, req, reply) => {
     const e = err as {
-      validation?: { instancePath?: string }[];
+      validation?: { instancePath?: string; keyword?: string; params?: { allowedValues?: unknown[] } }[];
       validationContext?: string;
       message?: string;
       statusCode?: number;
     };
     if (e.validation !== undefined) {
-      const where = `${e.validationContext ?? 'body'}${e.validation[0]?.instancePath ?? ''}`;
-      return send(reply, 'BAD_REQUEST', e.message ?? 'invalid request', where);
+      const first = e.validation[0];
+      const where = `${e.validationContext ?? 'body'}${first?.instancePath ?? ''}`;
+      // An enum refused: say what it takes.
+      const allowed = first?.keyword === 'enum' ? first.params?.allowedValues : undefined;
+      const message = `${e.message ?? 'invalid request'}${allowed === undefined ? '' : `: ${allowed.map(String).join(', ')}`}`;
+      return send(reply, 'BAD_REQUEST', message, where);
     }
     if (isDaqError(err)) return send(reply, err.code, err.message, err.field);
     const status = e.statusCode ?? 500;
@@ -405,6 +412,15 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
         req.principal = principal;
         return undefined;
       },
+      // A body the route may go without (resolve's note) is an empty object when none was sent.
+      ...(r.body !== undefined && r.bodyRequired === false
+        ? {
+            preValidation: (req: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+              req.body ??= {};
+              done();
+            },
+          }
+        : {}),
       handler: async (req, reply) => {
         if (r.stream !== undefined) {
           r.stream(req, reply);
@@ -412,6 +428,29 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
         }
         return reply.status(r.ok.status).send(await r.handler(req));
       },
+    });
+  }
+
+  // A path called with a method it does not take: 405 with the methods it does (HEAD goes with GET).
+  const methodsOf = new Map<string, Set<string>>();
+  for (const r of routes) {
+    const m = methodsOf.get(r.url) ?? new Set<string>();
+    m.add(r.method);
+    if (r.method === 'GET') m.add('HEAD');
+    methodsOf.set(r.url, m);
+  }
+  for (const [url, allowed] of methodsOf) {
+    const others = OTHER_METHODS.filter((m) => !allowed.has(m));
+    const allow = [...allowed].join(', ');
+    app.route({
+      method: others,
+      url,
+      handler: (req, reply) =>
+        send(
+          reply.header('allow', allow),
+          'METHOD_NOT_ALLOWED',
+          `${req.method} is not a method of ${url}; it takes ${allow}`,
+        ),
     });
   }
 
@@ -441,6 +480,7 @@ export function openApi(routes: readonly Route[]): Record<string, unknown> {
     404: 'no such resource',
     409: 'refused in the current state (the message names it)',
     413: 'body too large',
+    422: 'the request fits the schema but its content does not hold up (the message names the field)',
     415: 'the body must be application/json',
     500: 'internal error',
     502: 'an agent or a critical task failed',
@@ -455,6 +495,7 @@ export function openApi(routes: readonly Route[]): Record<string, unknown> {
     if (r.body !== undefined) {
       statuses.add(413);
       statuses.add(415);
+      statuses.add(422);
     }
     const params = Object.entries((r.params?.['properties'] ?? {}) as Record<string, S.Schema>).map(
       ([name, schema]) => ({

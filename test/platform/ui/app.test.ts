@@ -102,7 +102,7 @@ describe('platform/ui (Chromium against a real stack)', function () {
     assert.equal(await page.evaluate('document.activeElement?.id'), 'masks', 'the field kept the focus');
     // A cell that does not exist is named; a good one replaces the list.
     const masksCall = /^\/api\/v1\/environments\/[^/]+\/masks$/;
-    assert.equal(await clickForResponse(page, '#masks-form button[type=submit]', 'POST', masksCall), 400);
+    assert.equal(await clickForResponse(page, '#masks-form button[type=submit]', 'POST', masksCall), 422);
     await waitText(page, '#masks-error', /cells\[0\]\.chamber: no chamber 9/, 10_000);
     await fillField(page, '#masks', '1 2 3');
     assert.equal(await clickForResponse(page, '#masks-form button[type=submit]', 'POST', masksCall), 200);
