@@ -65,7 +65,7 @@ export interface ApiOptions {
 }
 
 /** The methods a path that does not take them answers with 405 (fastify routes HEAD with GET itself). */
-const OTHER_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const OTHER_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY'] as const;
 
 /** What a route that commands agents may also answer: the agent failed, is away, or did not answer. */
 const AGENT_ERRORS = [409, 502, 503, 504] as const;
@@ -416,7 +416,7 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
       ...(r.body !== undefined && r.bodyRequired === false
         ? {
             preValidation: (req: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-              req.body ??= {};
+              if (req.body === undefined) req.body = {};
               done();
             },
           }
@@ -442,16 +442,14 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
   for (const [url, allowed] of methodsOf) {
     const others = OTHER_METHODS.filter((m) => !allowed.has(m));
     const allow = [...allowed].join(', ');
-    app.route({
-      method: others,
-      url,
-      handler: (req, reply) =>
-        send(
-          reply.header('allow', allow),
-          'METHOD_NOT_ALLOWED',
-          `${req.method} is not a method of ${url}; it takes ${allow}`,
-        ),
-    });
+    // Answered before anything reads a body (a QUERY without a content type is not a 400 first).
+    const refuse = (req: FastifyRequest, reply: FastifyReply): FastifyReply =>
+      send(
+        reply.header('allow', allow),
+        'METHOD_NOT_ALLOWED',
+        `${req.method} is not a method of ${url}; it takes ${allow}`,
+      );
+    app.route({ method: others, url, onRequest: async (req, reply) => refuse(req, reply), handler: refuse });
   }
 
   // Prometheus scrapes without a token, as it does every exporter on the DAQ network; nothing here changes state.
