@@ -23,6 +23,7 @@ import {
   type EnvironmentTransition,
 } from '../protocol/states.js';
 import type { ErsReporter } from '../lib/ers.js';
+import type { Role, TokenHolder, TokenStore } from './api/auth.js';
 import type { Metrics } from '../lib/metrics.js';
 import { AgentReconciler } from './agents/reconciler.js';
 import { Environment, type EnvironmentContext } from './control/environment.js';
@@ -339,6 +340,19 @@ export class Platform {
   }
 
   /** The one place audit records are written: every state-changing call, refused ones too. */
+  /** A new token for a person (shown once, in the answer); ILLEGAL_TRANSITION when they hold one. Audited. */
+  createToken(book: TokenStore, name: string, role: Role, who: string): TokenHolder & { token: string } {
+    return this.audited(who, 'token.create', name, () => ({ result: book.create(name, role), detail: role }));
+  }
+
+  /** Revokes a person's token (their next call is 401); the last admin's is refused. Audited. */
+  revokeToken(book: TokenStore, name: string, who: string): TokenHolder {
+    return this.audited(who, 'token.revoke', name, () => {
+      const t = book.revoke(name);
+      return { result: t, detail: t.role };
+    });
+  }
+
   audit(e: { who: string; action: string; target: string; result: string; detail: string }): void {
     this.o.store.audit(e);
   }

@@ -23,7 +23,7 @@ export interface AlertmanagerPayload {
   readonly version: string;
   readonly groupKey: string;
   readonly status: 'firing' | 'resolved';
-  readonly receiver: string;
+  readonly receiver?: string | undefined;
   readonly alerts: readonly AlertmanagerAlert[];
 }
 

@@ -353,9 +353,15 @@ describe('platform/api tokens', () => {
       store
         .auditLog()
         .filter((a) => a.action.startsWith('token.'))
-        .map((a) => `${a.action} ${a.target}`)
+        .map((a) => `${a.action} ${a.target} ${a.result}`)
         .reverse(),
-      ['token.create carol', 'token.revoke carol'],
+      // The refusals are on record too: a second token for carol, the last admin's revoke.
+      [
+        'token.create carol ok',
+        'token.create carol error',
+        'token.revoke carol ok',
+        'token.revoke root error',
+      ],
     );
   });
 });
