@@ -1,26 +1,26 @@
 /**
- * The supervisor: starts each task as a child process (argv arrays, never a shell) with its CPUs and
- * memory node applied, verifies the placement from /proc, drives the task state machine over IPC with a
- * timeout per command, turns the task's output into ERS records, restarts it by policy when it dies and
- * reports it failed after the cap. Orphans of a previous agent are found and stopped on start.
+ * The supervisor: starts each task's process with its CPUs and memory node applied and verifies the
+ * placement (task-process.ts), drives the task state machine over IPC with a timeout per command
+ * (task-channel.ts), turns the task's output into ERS (task-output.ts), restarts it by policy when it dies
+ * and reports it failed after the cap. Orphans of a previous agent are found and stopped on start. Each
+ * task's record, and its state, is a SupervisedTask (task.ts): moved only through the task table.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { DaqError } from '../protocol/errors.js';
+import { DaqError, isErrorCode } from '../protocol/errors.js';
 import { nextTaskState, type TaskState, type TaskTransition } from '../protocol/states.js';
 import type { TaskEvent, TaskReport, TaskSpec } from '../protocol/agent-link.js';
-import type { ErsIssue } from '../protocol/ers.js';
 import type { ErsReporter } from '../lib/ers.js';
-import { daqopsCommand } from '../lib/paths.js';
 import { traceparentOf, withSpan } from '../lib/tracing.js';
-import { pinnedArgv, verifyPlacement, type PinningTools } from './pinning.js';
-import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
-import type { AgentToTask, TaskToAgent } from './workloads/task-ipc.js';
+import type { PinningTools } from './pinning.js';
+import { DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from './restart-policy.js';
+import { SupervisedTask } from './task.js';
+import { TaskChannel } from './task-channel.js';
+import { captureOutput } from './task-output.js';
+import { NODE_ENV_MARKER, TASK_ENV_MARKER, awaitPlacement, launch } from './task-process.js';
 
-export const NODE_ENV_MARKER = 'DAQOPS_AGENT_NODE';
-export const TASK_ENV_MARKER = 'DAQOPS_TASK';
+export { NODE_ENV_MARKER, TASK_ENV_MARKER };
 
 export interface SupervisorOptions {
   readonly node: string;
@@ -42,32 +42,10 @@ export interface SupervisorOptions {
   readonly selfRestart?: () => boolean;
 }
 
-interface Managed {
-  readonly spec: TaskSpec;
-  child: ChildProcess | undefined;
-  state: TaskState;
-  /** Transitions that brought the task to its state, replayed after a restart. */
-  history: { transition: TaskTransition; payload: Readonly<Record<string, unknown>> }[];
-  readonly policy: RestartPolicy;
-  restarts: number;
-  failed: boolean;
-  stopping: boolean;
-  cpus: string | undefined;
-  mems: string | undefined;
-  message: string | undefined;
-  nextId: number;
-  readonly pending: Map<
-    number,
-    { resolve: (m: TaskToAgent) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
-  >;
-  ready: Promise<void> | undefined;
-  restartTimer: NodeJS.Timeout | undefined;
-}
-
 export type { TaskEvent };
 
 export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEvent] }> {
-  private readonly tasks = new Map<string, Managed>();
+  private readonly tasks = new Map<string, SupervisedTask>();
   private readonly now: () => number;
 
   constructor(private readonly o: SupervisorOptions) {
@@ -100,27 +78,11 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
   }
 
   reports(): TaskReport[] {
-    return [...this.tasks.values()].map((m) => this.report(m));
-  }
-
-  report(m: Managed): TaskReport {
-    return {
-      task: m.spec.task,
-      environment: m.spec.environment,
-      kind: m.spec.kind,
-      state: m.state,
-      pid: m.child?.pid,
-      restarts: m.restarts,
-      cpus: m.cpus,
-      mems: m.mems,
-      failed: m.failed,
-      message: m.message,
-    };
+    return [...this.tasks.values()].map((t) => t.report());
   }
 
   get(task: string): TaskReport | undefined {
-    const m = this.tasks.get(task);
-    return m === undefined ? undefined : this.report(m);
+    return this.tasks.get(task)?.report();
   }
 
   /** Starts a task's process in STANDBY. */
@@ -129,184 +91,66 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
       throw new DaqError('INVALID_CONFIG', `task ${spec.task} already exists on ${this.o.node}`, {
         field: 'task',
       });
-    const m: Managed = {
-      spec,
-      child: undefined,
-      state: 'STANDBY',
-      history: [],
-      policy: new RestartPolicy(this.o.restart ?? DEFAULT_RESTART_POLICY, this.now),
-      restarts: 0,
-      failed: false,
-      stopping: false,
-      cpus: undefined,
-      mems: undefined,
-      message: undefined,
-      nextId: 1,
-      pending: new Map(),
-      ready: undefined,
-      restartTimer: undefined,
-    };
-    this.tasks.set(spec.task, m);
+    const t = new SupervisedTask(spec, this.o.restart ?? DEFAULT_RESTART_POLICY, this.now);
+    this.tasks.set(spec.task, t);
     await withSpan(
       `agent spawn ${spec.task}`,
       { 'daq.task': spec.task, 'daq.node': this.o.node },
-      () => this.start(m),
+      () => this.start(t),
       traceparent,
     );
-    return this.report(m);
+    return t.report();
   }
 
-  private isWorkload(spec: TaskSpec): boolean {
-    return spec.kind !== 'command';
-  }
-
-  private async start(m: Managed): Promise<void> {
-    const spec = m.spec;
-    const base = this.isWorkload(spec)
-      ? (() => {
-          const c = daqopsCommand();
-          return [c.command, ...c.args, 'workload', spec.kind, '--ipc'];
-        })()
-      : [...(spec.argv ?? [])];
-    if (base.length === 0)
-      throw new DaqError('INVALID_CONFIG', `task ${spec.task}: a command task needs argv`, { field: 'argv' });
-    const pinned = pinnedArgv(base, { cpus: spec.cpus, memoryNode: spec.memoryNode }, this.o.tools);
-    if (pinned.warning !== undefined) {
-      this.o.ers.raise('daqops.agent.MemoryBindingUnavailable', `task ${spec.task}: ${pinned.warning}`, {
-        task: spec.task,
-      });
-    }
-    const [cmd, ...args] = pinned.argv;
-    const child = spawn(cmd!, args, {
-      stdio: this.isWorkload(spec) ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, [NODE_ENV_MARKER]: this.o.node, [TASK_ENV_MARKER]: spec.task },
+  /** A process for the task, ready for commands, its placement checked; a `command` task then runs. */
+  private async start(t: SupervisedTask): Promise<void> {
+    const { child, ready, memoryBound } = launch(t.spec, {
+      node: this.o.node,
+      tools: this.o.tools,
+      ers: this.o.ers,
+      readyTimeoutMs: this.o.spawnTimeoutMs ?? 60_000,
     });
-    m.child = child;
-    m.state = 'STANDBY';
-    m.message = undefined;
-    this.captureOutput(m, child);
-    child.on('message', (msg: TaskToAgent) => this.onMessage(m, msg));
-    child.once('exit', (code, signal) => this.onExit(m, child, code, signal));
-    m.ready = this.isWorkload(spec)
-      ? new Promise<void>((resolve, reject) => {
-          const limit = this.o.spawnTimeoutMs ?? 60_000;
-          const t = setTimeout(
-            () =>
-              reject(new DaqError('TIMEOUT', `task ${spec.task} did not report ready within ${limit} ms`)),
-            limit,
-          );
-          child.once('message', () => {
-            clearTimeout(t);
-            resolve();
-          });
-          child.once('exit', () => {
-            clearTimeout(t);
-            reject(new DaqError('TASK_FAILED', `task ${spec.task} exited before it was ready`));
-          });
-        })
-      : new Promise<void>((resolve, reject) => {
-          child.once('spawn', () => resolve());
-          child.once('error', reject);
-        });
-    await m.ready;
-    if (!this.isWorkload(spec)) m.state = 'RUNNING';
-    await this.verify(m, pinned.memoryBound);
-  }
-
-  /** Reads back the placement; a mismatch is an Error issue, never silent. */
-  private async verify(m: Managed, memoryBound: boolean): Promise<void> {
-    const pid = m.child?.pid;
+    t.child = child;
+    t.processStarted();
+    captureOutput(t.spec.task, child, this.o.ers, this.o.forwardErs);
+    t.channel = t.isWorkload
+      ? new TaskChannel(t.spec.task, child, (state, message) => this.onOwnMove(t, state, message))
+      : undefined;
+    child.once('exit', (code, signal) => this.onExit(t, child, code, signal));
+    await ready;
+    if (!t.isWorkload) t.move('LAUNCH');
+    const pid = child.pid;
     if (pid === undefined) return;
-    let v = verifyPlacement(pid, { cpus: m.spec.cpus, memoryNode: m.spec.memoryNode }, memoryBound);
-    // numactl/taskset exec the target: give the exec a moment before calling it wrong.
-    for (let i = 0; i < 20 && !v.ok; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      v = verifyPlacement(pid, { cpus: m.spec.cpus, memoryNode: m.spec.memoryNode }, memoryBound);
-    }
-    m.cpus = v.cpus;
-    m.mems = v.mems;
+    const v = await awaitPlacement(pid, { cpus: t.spec.cpus, memoryNode: t.spec.memoryNode }, memoryBound);
+    t.cpus = v.cpus;
+    t.mems = v.mems;
+    // A placement that differs is an Error issue, never silent.
     if (!v.ok) {
       this.o.ers.raise(
         'daqops.agent.PinningFailed',
-        `task ${m.spec.task}: ${v.problem ?? 'placement differs'}`,
-        { task: m.spec.task, pid },
+        `task ${t.spec.task}: ${v.problem ?? 'placement differs'}`,
+        { task: t.spec.task, pid },
       );
-      this.emit('task-event', this.report(m), 'pinning-failed');
+      this.emit('task-event', t.report(), 'pinning-failed');
     }
+  }
+
+  /** The workload moved by itself (finished a bounded run, failed): mirrored through the table. */
+  private onOwnMove(t: SupervisedTask, state: TaskState, message: string | undefined): void {
+    if (!t.movedByItself(state)) return this.unexpected(t, state);
+    t.message = message;
+    this.emit('task-event', t.report(), 'state');
   }
 
   private timeout(): number {
     return this.o.commandTimeoutMs ?? 15_000;
   }
 
-  private captureOutput(m: Managed, child: ChildProcess): void {
-    for (const [stream, severity] of [
-      [child.stdout, 'Information'],
-      [child.stderr, 'Warning'],
-    ] as const) {
-      if (stream === null) continue;
-      createInterface({ input: stream }).on('line', (line) => {
-        if (line.trim() === '' || line.includes('Unknown user config')) return;
-        // A workload's own ERS record: forward it as is. Anything else becomes a WorkloadOutput record.
-        if (line.startsWith('{"ers":')) {
-          try {
-            this.o.forwardErs((JSON.parse(line) as { ers: ErsIssue }).ers);
-            return;
-          } catch {
-            // not an ERS record after all
-          }
-        }
-        this.o.ers.raise(
-          'daqops.agent.WorkloadOutput',
-          line.slice(0, 2000),
-          { task: m.spec.task, stream: severity === 'Warning' ? 'stderr' : 'stdout' },
-          { severity },
-        );
-      });
-    }
-  }
-
-  private onMessage(m: Managed, msg: TaskToAgent): void {
-    if (msg.type === 'reply' || msg.type === 'metrics') {
-      const p = m.pending.get(msg.id);
-      if (p !== undefined) {
-        clearTimeout(p.timer);
-        m.pending.delete(msg.id);
-        p.resolve(msg);
-      }
-      if (msg.type === 'reply') m.state = msg.state;
-    } else if (msg.type === 'state') {
-      m.state = msg.state;
-      m.message = msg.message;
-      this.emit('task-event', this.report(m), 'state');
-    }
-  }
-
-  private request(
-    m: Managed,
-    msg:
-      | Omit<Extract<AgentToTask, { type: 'command' }>, 'id'>
-      | { type: 'metrics' }
-      | Omit<Extract<AgentToTask, { type: 'fault' }>, 'id'>,
-    timeoutMs: number,
-  ): Promise<TaskToAgent> {
-    const child = m.child;
-    if (child?.connected !== true)
-      return Promise.reject(new DaqError('TASK_FAILED', `task ${m.spec.task} has no running process`));
-    const id = m.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        m.pending.delete(id);
-        reject(
-          new DaqError(
-            'TIMEOUT',
-            `task ${m.spec.task}: ${msg.type === 'command' ? msg.transition : msg.type} not answered within ${timeoutMs} ms`,
-          ),
-        );
-      }, timeoutMs);
-      m.pending.set(id, { resolve, reject, timer });
-      child.send({ ...msg, id });
-    });
+  private task(name: string): SupervisedTask {
+    const t = this.tasks.get(name);
+    if (t === undefined)
+      throw new DaqError('NOT_FOUND', `no task ${name} on ${this.o.node}`, { field: 'task' });
+    return t;
   }
 
   /** Drives a task transition; rejects with ILLEGAL_TRANSITION, TIMEOUT or the task's own error. */
@@ -317,32 +161,31 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     traceparent?: string,
     timeoutMs = this.timeout(),
   ): Promise<TaskReport> {
-    const m = this.tasks.get(task);
-    if (m === undefined)
-      throw new DaqError('NOT_FOUND', `no task ${task} on ${this.o.node}`, { field: 'task' });
+    const t = this.task(task);
     return withSpan(
       `agent ${transition} ${task}`,
       { 'daq.task': task, 'daq.transition': transition, 'daq.node': this.o.node },
       async () => {
-        nextTaskState(m.state, transition);
-        if (!this.isWorkload(m.spec)) {
-          m.state = nextTaskState(m.state, transition);
-        } else {
-          const r = await this.request(
-            m,
+        // Refused here, before anything is sent, when the table has no such move from where the task is.
+        nextTaskState(t.state, transition);
+        if (t.channel !== undefined) {
+          const r = await t.channel.request(
             { type: 'command', transition, payload, traceparent: traceparentOf() },
             timeoutMs,
           );
           if (r.type === 'reply' && !r.ok) {
+            const code = r.error?.code;
+            // The workload's own code when it is one of the catalogue (a config it refused), else TASK_FAILED.
             throw new DaqError(
-              r.error?.code === 'ILLEGAL_TRANSITION' ? 'ILLEGAL_TRANSITION' : 'INVALID_CONFIG',
+              isErrorCode(code) ? code : 'TASK_FAILED',
               `task ${task} ${transition}: ${r.error?.message ?? 'failed'}`,
             );
           }
-        }
-        m.history = historyAfter(m.history, transition, payload);
-        if (transition === 'EXIT') await this.stop(m);
-        return this.report(m);
+          t.commanded(transition, payload);
+          if (r.type === 'reply' && r.state !== t.state) this.unexpected(t, r.state);
+        } else t.commanded(transition, payload);
+        if (transition === 'EXIT') await this.stop(t, 'for-good');
+        return t.report();
       },
       traceparent,
     );
@@ -350,39 +193,41 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
 
   /** Hands a drill fault to a running readout; rejects with the task's reason when it does not take it. */
   async fault(task: string, fault: unknown, timeoutMs = this.timeout()): Promise<TaskReport> {
-    const m = this.tasks.get(task);
-    if (m === undefined)
-      throw new DaqError('NOT_FOUND', `no task ${task} on ${this.o.node}`, { field: 'task' });
-    if (!this.isWorkload(m.spec))
+    const t = this.task(task);
+    if (t.channel === undefined)
       throw new DaqError('INVALID_FAULT', `task ${task} is a command, not a readout`, { field: 'task' });
-    const r = await this.request(m, { type: 'fault', fault }, timeoutMs);
+    const r = await t.channel.request({ type: 'fault', fault }, timeoutMs);
     if (r.type === 'reply' && !r.ok)
       throw new DaqError('INVALID_FAULT', `task ${task}: ${r.error?.message ?? 'fault refused'}`, {
         field: 'fault',
       });
-    return this.report(m);
+    return t.report();
   }
 
   /** Every workload's metrics (prom-client JSON), asked over IPC; a task that does not answer is skipped. */
   async metrics(timeoutMs = 2000): Promise<unknown[][]> {
-    const out = await Promise.all(
-      [...this.tasks.values()]
-        .filter((m) => this.isWorkload(m.spec) && m.child?.connected === true)
-        .map((m) =>
-          this.request(m, { type: 'metrics' }, timeoutMs).then(
-            (r) => (r.type === 'metrics' ? r.metrics : []),
-            () => [],
-          ),
-        ),
+    return Promise.all(
+      [...this.tasks.values()].flatMap((t) =>
+        t.channel === undefined || t.child?.connected !== true
+          ? []
+          : [
+              t.channel.request({ type: 'metrics' }, timeoutMs).then(
+                (r) => (r.type === 'metrics' ? r.metrics : []),
+                () => [],
+              ),
+            ],
+      ),
     );
-    return out;
   }
 
-  /** Stops a task's process: EXIT was sent already or the process gets SIGTERM, then SIGKILL after the timeout. */
-  private async stop(m: Managed): Promise<void> {
-    m.stopping = true;
-    if (m.restartTimer !== undefined) clearTimeout(m.restartTimer);
-    const child = m.child;
+  /**
+   * Stops a task's process — EXIT was sent already, or it gets SIGTERM, then SIGKILL after the timeout —
+   * for good (its task is DONE) or to start it again (in ERROR until the new process is up).
+   */
+  private async stop(t: SupervisedTask, why: 'for-good' | 'for-restart'): Promise<void> {
+    t.stopping = why;
+    if (t.restartTimer !== undefined) clearTimeout(t.restartTimer);
+    const child = t.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     const grace = this.o.stopTimeoutMs ?? 10_000;
@@ -395,11 +240,11 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
 
   /** Removes a task, stopping its process (SIGTERM, SIGKILL after the timeout). */
   async kill(task: string): Promise<void> {
-    const m = this.tasks.get(task);
-    if (m === undefined) return;
-    m.stopping = true;
-    m.child?.kill('SIGTERM');
-    await this.stop(m);
+    const t = this.tasks.get(task);
+    if (t === undefined) return;
+    t.stopping = 'for-good';
+    t.child?.kill('SIGTERM');
+    await this.stop(t, 'for-good');
     this.tasks.delete(task);
   }
 
@@ -407,48 +252,53 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     await Promise.all([...this.tasks.keys()].map((t) => this.kill(t)));
   }
 
-  private onExit(m: Managed, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (m.child !== child) return;
-    for (const p of m.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new DaqError('TASK_FAILED', `task ${m.spec.task} exited (${signal ?? `code ${code}`})`));
-    }
-    m.pending.clear();
+  private onExit(
+    t: SupervisedTask,
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
+    if (t.child !== child) return;
     const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
-    if (m.stopping) {
-      m.state = 'DONE';
-      m.child = undefined;
-      this.emit('task-event', this.report(m), 'exited');
+    t.channel?.closed(signal ?? `code ${code}`);
+    t.channel = undefined;
+    if (t.stopping !== undefined) {
+      t.child = undefined;
+      if (t.stopping === 'for-restart') {
+        t.moveIfAllowed('GO_ERROR');
+        return;
+      }
+      t.moveIfAllowed('KILL');
+      this.emit('task-event', t.report(), 'exited');
       return;
     }
-    m.message = `exited unexpectedly (${how})`;
-    this.o.ers.raise('daqops.agent.TaskExited', `task ${m.spec.task} ${m.message}`, {
-      task: m.spec.task,
+    t.message = `exited unexpectedly (${how})`;
+    this.o.ers.raise('daqops.agent.TaskExited', `task ${t.spec.task} ${t.message}`, {
+      task: t.spec.task,
       code: code ?? -1,
       signal: signal ?? '',
     });
-    this.emit('task-event', this.report(m), 'exited');
+    this.emit('task-event', t.report(), 'exited');
+    t.child = undefined;
+    // In ERROR from now on, until a new process is up (by policy here, or by the platform's runbook).
+    t.moveIfAllowed('GO_ERROR');
     if (this.o.selfRestart?.() === false) {
       // The platform decides: the task is in ERROR until it restarts, excludes or moves it.
-      m.state = 'ERROR';
-      m.child = undefined;
-      this.emit('task-event', this.report(m), 'failed');
+      this.emit('task-event', t.report(), 'failed');
       return;
     }
-    const d = m.policy.onExit();
+    const d = t.policy.onExit();
     if (d.action === 'give-up') {
-      m.failed = true;
-      m.state = 'ERROR';
-      m.child = undefined;
-      m.message = `failed: ${d.restartsInWindow} restarts within the policy window, giving up (last: ${how})`;
-      this.o.ers.raise('daqops.agent.TaskFailed', `task ${m.spec.task} ${m.message}`, {
-        task: m.spec.task,
+      t.failed = true;
+      t.message = `failed: ${d.restartsInWindow} restarts within the policy window, giving up (last: ${how})`;
+      this.o.ers.raise('daqops.agent.TaskFailed', `task ${t.spec.task} ${t.message}`, {
+        task: t.spec.task,
         restarts: d.restartsInWindow,
       });
-      this.emit('task-event', this.report(m), 'failed');
+      this.emit('task-event', t.report(), 'failed');
       return;
     }
-    m.restartTimer = setTimeout(() => void this.restart(m, d.attempt), d.delayMs);
+    t.restartTimer = setTimeout(() => void this.restart(t, d.attempt), d.delayMs);
   }
 
   /**
@@ -456,76 +306,64 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
    * again on the same cores and replays the transitions that had brought it to its state.
    */
   async restartNow(task: string, traceparent?: string): Promise<TaskReport> {
-    const m = this.tasks.get(task);
-    if (m === undefined)
-      throw new DaqError('NOT_FOUND', `no task ${task} on ${this.o.node}`, { field: 'task' });
+    const t = this.task(task);
     return withSpan(
       `agent restart ${task}`,
       { 'daq.task': task, 'daq.node': this.o.node },
       async () => {
-        if (m.restartTimer !== undefined) clearTimeout(m.restartTimer);
-        if (m.child !== undefined) {
-          await this.stop(m);
-          m.child = undefined;
-        }
-        m.stopping = false;
-        m.failed = false;
-        await this.start(m);
-        m.restarts++;
-        await this.replay(m);
-        this.emit('task-event', this.report(m), 'restarted');
-        return this.report(m);
+        if (t.restartTimer !== undefined) clearTimeout(t.restartTimer);
+        if (t.child !== undefined) await this.stop(t, 'for-restart');
+        t.stopping = undefined;
+        t.failed = false;
+        await this.start(t);
+        t.restarted();
+        await this.replay(t);
+        this.emit('task-event', t.report(), 'restarted');
+        return t.report();
       },
       traceparent,
     );
   }
 
-  private async replay(m: Managed): Promise<void> {
-    for (const h of m.history) {
-      if (!this.isWorkload(m.spec)) break;
-      const r = await this.request(
-        m,
+  /** The transitions that had brought the task to its state, sent again to its new process. */
+  private async replay(t: SupervisedTask): Promise<void> {
+    if (t.channel === undefined) return;
+    for (const h of t.history) {
+      const r = await t.channel.request(
         { type: 'command', transition: h.transition, payload: h.payload },
         this.timeout(),
       );
       if (r.type === 'reply' && !r.ok)
         throw new DaqError('TASK_FAILED', r.error?.message ?? `${h.transition} failed`);
+      t.move(h.transition);
     }
   }
 
   /** Starts the process again and replays the transitions that had brought it to its state. */
-  private async restart(m: Managed, attempt: number): Promise<void> {
+  private async restart(t: SupervisedTask, attempt: number): Promise<void> {
     try {
-      await this.start(m);
-      m.restarts++;
-      await this.replay(m);
-      this.emit('task-event', this.report(m), 'restarted');
+      await this.start(t);
+      t.restarted();
+      await this.replay(t);
+      this.emit('task-event', t.report(), 'restarted');
     } catch (err) {
       this.o.ers.raise(
         'daqops.agent.TaskExited',
-        `task ${m.spec.task}: restart ${attempt} failed`,
-        { task: m.spec.task },
+        `task ${t.spec.task}: restart ${attempt} failed`,
+        { task: t.spec.task },
         { cause: err },
       );
-      m.child?.kill('SIGKILL');
+      t.child?.kill('SIGKILL');
     }
   }
-}
 
-/** The shortest list of transitions that leads from STANDBY to where `transition` leaves the task. */
-function historyAfter(
-  history: { transition: TaskTransition; payload: Readonly<Record<string, unknown>> }[],
-  transition: TaskTransition,
-  payload: Readonly<Record<string, unknown>>,
-): { transition: TaskTransition; payload: Readonly<Record<string, unknown>> }[] {
-  switch (transition) {
-    case 'CONFIGURE':
-      return [{ transition, payload }];
-    case 'START':
-      return [...history.filter((h) => h.transition === 'CONFIGURE'), { transition, payload }];
-    case 'STOP':
-      return history.filter((h) => h.transition === 'CONFIGURE');
-    default:
-      return [];
+  /** The workload's state and the agent's record disagree: said, never silent. */
+  private unexpected(t: SupervisedTask, reported: TaskState): void {
+    this.o.ers.raise(
+      'daqops.agent.UnexpectedTaskState',
+      `task ${t.spec.task} reports ${reported} where the task table leads to ${t.state}`,
+      { task: t.spec.task, state: reported },
+      { severity: 'Warning' },
+    );
   }
 }

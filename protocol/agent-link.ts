@@ -97,7 +97,7 @@ export type AgentToPlatform =
     };
 
 /** The task transitions a command may carry (KILL is the agent's own, never commanded). */
-export type CommandedTaskTransition = Exclude<TaskTransition, 'KILL'>;
+export type CommandedTaskTransition = Exclude<TaskTransition, 'KILL' | 'LAUNCH'>;
 
 /** One message type per action: what each carries is checked by the compiler on both ends. */
 export type TaskCommand =

@@ -157,6 +157,11 @@ export const ersIssueCatalogue = {
     severity: 'Error',
     description: 'A task did not get the CPUs or memory node it was given.',
   },
+  'daqops.agent.UnexpectedTaskState': {
+    severity: 'Warning',
+    description:
+      "A workload reported a state the task table does not lead to from the agent's record of it; the record keeps the table's state.",
+  },
   'daqops.agent.MemoryBindingUnavailable': {
     severity: 'Warning',
     description: 'NUMA memory binding (numactl) is unavailable: CPUs pinned, memory not bound.',

@@ -69,6 +69,7 @@ export const taskTransitions = [
   'GO_ERROR',
   'RECOVER',
   'KILL',
+  'LAUNCH',
 ] as const;
 export type TaskTransition = (typeof taskTransitions)[number];
 
@@ -85,10 +86,16 @@ export const taskMachine: Readonly<
   // The process stopped from outside its state machine (its environment's EXIT, a move, a stray): done,
   // from whatever state it was in. Never sent to a task; the agent kills the process.
   KILL: { from: ['STANDBY', 'CONFIGURED', 'RUNNING', 'ERROR'], to: 'DONE' },
+  // A `command` task (a plain program, no state machine of its own) runs as soon as its process is up.
+  // Never sent to a task; the agent takes it when the program has started.
+  LAUNCH: { from: ['STANDBY'], to: 'RUNNING' },
 };
 
-/** The task transitions the platform commands a task's process to take (KILL is the agent's own). */
-export const commandedTaskTransitions = taskTransitions.filter((t) => t !== 'KILL');
+/** The task transitions the agent takes itself and the platform never commands. */
+const agentOwnTransitions: readonly TaskTransition[] = ['KILL', 'LAUNCH'];
+
+/** The task transitions the platform commands a task's process to take. */
+export const commandedTaskTransitions = taskTransitions.filter((t) => !agentOwnTransitions.includes(t));
 
 /** Whether a task state may take a transition (the table, without throwing). */
 export function taskAllows(state: TaskState, transition: TaskTransition): boolean {

@@ -35,9 +35,10 @@ export async function runTaskRuntime(
     | { controller: AbortController; done: Promise<unknown>; stop: RunStop; readout?: ReadoutWorkload }
     | undefined;
 
-  const setState = (s: TaskState, message?: string): void => {
-    state = s;
-    send({ type: 'state', state: s, ...(message === undefined ? {} : { message }) });
+  /** A move the workload takes by itself (a bounded run finished, a run failed), through the table, told to the agent. */
+  const moveByItself = (t: 'STOP' | 'GO_ERROR', message: string): void => {
+    state = nextTaskState(state, t);
+    send({ type: 'state', state, message });
   };
 
   const apply = async (t: TaskTransition, payload: Readonly<Record<string, unknown>>): Promise<void> => {
@@ -85,13 +86,13 @@ export async function runTaskRuntime(
           // A bounded workload (a readout with a timeframe limit) finished by itself.
           if (running?.controller === controller && state === 'RUNNING') {
             running = undefined;
-            setState('CONFIGURED', 'finished');
+            moveByItself('STOP', 'finished');
           }
         },
         (err: unknown) => {
           if (running?.controller === controller) {
             running = undefined;
-            setState('ERROR', err instanceof Error ? err.message : String(err));
+            moveByItself('GO_ERROR', err instanceof Error ? err.message : String(err));
           }
         },
       );

@@ -3,9 +3,9 @@
  * node registry, lost-agent detection from missed heartbeats, and a TaskDriver that sends task commands
  * to the agent of a node and waits for the result.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { PendingRequests } from '../../lib/pending-requests.js';
 import { DaqError, isErrorCode } from '../../protocol/errors.js';
 import {
   commandTask,
@@ -48,14 +48,7 @@ export interface HubOptions {
 
 export class AgentHub implements TaskDriver {
   readonly agents = new Map<string, AgentRecord>();
-  private readonly pending = new Map<
-    string,
-    {
-      resolve: (r: Extract<AgentToPlatform, { type: 'command-result' }>) => void;
-      reject: (e: Error) => void;
-      timer: NodeJS.Timeout;
-    }
-  >();
+  private readonly pending = new PendingRequests<Extract<AgentToPlatform, { type: 'command-result' }>>();
   private readonly wss: WebSocketServer;
   private readonly watchdog: NodeJS.Timeout;
   private readonly now: () => number;
@@ -117,11 +110,8 @@ export class AgentHub implements TaskDriver {
         a.tasks = m.tasks;
         this.o.onTaskReports?.(m.node, m.tasks);
       } else if (m.type === 'command-result') {
-        const p = this.pending.get(m.id);
-        if (p === undefined) return;
-        clearTimeout(p.timer);
-        this.pending.delete(m.id);
-        p.resolve(m);
+        // An answer nobody waits for any more (it came after the time limit) is dropped.
+        if (/^[1-9][0-9]*$/.test(m.id)) this.pending.answer(Number(m.id), m);
       } else if (m.type === 'task-event' && node !== undefined) {
         this.o.onTaskReports?.(node, [m.task]);
         this.o.onTaskEvent?.(node, m.task, m.event);
@@ -154,27 +144,18 @@ export class AgentHub implements TaskDriver {
     const a = this.agents.get(node);
     if (a?.socket === undefined || !a.connected)
       throw new DaqError('UNREACHABLE', `agent of node ${node} is not connected`);
-    const id = randomUUID();
-    const timeoutMs = this.o.commandTimeoutMs ?? 30_000;
-    const result = await new Promise<Extract<AgentToPlatform, { type: 'command-result' }>>(
-      (resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.pending.delete(id);
-          reject(
-            new DaqError(
-              'TIMEOUT',
-              `node ${node} did not answer ${c.action} ${commandTask(c)} within ${timeoutMs} ms`,
-            ),
-          );
-        }, timeoutMs);
-        this.pending.set(id, { resolve, reject, timer });
+    const socket = a.socket;
+    const result = await this.pending.request(
+      `node ${node}: ${c.action} ${commandTask(c)}`,
+      this.o.commandTimeoutMs ?? 30_000,
+      (id) => {
         const message: CommandMessage = {
           ...c,
           type: 'command',
-          id,
+          id: String(id),
           ...(traceparent === undefined ? {} : { traceparent }),
         };
-        a.socket!.send(JSON.stringify(message));
+        socket.send(JSON.stringify(message));
       },
     );
     if (!result.ok)
@@ -230,10 +211,7 @@ export class AgentHub implements TaskDriver {
 
   async close(): Promise<void> {
     clearInterval(this.watchdog);
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new DaqError('UNREACHABLE', 'the platform is closing its agent links'));
-    }
+    this.pending.failAll(new DaqError('UNREACHABLE', 'the platform is closing its agent links'));
     for (const c of this.wss.clients) c.terminate();
     await new Promise<void>((r) => this.wss.close(() => r()));
   }

@@ -102,6 +102,13 @@ describe('protocol/states', () => {
     assert.equal(taskAllows('STANDBY', 'STOP'), false);
   });
 
+  it('LAUNCH runs a command task from STANDBY only and is never commanded', () => {
+    for (const s of taskStates)
+      if (s === 'STANDBY') assert.equal(nextTaskState(s, 'LAUNCH'), 'RUNNING');
+      else assert.throws(() => nextTaskState(s, 'LAUNCH'), /cannot take transition LAUNCH/);
+    assert.ok(!(commandedTaskTransitions as readonly string[]).includes('LAUNCH'));
+  });
+
   it("reads from the table the path of a task placed anew to its environment's state", () => {
     assert.deepEqual(taskPathTo('STANDBY'), []);
     assert.deepEqual(taskPathTo('CONFIGURED'), ['CONFIGURE']);
