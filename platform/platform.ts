@@ -37,6 +37,7 @@ import type { AlertmanagerPayload } from './incidents/signals.js';
 import type { Incident, IncidentState, SignalInput } from './incidents/types.js';
 import { updatePlatformGauges } from './monitoring/gauges.js';
 import type { DataflowRates, Occupancy, RatesBook } from './monitoring/rates.js';
+import { dataflowGraph } from './dataflow/graph.js';
 import { ResourceLedger } from './placement/ledger.js';
 import { RunbookActions } from './recovery/actions.js';
 import type { PageOptions, StepOutcome } from './recovery/engine.js';
@@ -205,11 +206,20 @@ export class Platform {
   }
 
   /** An environment's tasks and the rates on its dataflow edges (empty until the agents were read). */
-  dataflow(id: string): { environment: string; tasks: readonly TaskStatus[] } & DataflowRates {
+  dataflow(id: string): {
+    environment: string;
+    tasks: readonly TaskStatus[];
+    graph: ReturnType<typeof dataflowGraph>;
+  } & DataflowRates {
     const env = this.environments.get(id);
     this.o.rates?.asked();
-    const rates = this.o.rates?.of(id) ?? { edges: [], lag: {}, at: null };
-    return { environment: id, tasks: env.taskList().map((t) => ({ ...t })), ...rates };
+    const rates = this.o.rates?.of(id) ?? { edges: [], taskEdges: [], lag: {}, at: null };
+    return {
+      environment: id,
+      tasks: env.taskList().map((t) => ({ ...t })),
+      graph: dataflowGraph(env.template, rates),
+      ...rates,
+    };
   }
 
   /** An environment's occupancy per chamber, layer and cell, and its hit-rate trend. */

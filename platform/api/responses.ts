@@ -289,10 +289,56 @@ export const liveStream: Schema = {
 /** The dataflow of an environment: its tasks and the rates on its edges, from the agents' metrics. */
 export const dataflowView: Schema = {
   type: 'object',
-  required: ['environment', 'tasks', 'edges', 'at'],
+  required: ['environment', 'tasks', 'graph', 'edges', 'taskEdges', 'at'],
   properties: {
     environment: { type: 'string' },
     tasks: { type: 'array', items: taskStatus },
+    /** What the page draws: tasks by stage, the topics between them, each edge's rate (links from the template). */
+    graph: {
+      type: 'object',
+      required: ['nodes', 'edges'],
+      properties: {
+        nodes: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['id', 'kind', 'column'],
+            properties: {
+              id: { type: 'string' },
+              kind: { type: 'string', enum: ['task', 'topic'] },
+              column: { type: 'integer' },
+              workload: { type: 'string' },
+              links: { type: 'array', items: { type: 'integer' } },
+            },
+          },
+        },
+        edges: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['source', 'target', 'bytesPerSecond'],
+            properties: {
+              source: { type: 'string' },
+              target: { type: 'string' },
+              bytesPerSecond: { type: 'number' },
+            },
+          },
+        },
+      },
+    },
+    taskEdges: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['task', 'source', 'target', 'bytesPerSecond'],
+        properties: {
+          task: { type: 'string' },
+          source: { type: 'string' },
+          target: { type: 'string' },
+          bytesPerSecond: { type: 'number' },
+        },
+      },
+    },
     edges: {
       type: 'array',
       items: {

@@ -27,6 +27,8 @@ interface Counter {
 
 export interface DataflowRates {
   readonly edges: { source: string; target: string; bytesPerSecond: number }[];
+  /** The same edges per task that counts them (the graph draws each task's own). */
+  readonly taskEdges: { task: string; source: string; target: string; bytesPerSecond: number }[];
   readonly lag: Record<string, number>;
   /** When the newest sample was taken (ISO-8601), null before the first. */
   readonly at: string | null;
@@ -47,7 +49,10 @@ export function parseSample(
 
 export class RatesBook {
   /** `env|source|target|node|task` → counter. */
-  private readonly counters = new Map<string, Counter & { env: string; source: string; target: string }>();
+  private readonly counters = new Map<
+    string,
+    Counter & { env: string; source: string; target: string; task: string }
+  >();
   private readonly lags = new Map<string, { env: string; task: string; value: number; atMs: number }>();
   /** `env|chamber|layer|cell|node` → counter. */
   private readonly cells = new Map<
@@ -109,8 +114,9 @@ export class RatesBook {
       if (s.name !== 'daq_dataflow_bytes_total') continue;
       const source = s.labels['source'] ?? '';
       const target = s.labels['target'] ?? '';
-      const key = `${env}|${source}|${target}|${node}|${s.labels['task'] ?? ''}`;
-      this.counters.set(key, { env, source, target, ...next(this.counters.get(key), s.value, t) });
+      const task = s.labels['task'] ?? '';
+      const key = `${env}|${source}|${target}|${node}|${task}`;
+      this.counters.set(key, { env, source, target, task, ...next(this.counters.get(key), s.value, t) });
     }
     for (const [k, c] of this.counters) if (t - c.atMs > FORGET_MS) this.counters.delete(k);
     for (const [k, l] of this.lags) if (t - l.atMs > FORGET_MS) this.lags.delete(k);
@@ -158,12 +164,18 @@ export class RatesBook {
   /** An environment's edges (summed over the tasks that count them) and lag per task. */
   of(environment: string): DataflowRates {
     const edges = new Map<string, { source: string; target: string; bytesPerSecond: number }>();
+    const taskEdges = new Map<string, DataflowRates['taskEdges'][number]>();
     for (const c of this.counters.values()) {
       if (c.env !== environment) continue;
       const k = `${c.source}|${c.target}`;
       const e = edges.get(k) ?? { source: c.source, target: c.target, bytesPerSecond: 0 };
       e.bytesPerSecond += c.rate;
       edges.set(k, e);
+      // A task that moved counts on two nodes for a while: one edge per task.
+      const tk = `${c.task}|${k}`;
+      const te = taskEdges.get(tk) ?? { task: c.task, source: c.source, target: c.target, bytesPerSecond: 0 };
+      te.bytesPerSecond += c.rate;
+      taskEdges.set(tk, te);
     }
     const lag: Record<string, number> = {};
     for (const l of this.lags.values()) if (l.env === environment) lag[l.task] = l.value;
@@ -171,6 +183,7 @@ export class RatesBook {
       edges: [...edges.values()].sort(
         (a, b) => a.source.localeCompare(b.source) || a.target.localeCompare(b.target),
       ),
+      taskEdges: [...taskEdges.values()],
       lag,
       at: this.newestMs === 0 ? null : new Date(this.newestMs).toISOString(),
     };

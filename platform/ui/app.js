@@ -559,18 +559,18 @@ async function renderDataflow() {
   if (!id) return graph.replaceChildren(h('p', {}, 'No environment.'));
   const df = await api('GET', `/api/v1/environments/${id}/dataflow`);
   const env = state.envs.find((e) => e.id === id);
-  const edge = (s, t) =>
-    df.edges.filter((e) => e.source === s && e.target === t).reduce((n, e) => n + e.bytesPerSecond, 0);
-  const byKind = (k) => df.tasks.filter((t) => t.workload === k);
-  const cols = [
-    byKind('readout').map((t) => ({ task: t, label: t.name })),
-    [{ topic: 'raw-hits' }],
-    byKind('processor').map((t) => ({ task: t, label: t.name })),
-    [{ topic: 'events' }],
-    byKind('writer').map((t) => ({ task: t, label: t.name })),
-  ];
+  // The graph is the platform's (tasks by stage, the topics between, links from the template's config).
+  const taskOf = new Map(df.tasks.map((t) => [t.name, t]));
+  const ncols = Math.max(...df.graph.nodes.map((n) => n.column), 0) + 1;
+  const cols = Array.from({ length: ncols }, (_, c) =>
+    df.graph.nodes
+      .filter((n) => n.column === c)
+      .map((n) =>
+        n.kind === 'topic' ? { topic: n.id } : { task: taskOf.get(n.id) ?? placeholder(n), label: n.id },
+      ),
+  ).filter((c) => c.length > 0);
   const W = 1300,
-    colW = W / cols.length,
+    colW = W / Math.max(cols.length, 1),
     boxW = 190,
     boxH = 56;
   const rows = Math.max(...cols.map((c) => c.length), 1);
@@ -613,14 +613,7 @@ async function renderDataflow() {
       ),
     );
   };
-  for (const t of byKind('readout'))
-    link(t.name, 'raw-hits', rate(edge(`link-${t.name.split('-').pop()}`, 'raw-hits')), 'rate');
-  const procs = byKind('processor');
-  for (const t of procs)
-    link('raw-hits', t.name, rate(edge('raw-hits', 'processors') / Math.max(1, procs.length)), 'rate');
-  for (const t of procs)
-    link(t.name, 'events', rate(edge('processors', 'events') / Math.max(1, procs.length)), 'rate');
-  for (const t of byKind('writer')) link('events', t.name, rate(edge('events', 'writer')), 'rate');
+  for (const e of df.graph.edges) link(e.source, e.target, rate(e.bytesPerSecond), 'rate');
   for (const col of cols)
     for (const n of col) {
       const p = pos.get(n.task?.name ?? n.topic);
@@ -705,6 +698,11 @@ async function renderDataflow() {
       df.tasks.find((t) => t.name === state.selectedTask.name) ?? state.selectedTask.task,
       false,
     );
+}
+
+/** A task of the template not placed yet (before DEPLOY): drawn in STANDBY on no node. */
+function placeholder(n) {
+  return { name: n.id, workload: n.workload, state: 'STANDBY', node: '–', cpus: [], excluded: false };
 }
 
 async function showTask(envId, t, focus = true) {
