@@ -8,10 +8,19 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { projectRoot } from '../../lib/paths.js';
 
+const JS = 'text/javascript; charset=utf-8';
 const FILES: Readonly<Record<string, string>> = {
   'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  // One ES module per view; the browser loads them by their imports (no build step).
+  'main.js': JS,
+  'core.js': JS,
+  'views/control.js': JS,
+  'views/dataflow.js': JS,
+  'views/incidents.js': JS,
+  'views/runs.js': JS,
+  'views/detector.js': JS,
+  'views/tokens.js': JS,
 };
 
 /** Scripts and styles from the platform only; the API on the same origin. */
