@@ -67,7 +67,13 @@ describe('platform/api against schemathesis', function () {
           '--seed',
           '1',
         ],
-        { timeout: 900_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
+        {
+          timeout: 900_000,
+          maxBuffer: 64 * 1024 * 1024,
+          env: { ...process.env, NO_COLOR: '1' },
+          // Its cache (.schemathesis/) goes beside the venv, not into the work tree.
+          cwd: join(projectRoot(), '.daqops'),
+        },
       ).then(
         (r) => ({ code: 0, text: r.stdout + r.stderr }),
         (e: { code?: number; stdout?: string; stderr?: string }) => ({
