@@ -2,6 +2,7 @@
 import {
   KIND_HEADER,
   ACCOUNTING_KIND,
+  decodeAccounting,
   reconcile,
   type AccountingRecord,
   type Reconciliation,
@@ -17,7 +18,7 @@ export async function reconcileRun(
   const records: AccountingRecord[] = [];
   await readTopicToEnd(client, topicNames(namespace).monitoring, (r) => {
     if (headerText(r.headers, KIND_HEADER) !== ACCOUNTING_KIND) return;
-    records.push(JSON.parse(r.value.toString('utf8')) as AccountingRecord);
+    records.push(decodeAccounting(r.value));
   });
   return reconcile(run, records);
 }

@@ -84,6 +84,29 @@ export function accountingKey(r: AccountingRecord): string {
   }
 }
 
+/** An accounting record as it goes to `<ns>.monitoring`: keyed so a replay republishes the same key. */
+export interface EncodedAccounting {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: { readonly [KIND_HEADER]: typeof ACCOUNTING_KIND };
+}
+
+/** The one encoder of accounting records (every stage publishes through it). */
+export function encodeAccounting(r: AccountingRecord): EncodedAccounting {
+  return {
+    key: accountingKey(r),
+    value: Buffer.from(JSON.stringify(r)),
+    headers: { [KIND_HEADER]: ACCOUNTING_KIND },
+  };
+}
+
+/** An accounting record read back from `<ns>.monitoring` (its value as encodeAccounting wrote it). */
+export function decodeAccounting(value: Uint8Array): AccountingRecord {
+  return JSON.parse(
+    Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'),
+  ) as AccountingRecord;
+}
+
 /** The data-path balance of one run (docs/data-path.md "Accounting"): `lost` is 0 unless data really was lost. */
 export interface Reconciliation {
   readonly run: number;

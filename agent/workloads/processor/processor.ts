@@ -39,10 +39,9 @@ import {
 import type { Metrics } from '../../../lib/metrics.js';
 import { ensureNamespaceTopics } from '../../../lib/topics.js';
 import {
-  ACCOUNTING_KIND,
+  encodeAccounting,
   AGGREGATE_KIND,
   KIND_HEADER,
-  accountingKey,
   type DeadletterAccounting,
   type ProcessorAccounting,
 } from '../../../protocol/accounting.js';
@@ -425,11 +424,7 @@ export class ProcessorWorkload {
       events: r.events.length,
       hitsInEvents: r.hitsInEvents,
     };
-    out.monitoring.push({
-      key: accountingKey(accounting),
-      value: Buffer.from(JSON.stringify(accounting)),
-      headers: { [KIND_HEADER]: ACCOUNTING_KIND },
-    });
+    out.monitoring.push(encodeAccounting(accounting));
     for (const f of tf.fragments) out.offsets.push({ partition: f.partition, offset: f.offset });
     const key = `${tf.run}/${tf.timeframe}`;
     out.after.push(() => {
@@ -477,11 +472,7 @@ export class ProcessorWorkload {
   ): void {
     out.deadletter.push(deadletterRecord(rec, reason, detail));
     const accounting: DeadletterAccounting = { stage: 'deadletter', reason, ...a };
-    out.monitoring.push({
-      key: accountingKey(accounting),
-      value: Buffer.from(JSON.stringify(accounting)),
-      headers: { [KIND_HEADER]: ACCOUNTING_KIND },
-    });
+    out.monitoring.push(encodeAccounting(accounting));
     out.after.push(() => {
       this.totals.deadlettered++;
       this.m.deadletter.labels({ reason }).inc();

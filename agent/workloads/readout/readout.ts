@@ -16,12 +16,7 @@ import type { ErsReporter } from '../../../lib/ers.js';
 import { RecordProducer, type KafkaClient, type OutRecord } from '../../../lib/kafka.js';
 import type { Metrics } from '../../../lib/metrics.js';
 import { ensureNamespaceTopics } from '../../../lib/topics.js';
-import {
-  ACCOUNTING_KIND,
-  KIND_HEADER,
-  accountingKey,
-  type ReadoutAccounting,
-} from '../../../protocol/accounting.js';
+import { encodeAccounting, type ReadoutAccounting } from '../../../protocol/accounting.js';
 import type { ReadoutConfig } from '../config.js';
 import { StreamFramer, type FramedTimeframe } from './framer.js';
 import { DaqError } from '../../../protocol/errors.js';
@@ -348,13 +343,7 @@ export class ReadoutWorkload {
     await producer.send([
       {
         topic: this.topics.monitoring,
-        records: [
-          {
-            key: accountingKey(record),
-            value: Buffer.from(JSON.stringify(record)),
-            headers: { [KIND_HEADER]: ACCOUNTING_KIND },
-          },
-        ],
+        records: [encodeAccounting(record)],
       },
     ]);
   }

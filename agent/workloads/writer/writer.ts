@@ -16,12 +16,7 @@ import {
 } from '../../../lib/kafka.js';
 import type { Metrics } from '../../../lib/metrics.js';
 import { ensureNamespaceTopics } from '../../../lib/topics.js';
-import {
-  ACCOUNTING_KIND,
-  KIND_HEADER,
-  accountingKey,
-  type WriterAccounting,
-} from '../../../protocol/accounting.js';
+import { encodeAccounting, type WriterAccounting } from '../../../protocol/accounting.js';
 import type { WriterConfig } from '../config.js';
 import { decodeEventRecord, type DaqEvent } from '../../../protocol/events.js';
 import { RunStore, diskFreeBytes } from './run-store.js';
@@ -193,11 +188,7 @@ export class WriterWorkload {
       await this.producer!.send([
         {
           topic: this.topics.monitoring,
-          records: accounting.map((a) => ({
-            key: accountingKey(a),
-            value: Buffer.from(JSON.stringify(a)),
-            headers: { [KIND_HEADER]: ACCOUNTING_KIND },
-          })),
+          records: accounting.map(encodeAccounting),
         },
       ]);
     }
