@@ -14,68 +14,19 @@ import {
   environmentFailure,
   failedEnvironmentState,
   nextEnvironmentState,
-  nextTaskState,
-  taskAllows,
   type EnvironmentState,
   type EnvironmentTransition,
   type TaskState,
-  type TaskTransition,
 } from '../../protocol/states.js';
 import { topicNames, validateNamespace } from '../../protocol/topics.js';
 import { withSpan } from '../../lib/tracing.js';
-import type { ResourceLedger } from '../placement/ledger.js';
 import type { WorkflowTemplate } from '../workflow/template.js';
-import { HookRunner, type HookActions } from './hooks.js';
+import { HookRunner } from './hooks.js';
 import { moveTask, transitionActions, type RunTime, type TransitionContext } from './transitions/index.js';
-import type { ControlEvent, MaskedCell, TaskDriver, TaskStatus } from './types.js';
+import { EnvironmentTasks } from './environment-tasks.js';
+import type { EnvironmentContext, MaskedCell, RunTimes, SavedEnvironment, TaskStatus } from './types.js';
 
-/** What the data path is asked about an environment while STOP drains it. */
-export interface DrainSubject {
-  readonly id: string;
-  readonly namespace: string;
-  readonly run: number | undefined;
-  /** A readout was taken out of the run: its final report will not come. */
-  readonly readoutExcluded: boolean;
-}
-
-export interface EnvironmentContext {
-  readonly driver: TaskDriver;
-  readonly ledger: ResourceLedger;
-  /** The next run number (monotonic, survives restarts: the run registry). */
-  readonly nextRun: () => Promise<number>;
-  readonly brokers: readonly string[];
-  readonly actions: HookActions;
-  readonly emit: (e: ControlEvent) => void;
-  /**
-   * Called when a task fails while the environment is up and no transition is under way: automated
-   * recovery (runbooks). Resolves true when it handled the failure (restarted, moved or excluded the
-   * task). Otherwise — and by default — a non-critical task is excluded and a critical one sends the
-   * environment to ERROR.
-   */
-  readonly onTaskFailure?: (env: Environment, task: Readonly<TaskStatus>) => Promise<boolean>;
-  /**
-   * During STOP_ACTIVITY, after the tasks of these workload kinds stopped: resolves when what they produced
-   * has been consumed downstream (the data path drained), or after its own time limit. Default: no wait.
-   */
-  readonly drain?: (env: DrainSubject, stoppedWorkloads: readonly string[]) => Promise<void>;
-}
-
-export interface RunTimes {
-  readonly start?: string;
-  readonly startCompleted?: string;
-  readonly end?: string;
-  readonly endCompleted?: string;
-}
-
-/** What the store keeps of an environment, loaded back after a platform restart. */
-export interface SavedEnvironment {
-  readonly masks: readonly MaskedCell[];
-  readonly state: EnvironmentState;
-  readonly run: number | undefined;
-  readonly epochMs: number | undefined;
-  readonly runTimes: RunTimes;
-  readonly tasks: readonly TaskStatus[];
-}
+export type { DrainSubject, EnvironmentContext, RunTimes, SavedEnvironment } from './types.js';
 
 const RUN_TIME_FIELD: Readonly<Record<RunTime, keyof RunTimes>> = {
   'start-completed': 'startCompleted',
@@ -89,7 +40,7 @@ export class Environment {
   private runClockMs: number | undefined;
   private times: RunTimes = {};
   private maskedCells: readonly MaskedCell[] = [];
-  private readonly taskMap = new Map<string, TaskStatus>();
+  private readonly tasks: EnvironmentTasks;
   private busy: EnvironmentTransition | undefined;
   private readonly hooks: HookRunner;
   /** What transitions may do (transitions/context.ts): the only way they change this environment. */
@@ -105,6 +56,7 @@ export class Environment {
     validateNamespace(namespace);
     this.topics = topicNames(namespace);
     this.hooks = new HookRunner(template, ctx.actions, ctx.emit, id);
+    this.tasks = new EnvironmentTasks(id, ctx.emit);
     this.acts = this.transitionContext();
   }
 
@@ -139,12 +91,12 @@ export class Environment {
   }
 
   task(name: string): Readonly<TaskStatus> | undefined {
-    return this.taskMap.get(name);
+    return this.tasks.get(name);
   }
 
   /** Every task, excluded ones too, in placement order. */
   taskList(): Readonly<TaskStatus>[] {
-    return [...this.taskMap.values()];
+    return this.tasks.list();
   }
 
   /** Tasks still taking part (not excluded). */
@@ -163,7 +115,7 @@ export class Environment {
 
   /** Whether its tasks hold cores and memory on their nodes (deployed and not yet exited). */
   holdsResources(): boolean {
-    return this.current !== 'STANDBY' && this.current !== 'DONE' && this.taskMap.size > 0;
+    return this.current !== 'STANDBY' && this.current !== 'DONE' && this.tasks.size > 0;
   }
 
   /** What the store keeps of it. */
@@ -174,7 +126,7 @@ export class Environment {
       run: this.runNumber,
       epochMs: this.runClockMs,
       runTimes: { ...this.times },
-      tasks: this.taskList().map((t) => ({ ...t })),
+      tasks: this.tasks.saved(),
     };
   }
 
@@ -187,8 +139,7 @@ export class Environment {
     this.runNumber = saved.run;
     this.runClockMs = saved.epochMs;
     this.times = { ...saved.runTimes };
-    this.taskMap.clear();
-    for (const t of saved.tasks) this.taskMap.set(t.name, { ...t });
+    this.tasks.load(saved.tasks);
   }
 
   /** The cells to mask from the next CONFIGURE on (checked by the caller against the detector). */
@@ -291,29 +242,15 @@ export class Environment {
 
   /** Takes a task report from its agent (heartbeat, task event) and applies the failure semantics. */
   async onTaskReport(r: TaskReport): Promise<void> {
-    const t = this.taskMap.get(r.task);
-    if (t === undefined) return;
-    t.message = r.message;
-    const before = this.mirror(t, r);
+    const before = this.tasks.mirror(r);
+    if (before === undefined) return;
+    const t = this.tasks.required(r.task);
     if (r.state === 'ERROR' && before !== 'ERROR' && !t.excluded) await this.taskFailed(t);
   }
 
   /** Takes a non-critical task out of the run: no longer commanded, not in the roll-up. */
   exclude(name: string, why: string): void {
-    const t = this.taskMap.get(name);
-    if (t === undefined) throw new DaqError('NOT_FOUND', `no task ${name} in ${this.id}`, { field: 'task' });
-    if (t.critical) throw new DaqError('INVALID_CONFIG', `task ${t.name} is critical: it cannot be excluded`);
-    if (t.excluded) return;
-    t.excluded = true;
-    this.ctx.emit({
-      kind: 'task',
-      environment: this.id,
-      task: t.name,
-      state: t.state,
-      excluded: true,
-      at: new Date().toISOString(),
-      message: `excluded: ${why}`,
-    });
+    this.tasks.exclude(name, why);
   }
 
   /**
@@ -326,31 +263,8 @@ export class Environment {
 
   // ---- inside ----------------------------------------------------------------------------------------
 
-  /** A task's state and process as its agent reported them; a task event when the state changed. */
-  private mirror(t: TaskStatus, r: TaskReport): TaskState {
-    const before = t.state;
-    t.state = r.state;
-    t.pid = r.pid;
-    if (before !== r.state)
-      this.ctx.emit({
-        kind: 'task',
-        environment: this.id,
-        task: t.name,
-        state: t.state,
-        excluded: t.excluded,
-        at: new Date().toISOString(),
-        ...(t.message === undefined ? {} : { message: t.message }),
-      });
-    return before;
-  }
-
-  /** A task's state as the platform moves it itself, through the task table. */
-  private moveTaskState(t: TaskStatus, transition: TaskTransition): void {
-    t.state = nextTaskState(t.state, transition);
-  }
-
   /** A task failed: recovery first; else exclude it if it is not critical, or take the environment to ERROR. */
-  private async taskFailed(t: TaskStatus): Promise<void> {
+  private async taskFailed(t: Readonly<TaskStatus>): Promise<void> {
     const up = this.state === 'RUNNING' || this.state === 'CONFIGURED' || this.state === 'DEPLOYED';
     if (up && this.busy === undefined && this.ctx.onTaskFailure !== undefined) {
       const handled = await this.ctx.onTaskFailure(this, t);
@@ -363,12 +277,6 @@ export class Environment {
     if (!up) return;
     if (this.busy === undefined) await this.transition('GO_ERROR').catch(() => undefined);
     else this.fail();
-  }
-
-  private required(name: string): TaskStatus {
-    const t = this.taskMap.get(name);
-    if (t === undefined) throw new DaqError('NOT_FOUND', `no task ${name} in ${this.id}`, { field: 'task' });
-    return t;
   }
 
   private emitRun(time: 'start' | RunTime, at: string): void {
@@ -410,76 +318,47 @@ export class Environment {
       },
       tasks: () => env.taskList(),
       activeTasks: () => env.activeTasks(),
-      placeTasks: () => {
-        const placed = ctx.ledger.allocate(
-          env.id,
-          env.template.tasks.map((t) => requestOf(t.name)),
-        );
-        env.taskMap.clear();
-        for (const [i, p] of placed.entries()) {
-          const t = env.template.tasks[i]!;
-          env.taskMap.set(t.name, {
-            name: t.name,
-            workload: t.workload,
-            node: p.node,
-            cpus: p.cpus,
-            numa: p.numa,
-            memoryMiB: p.memoryMiB,
-            critical: t.critical,
-            state: 'STANDBY',
-            excluded: false,
-            pid: undefined,
-            message: undefined,
-          });
-        }
-        return env.taskList();
-      },
+      placeTasks: () =>
+        env.tasks.place(
+          env.template,
+          ctx.ledger.allocate(
+            env.id,
+            env.template.tasks.map((t) => requestOf(t.name)),
+          ),
+        ),
       releaseTasks: () => {
-        for (const t of env.taskMap.values()) if (taskAllows(t.state, 'KILL')) env.moveTaskState(t, 'KILL');
+        env.tasks.killAll();
         ctx.ledger.release(env.id);
       },
       replaceTask: async (name) => {
-        const t = env.required(name);
+        const t = env.tasks.required(name);
         const p = ctx.ledger.move(env.id, name, t.node, requestOf(name));
         await ctx.driver.kill(t.node, name).catch(() => undefined);
-        const moved: TaskStatus = {
-          ...t,
-          node: p.node,
-          cpus: p.cpus,
-          numa: p.numa,
-          state: 'STANDBY',
-          pid: undefined,
-          message: undefined,
-        };
-        env.taskMap.set(name, moved);
-        return moved;
+        return env.tasks.replace(name, p);
       },
       beginRun: async (epochMs) => {
-        env.runNumber = await ctx.nextRun();
+        const run = await ctx.nextRun();
+        env.runNumber = run;
         const start = new Date().toISOString();
         env.times = { start };
         env.emitRun('start', start);
         env.runClockMs = epochMs;
-        return env.runNumber;
+        return run;
       },
       runTime: (time) => {
         const at = new Date().toISOString();
         env.times = { ...env.times, [RUN_TIME_FIELD[time]]: at };
         env.emitRun(time, at);
       },
-      spawn: (name, spec, traceparent) => ctx.driver.spawn(env.required(name).node, spec, traceparent),
+      spawn: (name, spec, traceparent) => ctx.driver.spawn(env.tasks.required(name).node, spec, traceparent),
       command: (name, transition, payload, traceparent) =>
-        ctx.driver.transition(env.required(name).node, name, transition, payload, traceparent),
-      kill: (name) => ctx.driver.kill(env.required(name).node, name),
+        ctx.driver.transition(env.tasks.required(name).node, name, transition, payload, traceparent),
+      kill: (name) => ctx.driver.kill(env.tasks.required(name).node, name),
       answered: (name, report) => {
-        const t = env.required(name);
-        t.message = report.message;
-        env.mirror(t, report);
+        env.tasks.mirror({ ...report, task: name });
       },
       taskFailed: async (name, message) => {
-        const t = env.required(name);
-        t.message = message;
-        if (taskAllows(t.state, 'GO_ERROR')) env.moveTaskState(t, 'GO_ERROR');
+        const t = env.tasks.fail(name, message);
         if (!t.critical) await env.taskFailed(t);
       },
       drain: (stopped) =>

@@ -1,5 +1,7 @@
 /** The run-control model: what an environment knows of its tasks, and how it reaches them. */
 import type { TaskReport, TaskSpec } from '../../protocol/agent-link.js';
+import type { ResourceLedger } from '../placement/ledger.js';
+import type { HookActions } from './hooks.js';
 import type {
   EnvironmentState,
   EnvironmentTransition,
@@ -87,3 +89,51 @@ export type ControlEvent =
       readonly at: string;
       readonly time: 'start' | 'start-completed' | 'end' | 'end-completed';
     };
+
+/** What the data path is asked about an environment while STOP drains it. */
+export interface DrainSubject {
+  readonly id: string;
+  readonly namespace: string;
+  readonly run: number | undefined;
+  /** A readout was taken out of the run: its final report will not come. */
+  readonly readoutExcluded: boolean;
+}
+
+export interface EnvironmentContext {
+  readonly driver: TaskDriver;
+  readonly ledger: ResourceLedger;
+  /** The next run number (monotonic, survives restarts: the run registry). */
+  readonly nextRun: () => Promise<number>;
+  readonly brokers: readonly string[];
+  readonly actions: HookActions;
+  readonly emit: (e: ControlEvent) => void;
+  /**
+   * Called when a task fails while the environment is up and no transition is under way: automated
+   * recovery (runbooks). Resolves true when it handled the failure (restarted, moved or excluded the
+   * task). Otherwise — and by default — a non-critical task is excluded and a critical one sends the
+   * environment to ERROR.
+   */
+  readonly onTaskFailure?: (env: { readonly id: string }, task: Readonly<TaskStatus>) => Promise<boolean>;
+  /**
+   * During STOP_ACTIVITY, after the tasks of these workload kinds stopped: resolves when what they produced
+   * has been consumed downstream (the data path drained), or after its own time limit. Default: no wait.
+   */
+  readonly drain?: (env: DrainSubject, stoppedWorkloads: readonly string[]) => Promise<void>;
+}
+
+export interface RunTimes {
+  readonly start?: string;
+  readonly startCompleted?: string;
+  readonly end?: string;
+  readonly endCompleted?: string;
+}
+
+/** What the store keeps of an environment, loaded back after a platform restart. */
+export interface SavedEnvironment {
+  readonly masks: readonly MaskedCell[];
+  readonly state: EnvironmentState;
+  readonly run: number | undefined;
+  readonly epochMs: number | undefined;
+  readonly runTimes: RunTimes;
+  readonly tasks: readonly TaskStatus[];
+}

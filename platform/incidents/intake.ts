@@ -161,7 +161,7 @@ export class IncidentIntake {
   }
 
   /** A task failed while its environment is up: the runbook of its incident, if one opened for it. */
-  onTaskFailure(env: Environment, t: TaskStatus): Promise<boolean> {
+  onTaskFailure(env: { readonly id: string }, t: Readonly<TaskStatus>): Promise<boolean> {
     const fingerprint = `control/${env.id}/task:${t.name}/TaskFailed`;
     const inc = this.correlator
       .open()
