@@ -17,32 +17,24 @@ import { projectRoot } from '../lib/paths.js';
 import type { NodeTopology, TaskReport } from '../protocol/agent-link.js';
 import type { ErsIssue } from '../protocol/ers.js';
 import { describeFault, type FaultSpec } from '../protocol/faults.js';
-import {
-  allowedEnvironmentTransitions,
-  type EnvironmentState,
-  type EnvironmentTransition,
-} from '../protocol/states.js';
-import type { ErsReporter } from '../lib/ers.js';
+import { allowedEnvironmentTransitions, type EnvironmentTransition } from '../protocol/states.js';
 import type { Role, TokenHolder, TokenStore } from './api/auth.js';
-import type { Metrics } from '../lib/metrics.js';
 import { AgentReconciler } from './agents/reconciler.js';
-import { Environment, type EnvironmentContext } from './control/environment.js';
+import { Environment } from './control/environment.js';
 import { ControlEventSink } from './control/event-sink.js';
 import { checkMasks, drillFault } from './control/drills.js';
-import type { HookActions } from './control/hooks.js';
 import { EnvironmentRepository, type RestoreSummary } from './control/repository.js';
-import type { ControlEvent, MaskedCell, TaskDriver, TaskStatus } from './control/types.js';
+import type { ControlEvent, MaskedCell, TaskStatus } from './control/types.js';
 import { IncidentIntake } from './incidents/intake.js';
 import type { AlertmanagerPayload } from './incidents/signals.js';
 import type { Incident, IncidentState, SignalInput } from './incidents/types.js';
 import { updatePlatformGauges } from './monitoring/gauges.js';
-import type { DataflowRates, Occupancy, RatesBook } from './monitoring/rates.js';
+import type { DataflowRates, Occupancy } from './monitoring/rates.js';
 import { dataflowGraph } from './dataflow/graph.js';
 import { ResourceLedger } from './placement/ledger.js';
 import { RunbookActions } from './recovery/actions.js';
-import type { PageOptions, StepOutcome } from './recovery/engine.js';
-import type { Runbook } from './runbooks/runbook.js';
-import type { AuditEntry, PlatformStore, RunRecord } from './store/store.js';
+import type { StepOutcome } from './recovery/engine.js';
+import type { AuditEntry, RunRecord } from './store/store.js';
 import { TemplateLibrary, type TemplateSource } from './workflow/library.js';
 import type { VarValue } from './workflow/template.js';
 
@@ -51,69 +43,9 @@ export type { RestoreSummary } from './control/repository.js';
 /** Control events kept per environment for the web page's transition log (newest last). */
 const RECENT_EVENTS = 100;
 
-export interface PlatformOptions {
-  readonly store: PlatformStore;
-  readonly driver: TaskDriver;
-  /** Where templates are taken from by name (default deploy/templates/ of the project). */
-  readonly templates?: TemplateLibrary;
-  readonly ledger?: ResourceLedger;
-  readonly brokers: readonly string[];
-  readonly actions?: HookActions;
-  readonly onControlEvent?: (e: ControlEvent) => void;
-  /** Where the platform counts (environment states, transition durations, tasks by state). */
-  readonly metrics?: Metrics;
-  /** STOP_ACTIVITY waits on this between roles (EnvironmentContext.drain). */
-  readonly drain?: EnvironmentContext['drain'];
-  /** Where the platform raises its ERS issues (failed transitions, hooks, tasks, lost agents). */
-  readonly ers?: ErsReporter;
-  /** The runbooks recovery follows (runbooks/ of the project by default in `daqops platform`). */
-  readonly runbooks?: readonly Runbook[];
-  /** Where escalations page. */
-  readonly page?: PageOptions | undefined;
-  /** Correlation window, settle and quiet times (ms) of incidents. */
-  readonly incidentTiming?: { windowMs?: number; settleMs?: number; quietMs?: number };
-  /** Dataflow rates from the agents' metrics (monitoring/rates.ts), for the web page's graph. */
-  readonly rates?: RatesBook;
-}
+import type { Change, EnvironmentView, PlatformOptions, RunbookSummary, RunbookView } from './views.js';
 
-/** What changed, for the live feed (the web page refetches what it shows of it). */
-export interface Change {
-  readonly kind: 'environment' | 'incident' | 'run' | 'agent';
-  /** The environment id, the incident number, the run number or the node. */
-  readonly id: string;
-}
-
-export interface EnvironmentView {
-  readonly id: string;
-  readonly template: string;
-  /** Kafka topic namespace: `<namespace>.raw-hits`, `.events`, `.control`, … */
-  readonly namespace: string;
-  readonly state: EnvironmentState;
-  readonly run: number | undefined;
-  readonly rollUp: string;
-  /** Cells masked from the next CONFIGURE on. */
-  readonly masks: readonly MaskedCell[];
-  /** The transitions the state table allows from `state` (what a page offers as buttons). */
-  readonly allowed: readonly EnvironmentTransition[];
-  /** The transition under way, if any. */
-  readonly transition?: EnvironmentTransition | undefined;
-  /** When the current run started and who started it (RUNNING only). */
-  readonly runStart?: string | undefined;
-  readonly startedBy?: string | undefined;
-  /** Each task as the platform knows it: placement, state, process, whether it is critical or excluded. */
-  readonly tasks: readonly TaskStatus[];
-}
-
-/** A runbook as listed (its text is in `runbook(name)`). */
-export interface RunbookSummary {
-  readonly name: string;
-  readonly title: string;
-  readonly matches: Runbook['matches'];
-  readonly steps: Runbook['steps'];
-}
-
-/** A runbook with its text for the human; no host path. */
-export type RunbookView = Omit<Runbook, 'file'>;
+export type { Change, EnvironmentView, PlatformOptions, RunbookSummary, RunbookView };
 
 export class Platform {
   readonly ledger: ResourceLedger;

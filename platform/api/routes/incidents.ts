@@ -4,6 +4,7 @@
  */
 import type { Platform } from '../../platform.js';
 import { route, type Route } from '../route.js';
+import * as I from '../incident-responses.js';
 import * as R from '../responses.js';
 import * as S from '../schemas.js';
 
@@ -16,7 +17,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       summary: "Alertmanager's webhook (version 4): each alert becomes a signal; duplicates fold",
       body: S.alertmanagerBody,
       bodyLimit: S.WEBHOOK_BODY_LIMIT,
-      ok: { status: 200, schema: R.alertmanagerResult },
+      ok: { status: 200, schema: I.alertmanagerResult },
       handler: ({ body, who }) => platform.alertmanager(body, who),
     }),
     route({
@@ -25,7 +26,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       role: 'viewer',
       summary: 'Incidents, newest first (?state=open|acknowledged|resolved)',
       query: S.incidentQuery,
-      ok: { status: 200, schema: R.arrayOf(R.incident) },
+      ok: { status: 200, schema: R.arrayOf(I.incident) },
       handler: ({ query }) => platform.incidents(query.state),
     }),
     route({
@@ -34,7 +35,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       role: 'viewer',
       summary: 'One incident: root cause, signals, timeline, runbook, recovery',
       params: S.incidentParams,
-      ok: { status: 200, schema: R.incident },
+      ok: { status: 200, schema: I.incident },
       handler: ({ params }) => platform.incident(Number(params.id)),
     }),
     route({
@@ -43,7 +44,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       role: 'shifter',
       summary: 'Acknowledge an incident (someone is on it)',
       params: S.incidentParams,
-      ok: { status: 200, schema: R.incident },
+      ok: { status: 200, schema: I.incident },
       errors: [409],
       handler: ({ params, who }) => platform.acknowledge(Number(params.id), who),
     }),
@@ -55,7 +56,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       params: S.incidentParams,
       body: S.resolveBody,
       bodyRequired: false,
-      ok: { status: 200, schema: R.incident },
+      ok: { status: 200, schema: I.incident },
       handler: ({ params, body, who }) => platform.resolveIncident(Number(params.id), who, body.note),
     }),
     route({
@@ -65,7 +66,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       summary: "Add a note to an incident's timeline",
       params: S.incidentParams,
       body: S.noteBody,
-      ok: { status: 200, schema: R.incident },
+      ok: { status: 200, schema: I.incident },
       errors: [409],
       handler: ({ params, body, who }) => platform.noteIncident(Number(params.id), who, body.text),
     }),
@@ -76,7 +77,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       summary: 'Run one step of a runbook on an incident (daqops runbook run), recorded on its timeline',
       params: S.incidentParams,
       body: S.stepBody,
-      ok: { status: 200, schema: R.stepResult },
+      ok: { status: 200, schema: I.stepResult },
       errors: [409, 502, 503, 504],
       handler: ({ params, body, who }) => platform.runStep(Number(params.id), body, who),
     }),
@@ -85,7 +86,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       url: '/api/v1/runbooks',
       role: 'viewer',
       summary: 'The runbooks: what each matches and its steps',
-      ok: { status: 200, schema: R.arrayOf(R.runbookSummary) },
+      ok: { status: 200, schema: R.arrayOf(I.runbookSummary) },
       handler: () => platform.runbooks(),
     }),
     route({
@@ -94,7 +95,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       role: 'viewer',
       summary: 'One runbook, with its text for the human',
       params: S.runbookParams,
-      ok: { status: 200, schema: R.runbookView },
+      ok: { status: 200, schema: I.runbookView },
       handler: ({ params }) => platform.runbook(params.name),
     }),
   ];

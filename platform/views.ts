@@ -1,0 +1,85 @@
+/**
+ * What the platform facade (platform.ts) is made with and what it hands out: its options, the changes it
+ * tells its listeners of, and the views of environments and runbooks — copies, never the live model.
+ */
+import type { EnvironmentState, EnvironmentTransition } from '../protocol/states.js';
+import type { Metrics } from '../lib/metrics.js';
+import type { ErsReporter } from '../lib/ers.js';
+import type { HookActions } from './control/hooks.js';
+import type {
+  ControlEvent,
+  EnvironmentContext,
+  MaskedCell,
+  TaskDriver,
+  TaskStatus,
+} from './control/types.js';
+import type { RatesBook } from './monitoring/rates.js';
+import type { ResourceLedger } from './placement/ledger.js';
+import type { PageOptions } from './recovery/engine.js';
+import type { Runbook } from './runbooks/runbook.js';
+import type { PlatformStore } from './store/store.js';
+import type { TemplateLibrary } from './workflow/library.js';
+
+export interface PlatformOptions {
+  readonly store: PlatformStore;
+  readonly driver: TaskDriver;
+  /** Where templates are taken from by name (default deploy/templates/ of the project). */
+  readonly templates?: TemplateLibrary;
+  readonly ledger?: ResourceLedger;
+  readonly brokers: readonly string[];
+  readonly actions?: HookActions;
+  readonly onControlEvent?: (e: ControlEvent) => void;
+  /** Where the platform counts (environment states, transition durations, tasks by state). */
+  readonly metrics?: Metrics;
+  /** STOP_ACTIVITY waits on this between roles (EnvironmentContext.drain). */
+  readonly drain?: EnvironmentContext['drain'];
+  /** Where the platform raises its ERS issues (failed transitions, hooks, tasks, lost agents). */
+  readonly ers?: ErsReporter;
+  /** The runbooks recovery follows (runbooks/ of the project by default in `daqops platform`). */
+  readonly runbooks?: readonly Runbook[];
+  /** Where escalations page. */
+  readonly page?: PageOptions | undefined;
+  /** Correlation window, settle and quiet times (ms) of incidents. */
+  readonly incidentTiming?: { windowMs?: number; settleMs?: number; quietMs?: number };
+  /** Dataflow rates from the agents' metrics (monitoring/rates.ts), for the web page's graph. */
+  readonly rates?: RatesBook;
+}
+
+/** What changed, for the live feed (the web page refetches what it shows of it). */
+export interface Change {
+  readonly kind: 'environment' | 'incident' | 'run' | 'agent';
+  /** The environment id, the incident number, the run number or the node. */
+  readonly id: string;
+}
+
+export interface EnvironmentView {
+  readonly id: string;
+  readonly template: string;
+  /** Kafka topic namespace: `<namespace>.raw-hits`, `.events`, `.control`, … */
+  readonly namespace: string;
+  readonly state: EnvironmentState;
+  readonly run: number | undefined;
+  readonly rollUp: string;
+  /** Cells masked from the next CONFIGURE on. */
+  readonly masks: readonly MaskedCell[];
+  /** The transitions the state table allows from `state` (what a page offers as buttons). */
+  readonly allowed: readonly EnvironmentTransition[];
+  /** The transition under way, if any. */
+  readonly transition?: EnvironmentTransition | undefined;
+  /** When the current run started and who started it (RUNNING only). */
+  readonly runStart?: string | undefined;
+  readonly startedBy?: string | undefined;
+  /** Each task as the platform knows it: placement, state, process, whether it is critical or excluded. */
+  readonly tasks: readonly TaskStatus[];
+}
+
+/** A runbook as listed (its text is in `runbook(name)`). */
+export interface RunbookSummary {
+  readonly name: string;
+  readonly title: string;
+  readonly matches: Runbook['matches'];
+  readonly steps: Runbook['steps'];
+}
+
+/** A runbook with its text for the human; no host path. */
+export type RunbookView = Omit<Runbook, 'file'>;
