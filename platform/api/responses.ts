@@ -173,6 +173,17 @@ export const liveStream: Schema = {
   },
 };
 
+/** One edge of the dataflow with its rate. */
+const rateEdge: Schema = {
+  type: 'object',
+  required: ['source', 'target', 'bytesPerSecond'],
+  properties: {
+    source: { type: 'string' },
+    target: { type: 'string' },
+    bytesPerSecond: { type: 'number' },
+  },
+};
+
 /** The dataflow of an environment: its tasks and the rates on its edges, from the agents' metrics. */
 export const dataflowView: Schema = {
   type: 'object',
@@ -199,45 +210,20 @@ export const dataflowView: Schema = {
             },
           },
         },
-        edges: {
-          type: 'array',
-          items: {
-            type: 'object',
-            required: ['source', 'target', 'bytesPerSecond'],
-            properties: {
-              source: { type: 'string' },
-              target: { type: 'string' },
-              bytesPerSecond: { type: 'number' },
-            },
-          },
-        },
+        edges: { type: 'array', items: rateEdge },
       },
     },
+    /** The edges per task that counted them. */
     taskEdges: {
       type: 'array',
       items: {
-        type: 'object',
-        required: ['task', 'source', 'target', 'bytesPerSecond'],
-        properties: {
-          task: { type: 'string' },
-          source: { type: 'string' },
-          target: { type: 'string' },
-          bytesPerSecond: { type: 'number' },
-        },
+        ...rateEdge,
+        required: ['task', ...(rateEdge['required'] as string[])],
+        properties: { task: { type: 'string' }, ...(rateEdge['properties'] as Schema) },
       },
     },
-    edges: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['source', 'target', 'bytesPerSecond'],
-        properties: {
-          source: { type: 'string' },
-          target: { type: 'string' },
-          bytesPerSecond: { type: 'number' },
-        },
-      },
-    },
+    /** The edges summed over the tasks (what Grafana's node graph shows). */
+    edges: { type: 'array', items: rateEdge },
     lag: { type: 'object', additionalProperties: { type: 'number' } },
     at: { type: ['string', 'null'] },
   },
