@@ -5,7 +5,7 @@
  */
 import { parseFault, type FaultSpec } from '../../protocol/faults.js';
 import { MAX_FAULTS } from './readout/faults.js';
-import { DEFAULT_DATA_QUALITY, type DataQualityConfig } from './processor/data-quality.js';
+import { DEFAULT_DATA_QUALITY, type DataQualityConfig } from './processor/data-quality-config.js';
 import {
   CELLS_PER_LAYER,
   ChannelMap,
