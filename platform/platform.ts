@@ -7,6 +7,8 @@
  * - control/environment.ts — one environment's state machine, tasks and failure semantics;
  * - control/event-sink.ts — what a control event sets off (ERS issue, signal, run registry);
  * - agents/reconciler.ts — agents registering, reporting and lost;
+ * - audit.ts — the one place audit records are written;
+ * - incident-desk.ts — the incidents and runbooks, audited (`platform.incidents`);
  * - incidents/intake.ts — signals into incidents, incidents into recovery, what people do to incidents;
  * - recovery/actions.ts — what runbooks may do to tasks;
  * - workflow/library.ts — templates by name or uploaded, never by path.
@@ -17,33 +19,37 @@ import { projectRoot } from '../lib/paths.js';
 import type { NodeTopology, TaskReport } from '../protocol/agent-link.js';
 import type { ErsIssue } from '../protocol/ers.js';
 import { describeFault, type FaultSpec } from '../protocol/faults.js';
-import { allowedEnvironmentTransitions, type EnvironmentTransition } from '../protocol/states.js';
+import type { EnvironmentTransition } from '../protocol/states.js';
 import type { Role, TokenHolder, TokenStore } from './api/auth.js';
 import { AgentReconciler } from './agents/reconciler.js';
+import { Auditor, errorMessage, type AuditRecord } from './audit.js';
+import { IncidentDesk } from './incident-desk.js';
 import { Environment } from './control/environment.js';
 import { ControlEventSink } from './control/event-sink.js';
 import { checkMasks, drillFault } from './control/drills.js';
 import { EnvironmentRepository, type RestoreSummary } from './control/repository.js';
 import type { ControlEvent, MaskedCell, TaskStatus } from './control/types.js';
 import { IncidentIntake } from './incidents/intake.js';
-import type { AlertmanagerPayload } from './incidents/signals.js';
-import type { Incident, IncidentState, SignalInput } from './incidents/types.js';
+import type { Incident } from './incidents/types.js';
 import { updatePlatformGauges } from './monitoring/gauges.js';
 import type { DataflowRates, Occupancy } from './monitoring/rates.js';
 import { dataflowGraph } from './dataflow/graph.js';
 import { ResourceLedger } from './placement/ledger.js';
 import { RunbookActions } from './recovery/actions.js';
-import type { StepOutcome } from './recovery/engine.js';
 import type { AuditEntry, RunRecord } from './store/store.js';
 import { TemplateLibrary, type TemplateSource } from './workflow/library.js';
 import type { VarValue } from './workflow/template.js';
 
 export type { RestoreSummary } from './control/repository.js';
 
-/** Control events kept per environment for the web page's transition log (newest last). */
-const RECENT_EVENTS = 100;
-
-import type { Change, EnvironmentView, PlatformOptions, RunbookSummary, RunbookView } from './views.js';
+import {
+  environmentView,
+  type Change,
+  type EnvironmentView,
+  type PlatformOptions,
+  type RunbookSummary,
+  type RunbookView,
+} from './views.js';
 
 export type { Change, EnvironmentView, PlatformOptions, RunbookSummary, RunbookView };
 
@@ -52,14 +58,17 @@ export class Platform {
   private readonly library: TemplateLibrary;
   private readonly environments: EnvironmentRepository;
   private readonly intake: IncidentIntake;
+  /** The incidents and runbooks, audited (incident-desk.ts). */
+  readonly incidents: IncidentDesk;
+  private readonly auditor: Auditor;
   private readonly agents: AgentReconciler;
   private readonly events: ControlEventSink;
   private readonly startedBy = new Map<string, string>();
   private readonly listeners = new Set<(c: Change) => void>();
-  private readonly recent = new Map<string, ControlEvent[]>();
 
   constructor(private readonly o: PlatformOptions) {
     this.ledger = o.ledger ?? new ResourceLedger();
+    this.auditor = new Auditor(o.store);
     this.library = o.templates ?? new TemplateLibrary([join(projectRoot(), 'deploy', 'templates')]);
     this.environments = new EnvironmentRepository(
       o.store,
@@ -95,6 +104,7 @@ export class Platform {
       timing: o.incidentTiming,
       onIncident: (inc) => this.changed({ kind: 'incident', id: String(inc.id) }),
     });
+    this.incidents = new IncidentDesk(this.intake, this.auditor);
     this.events = new ControlEventSink({
       store: o.store,
       environments: this.environments,
@@ -102,10 +112,6 @@ export class Platform {
       startedBy: (id) => this.startedBy.get(id) ?? 'unknown',
       ers: o.ers,
       next: (e) => {
-        const log = this.recent.get(e.environment) ?? [];
-        log.push(e);
-        if (log.length > RECENT_EVENTS) log.splice(0, log.length - RECENT_EVENTS);
-        this.recent.set(e.environment, log);
         this.changed({ kind: 'environment', id: e.environment });
         if (e.kind === 'run') this.changed({ kind: 'run', id: String(e.run) });
         o.onControlEvent?.(e);
@@ -134,7 +140,7 @@ export class Platform {
   /** An environment's recent control events (transitions, hooks, tasks, run times), newest last. */
   controlEvents(id: string): ControlEvent[] {
     this.environments.get(id);
-    return [...(this.recent.get(id) ?? [])];
+    return this.events.recent(id);
   }
 
   /** An environment's tasks and the rates on its dataflow edges (empty until the agents were read). */
@@ -173,7 +179,7 @@ export class Platform {
     who: string,
   ): EnvironmentView {
     const what = 'name' in source ? `template ${source.name}` : 'uploaded template';
-    return this.audited(who, 'env.create', what, () => {
+    return this.auditor.audited(who, 'env.create', what, () => {
       const env = this.environments.create(this.library.load(source, vars), vars, who);
       return { result: this.view(env), target: env.id, detail: what };
     });
@@ -206,7 +212,7 @@ export class Platform {
         action: 'env.transition',
         target: id,
         result: 'error',
-        detail: `${t}: ${message(err)}`,
+        detail: `${t}: ${errorMessage(err)}`,
       });
       throw err;
     } finally {
@@ -222,7 +228,7 @@ export class Platform {
    */
   async injectFault(id: string, input: unknown, who: string): Promise<{ fault: FaultSpec; tasks: string[] }> {
     const env = this.environments.get(id);
-    return this.auditedAsync(who, 'environment.fault', id, async () => {
+    return this.auditor.auditedAsync(who, 'environment.fault', id, async () => {
       const { fault, targets } = drillFault(env, input);
       await Promise.all(targets.map((t) => this.o.driver.fault(t.node, t.name, fault)));
       return { result: { fault, tasks: targets.map((t) => t.name) }, detail: describeFault(fault) };
@@ -236,7 +242,7 @@ export class Platform {
   setMasks(id: string, cells: readonly MaskedCell[], who: string): EnvironmentView {
     const env = this.environments.get(id);
     const masks = checkMasks(env, cells);
-    return this.audited(who, 'env.masks', id, () => {
+    return this.auditor.audited(who, 'env.masks', id, () => {
       env.setMasks(masks);
       this.environments.save(env, who);
       this.changed({ kind: 'environment', id });
@@ -253,7 +259,7 @@ export class Platform {
    */
   moveTask(id: string, task: string, who: string): Promise<EnvironmentView> {
     const env = this.environments.get(id);
-    return this.auditedAsync(who, 'env.move-task', id, async () => {
+    return this.auditor.auditedAsync(who, 'env.move-task', id, async () => {
       try {
         await env.moveTask(task);
       } finally {
@@ -281,93 +287,25 @@ export class Platform {
     return this.o.store.auditLog();
   }
 
-  /** The one place audit records are written: every state-changing call, refused ones too. */
   /** A new token for a person (shown once, in the answer); ILLEGAL_TRANSITION when they hold one. Audited. */
   createToken(book: TokenStore, name: string, role: Role, who: string): TokenHolder & { token: string } {
-    return this.audited(who, 'token.create', name, () => ({ result: book.create(name, role), detail: role }));
+    return this.auditor.audited(who, 'token.create', name, () => ({
+      result: book.create(name, role),
+      detail: role,
+    }));
   }
 
   /** Revokes a person's token (their next call is 401); the last admin's is refused. Audited. */
   revokeToken(book: TokenStore, name: string, who: string): TokenHolder {
-    return this.audited(who, 'token.revoke', name, () => {
+    return this.auditor.audited(who, 'token.revoke', name, () => {
       const t = book.revoke(name);
       return { result: t, detail: t.role };
     });
   }
 
-  audit(e: { who: string; action: string; target: string; result: string; detail: string }): void {
-    this.o.store.audit(e);
-  }
-
-  // ---- incidents and runbooks -----------------------------------------------------------------------
-
-  incidents(state?: IncidentState): Incident[] {
-    return this.intake.list(state);
-  }
-
-  incident(id: number): Incident {
-    return this.intake.get(id);
-  }
-
-  acknowledge(id: number, who: string): Incident {
-    return this.audited(who, 'incident.ack', `incident ${id}`, () => ({
-      result: this.intake.acknowledge(id, who),
-    }));
-  }
-
-  resolveIncident(id: number, who: string, note?: string): Incident {
-    return this.audited(who, 'incident.resolve', `incident ${id}`, () => ({
-      result: this.intake.resolve(id, who, note),
-      detail: note ?? '',
-    }));
-  }
-
-  noteIncident(id: number, who: string, text: string): Incident {
-    return this.audited(who, 'incident.note', `incident ${id}`, () => ({
-      result: this.intake.note(id, who, text),
-      detail: text,
-    }));
-  }
-
-  /** One runbook step by hand on an incident; the recovery engine audits the action it takes. */
-  runStep(
-    id: number,
-    req: { runbook: string; step: number; outcome?: string | undefined },
-    who: string,
-  ): Promise<StepOutcome & { incident: Incident }> {
-    return this.intake.step(id, req, who);
-  }
-
-  runbooks(): RunbookSummary[] {
-    return this.intake
-      .runbooks()
-      .map((b) => ({ name: b.name, title: b.title, matches: b.matches, steps: b.steps }));
-  }
-
-  runbook(name: string): RunbookView {
-    const { file: _file, ...rest } = this.intake.runbook(name);
-    return rest;
-  }
-
-  /** An Alertmanager webhook: one signal per alert, the incidents they went to. */
-  alertmanager(p: AlertmanagerPayload, who: string): Promise<{ incidents: number[] }> {
-    return this.auditedAsync(who, 'alerts.alertmanager', p.groupKey, async () => {
-      const incidents = await this.intake.alertmanager(p);
-      return {
-        result: { incidents },
-        detail: `${p.alerts.length} alert(s) ${p.status} → incident(s) ${incidents.join(', ') || 'none'}`,
-      };
-    });
-  }
-
-  /** Takes a signal into the incidents (also what tests and the hosting process feed in). */
-  signal(s: SignalInput): { incident: Incident } | undefined {
-    return this.intake.signal(s);
-  }
-
-  /** Open incidents. */
-  openIncidents(): Incident[] {
-    return this.intake.open();
+  /** Writes an audit record (audit.ts: the one place they are written). */
+  audit(e: AuditRecord): void {
+    this.auditor.record(e);
   }
 
   // ---- what the hosting process feeds in -------------------------------------------------------------
@@ -378,22 +316,17 @@ export class Platform {
       unreadable: (id, label, err) =>
         this.o.ers?.raise(
           'daqops.platform.RestoreFailed',
-          `environment ${id}: ${label} cannot be read again: ${message(err)}`,
+          `environment ${id}: ${label} cannot be read again: ${errorMessage(err)}`,
           { environment: id },
         ),
-    });
-    for (const env of this.environments.all())
-      if (env.holdsResources())
+      holds: (env) =>
         this.ledger.restore(
           env.id,
-          env.taskList().map((t) => ({
-            task: t.name,
-            node: t.node,
-            numa: t.numa,
-            cpus: t.cpus,
-            memoryMiB: t.memoryMiB,
-          })),
-        );
+          env
+            .taskList()
+            .map((t) => ({ task: t.name, node: t.node, numa: t.numa, cpus: t.cpus, memoryMiB: t.memoryMiB })),
+        ),
+    });
     this.updateGauges();
     return summary;
   }
@@ -458,60 +391,8 @@ export class Platform {
   }
 
   private view(env: Environment): EnvironmentView {
-    const running = env.state === 'RUNNING';
-    return {
-      id: env.id,
-      template: env.template.name,
-      namespace: env.namespace,
-      state: env.state,
-      run: env.run,
-      rollUp: env.rollUp(),
-      masks: env.masks.map((m) => ({ ...m })),
-      allowed: env.transitionUnderWay === undefined ? allowedEnvironmentTransitions(env.state) : [],
-      transition: env.transitionUnderWay,
-      runStart: running ? env.runTimes.start : undefined,
-      startedBy: running
-        ? (this.startedBy.get(env.id) ?? this.o.store.run(env.run ?? 0)?.startedBy)
-        : undefined,
-      tasks: env.taskList().map((t) => ({ ...t })),
-    };
+    return environmentView(env, (run) => this.startedBy.get(env.id) ?? this.o.store.run(run)?.startedBy);
   }
-
-  private audited<T>(
-    who: string,
-    action: string,
-    target: string,
-    f: () => { result: T; target?: string; detail?: string },
-  ): T {
-    try {
-      const r = f();
-      this.audit({ who, action, target: r.target ?? target, result: 'ok', detail: r.detail ?? '' });
-      return r.result;
-    } catch (err) {
-      this.audit({ who, action, target, result: 'error', detail: message(err) });
-      throw err;
-    }
-  }
-
-  private async auditedAsync<T>(
-    who: string,
-    action: string,
-    target: string,
-    f: () => Promise<{ result: T; detail?: string }>,
-  ): Promise<T> {
-    try {
-      const r = await f();
-      this.audit({ who, action, target, result: 'ok', detail: r.detail ?? '' });
-      return r.result;
-    } catch (err) {
-      this.audit({ who, action, target, result: 'error', detail: message(err) });
-      throw err;
-    }
-  }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export type { Incident };

@@ -2,7 +2,12 @@
  * What the platform facade (platform.ts) is made with and what it hands out: its options, the changes it
  * tells its listeners of, and the views of environments and runbooks — copies, never the live model.
  */
-import type { EnvironmentState, EnvironmentTransition } from '../protocol/states.js';
+import {
+  allowedEnvironmentTransitions,
+  type EnvironmentState,
+  type EnvironmentTransition,
+} from '../protocol/states.js';
+import type { Environment } from './control/environment.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { ErsReporter } from '../lib/ers.js';
 import type { HookActions } from './control/hooks.js';
@@ -83,3 +88,25 @@ export interface RunbookSummary {
 
 /** A runbook with its text for the human; no host path. */
 export type RunbookView = Omit<Runbook, 'file'>;
+
+/** An environment as it is handed out: a copy. `startedBy` tells who started its run (when it runs). */
+export function environmentView(
+  env: Environment,
+  startedBy: (run: number) => string | undefined,
+): EnvironmentView {
+  const running = env.state === 'RUNNING';
+  return {
+    id: env.id,
+    template: env.template.name,
+    namespace: env.namespace,
+    state: env.state,
+    run: env.run,
+    rollUp: env.rollUp(),
+    masks: env.masks.map((m) => ({ ...m })),
+    allowed: env.transitionUnderWay === undefined ? allowedEnvironmentTransitions(env.state) : [],
+    transition: env.transitionUnderWay,
+    runStart: running ? env.runTimes.start : undefined,
+    startedBy: running ? startedBy(env.run ?? 0) : undefined,
+    tasks: env.taskList().map((t) => ({ ...t })),
+  };
+}

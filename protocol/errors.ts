@@ -14,6 +14,7 @@ export const errorCatalogue = {
   INVALID_WORD: { http: 400, retriable: false },
   INVALID_CHANNEL_MAP: { http: 400, retriable: false },
   INVALID_HEADER: { http: 400, retriable: false },
+  INVALID_RECORD: { http: 400, retriable: false },
   INVALID_ERS_ISSUE: { http: 400, retriable: false },
   INVALID_NAMESPACE: { http: 400, retriable: false },
   INVALID_CONFIG: { http: 422, retriable: false },

@@ -20,10 +20,24 @@ export interface EventSinkOptions {
   readonly next?: ((e: ControlEvent) => void) | undefined;
 }
 
+/** Control events kept per environment for the web page's transition log (newest last). */
+const RECENT_EVENTS = 100;
+
 export class ControlEventSink {
+  private readonly recentEvents = new Map<string, ControlEvent[]>();
+
   constructor(private readonly o: EventSinkOptions) {}
 
+  /** An environment's latest RECENT_EVENTS control events, newest last. */
+  recent(environment: string): ControlEvent[] {
+    return [...(this.recentEvents.get(environment) ?? [])];
+  }
+
   on(e: ControlEvent): void {
+    const log = this.recentEvents.get(e.environment) ?? [];
+    log.push(e);
+    if (log.length > RECENT_EVENTS) log.splice(0, log.length - RECENT_EVENTS);
+    this.recentEvents.set(e.environment, log);
     this.raiseFor(e);
     if (e.kind !== 'task' || !e.excluded) {
       const t = e.kind === 'task' ? this.o.environments.find(e.environment)?.task(e.task) : undefined;

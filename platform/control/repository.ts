@@ -24,6 +24,8 @@ export interface RestoreSummary {
 
 export interface RestoreHandlers {
   readonly unreadable: (id: string, label: string, err: unknown) => void;
+  /** An environment that holds resources again: its placements to lock in the ledger. */
+  readonly holds: (env: Environment) => void;
 }
 
 export class EnvironmentRepository {
@@ -139,7 +141,10 @@ export class EnvironmentRepository {
         interrupted.push(rec.id);
         this.save(env, 'platform');
       }
-      if (env.holdsResources()) holding++;
+      if (env.holdsResources()) {
+        holding++;
+        on.holds(env);
+      }
     }
     return { environments: this.envs.size, holdingResources: holding, interrupted, unreadable };
   }

@@ -70,7 +70,7 @@ export async function benchAlertStorm(shape: StormShape, alerts = 10_000): Promi
     storming = false;
     await poll;
     const incidents = answer.incidents ?? [];
-    const signals = incidents.reduce((n, id) => n + platform.incident(id).signals.length, 0);
+    const signals = incidents.reduce((n, id) => n + platform.incidents.get(id).signals.length, 0);
     const sorted = latencies.sort((a, b) => a - b);
     console.log(
       `  ${alerts} alerts about ${alerts} ${shape} in one webhook (${(body.length / 1024 / 1024).toFixed(1)} MiB): answered ${r.status} in ${seconds.toFixed(2)} s (target ≤ 5 s) → ${incidents.length} incident(s) holding ${signals} signals`,

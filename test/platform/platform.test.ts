@@ -177,8 +177,8 @@ describe('platform/platform', () => {
     });
     const env = p.createEnvironment(TEMPLATE, {}, 'expert:bob');
     await assert.rejects(p.transition(env.id, 'DEPLOY', 'bob'), /no node is registered/);
-    await until('the incident escalated', () => p.openIncidents()[0]?.recovery === 'escalated');
-    const [inc] = p.openIncidents();
+    await until('the incident escalated', () => p.incidents.open()[0]?.recovery === 'escalated');
+    const [inc] = p.incidents.open();
     assert.equal(inc?.root.name, 'TransitionFailed');
     assert.equal(inc?.runbook, 'TransitionTimeout');
     assert.equal(inc?.recovery, 'escalated', 'no pager configured: escalated, on the timeline');
@@ -224,10 +224,10 @@ describe('platform/platform', () => {
         ['processor-1', 'n2', [1]],
       ].sort(),
     );
-    const [inc] = p.openIncidents();
+    const [inc] = p.incidents.open();
     assert.deepEqual(inc?.root.component, { kind: 'node', id: 'n1' });
     assert.equal(inc?.runbook, 'AgentLost');
-    assert.equal(p.openIncidents().length, 1, 'one incident for the node and all its tasks');
+    assert.equal(p.incidents.open().length, 1, 'one incident for the node and all its tasks');
   });
 
   it('a readout moved during a run starts with the run number and the run clock the others got', async () => {

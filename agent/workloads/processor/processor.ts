@@ -4,48 +4,28 @@
  * and monitoring aggregates. Offsets are committed only after every output of the records below them is
  * acknowledged, and event ids are deterministic, so a crash and replay duplicates nothing downstream.
  */
-import { DaqError } from '../../../protocol/errors.js';
-import { DataQuality, type Finding, type FindingKind } from './data-quality.js';
-import type { ErsIssueName } from '../../../protocol/ers.js';
 import {
-  BX_NS,
-  BX_PER_ORBIT,
-  LAYERS_PER_CHAMBER,
   WORD_BYTES,
-  WORD_FAULT_COUNT,
-  chamberLayerIndex,
   decodeSubTimeframe,
-  faultField,
-  faultReason,
   isDaqError,
   topicNames,
-  wordToBigInt,
   wordsOf,
 } from '../../../protocol/index.js';
+import type { DeadletterAccounting } from '../../../protocol/accounting.js';
+import { encodeAggregate } from '../../../protocol/monitoring.js';
 import type { ErsReporter } from '../../../lib/ers.js';
-import { SerialQueue } from '../serial-queue.js';
 import {
-  DEADLETTER_DETAIL_HEADER,
-  DEADLETTER_REASON_HEADER,
-  KafkaProbe,
   RecordConsumer,
-  deadletterRecord,
   RecordProducer,
   type InBatch,
   type InRecord,
   type KafkaClient,
-  type OutRecord,
 } from '../../../lib/kafka.js';
 import type { Metrics } from '../../../lib/metrics.js';
 import { ensureNamespaceTopics } from '../../../lib/topics.js';
-import {
-  encodeAccounting,
-  AGGREGATE_KIND,
-  KIND_HEADER,
-  type DeadletterAccounting,
-  type ProcessorAccounting,
-} from '../../../protocol/accounting.js';
 import type { ProcessorConfig } from '../config.js';
+import { OutputPipeline } from '../output-pipeline.js';
+import { SerialQueue } from '../serial-queue.js';
 import {
   OffsetTracker,
   TimeframeAssembler,
@@ -54,47 +34,19 @@ import {
   type AssembledTimeframe,
   type Fragment,
 } from './assembler.js';
+import { IntervalMetrics, detectorSeconds, intervalAggregate } from './interval.js';
 import { MonitoringAccumulator, TimeframeKernel } from './kernel.js';
-import { OutageClock } from './outage-clock.js';
-import { KafkaWatch } from '../../../lib/kafka-watch.js';
-import { EVENT_FORMAT, encodeEventRecords } from '../../../protocol/events.js';
+import { KafkaOutage } from './kafka-outage.js';
+import { addDeadletter, addTimeframe, noOutputs, type Outputs } from './outputs.js';
+import { QualityWatch } from './quality-watch.js';
+import { ProcessorCounts, type ProcessorTotals } from './counts.js';
 
 /** Batches whose outputs may be unacknowledged at once before the batch loop waits. */
 const MAX_DELIVERIES = 8;
-/** How often the processor asks whether Kafka answers, and how long it waits for the answer. */
-const PROBE_INTERVAL_MS = 500;
-const PROBE_TIMEOUT_MS = 1000;
-/** Corrupt words of one link and timeframe per dead-letter record at most (about 100 bytes each as JSON). */
-const CORRUPT_WORDS_PER_RECORD = 10_000;
+/** Kafka's offset-commit metadata limit (4 KiB by default), with room to spare. */
+const COMMIT_METADATA_BYTES = 4000;
 
-/** How long after its partitions moved a processor's data quality holds its judgement. */
-const DQ_AFTER_REBALANCE_MS = 10_000;
-
-/** Drift-time observations per monitoring interval at most (daq_processor_drift_time_seconds). */
-const DRIFT_SAMPLES = 2000;
-
-/** How long after Kafka is back data quality still holds its judgement (the backlog is being caught up). */
-const DQ_AFTER_OUTAGE_MS = 20_000;
-
-/** The ERS issue of each data-quality finding. */
-const DQ_ISSUES: Record<FindingKind, ErsIssueName> = {
-  'noisy-channel': 'daqops.processor.NoisyChannel',
-  'dead-channel': 'daqops.processor.DeadChannel',
-  'dead-chamber': 'daqops.processor.DeadChamber',
-  'link-silent': 'daqops.processor.LinkSilent',
-  'rate-drift': 'daqops.processor.HitRateDrift',
-  'noise-rising': 'daqops.processor.NoiseRising',
-  'layer-efficiency': 'daqops.processor.LayerEfficiencyLow',
-};
-
-export interface ProcessorTotals {
-  timeframes: number;
-  incomplete: number;
-  events: number;
-  hits: number;
-  corrupt: number;
-  deadlettered: number;
-}
+export type { ProcessorTotals };
 
 export interface ProcessorDeps {
   readonly client: KafkaClient;
@@ -103,50 +55,24 @@ export interface ProcessorDeps {
   readonly now?: () => number;
 }
 
-interface Outputs {
-  events: OutRecord[];
-  deadletter: OutRecord[];
-  monitoring: OutRecord[];
-  /** (partition, offset) handled once these outputs are acknowledged. */
-  offsets: { partition: number; offset: number }[];
-  after: (() => void)[];
-}
-
 export class ProcessorWorkload {
-  readonly totals: ProcessorTotals = {
-    timeframes: 0,
-    incomplete: 0,
-    events: 0,
-    hits: 0,
-    corrupt: 0,
-    deadlettered: 0,
-  };
+  private readonly counts: ProcessorCounts;
   private readonly topics;
   private readonly kernel: TimeframeKernel;
   private readonly acc: MonitoringAccumulator;
-  private readonly dq: DataQuality;
+  private readonly quality: QualityWatch;
+  private readonly interval: IntervalMetrics;
   private readonly assembler: TimeframeAssembler;
   private readonly offsets = new OffsetTracker();
   private readonly loaded = new Set<number>();
   private readonly queue = new SerialQueue();
-  /** Output deliveries in flight (deliver), and the chain their commits go through in order. */
-  private readonly deliveries = new Set<Promise<void>>();
-  private commits: Promise<void> = Promise.resolve();
+  /** A fetch's outputs sent, acknowledged, then its offsets committed (output-pipeline.ts). */
+  private readonly pipeline: OutputPipeline<Outputs>;
   private stopping = false;
   private producer: RecordProducer | undefined;
   private consumer: RecordConsumer | undefined;
   private readonly now: () => number;
-  private readonly clock: OutageClock;
-  /** Whether Kafka answers, and since when it does again after an outage (the clock still stopped). */
-  private watch: KafkaWatch | undefined;
-  private backSinceMs: number | undefined;
-  /**
-   * Data quality holds its judgement while Kafka is away and for a while after (the backlog arrives
-   * link by link, timeframes in bursts): until then, what it would see is the outage, not the detector.
-   */
-  private outageEndsAtMs = -Infinity;
-  /** Data quality also holds its judgement until then after the partitions moved (a rebalance). */
-  private dqQuietUntilMs = -Infinity;
+  private readonly outage: KafkaOutage;
   private readonly m;
 
   constructor(
@@ -157,36 +83,38 @@ export class ProcessorWorkload {
     this.now = deps.now ?? (() => Date.now());
     this.kernel = new TimeframeKernel(config);
     this.acc = new MonitoringAccumulator(config);
-    this.dq = new DataQuality(config.map, config.links, config.dataQuality, config.maskedCells);
-    this.clock = new OutageClock(this.now);
-    this.assembler = new TimeframeAssembler(config.links, config.assemblyTimeoutMs, () => this.clock.now());
+    this.quality = new QualityWatch(config, { ers: deps.ers, metrics: deps.metrics, now: this.now });
+    this.interval = new IntervalMetrics(deps.metrics, config);
+    this.outage = new KafkaOutage(deps.client, this.now, (reachable) => this.quality.kafka(reachable));
+    const clock = this.outage.clock;
+    this.assembler = new TimeframeAssembler(config.links, config.assemblyTimeoutMs, () => clock.now());
     const m = deps.metrics;
     this.m = {
-      hits: m.counter('daq_processor_hits_total'),
       bytes: m.counter('daq_processor_bytes_total'),
-      corrupt: m.counter('daq_processor_corrupt_words_total'),
-      deadletter: m.counter('daq_processor_deadletter_total'),
-      timeframes: m.counter('daq_processor_timeframes_total'),
-      incomplete: m.counter('daq_processor_timeframes_incomplete_total'),
-      events: m.counter('daq_processor_events_total'),
       lag: m.gauge('daq_processor_consumer_lag_messages'),
-      latency: m.histogram('daq_processor_latency_seconds'),
-      channelHits: m.counter('daq_processor_channel_hits_total'),
-      drift: m.histogram('daq_processor_drift_time_seconds'),
       commitErrors: m.counter('daq_processor_commit_errors_total'),
       edgeIn: m.counter('daq_dataflow_bytes_total').labels({ source: 'raw-hits', target: 'processors' }),
       edgeOut: m.counter('daq_dataflow_bytes_total').labels({ source: 'processors', target: 'events' }),
-      dqFindings: m.gauge('daq_dq_findings'),
-      dqRate: m.gauge('daq_dq_hit_rate_ratio'),
-      dqNoise: m.gauge('daq_dq_noise_rate_hz'),
-      dqEfficiency: m.gauge('daq_dq_layer_efficiency_ratio'),
       tooLarge: m.counter('daq_kafka_records_too_large_total'),
     };
-    // Every fault's counters exist at 0 from the start: "no corrupt word" is a value, not a gap.
-    for (let f = 1; f < WORD_FAULT_COUNT; f++) {
-      this.m.corrupt.labels({ reason: faultField(f) }).inc(0);
-      this.m.deadletter.labels({ reason: faultField(f) }).inc(0);
-    }
+    this.counts = new ProcessorCounts(m, deps.ers, this.now);
+    this.pipeline = new OutputPipeline<Outputs>(MAX_DELIVERIES, {
+      send: (out) => this.send(out),
+      acknowledged: (out) => this.acknowledged(out),
+      commit: (_out, p) => this.commit(p),
+      refused: (p, err) => {
+        // A rebalance moved the partition, or the broker is away: the next commit covers this one, and a
+        // new owner re-reads from the last commit and skips what the metadata lists. Nothing is lost.
+        this.m.commitErrors.inc();
+        this.deps.ers.raise(
+          'daqops.processor.CommitFailed',
+          `offset commit for partition ${p} refused: ${err.message}`,
+          { partition: p },
+        );
+      },
+      // A delivery that failed ends the workload, committing nothing more.
+      failed: (err) => void this.queue.run(() => Promise.reject(err)),
+    });
   }
 
   /** Runs until `signal` aborts or an output cannot be delivered (then rejects, committing nothing more). */
@@ -210,9 +138,7 @@ export class ProcessorWorkload {
       onBatch: (b) => this.queue.run(() => this.onBatch(b)),
       onAssignment: (a) => {
         const owned = new Set(a[this.topics.rawHits] ?? []);
-        // Partitions moved (a member joined, left or crashed): timeframes come incomplete or re-read for
-        // a while, which is the group's doing, not the detector's.
-        this.dqQuietUntilMs = Math.max(this.dqQuietUntilMs, this.now() + DQ_AFTER_REBALANCE_MS);
+        this.quality.rebalanced();
         this.loaded.clear();
         this.assembler.dropPartitions(owned);
         for (const p of this.offsets.partitionsSeen()) if (!owned.has(p)) this.offsets.forget(p);
@@ -222,30 +148,10 @@ export class ProcessorWorkload {
       () => void this.queue.run(() => this.onExpiry()).catch(() => undefined),
       Math.min(100, c.assemblyTimeoutMs),
     );
-    // Kafka away stops the assembly clock (outage-clock.ts): no timeframe is given up for an outage. The
-    // clock stands still from Kafka's last answer; it runs again with the first data once Kafka is back.
-    const probe = new KafkaProbe(this.deps.client);
-    const watch = new KafkaWatch({
-      ping: async () => {
-        if (!(await probe.check(PROBE_TIMEOUT_MS)))
-          throw new DaqError('KAFKA_UNAVAILABLE', 'no Kafka broker answers');
-      },
-      intervalMs: PROBE_INTERVAL_MS,
-      failures: 1,
-      now: this.now,
-      onChange: (reachable) => {
-        if (reachable) this.backSinceMs = this.now();
-        else {
-          this.outageEndsAtMs = Infinity;
-          this.clock.pause(watch.lastAnsweredMs);
-          this.backSinceMs = undefined;
-        }
-      },
-    });
-    this.watch = watch;
-    watch.start();
+    // Kafka away stops the assembly clock (kafka-outage.ts): no timeframe is given up for an outage.
+    this.outage.start();
     const monitor = setInterval(
-      () => void this.queue.run(() => this.publishAggregate()).catch(() => undefined),
+      () => void this.queue.run(() => this.publishInterval()).catch(() => undefined),
       c.monitoringIntervalMs,
     );
     try {
@@ -254,27 +160,24 @@ export class ProcessorWorkload {
       this.stopping = true;
       clearInterval(expiry);
       clearInterval(monitor);
-      watch.stop();
-      await probe.close();
+      await this.outage.stop();
       // Timeframes still waiting for links are not processed: their offsets stay uncommitted, so the next
       // member of the group picks them up.
       await this.queue.drain();
-      await Promise.all(this.deliveries);
-      await this.commits;
+      await this.pipeline.settle();
       await this.consumer.stop();
       await this.producer.close();
     }
-    return this.totals;
+    return this.counts.totals;
   }
 
   private async onBatch(batch: InBatch): Promise<void> {
     // Stopping: records fetched now stay uncommitted for the next owner instead of holding up the stop.
     if (this.stopping) return;
-    // Data again after an outage: the assembly clock runs on (not for a batch prefetched before it).
-    if (this.watch?.reachable !== false) this.clock.resume();
+    this.outage.dataArrived();
     await this.loadHandled(batch.partition);
     this.m.lag.labels({ topic: batch.topic, partition: String(batch.partition) }).set(batch.lag);
-    const out: Outputs = { events: [], deadletter: [], monitoring: [], offsets: [], after: [] };
+    const out = noOutputs();
     for (const rec of batch.records) {
       const offset = Number(rec.offset);
       this.offsets.add(rec.partition, offset);
@@ -286,13 +189,9 @@ export class ProcessorWorkload {
         this.deps.ers.raise(
           'daqops.processor.BadSubTimeframe',
           `${batch.topic}[${rec.partition}]@${rec.offset}: ${(err as Error).message}`,
-          {
-            partition: rec.partition,
-            offset: rec.offset,
-            field,
-          },
+          { partition: rec.partition, offset: rec.offset, field },
         );
-        this.deadletterMessage(out, rec, 'bad-header', (err as Error).message, {
+        this.setAside(out, 'bad-header', (err as Error).message, rec, {
           run: -1,
           link: -1,
           timeframe: -1,
@@ -300,7 +199,6 @@ export class ProcessorWorkload {
           part: -1,
           words: Math.floor(rec.value.length / WORD_BYTES),
         });
-        out.offsets.push({ partition: rec.partition, offset });
         continue;
       }
       this.m.bytes.labels({ link: String(header.link) }).inc(rec.value.byteLength);
@@ -317,13 +215,9 @@ export class ProcessorWorkload {
         this.deps.ers.raise(
           'daqops.processor.LateSubTimeframe',
           `link ${header.link} timeframe ${header.timeframe} arrived after the timeframe was processed`,
-          {
-            link: header.link,
-            timeframe: header.timeframe,
-            sequence: header.sequence,
-          },
+          { link: header.link, timeframe: header.timeframe, sequence: header.sequence },
         );
-        this.deadletterMessage(out, rec, 'late', 'timeframe already processed', {
+        this.setAside(out, 'late', 'timeframe already processed', rec, {
           run: header.run,
           link: header.link,
           timeframe: header.timeframe,
@@ -331,7 +225,6 @@ export class ProcessorWorkload {
           part: header.part,
           words: header.words - header.lead - header.trail,
         });
-        out.offsets.push({ partition: rec.partition, offset });
       } else if (r === 'duplicate') {
         // Handled by the member before a restart or rebalance: its outputs are out already.
         out.offsets.push({ partition: rec.partition, offset });
@@ -339,7 +232,7 @@ export class ProcessorWorkload {
         this.process(r, out);
       }
     }
-    await this.deliver(out);
+    if (out.offsets.length > 0) await this.pipeline.push(out);
   }
 
   /** Once per partition and group generation: learn which timeframes the previous owner handled. */
@@ -352,25 +245,19 @@ export class ProcessorWorkload {
   }
 
   private async onExpiry(): Promise<void> {
-    // Kafka is back but no data came for a full timeout: nothing was in flight, the clock runs on.
-    if (this.clock.paused && this.backSinceMs !== undefined) {
-      if (this.now() - this.backSinceMs >= this.config.assemblyTimeoutMs) this.clock.resume();
-    }
+    this.outage.quietFor(this.config.assemblyTimeoutMs);
     const expired = this.assembler.expire();
     if (expired.length === 0) return;
-    const out: Outputs = { events: [], deadletter: [], monitoring: [], offsets: [], after: [] };
+    const out = noOutputs();
     for (const tf of expired) {
       this.deps.ers.raise(
         'daqops.processor.TimeframeIncomplete',
         `timeframe ${tf.timeframe} processed without link(s) ${tf.missingLinks.join(', ')} after ${this.config.assemblyTimeoutMs} ms`,
-        {
-          timeframe: tf.timeframe,
-          missingLinks: tf.missingLinks.join(','),
-        },
+        { timeframe: tf.timeframe, missingLinks: tf.missingLinks.join(',') },
       );
       this.process(tf, out);
     }
-    await this.deliver(out);
+    await this.pipeline.push(out);
   }
 
   private process(tf: AssembledTimeframe, out: Outputs): void {
@@ -382,123 +269,24 @@ export class ProcessorWorkload {
       trail: f.header.trail,
     }));
     const r = this.kernel.process(tf.run, tf.timeframe, sections, this.acc);
-    const links: Record<string, { words: number; hits: number; segments: number; corrupt: number }> = {};
-    for (const [link, counts] of r.perLink) links[String(link)] = { ...counts };
-    for (const value of encodeEventRecords(tf.run, tf.timeframe, r.events, this.config.maxRecordBytes)) {
-      out.events.push({ key: `${tf.run}-${tf.timeframe}`, value, headers: { 'daq-format': EVENT_FORMAT } });
-    }
-    // Corrupt words: dead-letter records per link, each word with the field that failed.
-    const byLink = new Map<number, typeof r.corrupt>();
-    for (const cw of r.corrupt) byLink.set(cw.link, [...(byLink.get(cw.link) ?? []), cw]);
-    for (const [link, words] of byLink) {
-      for (let from = 0; from < words.length; from += CORRUPT_WORDS_PER_RECORD) {
-        const part = words.slice(from, from + CORRUPT_WORDS_PER_RECORD);
-        out.deadletter.push({
-          key: `${tf.run}-${tf.timeframe}-${link}`,
-          value: Buffer.from(
-            JSON.stringify({
-              run: tf.run,
-              link,
-              timeframe: tf.timeframe,
-              words: part.map((w) => ({
-                index: w.index,
-                word: wordToBigInt(w.lo, w.hi).toString(16).padStart(16, '0'),
-                field: faultField(w.fault),
-                reason: faultReason(w.fault),
-              })),
-            }),
-          ),
-          headers: {
-            [DEADLETTER_REASON_HEADER]: 'corrupt-words',
-            [DEADLETTER_DETAIL_HEADER]: [...new Set(part.map((w) => faultField(w.fault)))].join(','),
-          },
-        });
-      }
-    }
-    const accounting: ProcessorAccounting = {
-      stage: 'processor',
-      run: tf.run,
-      timeframe: tf.timeframe,
-      links,
-      missingLinks: tf.missingLinks,
-      events: r.events.length,
-      hitsInEvents: r.hitsInEvents,
-    };
-    out.monitoring.push(encodeAccounting(accounting));
-    for (const f of tf.fragments) out.offsets.push({ partition: f.partition, offset: f.offset });
+    addTimeframe(out, tf, r, this.config.maxRecordBytes);
     const key = `${tf.run}/${tf.timeframe}`;
-    out.after.push(() => {
-      for (const f of tf.fragments) this.offsets.handledTimeframe(f.partition, key, f.offset);
-    });
     const producedAt = Math.min(...tf.fragments.map((f) => f.timestampMs));
     out.after.push(() => {
-      const t = this.totals;
-      t.timeframes++;
-      if (!tf.complete) t.incomplete++;
-      t.events += r.events.length;
-      this.m.timeframes.inc();
-      if (!tf.complete) this.m.incomplete.inc();
-      this.m.events.inc(r.events.length);
-      for (const [link, counts] of r.perLink) {
-        t.hits += counts.hits;
-        t.corrupt += counts.corrupt;
-        this.m.hits.labels({ link: String(link) }).inc(counts.hits);
-      }
-      for (const cw of r.corrupt) {
-        this.m.corrupt.labels({ reason: faultField(cw.fault) }).inc();
-        this.m.deadletter.labels({ reason: faultField(cw.fault) }).inc();
-      }
-      if (r.corrupt.length > 0) {
-        this.deps.ers.raise(
-          'daqops.processor.CorruptWord',
-          `${r.corrupt.length} corrupt word(s) in timeframe ${tf.timeframe} dead-lettered`,
-          {
-            timeframe: tf.timeframe,
-            count: r.corrupt.length,
-            fields: [...new Set(r.corrupt.map((w) => faultField(w.fault)))].join(','),
-          },
-        );
-      }
-      if (Number.isFinite(producedAt)) this.m.latency.observe(Math.max(0, (this.now() - producedAt) / 1000));
+      for (const f of tf.fragments) this.offsets.handledTimeframe(f.partition, key, f.offset);
+      this.counts.timeframe(tf, r, producedAt);
     });
   }
 
-  private deadletterMessage(
+  private setAside(
     out: Outputs,
-    rec: InRecord,
     reason: string,
     detail: string,
+    rec: InRecord,
     a: Omit<DeadletterAccounting, 'stage' | 'reason'>,
   ): void {
-    out.deadletter.push(deadletterRecord(rec, reason, detail));
-    const accounting: DeadletterAccounting = { stage: 'deadletter', reason, ...a };
-    out.monitoring.push(encodeAccounting(accounting));
-    out.after.push(() => {
-      this.totals.deadlettered++;
-      this.m.deadletter.labels({ reason }).inc();
-    });
-  }
-
-  /**
-   * Sends the outputs of a batch and returns once they are on their way: up to MAX_DELIVERIES batches'
-   * outputs are in flight at once (the next batch is processed meanwhile), then the batch loop waits for
-   * the oldest. Once acknowledged, their input records are marked handled and the offsets committed, in
-   * order. A delivery that fails ends the workload, committing nothing more.
-   */
-  private async deliver(out: Outputs): Promise<void> {
-    if (out.offsets.length === 0) return;
-    while (this.deliveries.size >= MAX_DELIVERIES) await Promise.race(this.deliveries);
-    const d: Promise<void> = this.send(out).then(
-      () => {
-        this.deliveries.delete(d);
-        return this.acknowledged(out);
-      },
-      (err: unknown) => {
-        this.deliveries.delete(d);
-        void this.queue.run(() => Promise.reject(err instanceof Error ? err : new Error(String(err))));
-      },
-    );
-    this.deliveries.add(d);
+    addDeadletter(out, rec, reason, detail, a);
+    out.after.push(() => this.counts.setAside(reason));
   }
 
   private async send(out: Outputs): Promise<void> {
@@ -519,8 +307,8 @@ export class ProcessorWorkload {
     }
   }
 
-  /** Outputs acknowledged: their records are handled; commit what that allows, one commit at a time. */
-  private acknowledged(out: Outputs): Promise<void> {
+  /** Outputs acknowledged: count them, mark their records handled; the partitions whose commit may move. */
+  private acknowledged(out: Outputs): Set<number> {
     for (const fn of out.after) fn();
     for (const e of out.events) this.m.edgeOut.inc(e.value.byteLength);
     const partitions = new Set<number>();
@@ -528,155 +316,31 @@ export class ProcessorWorkload {
       this.offsets.done(o.partition, o.offset);
       partitions.add(o.partition);
     }
-    this.commits = this.commits.then(() => this.commit(partitions));
-    return this.commits;
+    return partitions;
   }
 
-  private async commit(partitions: ReadonlySet<number>): Promise<void> {
-    for (const p of partitions) {
-      const next = this.offsets.committable(p);
-      if (next === undefined) continue;
-      const metadata = encodeHandled(this.offsets.handledAhead(p, next));
-      try {
-        // Over Kafka's metadata limit (4 KiB by default) the list is left out: a restart then reprocesses
-        // those timeframes, which downstream de-duplication by event id absorbs.
-        await this.consumer!.commit(
-          this.topics.rawHits,
-          p,
-          String(next),
-          metadata.length <= 4000 ? metadata : undefined,
-        );
-      } catch (err) {
-        // A rebalance moved the partition, or the broker is away: the next commit covers this one, and a
-        // new owner re-reads from the last commit and skips what the metadata lists. Nothing is lost.
-        this.m.commitErrors.inc();
-        this.deps.ers.raise(
-          'daqops.processor.CommitFailed',
-          `offset commit for partition ${p} refused: ${(err as Error).message}`,
-          { partition: p },
-        );
-      }
-    }
+  private async commit(p: number): Promise<void> {
+    const next = this.offsets.committable(p);
+    if (next === undefined) return;
+    const metadata = encodeHandled(this.offsets.handledAhead(p, next));
+    // Over Kafka's metadata limit the list is left out: a restart then reprocesses those timeframes, which
+    // downstream de-duplication by event id absorbs.
+    await this.consumer!.commit(
+      this.topics.rawHits,
+      p,
+      String(next),
+      metadata.length <= COMMIT_METADATA_BYTES ? metadata : undefined,
+    );
   }
 
-  /**
-   * Data quality of the interval (data-quality.ts): an ERS issue for each finding raised (about the link
-   * it concerns, or the environment), again at Information when it clears, and the gauges Prometheus
-   * alerts on.
-   */
-  private judgeQuality(acc: MonitoringAccumulator, seconds: number): void {
-    if (this.outageEndsAtMs === Infinity && this.watch?.reachable !== false && this.backSinceMs !== undefined)
-      this.outageEndsAtMs = this.backSinceMs + DQ_AFTER_OUTAGE_MS;
-    const disturbed =
-      this.watch?.reachable === false ||
-      this.clock.paused ||
-      this.now() < this.outageEndsAtMs ||
-      this.now() < this.dqQuietUntilMs;
-    const r = this.dq.observe(acc.intervalCounts(seconds, disturbed));
-    const ers = (f: Finding, cleared: boolean): void => {
-      const component = f.link === undefined ? `environment:${this.config.environment}` : `link:${f.link}`;
-      this.deps.ers.raise(
-        DQ_ISSUES[f.kind],
-        cleared ? `cleared: ${f.message}` : f.message,
-        {
-          kind: f.kind,
-          component,
-          value: Number(f.value.toPrecision(4)),
-          limit: Number(f.limit.toPrecision(4)),
-          ...(f.link === undefined ? {} : { link: f.link }),
-          ...(f.chamber === undefined ? {} : { chamber: f.chamber }),
-          ...(f.layer === undefined ? {} : { layer: f.layer }),
-          ...(f.cell === undefined ? {} : { cell: f.cell }),
-        },
-        cleared ? { severity: 'Information' } : {},
-      );
-    };
-    for (const f of r.raised) ers(f, false);
-    for (const f of r.cleared) ers(f, true);
-    // Rebuilt from the active findings each interval: a cleared finding leaves no series behind.
-    this.m.dqFindings.reset();
-    for (const f of r.active) {
-      this.m.dqFindings
-        .labels({
-          kind: f.kind,
-          link: f.link === undefined ? '' : String(f.link),
-          chamber: f.chamber === undefined ? '' : String(f.chamber),
-        })
-        .inc();
-    }
-    if (r.hitRateRatio !== undefined) this.m.dqRate.set(r.hitRateRatio);
-    this.m.dqNoise.set(r.noiseRateHz);
-    for (const [key, e] of r.efficiency) {
-      const [chamber, layer] = key.split('/');
-      this.m.dqEfficiency.labels({ chamber: chamber!, layer: layer! }).set(e);
-    }
-  }
-
-  private async publishAggregate(): Promise<void> {
+  /** One monitoring interval: Prometheus' counters, the data-quality judgement, the aggregate record. */
+  private async publishInterval(): Promise<void> {
     const acc = this.acc;
     if (acc.timeframes === 0) return;
-    const seconds = (acc.timeframes * this.config.orbitsPerTimeframe * BX_PER_ORBIT * BX_NS) / 1e9;
-    const ratesHz: Record<string, number> = {};
-    for (const e of this.config.map.entries) {
-      const n = acc.hitsPerChannel[(e.fpga << 9) | e.channel]!;
-      if (n > 0) ratesHz[`${e.chamber}/${e.layer}/${e.cell}`] = n / seconds;
-    }
-    const occupancy: Record<string, number> = {};
-    for (let chamber = 0; chamber < 16; chamber++) {
-      for (let layer = 1; layer <= LAYERS_PER_CHAMBER; layer++) {
-        const n = acc.hitsPerLayer[chamberLayerIndex(chamber, layer)]!;
-        if (n === 0) continue;
-        occupancy[`${chamber}/${layer}`] = n;
-      }
-    }
-    for (const e of this.config.map.entries) {
-      const n = acc.hitsPerChannel[(e.fpga << 9) | e.channel]!;
-      if (n > 0)
-        this.m.channelHits
-          .labels({ chamber: String(e.chamber), layer: String(e.layer), cell: String(e.cell) })
-          .inc(n);
-    }
-    // The drift-time histogram of the interval into Prometheus' buckets (bin centres), scaled down to at
-    // most DRIFT_SAMPLES observations: the shape is what it is for, and an observation costs a microsecond.
-    const { windowMinNs, driftBinNs } = this.config;
-    const total = acc.driftHistogram.reduce((a, b) => a + b, 0);
-    const scale = total > DRIFT_SAMPLES ? DRIFT_SAMPLES / total : 1;
-    acc.driftHistogram.forEach((n, bin) => {
-      const t = (windowMinNs + (bin + 0.5) * driftBinNs) / 1e9;
-      for (let k = Math.round(n * scale); k > 0; k--) this.m.drift.observe(t);
-    });
-    const faults: Record<string, number> = {};
-    for (let f = 1; f < WORD_FAULT_COUNT; f++) if (acc.faults[f]! > 0) faults[faultField(f)] = acc.faults[f]!;
-    this.judgeQuality(acc, seconds);
-    const aggregate = {
-      kind: AGGREGATE_KIND,
-      environment: this.config.environment,
-      task: this.config.task,
-      at: new Date(this.now()).toISOString(),
-      timeframes: acc.timeframes,
-      detectorSeconds: seconds,
-      ratesHz,
-      occupancy,
-      noiseRateHz: acc.unassignedHits / seconds,
-      driftHistogram: {
-        minNs: this.config.windowMinNs,
-        binNs: this.config.driftBinNs,
-        counts: Array.from(acc.driftHistogram),
-      },
-      faults,
-    };
+    this.interval.record(acc);
+    this.quality.judge(acc, detectorSeconds(acc, this.config.orbitsPerTimeframe), this.outage.clock.paused);
+    const aggregate = intervalAggregate(acc, this.config, this.now());
     acc.reset();
-    await this.producer!.send([
-      {
-        topic: this.topics.monitoring,
-        records: [
-          {
-            key: `aggregate/${this.config.task}`,
-            value: Buffer.from(JSON.stringify(aggregate)),
-            headers: { [KIND_HEADER]: AGGREGATE_KIND },
-          },
-        ],
-      },
-    ]);
+    await this.producer!.send([{ topic: this.topics.monitoring, records: [encodeAggregate(aggregate)] }]);
   }
 }

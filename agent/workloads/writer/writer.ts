@@ -18,8 +18,15 @@ import type { Metrics } from '../../../lib/metrics.js';
 import { ensureNamespaceTopics } from '../../../lib/topics.js';
 import { encodeAccounting, type WriterAccounting } from '../../../protocol/accounting.js';
 import type { WriterConfig } from '../config.js';
+import { OutputPipeline } from '../output-pipeline.js';
 import { decodeEventRecord, type DaqEvent } from '../../../protocol/events.js';
 import { RunStore, diskFreeBytes } from './run-store.js';
+
+/** A flush: the accounting of the chunks it stored, and the offsets they make committable. */
+interface Flushed {
+  readonly accounting: OutRecord[];
+  readonly offsets: ReadonlyMap<number, string>;
+}
 
 export interface WriterTotals {
   events: number;
@@ -39,6 +46,7 @@ export class WriterWorkload {
   private readonly bufferedIds = new Set<string>();
   private readonly consumed = new Map<number, string>();
   private readonly queue = new SerialQueue();
+  private readonly pipeline: OutputPipeline<Flushed>;
   private consumer: RecordConsumer | undefined;
   private producer: RecordProducer | undefined;
   private lastFlush = Date.now();
@@ -62,6 +70,27 @@ export class WriterWorkload {
     };
     // Born at 0: "nothing set aside" is a value for the dead-letter rate, not a gap.
     this.m.deadletter.labels({ reason: 'bad-event-record' }).inc(0);
+    this.pipeline = new OutputPipeline<Flushed>(1, {
+      send: async (f) => {
+        if (f.accounting.length > 0)
+          await this.producer!.send([{ topic: this.topics.monitoring, records: f.accounting }]);
+      },
+      acknowledged: (f) => f.offsets.keys(),
+      commit: async (f, partition) => {
+        const next = f.offsets.get(partition)!;
+        await this.consumer!.commit(this.topics.events, partition, next);
+        if (this.consumed.get(partition) === next) this.consumed.delete(partition);
+      },
+      refused: (partition, err) => {
+        this.m.commitErrors.inc();
+        this.deps.ers.raise(
+          'daqops.writer.CommitFailed',
+          `offset commit for partition ${partition} refused (tried again at the next flush): ${err.message}`,
+          { partition },
+        );
+      },
+      failed: (err) => void this.queue.run(() => Promise.reject(err)),
+    });
   }
 
   async run(signal: AbortSignal): Promise<WriterTotals> {
@@ -88,6 +117,7 @@ export class WriterWorkload {
       clearInterval(flusher);
       clearInterval(disk);
       await this.queue.drain();
+      await this.pipeline.settle();
       await this.consumer.stop();
       await this.producer.close();
     }
@@ -184,29 +214,14 @@ export class WriterWorkload {
         duplicates: this.totals.duplicates,
       });
     }
-    if (accounting.length > 0) {
-      await this.producer!.send([
-        {
-          topic: this.topics.monitoring,
-          records: accounting.map(encodeAccounting),
-        },
-      ]);
-    }
-    // Everything consumed so far is durable now. A refused commit (the broker away, a rebalance) is tried
-    // again at the next flush; if the partition moved, its new owner re-reads and drops the duplicates.
-    for (const [partition, next] of [...this.consumed]) {
-      try {
-        await this.consumer!.commit(this.topics.events, partition, next);
-        if (this.consumed.get(partition) === next) this.consumed.delete(partition);
-      } catch (err) {
-        this.m.commitErrors.inc();
-        this.deps.ers.raise(
-          'daqops.writer.CommitFailed',
-          `offset commit for partition ${partition} refused (tried again at the next flush): ${(err as Error).message}`,
-          { partition },
-        );
-      }
-    }
+    // Everything consumed so far is durable now: once its accounting is acknowledged, its offsets are
+    // committed (output-pipeline.ts). A refused commit is tried again at the next flush; if the partition
+    // moved, its new owner re-reads and drops the duplicates.
+    if (accounting.length === 0 && this.consumed.size === 0) return;
+    await this.pipeline.push({
+      accounting: accounting.map(encodeAccounting),
+      offsets: new Map(this.consumed),
+    });
   }
 
   private checkDisk(): void {

@@ -18,7 +18,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       body: S.alertmanagerBody,
       bodyLimit: S.WEBHOOK_BODY_LIMIT,
       ok: { status: 200, schema: I.alertmanagerResult },
-      handler: ({ body, who }) => platform.alertmanager(body, who),
+      handler: ({ body, who }) => platform.incidents.alertmanager(body, who),
     }),
     route({
       method: 'GET',
@@ -27,7 +27,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       summary: 'Incidents, newest first (?state=open|acknowledged|resolved)',
       query: S.incidentQuery,
       ok: { status: 200, schema: R.arrayOf(I.incident) },
-      handler: ({ query }) => platform.incidents(query.state),
+      handler: ({ query }) => platform.incidents.list(query.state),
     }),
     route({
       method: 'GET',
@@ -36,7 +36,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       summary: 'One incident: root cause, signals, timeline, runbook, recovery',
       params: S.incidentParams,
       ok: { status: 200, schema: I.incident },
-      handler: ({ params }) => platform.incident(Number(params.id)),
+      handler: ({ params }) => platform.incidents.get(Number(params.id)),
     }),
     route({
       method: 'POST',
@@ -46,7 +46,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       params: S.incidentParams,
       ok: { status: 200, schema: I.incident },
       errors: [409],
-      handler: ({ params, who }) => platform.acknowledge(Number(params.id), who),
+      handler: ({ params, who }) => platform.incidents.acknowledge(Number(params.id), who),
     }),
     route({
       method: 'POST',
@@ -57,7 +57,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       body: S.resolveBody,
       bodyRequired: false,
       ok: { status: 200, schema: I.incident },
-      handler: ({ params, body, who }) => platform.resolveIncident(Number(params.id), who, body.note),
+      handler: ({ params, body, who }) => platform.incidents.resolve(Number(params.id), who, body.note),
     }),
     route({
       method: 'POST',
@@ -68,7 +68,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       body: S.noteBody,
       ok: { status: 200, schema: I.incident },
       errors: [409],
-      handler: ({ params, body, who }) => platform.noteIncident(Number(params.id), who, body.text),
+      handler: ({ params, body, who }) => platform.incidents.note(Number(params.id), who, body.text),
     }),
     route({
       method: 'POST',
@@ -79,7 +79,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       body: S.stepBody,
       ok: { status: 200, schema: I.stepResult },
       errors: [409, 502, 503, 504],
-      handler: ({ params, body, who }) => platform.runStep(Number(params.id), body, who),
+      handler: ({ params, body, who }) => platform.incidents.step(Number(params.id), body, who),
     }),
     route({
       method: 'GET',
@@ -87,7 +87,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       role: 'viewer',
       summary: 'The runbooks: what each matches and its steps',
       ok: { status: 200, schema: R.arrayOf(I.runbookSummary) },
-      handler: () => platform.runbooks(),
+      handler: () => platform.incidents.runbooks(),
     }),
     route({
       method: 'GET',
@@ -96,7 +96,7 @@ export function incidentRoutes(platform: Platform): Route[] {
       summary: 'One runbook, with its text for the human',
       params: S.runbookParams,
       ok: { status: 200, schema: I.runbookView },
-      handler: ({ params }) => platform.runbook(params.name),
+      handler: ({ params }) => platform.incidents.runbook(params.name),
     }),
   ];
 }

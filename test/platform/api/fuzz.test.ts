@@ -101,7 +101,7 @@ describe('platform/api fuzz (schema-driven, from /openapi.json)', function () {
   it('answers every generated request with a declared status and body, never 5xx, auth first', async () => {
     const { app, platform } = setup();
     const env = platform.createEnvironment({ name: 'testbed' }, {}, 'expert:bob');
-    platform.signal({
+    platform.incidents.signal({
       fingerprint: 'fuzz-1',
       source: 'control',
       name: 'TransitionFailed',

@@ -79,7 +79,7 @@ describe('platform/api hardening', () => {
   it('coerces no type: null, true, false, Infinity, 0x10 and 4.0 are refused where a number or text is due', async () => {
     const { app, platform } = setup();
     const id = await environment(app);
-    platform.signal({
+    platform.incidents.signal({
       fingerprint: 'harden-1',
       source: 'control',
       name: 'TransitionFailed',
@@ -345,7 +345,7 @@ describe('platform/api hardening', () => {
     );
     assert.equal(r.statusCode, 200, r.body.slice(0, 300));
     assert.deepEqual(r.json<{ incidents: number[] }>().incidents, [1]);
-    const inc = platform.incident(1);
+    const inc = platform.incidents.get(1);
     assert.equal(inc.signals.length, 10_000);
     assert.deepEqual(inc.root.component, { kind: 'link', id: '0' });
     const tooMany = await post(

@@ -201,15 +201,15 @@ describe('platform/api incidents with a real Alertmanager', function () {
           await new Promise((r) => setTimeout(r, 100));
         }
       };
-      await until('incident', () => platform.openIncidents().length > 0);
-      const inc = platform.openIncidents()[0]!;
+      await until('incident', () => platform.incidents.open().length > 0);
+      const inc = platform.incidents.open()[0]!;
       assert.equal(inc.signals.length, 1);
       assert.equal(inc.root.name, 'DaqConsumerLagGrowing');
       assert.deepEqual(inc.root.component, { kind: 'task', id: 'processor-1' });
       assert.equal(inc.runbook, 'ConsumerLagGrowing');
       await am.post([alert(new Date().toISOString())]);
       await until('resolved signal', () => inc.signals[0]!.status === 'resolved');
-      assert.equal(platform.incidents().length, 1);
+      assert.equal(platform.incidents.list().length, 1);
     } finally {
       await am.stop();
       await app.close();

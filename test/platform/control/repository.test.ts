@@ -51,7 +51,11 @@ describe('platform/control/repository', () => {
     first.store.close();
 
     const second = environments(new PlatformStore(file));
-    const summary = second.repo.restore({ unreadable: () => assert.fail('readable') });
+    const holding: string[] = [];
+    const summary = second.repo.restore({
+      unreadable: () => assert.fail('readable'),
+      holds: (e) => holding.push(e.id),
+    });
     assert.deepEqual(summary.interrupted, [cut.id]);
     assert.deepEqual(
       second.events.flatMap((e) =>
@@ -62,6 +66,7 @@ describe('platform/control/repository', () => {
       [`${cut.id} DEPLOY ERROR cut by a platform restart; RECOVER or EXIT`],
     );
     assert.equal(summary.holdingResources, 1, 'the cut DEPLOY was on record before it placed anything');
+    assert.deepEqual(holding, [env.id], 'its placements are handed back to be locked again');
     const back = second.repo.get(env.id);
     assert.equal(back.state, 'RUNNING');
     assert.equal(back.run, env.run);
@@ -100,7 +105,7 @@ describe('platform/control/repository', () => {
     });
     const { repo } = environments(store);
     const said: string[] = [];
-    const summary = repo.restore({ unreadable: (id) => said.push(id) });
+    const summary = repo.restore({ unreadable: (id) => said.push(id), holds: () => undefined });
     assert.deepEqual(summary.unreadable, ['old-000001']);
     assert.deepEqual(said, ['old-000001']);
     assert.equal(repo.find('old-000001'), undefined);

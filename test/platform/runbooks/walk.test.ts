@@ -11,7 +11,7 @@ describe('platform/runbooks/walk (daqops runbook run)', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-      const id = platform.signal({
+      const id = platform.incidents.signal({
         fingerprint: 'x',
         source: 'control',
         name: 'TransitionTimeout',
@@ -38,7 +38,7 @@ describe('platform/runbooks/walk (daqops runbook run)', () => {
       assert.deepEqual(r, { ran: 1, skipped: 1, failed: 0, quit: false });
       assert.equal(asked.length, 3, 'asked before each of the 2 steps, and what was found');
       assert.ok(said.some((l) => /step 2\/2: See which task or hook did not answer/.test(l)));
-      const inc = platform.incident(id);
+      const inc = platform.incidents.get(id);
       assert.ok(
         inc.timeline.some(
           (e) =>

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { ErsReporter } from '../../../../lib/ers.js';
+import { Metrics } from '../../../../lib/metrics.js';
+import type { ErsIssue } from '../../../../protocol/index.js';
+import {
+  DQ_AFTER_OUTAGE_MS,
+  DQ_AFTER_REBALANCE_MS,
+  DQ_ISSUES,
+  QualityWatch,
+} from '../../../../agent/workloads/processor/quality-watch.js';
+import { findingKinds } from '../../../../agent/workloads/processor/data-quality.js';
+import { ersIssueCatalogue } from '../../../../protocol/index.js';
+import type { ProcessorConfig } from '../../../../agent/workloads/config.js';
+import { ChannelMap } from '../../../../protocol/index.js';
+import { DEFAULT_DATA_QUALITY } from '../../../../agent/workloads/processor/data-quality-config.js';
+
+function watch() {
+  let now = 1_000_000;
+  const issues: ErsIssue[] = [];
+  const config = {
+    environment: 'env-1',
+    map: ChannelMap.testbed(4),
+    links: [0, 1],
+    dataQuality: DEFAULT_DATA_QUALITY,
+    maskedCells: new Set<number>(),
+  } as unknown as ProcessorConfig;
+  const w = new QualityWatch(config, {
+    ers: new ErsReporter({ application: 'test', sink: (i) => issues.push(i) }),
+    metrics: new Metrics({}, { processMetrics: false }),
+    now: () => now,
+  });
+  return { w, issues, advance: (ms: number) => (now += ms) };
+}
+
+describe('agent/workloads/processor/quality-watch', () => {
+  it('holds its judgement for a while after the partitions moved', () => {
+    const { w, advance } = watch();
+    assert.equal(w.disturbed(false), false);
+    w.rebalanced();
+    assert.equal(w.disturbed(false), true);
+    advance(DQ_AFTER_REBALANCE_MS - 1);
+    assert.equal(w.disturbed(false), true);
+    advance(1);
+    assert.equal(w.disturbed(false), false);
+  });
+
+  it('holds it while Kafka is away and until the backlog is caught up after it is back', () => {
+    const { w, advance } = watch();
+    w.kafka(false);
+    advance(60_000);
+    assert.equal(w.disturbed(false), true, 'away for a minute');
+    w.kafka(true);
+    advance(DQ_AFTER_OUTAGE_MS - 1);
+    assert.equal(w.disturbed(false), true, 'the backlog arrives');
+    advance(1);
+    assert.equal(w.disturbed(false), false);
+    assert.equal(w.disturbed(true), true, 'the assembly clock still standing is an outage too');
+  });
+
+  it('has a catalogued ERS issue for every finding kind', () => {
+    for (const kind of findingKinds) assert.ok(DQ_ISSUES[kind] in ersIssueCatalogue, kind);
+  });
+});
