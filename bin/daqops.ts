@@ -363,8 +363,17 @@ withClient(runCmd.command('list').description('runs, newest first')).action(asyn
 withClient(runCmd.command('show').description('one run'))
   .argument('<run>')
   .action(async (run: string, o: ClientOpts) => {
-    const r = await (await client(o)).run(run);
-    console.log(JSON.stringify(r, null, 2));
+    const c = await client(o);
+    const r = await c.run(run);
+    // A run still open: the platform's live balance, the one STOP and the testbed read.
+    const balance = r.reconciliation === null ? await c.runBalance(run) : undefined;
+    console.log(
+      JSON.stringify(
+        balance === undefined ? r : { ...r, reconciliation: balance.reconciliation, balance: balance.source },
+        null,
+        2,
+      ),
+    );
   });
 
 const incidentsCmd = program

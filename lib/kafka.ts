@@ -623,15 +623,43 @@ async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-/**
- * Reads a topic from the beginning up to its current end (high watermarks) without joining a group: the
- * partitions are assigned directly, so a read costs no rebalance. For accounting, checks and tools.
- */
+/** Reads a topic from its beginning to the end it has now; returns the number of records read. */
 export async function readTopicToEnd(
   client: KafkaClient,
   topic: string,
   onRecord: (r: InRecord) => void,
 ): Promise<number> {
+  const r = await readTopicFrom(client, topic, new Map(), onRecord);
+  if (!r.complete)
+    throw new DaqError(
+      'TIMEOUT',
+      `read ${r.count} records of ${topic}; not to its end within the time limit`,
+    );
+  return r.count;
+}
+
+/** Where a read of a topic got to: the next offset per partition, and whether that is the end it had. */
+export interface TopicRead {
+  readonly next: ReadonlyMap<number, number>;
+  readonly count: number;
+  /** Every partition read to the end it had when the read began (false: the time limit came first). */
+  readonly complete: boolean;
+  /** Partitions whose `from` offset was gone (retention): read from their oldest record instead. */
+  readonly skipped: readonly number[];
+}
+
+/**
+ * Reads a topic from the offsets in `from` (a partition not named there: from its oldest record) to the
+ * end it has when the read begins, handing each record to `onRecord` as it comes (nothing is kept). One
+ * connection, no group: the caller keeps its own position. Bounded in time: after ten request timeouts
+ * it returns what it reached (`complete: false`), and the next read goes on from there.
+ */
+export async function readTopicFrom(
+  client: KafkaClient,
+  topic: string,
+  from: ReadonlyMap<number, number>,
+  onRecord: (r: InRecord) => void,
+): Promise<TopicRead> {
   const timeout = client.requestTimeoutMs;
   const consumer = new RdKafka.KafkaConsumer(
     {
@@ -653,45 +681,46 @@ export async function readTopicToEnd(
   const meta = await new Promise<RdKafka.Metadata>((resolve, reject) =>
     consumer.connect({ topic, timeout }, (err, data) => (err ? reject(unavailable(err)) : resolve(data))),
   );
+  const next = new Map(from);
+  const skipped: number[] = [];
   let count = 0;
   try {
     const partitions = meta.topics.find((t) => t.name === topic)?.partitions.map((p) => p.id) ?? [];
-    const ends: { partition: number; low: bigint; high: bigint }[] = [];
+    const ends: { partition: number; start: number; high: number }[] = [];
     for (const partition of partitions) {
       const w = await new Promise<RdKafka.WatermarkOffsets>((resolve, reject) => {
         consumer.queryWatermarkOffsets(topic, partition, timeout, (err, o) =>
           err ? reject(unavailable(err)) : resolve(o),
         );
       });
-      if (w.highOffset > w.lowOffset)
-        ends.push({ partition, low: BigInt(w.lowOffset), high: BigInt(w.highOffset) });
+      const at = from.get(partition);
+      if (at !== undefined && at < w.lowOffset) skipped.push(partition);
+      const start = Math.max(at ?? w.lowOffset, w.lowOffset);
+      next.set(partition, Math.max(start, at ?? 0));
+      if (w.highOffset > start) ends.push({ partition, start, high: w.highOffset });
     }
-    if (ends.length === 0) return 0;
+    if (ends.length === 0) return { next, count, complete: true, skipped };
     const remaining = new Map(ends.map((e) => [e.partition, e.high]));
-    consumer.assign(ends.map((e) => ({ topic, partition: e.partition, offset: Number(e.low) })));
+    consumer.assign(ends.map((e) => ({ topic, partition: e.partition, offset: e.start })));
     const deadline = Date.now() + 10 * timeout;
     while (remaining.size > 0) {
-      if (Date.now() > deadline) {
-        throw new DaqError(
-          'TIMEOUT',
-          `read ${count} records of ${topic}; partitions ${[...remaining.keys()].join(',')} not to their end`,
-        );
-      }
+      if (Date.now() > deadline) return { next, count, complete: false, skipped };
       const messages = await new Promise<RdKafka.Message[]>((resolve, reject) =>
         consumer.consume(1000, (err, ms) => (err ? reject(unavailable(err)) : resolve(ms))),
       );
       for (const m of messages) {
         const end = remaining.get(m.partition);
-        if (end === undefined || BigInt(m.offset) >= end) continue;
+        if (end === undefined || m.offset >= end) continue;
         onRecord(fromNative(m));
         count++;
-        if (BigInt(m.offset) + 1n >= end) remaining.delete(m.partition);
+        next.set(m.partition, m.offset + 1);
+        if (m.offset + 1 >= end) remaining.delete(m.partition);
       }
     }
   } finally {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
-  return count;
+  return { next, count, complete: true, skipped };
 }
 
 /** A library message as the library-independent InRecord. */

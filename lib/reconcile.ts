@@ -3,10 +3,10 @@ import {
   KIND_HEADER,
   ACCOUNTING_KIND,
   decodeAccounting,
-  reconcile,
   type AccountingRecord,
   type Reconciliation,
 } from '../protocol/accounting.js';
+import { reconcile } from '../protocol/balance.js';
 import { topicNames } from '../protocol/topics.js';
 import { headerText, readTopicToEnd, type KafkaClient } from './kafka.js';
 

@@ -15,6 +15,7 @@ import { KafkaWatch } from '../lib/kafka-watch.js';
 import { AgentHub } from './agents/hub.js';
 import { ControlBus } from './events/bus.js';
 import { DataPath } from './dataflow/data-path.js';
+import { MonitoringFeed } from './monitoring/feed.js';
 import { loadRunbooks } from './runbooks/runbook.js';
 import { TemplateLibrary } from './workflow/library.js';
 import { RatesBook, scrape } from './monitoring/rates.js';
@@ -46,6 +47,8 @@ export interface PlatformCliOptions {
   readonly grafanaUrl?: string;
 }
 
+/** How often the platform reads each deployed environment's <ns>.monitoring (monitoring/feed.ts). */
+const FEED_EVERY_MS = 2000;
 /** How often the platform reads the agents' /metrics for the web page's rates and occupancy. */
 const RATES_EVERY_MS = 5000;
 
@@ -91,7 +94,10 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     },
   });
   const kafka = brokers.length === 0 ? undefined : new KafkaClient({ brokers, clientId: 'daqops-platform' });
-  const dataPath = kafka === undefined ? undefined : new DataPath({ client: kafka, ers });
+  // The one reader of the environments' <ns>.monitoring: balances for STOP, the registry, the testbed's
+  // live line, the CLI and the page; aggregates for the detector view.
+  const feed = kafka === undefined ? undefined : new MonitoringFeed({ client: kafka, store, metrics, ers });
+  const dataPath = feed === undefined ? undefined : new DataPath({ feed, ers });
   const bus =
     kafka === undefined
       ? undefined
@@ -190,6 +196,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
     runbooks,
     templates,
     rates,
+    ...(feed === undefined ? {} : { feed }),
     page: pageUrl === undefined ? undefined : { url: pageUrl, routingKey: o.pageRoutingKey ?? 'daqops' },
     incidentTiming: {
       settleMs: (o.settleSeconds ?? 60) * 1000,
@@ -269,6 +276,18 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
         { cause: err },
       ),
   });
+  // Each deployed environment's <ns>.monitoring read every FEED_EVERY_MS: every read is short (what came
+  // since the last), and the detector view and the balances are never far behind.
+  let feeding: Promise<unknown> = Promise.resolve();
+  const feedTimer = setInterval(() => {
+    if (feed === undefined) return;
+    const namespaces = platform
+      .listEnvironments()
+      .filter((e) => e.state !== 'STANDBY')
+      .map((e) => e.namespace);
+    feeding = Promise.allSettled(namespaces.map((ns) => feed.catchUp(ns)));
+  }, FEED_EVERY_MS);
+  feedTimer.unref();
   hub.attach(app.server);
   await app.listen({ port: o.port, host: o.host });
   console.error(
@@ -280,6 +299,8 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   });
   clearInterval(ticker);
   clearInterval(ratesTimer);
+  clearInterval(feedTimer);
+  await feeding;
   kafkaWatch?.stop();
   await hub.close();
   await app.close();

@@ -24,16 +24,15 @@ import type { Role, TokenHolder, TokenStore } from './api/auth.js';
 import { AgentReconciler } from './agents/reconciler.js';
 import { Auditor, errorMessage, type AuditRecord } from './audit.js';
 import { IncidentDesk } from './incident-desk.js';
+import { DataDesk } from './data-desk.js';
 import { Environment } from './control/environment.js';
 import { ControlEventSink } from './control/event-sink.js';
 import { checkMasks, drillFault } from './control/drills.js';
 import { EnvironmentRepository, type RestoreSummary } from './control/repository.js';
-import type { ControlEvent, MaskedCell, TaskStatus } from './control/types.js';
+import type { ControlEvent, MaskedCell } from './control/types.js';
 import { IncidentIntake } from './incidents/intake.js';
 import type { Incident } from './incidents/types.js';
 import { updatePlatformGauges } from './monitoring/gauges.js';
-import type { DataflowRates, Occupancy } from './monitoring/rates.js';
-import { dataflowGraph } from './dataflow/graph.js';
 import { ResourceLedger } from './placement/ledger.js';
 import { RunbookActions } from './recovery/actions.js';
 import type { AuditEntry, RunRecord } from './store/store.js';
@@ -60,6 +59,8 @@ export class Platform {
   private readonly intake: IncidentIntake;
   /** The incidents and runbooks, audited (incident-desk.ts). */
   readonly incidents: IncidentDesk;
+  /** What the data path says: dataflow rates, occupancy, monitoring aggregates, run balances (data-desk.ts). */
+  readonly data: DataDesk;
   private readonly auditor: Auditor;
   private readonly agents: AgentReconciler;
   private readonly events: ControlEventSink;
@@ -105,6 +106,12 @@ export class Platform {
       onIncident: (inc) => this.changed({ kind: 'incident', id: String(inc.id) }),
     });
     this.incidents = new IncidentDesk(this.intake, this.auditor);
+    this.data = new DataDesk({
+      environments: this.environments,
+      store: o.store,
+      ...(o.rates === undefined ? {} : { rates: o.rates }),
+      ...(o.feed === undefined ? {} : { feed: o.feed }),
+    });
     this.events = new ControlEventSink({
       store: o.store,
       environments: this.environments,
@@ -143,30 +150,6 @@ export class Platform {
     return this.events.recent(id);
   }
 
-  /** An environment's tasks and the rates on its dataflow edges (empty until the agents were read). */
-  dataflow(id: string): {
-    environment: string;
-    tasks: readonly TaskStatus[];
-    graph: ReturnType<typeof dataflowGraph>;
-  } & DataflowRates {
-    const env = this.environments.get(id);
-    this.o.rates?.asked();
-    const rates = this.o.rates?.of(id) ?? { edges: [], taskEdges: [], lag: {}, at: null };
-    return {
-      environment: id,
-      tasks: env.taskList().map((t) => ({ ...t })),
-      graph: dataflowGraph(env.template, rates),
-      ...rates,
-    };
-  }
-
-  /** An environment's occupancy per chamber, layer and cell, and its hit-rate trend. */
-  occupancy(id: string): { environment: string } & Occupancy {
-    this.environments.get(id);
-    this.o.rates?.asked();
-    return { environment: id, ...(this.o.rates?.occupancy(id) ?? { cells: [], trend: [], at: null }) };
-  }
-
   /** The template names environments can be created from. */
   templates(): string[] {
     return this.library.names();
@@ -201,7 +184,10 @@ export class Platform {
       const running = env.transition(t, traceparent === undefined ? {} : { traceparent });
       this.environments.save(env, who);
       await running;
-      if (t === 'EXIT') this.intake.environmentEnded(id);
+      if (t === 'EXIT') {
+        this.intake.environmentEnded(id);
+        this.o.feed?.forget(env.namespace);
+      }
       end?.({ result: 'ok' });
       this.audit({ who, action: 'env.transition', target: id, result: 'ok', detail: t });
       return this.view(env);

@@ -8,6 +8,8 @@ import {
   type EnvironmentTransition,
 } from '../protocol/states.js';
 import type { Environment } from './control/environment.js';
+import type { Reconciliation } from '../protocol/accounting.js';
+import type { MonitoringAggregate } from '../protocol/monitoring.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { ErsReporter } from '../lib/ers.js';
 import type { HookActions } from './control/hooks.js';
@@ -18,6 +20,7 @@ import type {
   TaskDriver,
   TaskStatus,
 } from './control/types.js';
+import type { MonitoringFeed } from './monitoring/feed.js';
 import type { RatesBook } from './monitoring/rates.js';
 import type { ResourceLedger } from './placement/ledger.js';
 import type { PageOptions } from './recovery/engine.js';
@@ -48,6 +51,8 @@ export interface PlatformOptions {
   readonly incidentTiming?: { windowMs?: number; settleMs?: number; quietMs?: number };
   /** Dataflow rates from the agents' metrics (monitoring/rates.ts), for the web page's graph. */
   readonly rates?: RatesBook;
+  /** The reader of the environments' <ns>.monitoring (monitoring/feed.ts): balances and aggregates. */
+  readonly feed?: Pick<MonitoringFeed, 'balance' | 'known' | 'catchUp' | 'aggregates' | 'forget'>;
 }
 
 /** What changed, for the live feed (the web page refetches what it shows of it). */
@@ -108,5 +113,66 @@ export function environmentView(
     runStart: running ? env.runTimes.start : undefined,
     startedBy: running ? startedBy(env.run ?? 0) : undefined,
     tasks: env.taskList().map((t) => ({ ...t })),
+  };
+}
+
+/**
+ * A run's data-path balance and where it comes from: the run registry (stored at the end of the run),
+ * the feed read to now (`live`), or the feed as far as it had read when Kafka did not answer (`stale`).
+ */
+export interface RunBalanceView {
+  readonly run: number;
+  readonly source: 'registry' | 'live' | 'stale';
+  readonly reconciliation: Reconciliation | null;
+  readonly detail?: string;
+}
+
+/** What the processors' latest monitoring aggregates say of the detector, summed over them. */
+export interface MonitoringView {
+  readonly environment: string;
+  readonly processors: number;
+  readonly run: number | null;
+  readonly detectorSeconds: number;
+  readonly noiseRateHz: number;
+  readonly driftHistogram: { minNs: number; binNs: number; counts: number[] } | null;
+  readonly faults: Record<string, number>;
+  readonly at: string | null;
+}
+
+/** The latest aggregates of an environment's processors as one view (rates add up: each owns its timeframes). */
+export function monitoringView(
+  environment: string,
+  aggregates: readonly MonitoringAggregate[],
+): MonitoringView {
+  const latestRun = aggregates.reduce((r, a) => Math.max(r, a.run), -1);
+  const of = aggregates.filter((a) => a.run === latestRun);
+  let drift: MonitoringView['driftHistogram'] = null;
+  const faults: Record<string, number> = {};
+  let noise = 0;
+  let seconds = 0;
+  for (const a of of) {
+    noise += a.noiseRateHz * a.detectorSeconds;
+    seconds += a.detectorSeconds;
+    for (const [k, n] of Object.entries(a.faults)) faults[k] = (faults[k] ?? 0) + n;
+    const d = a.driftHistogram;
+    if (drift === null) drift = { minNs: d.minNs, binNs: d.binNs, counts: [...d.counts] };
+    else if (drift.minNs === d.minNs && drift.binNs === d.binNs)
+      d.counts.forEach((n, i) => (drift!.counts[i] = (drift!.counts[i] ?? 0) + n));
+  }
+  return {
+    environment,
+    processors: of.length,
+    run: latestRun < 0 ? null : latestRun,
+    detectorSeconds: seconds,
+    noiseRateHz: seconds > 0 ? noise / seconds : 0,
+    driftHistogram: drift,
+    faults,
+    at:
+      of.length === 0
+        ? null
+        : of
+            .map((a) => a.at)
+            .sort()
+            .at(-1)!,
   };
 }

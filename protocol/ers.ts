@@ -210,6 +210,11 @@ export const ersIssueCatalogue = {
     severity: 'Warning',
     description: 'STOP went on before the data path drained; the unprocessed rest stays in Kafka.',
   },
+  'daqops.platform.AccountingGone': {
+    severity: 'Error',
+    description:
+      'Accounting records left <ns>.monitoring by retention before the platform read them: the balances of those runs miss them.',
+  },
   'daqops.platform.InternalError': {
     severity: 'Error',
     description: 'The platform failed while handling an agent message in the background; it goes on.',

@@ -275,6 +275,19 @@ export const metricCatalogue = [
   // platform
   { name: 'daq_platform_environments', type: 'gauge', help: 'Environments by state.', labels: ['state'] },
   {
+    name: 'daq_platform_feed_records_total',
+    type: 'counter',
+    help: "Records the platform folded from an environment's <ns>.monitoring, by kind (accounting, aggregate, unreadable).",
+    labels: ['topic', 'kind'],
+  },
+  {
+    name: 'daq_platform_feed_read_seconds',
+    type: 'histogram',
+    help: "Time one read of <ns>.monitoring took, from where the last one ended to the topic's end (the cost of a balance).",
+    labels: ['topic'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  },
+  {
     name: 'daq_platform_transition_duration_seconds',
     type: 'histogram',
     help: 'Time an environment transition took, by transition and result.',

@@ -9,8 +9,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { envBrokerList } from '../../lib/env.js';
-import { KafkaClient } from '../../lib/kafka.js';
-import { formatReconciliation, reconcileRun } from '../../lib/reconcile.js';
+import { formatReconciliation } from '../../lib/reconcile.js';
+import { reconcile } from '../../protocol/balance.js';
 import type { Reconciliation } from '../../protocol/accounting.js';
 import type { EnvironmentView } from '../../platform/platform.js';
 import type { RunRecord } from '../../platform/store/store.js';
@@ -193,18 +193,19 @@ export async function runTestbed(options: TestbedOptions = {}): Promise<TestbedR
       await transition('CONFIGURE');
       await transition('START_ACTIVITY');
       const run = env.run!;
-      const client = new KafkaClient({ brokers, clientId: 'daqops-testbed' });
       if (options.onRunning !== undefined) await options.onRunning(stack, env, monitoring);
       const drills = scheduleDrills(stack, env, options.inject ?? [], print);
       try {
-        await progress(api, client, env, options.seconds ?? 30, print, options.signal, monitoring);
+        await progress(api, env, options.seconds ?? 30, print, options.signal, monitoring);
       } finally {
         drills.cancel();
       }
       await transition('STOP_ACTIVITY');
       await options.onStopped?.(stack, env, monitoring);
       const record = await api.run(run);
-      const reconciliation = record.reconciliation ?? (await reconcileRun(client, env.namespace, run));
+      // The same balance STOP waited on, the run show and the page read: the platform's (monitoring/feed.ts).
+      const reconciliation = record.reconciliation ?? (await api.runBalance(run)).reconciliation;
+      if (reconciliation === null) throw new DaqError('INTERNAL', `run ${run} has no balance`);
       print('');
       print(formatReconciliation(reconciliation));
       print(
@@ -324,7 +325,6 @@ function drillLine(d: InjectionOutcome, incidents: readonly Incident[]): string 
 /** One line every 2 s: state, tasks, hits/s, events, incidents, alerts; until time is up or abort. */
 async function progress(
   api: LocalStack['api'],
-  client: KafkaClient,
   start: EnvironmentView,
   seconds: number,
   print: (l: string) => void,
@@ -343,7 +343,8 @@ async function progress(
       signal?.addEventListener('abort', onAbort, { once: true });
     });
     const env = await api.environment(start.id);
-    const r = await reconcileRun(client, start.namespace, start.run!);
+    const balance = await api.runBalance(start.run!);
+    const r = balance.reconciliation ?? reconcile(start.run!, []);
     const now = Date.now();
     const rate = ((r.produced.hits - last.hits) * 1000) / Math.max(1, now - last.at);
     last = { at: now, hits: r.produced.hits };
@@ -369,7 +370,7 @@ async function progress(
               : ''
           }`;
     print(
-      `live ${String(Math.round((now - t0) / 1000)).padStart(3)} s: ${env.state} · tasks ${running}/${env.tasks.length} running · ${Math.round(rate)} hits/s · ${r.produced.hits} hits · events ${r.events.built} built / ${r.events.stored} stored · incidents ${incidents.length} (${open} open)${alertText}${failed.length === 0 ? '' : ` · failed ${failed.map((t) => `${t.name}${t.excluded ? ' (excluded)' : ''}`).join(', ')}`}`,
+      `live ${String(Math.round((now - t0) / 1000)).padStart(3)} s: ${env.state} · tasks ${running}/${env.tasks.length} running · ${Math.round(rate)} hits/s · ${r.produced.hits} hits · events ${r.events.built} built / ${r.events.stored} stored · incidents ${incidents.length} (${open} open)${balance.source === 'stale' ? ' · balance as of Kafka’s last answer' : ''}${alertText}${failed.length === 0 ? '' : ` · failed ${failed.map((t) => `${t.name}${t.excluded ? ' (excluded)' : ''}`).join(', ')}`}`,
     );
   }
   if (signal?.aborted === true) print('testbed: stopping early (interrupted)');

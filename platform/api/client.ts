@@ -9,6 +9,7 @@ import type { MaskedCell } from '../control/types.js';
 import type { AlertmanagerPayload } from '../incidents/signals.js';
 import type { Incident } from '../incidents/types.js';
 import type { EnvironmentView, RunbookSummary, RunbookView } from '../platform.js';
+import type { MonitoringView, RunBalanceView } from '../views.js';
 import type { StepOutcome } from '../recovery/engine.js';
 import type { AuditEntry, RunRecord } from '../store/store.js';
 import type { VarValue } from '../workflow/template.js';
@@ -71,6 +72,16 @@ export class PlatformClient {
 
   run(run: number | string): Promise<RunRecord> {
     return this.call('GET', `/api/v1/runs/${encodeURIComponent(String(run))}`);
+  }
+
+  /** A run's balance: the registry's, or read to now from <ns>.monitoring while the run is open. */
+  runBalance(run: number | string): Promise<RunBalanceView> {
+    return this.call('GET', `/api/v1/runs/${encodeURIComponent(String(run))}/balance`);
+  }
+
+  /** What the processors' monitoring aggregates say of an environment's detector. */
+  monitoring(id: string): Promise<MonitoringView> {
+    return this.call('GET', `/api/v1/environments/${encodeURIComponent(id)}/monitoring`);
   }
 
   audit(): Promise<AuditEntry[]> {

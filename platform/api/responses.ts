@@ -132,6 +132,49 @@ export const runRecord: Schema = {
   },
 };
 
+export const runBalanceView: Schema = {
+  type: 'object',
+  required: ['run', 'source', 'reconciliation'],
+  properties: {
+    run: { type: 'integer' },
+    source: { type: 'string', enum: ['registry', 'live', 'stale'] },
+    reconciliation: { type: ['object', 'null'] },
+    detail: { type: 'string' },
+  },
+};
+
+export const monitoringView: Schema = {
+  type: 'object',
+  required: [
+    'environment',
+    'processors',
+    'run',
+    'detectorSeconds',
+    'noiseRateHz',
+    'driftHistogram',
+    'faults',
+    'at',
+  ],
+  properties: {
+    environment: { type: 'string' },
+    processors: { type: 'integer' },
+    run: { type: ['integer', 'null'] },
+    detectorSeconds: { type: 'number' },
+    noiseRateHz: { type: 'number' },
+    driftHistogram: {
+      type: ['object', 'null'],
+      required: ['minNs', 'binNs', 'counts'],
+      properties: {
+        minNs: { type: 'number' },
+        binNs: { type: 'number' },
+        counts: { type: 'array', items: { type: 'number' } },
+      },
+    },
+    faults: { type: 'object', additionalProperties: { type: 'number' } },
+    at: { type: ['string', 'null'] },
+  },
+};
+
 export const auditEntry: Schema = {
   type: 'object',
   required: ['at', 'who', 'action', 'target', 'result', 'detail'],

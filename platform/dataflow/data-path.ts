@@ -1,15 +1,16 @@
 /**
- * What run control needs to know of the data path, read from the accounting records on Kafka
- * (`<ns>.monitoring`): whether it has drained after part of it stopped, and the run's balance for the run
- * registry. STOP_ACTIVITY waits on `drain` between roles; the `reconcile` hook action stores the balance.
+ * What run control needs to know of the data path, from the platform's feed of the accounting records on
+ * Kafka (`<ns>.monitoring`, monitoring/feed.ts): whether it has drained after part of it stopped, and the
+ * run's balance for the run registry. STOP_ACTIVITY waits on `drain` between roles; the `reconcile` hook
+ * action stores the balance. Each ask reads only what came since the last one.
  */
 import type { Reconciliation } from '../../protocol/accounting.js';
 import type { ErsReporter } from '../../lib/ers.js';
-import type { KafkaClient } from '../../lib/kafka.js';
 import type { DrainSubject } from '../control/environment.js';
+import type { MonitoringFeed } from '../monitoring/feed.js';
 
 export interface DataPathOptions {
-  readonly client: KafkaClient;
+  readonly feed: Pick<MonitoringFeed, 'balance'>;
   /** How long STOP waits for one stage to drain before going on (the rest stays in Kafka). */
   readonly drainTimeoutMs?: number;
   readonly pollMs?: number;
@@ -29,8 +30,7 @@ export class DataPath {
   constructor(private readonly o: DataPathOptions) {}
 
   async balance(namespace: string, run: number): Promise<Reconciliation> {
-    const { reconcileRun } = await import('../../lib/reconcile.js');
-    return reconcileRun(this.o.client, namespace, run);
+    return this.o.feed.balance(namespace, run);
   }
 
   /** Resolves when the data path drained after `stopped` (or the time limit passed: an ERS Warning). */

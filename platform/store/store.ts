@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Reconciliation } from '../../protocol/accounting.js';
 import type { EnvironmentState } from '../../protocol/states.js';
 import type { Incident } from '../incidents/types.js';
+import type { FeedState } from '../monitoring/feed.js';
 
 export interface RunRecord {
   readonly run: number;
@@ -67,6 +68,7 @@ CREATE TABLE IF NOT EXISTS environments (
 CREATE TABLE IF NOT EXISTS incidents (
   id INTEGER PRIMARY KEY, environment TEXT, state TEXT NOT NULL, severity TEXT NOT NULL,
   opened_at TEXT NOT NULL, updated_at TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feeds (namespace TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
   target TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL);
@@ -143,6 +145,22 @@ export class PlatformStore {
 
   runReconciliation(run: number, r: Reconciliation): void {
     this.db.prepare('UPDATE runs SET reconciliation = ? WHERE run = ?').run(JSON.stringify(r), run);
+  }
+
+  /** Where the platform's read of a namespace's <ns>.monitoring ended, and its balances (monitoring/feed.ts). */
+  feedState(namespace: string): FeedState | undefined {
+    const row = this.db
+      .prepare<[string], { state: string }>('SELECT state FROM feeds WHERE namespace = ?')
+      .get(namespace);
+    return row === undefined ? undefined : (JSON.parse(row.state) as FeedState);
+  }
+
+  saveFeedState(namespace: string, state: FeedState): void {
+    this.db
+      .prepare(
+        'INSERT INTO feeds (namespace, state, updated_at) VALUES (?, ?, ?) ON CONFLICT(namespace) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
+      )
+      .run(namespace, JSON.stringify(state), new Date().toISOString());
   }
 
   run(run: number): RunRecord | undefined {

@@ -4,9 +4,9 @@ import {
   KIND_HEADER,
   decodeAccounting,
   encodeAccounting,
-  reconcile,
   type AccountingRecord,
 } from '../../protocol/accounting.js';
+import { reconcile } from '../../protocol/balance.js';
 
 const readout = (words: number, final: boolean): AccountingRecord => ({
   stage: 'readout',

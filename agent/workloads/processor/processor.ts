@@ -4,13 +4,7 @@
  * and monitoring aggregates. Offsets are committed only after every output of the records below them is
  * acknowledged, and event ids are deterministic, so a crash and replay duplicates nothing downstream.
  */
-import {
-  WORD_BYTES,
-  decodeSubTimeframe,
-  isDaqError,
-  topicNames,
-  wordsOf,
-} from '../../../protocol/index.js';
+import { WORD_BYTES, decodeSubTimeframe, isDaqError, topicNames, wordsOf } from '../../../protocol/index.js';
 import type { DeadletterAccounting } from '../../../protocol/accounting.js';
 import { encodeAggregate } from '../../../protocol/monitoring.js';
 import type { ErsReporter } from '../../../lib/ers.js';

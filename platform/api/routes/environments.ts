@@ -73,7 +73,7 @@ export function environmentRoutes(platform: Platform): Route[] {
       summary: "An environment's tasks and the rates on its dataflow edges, from the agents' metrics",
       params: S.envParams,
       ok: { status: 200, schema: R.dataflowView },
-      handler: ({ params }) => platform.dataflow(params.id),
+      handler: ({ params }) => platform.data.dataflow(params.id),
     }),
     route({
       method: 'POST',
@@ -101,7 +101,17 @@ export function environmentRoutes(platform: Platform): Route[] {
       summary: "The detector at a glance: occupancy per chamber, layer and cell and the run's hit-rate trend",
       params: S.envParams,
       ok: { status: 200, schema: R.occupancyView },
-      handler: ({ params }) => platform.occupancy(params.id),
+      handler: ({ params }) => platform.data.occupancy(params.id),
+    }),
+    route({
+      method: 'GET',
+      url: '/api/v1/environments/:id/monitoring',
+      role: 'viewer',
+      summary:
+        "What the processors' latest monitoring aggregates on <ns>.monitoring say: noise rate, drift-time histogram, corrupt words by field",
+      params: S.envParams,
+      ok: { status: 200, schema: R.monitoringView },
+      handler: ({ params }) => platform.data.monitoring(params.id),
     }),
   ];
 }

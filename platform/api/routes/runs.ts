@@ -25,6 +25,16 @@ export function runRoutes(platform: Platform): Route[] {
     }),
     route({
       method: 'GET',
+      url: '/api/v1/runs/:run/balance',
+      role: 'viewer',
+      summary:
+        "A run's data-path balance: the registry's once stored at the end of the run, else read to now from <ns>.monitoring (stale when Kafka does not answer)",
+      params: S.runParams,
+      ok: { status: 200, schema: R.runBalanceView },
+      handler: ({ params }) => platform.data.balance(Number(params.run)),
+    }),
+    route({
+      method: 'GET',
       url: '/api/v1/audit',
       role: 'admin',
       summary: 'The audit log, newest first',

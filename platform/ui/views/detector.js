@@ -84,4 +84,63 @@ export async function renderDetector() {
       h('polyline', { points: line, fill: 'none', stroke: '#1f5fbf', 'stroke-width': 2 }),
     ),
   );
+  await renderMonitoring(id);
+}
+
+// What the processors' monitoring aggregates on <ns>.monitoring say: the drift-time histogram (the DT
+// chamber's signature), the noise rate and corrupt words by field, over their latest interval.
+async function renderMonitoring(id) {
+  const m = await api('GET', `/api/v1/environments/${id}/monitoring`);
+  const d = m.driftHistogram;
+  if (m.processors === 0 || d === null) {
+    $('#monitoring').replaceChildren(
+      h('h3', {}, 'Monitoring'),
+      h(
+        'p',
+        { class: 'hint' },
+        'No monitoring aggregate yet: the processors publish one per interval while a run takes data.',
+      ),
+    );
+    return;
+  }
+  const W = 600,
+    H = 120;
+  const top = Math.max(1, ...d.counts);
+  const bw = W / Math.max(1, d.counts.length);
+  const faults = Object.entries(m.faults);
+  $('#monitoring').replaceChildren(
+    h(
+      'h3',
+      {},
+      `Monitoring of run ${m.run} (${m.processors} processor${m.processors === 1 ? '' : 's'}): noise ${m.noiseRateHz.toFixed(1)} hits/s`,
+    ),
+    h(
+      'svg',
+      {
+        viewBox: `0 0 ${W} ${H}`,
+        role: 'img',
+        'aria-label': `drift-time histogram from ${d.minNs} ns in bins of ${d.binNs} ns`,
+        width: W,
+        height: H,
+      },
+      d.counts.map((n, i) =>
+        h('rect', {
+          x: i * bw + 1,
+          y: H - (n / top) * (H - 10),
+          width: Math.max(1, bw - 2),
+          height: (n / top) * (H - 10),
+          fill: '#1f5fbf',
+          'data-bin': d.minNs + i * d.binNs,
+          'data-count': n,
+        }),
+      ),
+    ),
+    h(
+      'p',
+      { class: 'hint', id: 'monitoring-faults' },
+      faults.length === 0
+        ? 'No corrupt word in the interval.'
+        : `Corrupt words: ${faults.map(([f, n]) => `${f} ${n}`).join(', ')}`,
+    ),
+  );
 }

@@ -1,11 +1,19 @@
-// The run registry with each run's balance.
+// The run registry with each run's balance: the stored one, or for a run still open the platform's live
+// one (the same balance STOP, the testbed and `daqops run show` read).
 import { $, h, api } from '../core.js';
 
 export async function renderRuns() {
   const runs = await api('GET', '/api/v1/runs');
+  const live = new Map();
+  await Promise.all(
+    runs
+      .filter((r) => r.reconciliation === null && r.endCompleted === null)
+      .slice(0, 4)
+      .map(async (r) => live.set(r.run, (await api('GET', `/api/v1/runs/${r.run}/balance`)).reconciliation)),
+  );
   $('#runs tbody').replaceChildren(
     ...runs.map((r) => {
-      const c = r.reconciliation;
+      const c = r.reconciliation ?? live.get(r.run) ?? null;
       return h(
         'tr',
         { 'data-run': r.run },

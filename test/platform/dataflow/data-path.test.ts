@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { reconcile, type Reconciliation } from '../../../protocol/accounting.js';
+import type { Reconciliation } from '../../../protocol/accounting.js';
+import { reconcile } from '../../../protocol/balance.js';
 import { drained } from '../../../platform/dataflow/data-path.js';
 
 const balance = (o: {

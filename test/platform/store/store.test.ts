@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PlatformStore } from '../../../platform/store/store.js';
-import { reconcile } from '../../../protocol/accounting.js';
+import { reconcile } from '../../../protocol/balance.js';
 
 describe('platform/store', () => {
   let dir: string;

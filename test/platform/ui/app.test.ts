@@ -157,6 +157,14 @@ describe('platform/ui (Chromium against a real stack)', function () {
 
     await page.click('[data-view=detector]');
     await page.waitForSelector('#occupancy [data-chamber]', { timeout: 60_000 });
+    // The processors' aggregates, read by the platform from <ns>.monitoring: the drift-time histogram.
+    await page.waitForSelector('#monitoring rect[data-count]', { timeout: 60_000 });
+    assert.match((await page.textContent('#monitoring h3')) ?? '', /noise \d/);
+    const counts = await Promise.all(
+      (await page.$$('#monitoring rect[data-count]')).map((r) => r.getAttribute('data-count')),
+    );
+    const counted = counts.reduce((n, c) => n + Number(c), 0);
+    assert.ok(counted > 0, 'hits in the drift-time histogram');
     await page.screenshot({ path: join(SHOTS, 'detector.png'), fullPage: true });
 
     // STOP: the run's reconciliation, lost 0.

@@ -1,0 +1,72 @@
+/**
+ * What the data path says, as the API and the page see it (docs/platform.md "Parts"), reached as
+ * `platform.data`: an environment's dataflow rates and occupancy (the agents' /metrics, read while someone
+ * looks), the processors' monitoring aggregates and a run's balance (both from `<ns>.monitoring` through
+ * the feed, monitoring/feed.ts). Reads only; nothing here changes state.
+ */
+import { DaqError } from '../protocol/errors.js';
+import { errorMessage } from './audit.js';
+import type { EnvironmentRepository } from './control/repository.js';
+import type { TaskStatus } from './control/types.js';
+import { dataflowGraph } from './dataflow/graph.js';
+import type { DataflowRates, Occupancy, RatesBook } from './monitoring/rates.js';
+import type { PlatformStore } from './store/store.js';
+import { monitoringView, type MonitoringView, type PlatformOptions, type RunBalanceView } from './views.js';
+
+export interface DataDeskOptions {
+  readonly environments: EnvironmentRepository;
+  readonly store: Pick<PlatformStore, 'run'>;
+  readonly rates?: RatesBook;
+  readonly feed?: NonNullable<PlatformOptions['feed']>;
+}
+
+export class DataDesk {
+  constructor(private readonly o: DataDeskOptions) {}
+
+  /** An environment's tasks and the rates on its dataflow edges (empty until the agents were read). */
+  dataflow(id: string): {
+    environment: string;
+    tasks: readonly TaskStatus[];
+    graph: ReturnType<typeof dataflowGraph>;
+  } & DataflowRates {
+    const env = this.o.environments.get(id);
+    this.o.rates?.asked();
+    const rates = this.o.rates?.of(id) ?? { edges: [], taskEdges: [], lag: {}, at: null };
+    return {
+      environment: id,
+      tasks: env.taskList().map((t) => ({ ...t })),
+      graph: dataflowGraph(env.template, rates),
+      ...rates,
+    };
+  }
+
+  /** An environment's occupancy per chamber, layer and cell, and its hit-rate trend. */
+  occupancy(id: string): { environment: string } & Occupancy {
+    this.o.environments.get(id);
+    this.o.rates?.asked();
+    return { environment: id, ...(this.o.rates?.occupancy(id) ?? { cells: [], trend: [], at: null }) };
+  }
+
+  /** What the processors' latest aggregates on `<ns>.monitoring` say of the detector (noise, drift, faults). */
+  async monitoring(id: string): Promise<MonitoringView> {
+    const env = this.o.environments.get(id);
+    if (this.o.feed === undefined) return monitoringView(id, []);
+    await this.o.feed.catchUp(env.namespace).catch(() => undefined); // Kafka away: the latest known
+    return monitoringView(id, this.o.feed.aggregates(env.namespace));
+  }
+
+  /** A run's balance: the registry's once stored, else the feed's read to now (or as far as it got). */
+  async balance(run: number): Promise<RunBalanceView> {
+    const r = this.o.store.run(run);
+    if (r === undefined) throw new DaqError('NOT_FOUND', `no run ${run}`, { field: 'run' });
+    if (r.reconciliation !== null) return { run, source: 'registry', reconciliation: r.reconciliation };
+    const ns = this.o.environments.find(r.environment)?.namespace;
+    if (ns === undefined || this.o.feed === undefined)
+      return { run, source: 'registry', reconciliation: null, detail: 'no balance was stored for this run' };
+    try {
+      return { run, source: 'live', reconciliation: await this.o.feed.balance(ns, run) };
+    } catch (err) {
+      return { run, source: 'stale', reconciliation: this.o.feed.known(ns, run), detail: errorMessage(err) };
+    }
+  }
+}
