@@ -2,9 +2,11 @@
  * A run's data-path balance folded record by record (docs/data-path.md "Accounting"): what the stages'
  * accounting records say, added as they are read, never read again. Its state does not grow with the
  * run: the readouts' and writers' cumulative records are kept latest per link incarnation and per task;
- * the processors' per-timeframe records are summed, and the timeframes already counted are kept as
- * ranges (an IntervalSet: one range for a run processed without gaps), so a timeframe processed again
- * after a crash or a rebalance is counted once. Dead-lettered messages are kept the same way per link.
+ * the processors' per-timeframe records are summed, and what was already counted is kept as ranges (an
+ * IntervalSet: one range for a run processed without gaps) — per link, the timeframes whose part of that
+ * link was counted, so a link's words of a timeframe count once even when two members each handed out
+ * the timeframe with other links (a rebalance in between); per timeframe, its events and completeness.
+ * Dead-lettered messages are kept the same way per link.
  */
 import type {
   AccountingRecord,
@@ -103,6 +105,8 @@ export interface RunBalanceState {
   readonly readouts: Record<string, ReadoutAccounting>;
   readonly writers: Record<string, WriterAccounting>;
   readonly timeframes: [number, number][];
+  /** Per link: the timeframes whose part of the link was counted (absent in states of older versions). */
+  readonly linkTimeframes?: Record<string, [number, number][]>;
   readonly processed: { words: number; hits: number; segments: number; corrupt: number };
   readonly incomplete: number;
   readonly events: { built: number; hits: number };
@@ -117,6 +121,7 @@ export class RunBalance {
   private readonly readouts = new Map<string, ReadoutAccounting>();
   private readonly writers = new Map<string, WriterAccounting>();
   private readonly timeframes: IntervalSet;
+  private readonly linkTimeframes = new Map<number, IntervalSet>();
   private readonly processed = { words: 0, hits: 0, segments: 0, corrupt: 0 };
   private incomplete = 0;
   private readonly events = { built: 0, hits: 0 };
@@ -140,6 +145,8 @@ export class RunBalance {
       this.deadletters.set(Number(l), IntervalSet.fromJSON(ranges));
     this.deadletteredWords = state.deadletteredWords;
     for (const [l, t] of Object.entries(state.links)) this.links.set(Number(l), { ...t });
+    for (const [l, ranges] of Object.entries(state.linkTimeframes ?? {}))
+      this.linkTimeframes.set(Number(l), IntervalSet.fromJSON(ranges));
     this.folded = state.records;
   }
 
@@ -161,7 +168,7 @@ export class RunBalance {
         this.writers.set(r.task, r);
         break;
       case 'processor':
-        if (this.timeframes.add(r.timeframe)) this.addTimeframe(r);
+        this.addTimeframe(r, this.timeframes.add(r.timeframe));
         break;
       case 'deadletter': {
         let seen = this.deadletters.get(r.link);
@@ -236,6 +243,7 @@ export class RunBalance {
       readouts: Object.fromEntries(this.readouts),
       writers: Object.fromEntries(this.writers),
       timeframes: this.timeframes.toJSON(),
+      linkTimeframes: Object.fromEntries([...this.linkTimeframes].map(([l, t]) => [String(l), t.toJSON()])),
       processed: { ...this.processed },
       incomplete: this.incomplete,
       events: { ...this.events },
@@ -246,16 +254,26 @@ export class RunBalance {
     };
   }
 
-  private addTimeframe(r: ProcessorAccounting): void {
-    if (r.missingLinks.length > 0) this.incomplete++;
-    this.events.built += r.events;
-    this.events.hits += r.hitsInEvents;
+  /** A processor's record: its links' words where not counted yet, its events when the timeframe is new. */
+  private addTimeframe(r: ProcessorAccounting, first: boolean): void {
+    if (first) {
+      if (r.missingLinks.length > 0) this.incomplete++;
+      this.events.built += r.events;
+      this.events.hits += r.hitsInEvents;
+    }
     for (const [l, c] of Object.entries(r.links)) {
+      const link = Number(l);
+      let seen = this.linkTimeframes.get(link);
+      if (seen === undefined) {
+        seen = new IntervalSet();
+        this.linkTimeframes.set(link, seen);
+      }
+      if (!seen.add(r.timeframe)) continue;
       this.processed.words += c.words;
       this.processed.hits += c.hits;
       this.processed.segments += c.segments;
       this.processed.corrupt += c.corrupt;
-      this.link(Number(l)).processed += c.words;
+      this.link(link).processed += c.words;
     }
   }
 

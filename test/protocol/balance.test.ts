@@ -12,10 +12,10 @@ const processed = (timeframe: number, words: number, missing: number[] = []): Ac
   events: 2,
   hitsInEvents: 5,
 });
-const readout = (words: number, final: boolean, incarnation = 'a'): AccountingRecord => ({
+const readout = (words: number, final: boolean, incarnation = 'a', link = 0): AccountingRecord => ({
   stage: 'readout',
   run: 3,
-  link: 0,
+  link,
   incarnation,
   words,
   hits: words,
@@ -117,5 +117,31 @@ describe('protocol/balance', () => {
     assert.equal(r.produced.words, 50);
     assert.equal(r.processed.words, 0);
     assert.equal(r.lost, 50, 'nothing of this run processed: all of it lost');
+  });
+
+  it('counts a link’s words of a timeframe once when two members each handed it out with other links', () => {
+    const part = (links: Record<string, number>, missing: number[]): AccountingRecord => ({
+      stage: 'processor',
+      run: 3,
+      timeframe: 12,
+      links: Object.fromEntries(
+        Object.entries(links).map(([l, w]) => [l, { words: w, hits: w, segments: 0, corrupt: 0 }]),
+      ),
+      missingLinks: missing,
+      events: 1,
+      hitsInEvents: 2,
+    });
+    const b = new RunBalance(3);
+    b.add(readout(30, true, 'a', 0));
+    b.add(readout(20, true, 'b', 1));
+    b.add(part({ '1': 20 }, [0])); // member A, before a rebalance: link 0 not there yet
+    b.add(part({ '0': 30 }, [1])); // member B, after it: link 0's part alone
+    b.add(part({ '0': 30, '1': 20 }, [])); // a replay of the whole timeframe
+    const r = b.reconciliation();
+    assert.equal(r.processed.words, 50);
+    assert.equal(r.lost, 0);
+    assert.equal(r.timeframes, 1);
+    assert.equal(r.incompleteTimeframes, 1, 'its first handing out counts for the timeframe');
+    assert.deepEqual(r.perLink['0'], { produced: 30, processed: 30, deadlettered: 0, lost: 0 });
   });
 });

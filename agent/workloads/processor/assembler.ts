@@ -37,10 +37,29 @@ interface Pending {
 
 const CLOSED_MEMORY = 200_000;
 
+type Closed = 'handled' | ReadonlySet<string> | { readonly missing: ReadonlySet<number> };
+
+/**
+ * Timeframes handed out incomplete that the commit metadata keeps listing (with their missing links)
+ * after the committed offset passed their records: a missing link's part may still come, and the member
+ * that owns the partition after a rebalance must call it late (dead-letter it, counted), not take it for
+ * a new timeframe or a duplicate.
+ */
+export const RECENT_INCOMPLETE = 64;
+
+/** A timeframe handled, as the commit metadata lists it: `run/timeframe` and the links it went out without. */
+export interface HandledTimeframe {
+  readonly key: string;
+  readonly missing: readonly number[];
+}
+
 export class TimeframeAssembler {
   private readonly pending = new Map<string, Pending>();
-  /** Timeframes handed out: by an earlier member ('handled'), or by this one with the parts it had. */
-  private readonly closed = new Map<string, 'handled' | ReadonlySet<string>>();
+  /**
+   * Timeframes handed out: by an earlier member ('handled' whole, or `{ missing }` when it handed it out
+   * without those links), or by this one with the parts it had.
+   */
+  private readonly closed = new Map<string, Closed>();
   private readonly closedOrder: string[] = [];
   /** Per (link, partition): the newest timeframe seen. Per link: when it last delivered anything. */
   private readonly watermarks = new Map<string, number>();
@@ -63,8 +82,11 @@ export class TimeframeAssembler {
    * Marks a timeframe as handled by an earlier member of the group (from the committed offset's metadata):
    * its parts, re-read after the restart, are duplicates to skip, not data to process again.
    */
-  markHandled(run: number, timeframe: number): void {
-    this.remember(`${run}/${timeframe}`, 'handled');
+  markHandled(run: number, timeframe: number, missingLinks: readonly number[] = []): void {
+    this.remember(
+      `${run}/${timeframe}`,
+      missingLinks.length === 0 ? 'handled' : { missing: new Set(missingLinks) },
+    );
   }
 
   /** Forgets timeframes waiting on partitions this member no longer owns (a rebalance moved them). */
@@ -92,8 +114,12 @@ export class TimeframeAssembler {
     const closed = this.closed.get(key);
     // A part handed out already comes again after a consumer restart or rebalance (re-read from the last
     // commit): a duplicate. A part that was missing when the timeframe went out incomplete is late.
-    if (closed !== undefined)
-      return closed === 'handled' || closed.has(`${f.header.link}/${f.header.part}`) ? 'duplicate' : 'late';
+    // An earlier member handed it out without some links (a rebalance in between): their parts are late.
+    if (closed !== undefined) {
+      if (closed === 'handled') return 'duplicate';
+      if ('missing' in closed) return closed.missing.has(f.header.link) ? 'late' : 'duplicate';
+      return closed.has(`${f.header.link}/${f.header.part}`) ? 'duplicate' : 'late';
+    }
     let p = this.pending.get(key);
     if (p === undefined) {
       p = {
@@ -138,7 +164,7 @@ export class TimeframeAssembler {
     return out;
   }
 
-  private remember(key: string, how: 'handled' | ReadonlySet<string>): void {
+  private remember(key: string, how: Closed): void {
     if (!this.closed.has(key)) this.closedOrder.push(key);
     this.closed.set(key, how);
     if (this.closedOrder.length > CLOSED_MEMORY) this.closed.delete(this.closedOrder.shift()!);
@@ -175,32 +201,44 @@ export class TimeframeAssembler {
  */
 export class OffsetTracker {
   private readonly partitions = new Map<number, { pending: Set<number>; next: number }>();
-  /** Per partition: timeframes handled, with the highest offset of their records there. */
-  private readonly handled = new Map<number, Map<string, number>>();
+  /** Per partition: timeframes handled, with the highest offset of their records there and missing links. */
+  private readonly handled = new Map<number, Map<string, { max: number; missing: readonly number[] }>>();
+  /** Per partition: the latest RECENT_INCOMPLETE timeframes handed out incomplete. */
+  private readonly incomplete = new Map<number, Map<string, readonly number[]>>();
 
   /** Records that timeframe `key` was handled with records up to `maxOffset` on `partition`. */
-  handledTimeframe(partition: number, key: string, maxOffset: number): void {
+  handledTimeframe(partition: number, key: string, maxOffset: number, missing: readonly number[] = []): void {
     let m = this.handled.get(partition);
     if (m === undefined) {
       m = new Map();
       this.handled.set(partition, m);
     }
-    m.set(key, Math.max(maxOffset, m.get(key) ?? -1));
+    m.set(key, { max: Math.max(maxOffset, m.get(key)?.max ?? -1), missing });
+    if (missing.length === 0) return;
+    let inc = this.incomplete.get(partition);
+    if (inc === undefined) {
+      inc = new Map();
+      this.incomplete.set(partition, inc);
+    }
+    inc.delete(key);
+    inc.set(key, missing);
+    if (inc.size > RECENT_INCOMPLETE) inc.delete(inc.keys().next().value!);
   }
 
   /**
    * Timeframes handled whose records reach at or beyond `committed`: a restart re-reads those records,
    * so the commit carries these keys for the next member to skip. Older ones are forgotten.
    */
-  handledAhead(partition: number, committed: number): string[] {
+  handledAhead(partition: number, committed: number): HandledTimeframe[] {
+    const out = new Map<string, readonly number[]>();
     const m = this.handled.get(partition);
-    if (m === undefined) return [];
-    const out: string[] = [];
-    for (const [key, max] of m) {
-      if (max < committed) m.delete(key);
-      else out.push(key);
+    for (const [key, h] of m ?? []) {
+      if (h.max < committed) m!.delete(key);
+      else out.set(key, h.missing);
     }
-    return out;
+    // And the latest timeframes handed out incomplete, whatever their offsets: their late parts may come.
+    for (const [key, missing] of this.incomplete.get(partition) ?? []) out.set(key, missing);
+    return [...out].map(([key, missing]) => ({ key, missing }));
   }
 
   add(partition: number, offset: number): void {
@@ -234,27 +272,55 @@ export class OffsetTracker {
   forget(partition: number): void {
     this.partitions.delete(partition);
     this.handled.delete(partition);
+    this.incomplete.delete(partition);
   }
 }
 
-/** Commit metadata: "v1:<run>:<tf>,<tf>…;<run>:…" — timeframes handled beyond the committed offset. */
-export function encodeHandled(keys: readonly string[]): string {
-  const byRun = new Map<string, number[]>();
-  for (const k of keys) {
-    const [run, tf] = k.split('/');
+/**
+ * Commit metadata: "v2:<run>:<tf>,<tf>-<link>.<link>…;<run>:…" — timeframes handled beyond the committed
+ * offset, and the latest ones handed out incomplete with the links they went out without. "v1:" (no
+ * missing links) is still read.
+ */
+export function encodeHandled(handled: readonly (HandledTimeframe | string)[]): string {
+  const byRun = new Map<string, { tf: number; missing: readonly number[] }[]>();
+  for (const h of handled) {
+    const { key, missing } = typeof h === 'string' ? { key: h, missing: [] } : h;
+    const [run, tf] = key.split('/');
     if (run === undefined || tf === undefined) continue;
-    byRun.set(run, [...(byRun.get(run) ?? []), Number(tf)]);
+    byRun.set(run, [...(byRun.get(run) ?? []), { tf: Number(tf), missing }]);
   }
-  return `v1:${[...byRun].map(([run, tfs]) => `${run}:${tfs.sort((a, b) => a - b).join(',')}`).join(';')}`;
+  const groups = [...byRun].map(
+    ([run, tfs]) =>
+      `${run}:${tfs
+        .sort((a, b) => a.tf - b.tf)
+        .map((t) => (t.missing.length === 0 ? String(t.tf) : `${t.tf}-${t.missing.join('.')}`))
+        .join(',')}`,
+  );
+  return `v2:${groups.join(';')}`;
 }
 
-export function decodeHandled(metadata: string | null | undefined): { run: number; timeframe: number }[] {
-  if (metadata === null || metadata === undefined || !metadata.startsWith('v1:')) return [];
-  const out: { run: number; timeframe: number }[] = [];
+export function decodeHandled(
+  metadata: string | null | undefined,
+): { run: number; timeframe: number; missing: number[] }[] {
+  if (metadata === null || metadata === undefined) return [];
+  if (!metadata.startsWith('v1:') && !metadata.startsWith('v2:')) return [];
+  const out: { run: number; timeframe: number; missing: number[] }[] = [];
   for (const group of metadata.slice(3).split(';')) {
     const [run, list] = group.split(':');
     if (run === undefined || list === undefined || list === '') continue;
-    for (const tf of list.split(',')) out.push({ run: Number(run), timeframe: Number(tf) });
+    for (const item of list.split(',')) {
+      const [tf, missing] = item.split('-');
+      out.push({
+        run: Number(run),
+        timeframe: Number(tf),
+        missing: missing === undefined || missing === '' ? [] : missing.split('.').map(Number),
+      });
+    }
   }
-  return out.filter((x) => Number.isSafeInteger(x.run) && Number.isSafeInteger(x.timeframe));
+  return out.filter(
+    (x) =>
+      Number.isSafeInteger(x.run) &&
+      Number.isSafeInteger(x.timeframe) &&
+      x.missing.every((l) => Number.isSafeInteger(l) && l >= 0),
+  );
 }

@@ -235,7 +235,7 @@ export class ProcessorWorkload {
     this.loaded.add(partition);
     const committed = await this.consumer!.committed(this.topics.rawHits, [partition]);
     const mine = committed.find((c) => c.partition === partition);
-    for (const h of decodeHandled(mine?.metadata)) this.assembler.markHandled(h.run, h.timeframe);
+    for (const h of decodeHandled(mine?.metadata)) this.assembler.markHandled(h.run, h.timeframe, h.missing);
   }
 
   private async onExpiry(): Promise<void> {
@@ -267,7 +267,8 @@ export class ProcessorWorkload {
     const key = `${tf.run}/${tf.timeframe}`;
     const producedAt = Math.min(...tf.fragments.map((f) => f.timestampMs));
     out.after.push(() => {
-      for (const f of tf.fragments) this.offsets.handledTimeframe(f.partition, key, f.offset);
+      for (const f of tf.fragments)
+        this.offsets.handledTimeframe(f.partition, key, f.offset, tf.missingLinks);
       this.counts.timeframe(tf, r, producedAt);
     });
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SubTimeframeHeader } from '../../../../protocol/index.js';
 import {
+  RECENT_INCOMPLETE,
   OffsetTracker,
   TimeframeAssembler,
   decodeHandled,
@@ -120,7 +121,10 @@ describe('agent/workloads/processor/assembler', () => {
     t.handledTimeframe(0, '1/4', 11);
     t.handledTimeframe(0, '1/6', 13);
     assert.equal(t.committable(0), 10, 'offset 10 still pending');
-    assert.deepEqual(t.handledAhead(0, 10), ['1/4', '1/6']);
+    assert.deepEqual(
+      t.handledAhead(0, 10).map((h) => h.key),
+      ['1/4', '1/6'],
+    );
     t.done(0, 10);
     t.done(0, 12);
     assert.equal(t.committable(0), 14);
@@ -128,15 +132,44 @@ describe('agent/workloads/processor/assembler', () => {
     assert.equal(t.committable(5), undefined);
   });
 
-  it('round-trips the handled list through commit metadata', () => {
-    const meta = encodeHandled(['1/4', '1/6', '2/1']);
-    assert.equal(meta, 'v1:1:4,6;2:1');
+  it('round-trips the handled list through commit metadata, with the links a timeframe went out without', () => {
+    const meta = encodeHandled(['1/4', { key: '1/6', missing: [0, 2] }, '2/1']);
+    assert.equal(meta, 'v2:1:4,6-0.2;2:1');
     assert.deepEqual(decodeHandled(meta), [
-      { run: 1, timeframe: 4 },
-      { run: 1, timeframe: 6 },
-      { run: 2, timeframe: 1 },
+      { run: 1, timeframe: 4, missing: [] },
+      { run: 1, timeframe: 6, missing: [0, 2] },
+      { run: 2, timeframe: 1, missing: [] },
     ]);
+    assert.deepEqual(decodeHandled('v1:3:7'), [{ run: 3, timeframe: 7, missing: [] }], 'the old form');
     assert.deepEqual(decodeHandled(null), []);
     assert.deepEqual(decodeHandled('something else'), []);
+  });
+
+  it('after a rebalance calls the part of a link its timeframe went out without late, not new or duplicate', () => {
+    // Member A hands timeframe 9 out without link 0, commits past its records, and loses the partition.
+    const t = new OffsetTracker();
+    t.add(0, 20);
+    t.done(0, 20);
+    t.handledTimeframe(0, '1/9', 20, [0]);
+    const meta = encodeHandled(t.handledAhead(0, 21));
+    assert.equal(meta, 'v2:1:9-0', 'listed although the commit is past its records');
+    // Member B takes the partition over and reads link 0's part of timeframe 9 after the commit.
+    const b = new TimeframeAssembler([0, 1], 2000, clock);
+    for (const h of decodeHandled(meta)) b.markHandled(h.run, h.timeframe, h.missing);
+    assert.equal(b.add(frag(0, 9)), 'late', 'dead-lettered and counted, never lost');
+    assert.equal(b.add(frag(1, 9)), 'duplicate', 'link 1 went out with it');
+    assert.equal(b.pendingCount, 0);
+  });
+
+  it('keeps only the latest RECENT_INCOMPLETE incomplete timeframes in the metadata', () => {
+    const t = new OffsetTracker();
+    for (let tf = 0; tf < RECENT_INCOMPLETE + 10; tf++) {
+      t.add(0, tf);
+      t.done(0, tf);
+      t.handledTimeframe(0, `1/${tf}`, tf, [1]);
+    }
+    const listed = t.handledAhead(0, RECENT_INCOMPLETE + 10).map((h) => h.key);
+    assert.equal(listed.length, RECENT_INCOMPLETE);
+    assert.equal(listed[0], '1/10');
   });
 });
