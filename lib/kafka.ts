@@ -702,6 +702,12 @@ export async function readTopicFrom(
     if (ends.length === 0) return { next, count, complete: true, skipped };
     const remaining = new Map(ends.map((e) => [e.partition, e.high]));
     consumer.assign(ends.map((e) => ({ topic, partition: e.partition, offset: e.start })));
+    // Wait for the first record of a batch only, then take what is there: once caught up, a batch must not
+    // wait a full timeout per record it does not get (a read of 5 new records would take a second).
+    consumer.setDefaultConsumeTimeout(500);
+    (
+      consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage?: (only: boolean) => void }
+    ).setDefaultIsTimeoutOnlyForFirstMessage?.(true);
     const deadline = Date.now() + 10 * timeout;
     while (remaining.size > 0) {
       if (Date.now() > deadline) return { next, count, complete: false, skipped };

@@ -22,6 +22,7 @@ export const errorCatalogue = {
   INVALID_RUNBOOK: { http: 400, retriable: false },
   INVALID_RULES: { http: 400, retriable: false },
   INVALID_FAULT: { http: 422, retriable: false },
+  INVALID_STEP: { http: 422, retriable: false },
   BAD_REQUEST: { http: 400, retriable: false },
   UNAUTHORIZED: { http: 401, retriable: false },
   FORBIDDEN: { http: 403, retriable: false },

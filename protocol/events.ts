@@ -43,6 +43,15 @@ export interface DaqEvent {
 }
 
 export const EVENT_FORMAT = 'dte1';
+/**
+ * Headers of an event record beside `daq-format`: which of the timeframe's records it is, and which links
+ * the timeframe was built from. A timeframe's events split the same way each time, so (run, timeframe,
+ * links, part) names a record across replays.
+ */
+export const EVENT_PART_HEADER = 'daq-part';
+export const EVENT_PARTS_HEADER = 'daq-parts';
+/** The links the record's timeframe was built from, sorted, joined by `.` (`0.1`). */
+export const EVENT_LINKS_HEADER = 'daq-links';
 const MAGIC = 0x31455444;
 const RECORD_HEADER_BYTES = 16;
 const EVENT_HEADER_BYTES = 24;

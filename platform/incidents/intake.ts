@@ -253,7 +253,7 @@ export class IncidentIntake {
     const book = this.runbook(req.runbook, 'runbook');
     const step = book.steps[req.step];
     if (step === undefined)
-      throw new DaqError('BAD_REQUEST', `runbook ${book.name} has steps 0–${book.steps.length - 1}`, {
+      throw new DaqError('INVALID_STEP', `runbook ${book.name} has steps 0–${book.steps.length - 1}`, {
         field: 'step',
       });
     const inc = this.live(id, 'worked on');

@@ -10,6 +10,7 @@ import { benchProcessorKernel } from './processor.bench.js';
 import { benchRecovery } from './recovery.bench.js';
 import { benchDetection } from './detection.bench.js';
 import { benchAlertStorm } from './api.bench.js';
+import { benchLongRun } from './longrun.bench.js';
 
 const only = process.argv[2];
 console.log(
@@ -93,5 +94,13 @@ if (only === undefined || only === 'detection') {
       '\n[detection] fault → incident through the whole chain (testbed, Prometheus, Alertmanager, platform)',
     );
     await benchDetection(brokers);
+  });
+}
+if (only === undefined || only === 'longrun') {
+  await withKafka(async (brokers) => {
+    console.log(
+      '\n[longrun] a 1-minute and a 2-hour run (emulators at pacing max), then 20 runs in one environment',
+    );
+    await benchLongRun(brokers);
   });
 }

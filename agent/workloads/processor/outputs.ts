@@ -10,7 +10,13 @@ import {
   type ProcessorAccounting,
 } from '../../../protocol/accounting.js';
 import { CORRUPT_WORDS_REASON, encodeCorruptWords } from '../../../protocol/deadletter.js';
-import { EVENT_FORMAT, encodeEventRecords } from '../../../protocol/events.js';
+import {
+  EVENT_FORMAT,
+  EVENT_LINKS_HEADER,
+  EVENT_PARTS_HEADER,
+  EVENT_PART_HEADER,
+  encodeEventRecords,
+} from '../../../protocol/events.js';
 import {
   DEADLETTER_DETAIL_HEADER,
   DEADLETTER_REASON_HEADER,
@@ -42,8 +48,20 @@ export function addTimeframe(
   r: TimeframeResult,
   maxRecordBytes: number,
 ): void {
-  for (const value of encodeEventRecords(tf.run, tf.timeframe, r.events, maxRecordBytes))
-    out.events.push({ key: `${tf.run}-${tf.timeframe}`, value, headers: { 'daq-format': EVENT_FORMAT } });
+  const records = encodeEventRecords(tf.run, tf.timeframe, r.events, maxRecordBytes);
+  const built = [...new Set(tf.fragments.map((f) => f.header.link))].sort((a, b) => a - b).join('.');
+  records.forEach((value, part) =>
+    out.events.push({
+      key: `${tf.run}-${tf.timeframe}`,
+      value,
+      headers: {
+        'daq-format': EVENT_FORMAT,
+        [EVENT_PART_HEADER]: String(part),
+        [EVENT_PARTS_HEADER]: String(records.length),
+        [EVENT_LINKS_HEADER]: built,
+      },
+    }),
+  );
   const byLink = new Map<number, TimeframeResult['corrupt']>();
   for (const cw of r.corrupt) {
     const words = byLink.get(cw.link);

@@ -3,8 +3,10 @@
  *
  * Crash safety: each chunk's files are written under a `.tmp` name, fsynced and renamed; the chunk counts
  * only once its manifest `chunk-<n>.json` exists (written last, the same way). Files without a manifest
- * are leftovers of a crash and are removed on open. Event ids already stored are loaded back, so a replay
- * of the event stream stores nothing twice.
+ * are leftovers of a crash and are removed on open. Which event records are stored (stored-records.ts:
+ * by timeframe and part, as ranges) is kept in the summary, written after each chunk, so a replay of the
+ * event stream stores nothing twice — and what the store holds in memory, and reads on open, does not grow
+ * with the run (the summary and the chunks written after it, never every chunk).
  */
 import {
   closeSync,
@@ -22,6 +24,13 @@ import {
 import { join } from 'node:path';
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { DaqEvent } from '../../../protocol/events.js';
+import { StoredRecords, type StoredRecordsState } from './stored-records.js';
+
+/**
+ * An event record: its timeframe, its part of the parts the timeframe's events were split into, and the
+ * links the timeframe was built from (`0.1`).
+ */
+export type RecordRef = readonly [timeframe: number, part: number, parts: number, links: string];
 
 export interface ChunkManifest {
   readonly chunk: number;
@@ -31,6 +40,8 @@ export interface ChunkManifest {
   readonly files: { readonly events: string; readonly hits: string };
   readonly bytes: number;
   readonly writtenAt: string;
+  /** The event records whose events this chunk holds (absent in chunks of older versions). */
+  readonly records?: readonly RecordRef[];
 }
 
 export interface RunSummary {
@@ -42,6 +53,10 @@ export interface RunSummary {
   readonly firstEventTimeNs: number | null;
   readonly lastEventTimeNs: number | null;
   readonly updatedAt: string;
+  /** The last chunk the summary counts (absent in summaries of older versions). */
+  readonly lastChunk?: number;
+  /** The event records stored so far (absent in summaries of older versions). */
+  readonly records?: StoredRecordsState;
 }
 
 const CHUNK_MANIFEST = /^chunk-(\d{6})\.json$/;
@@ -85,8 +100,13 @@ export function readManifests(dir: string): ChunkManifest[] {
 
 export class RunStore {
   readonly dir: string;
-  private readonly ids = new Set<string>();
-  private chunks: ChunkManifest[];
+  private readonly records: StoredRecords;
+  /** Event ids of chunks written by versions that did not record their records (read on open only then). */
+  private readonly legacyIds = new Set<string>();
+  private totals: { events: number; hits: number; chunks: number; bytes: number };
+  private lastChunk: number;
+  private firstNs: number | null;
+  private lastNs: number | null;
 
   constructor(
     dataDir: string,
@@ -94,35 +114,82 @@ export class RunStore {
   ) {
     this.dir = runDir(dataDir, run);
     mkdirSync(this.dir, { recursive: true });
-    this.chunks = readManifests(this.dir);
-    const referenced = new Set(
-      this.chunks.flatMap((c) => [
-        c.files.events,
-        c.files.hits,
-        `chunk-${String(c.chunk).padStart(6, '0')}.json`,
-      ]),
-    );
-    // Anything else but the summary is a crash leftover: never taken as data.
-    for (const f of readdirSync(this.dir))
-      if (!referenced.has(f) && f !== 'summary.json') rmSync(join(this.dir, f), { force: true });
-    for (const c of this.chunks) {
-      const table = tableFromIPC(readFileSync(join(this.dir, c.files.events)));
-      const col = table.getChild('id');
-      for (let i = 0; i < table.numRows; i++) this.ids.add(String(col?.get(i)));
+    // Crash leftovers are never taken as data: temporary files, and data files whose manifest is missing.
+    const names = new Set(readdirSync(this.dir));
+    for (const f of names) {
+      const data = /^(?:events|hits)-(\d{6})\.arrow$/.exec(f);
+      if (f.endsWith('.tmp') || (data !== null && !names.has(`chunk-${data[1]}.json`)))
+        rmSync(join(this.dir, f), { force: true });
+    }
+    const saved = this.summary();
+    this.records = new StoredRecords(saved.records);
+    const legacy = saved.lastChunk === undefined || saved.records === undefined;
+    this.totals = legacy
+      ? { events: 0, hits: 0, chunks: 0, bytes: 0 }
+      : { events: saved.events, hits: saved.hits, chunks: saved.chunks, bytes: saved.bytes };
+    this.lastChunk = legacy ? 0 : saved.lastChunk;
+    this.firstNs = saved.firstEventTimeNs;
+    this.lastNs = saved.lastEventTimeNs;
+    // Chunks the summary does not count: all of them for a store of an older version, else those written
+    // after the last summary (a crash between a chunk's manifest and the summary).
+    const later = legacy ? readManifests(this.dir) : [...this.manifestsAfter(this.lastChunk)];
+    for (const c of later) {
+      this.count(c);
+      if (c.records !== undefined)
+        for (const [tf, part, parts, links] of c.records) this.records.add(tf, part, parts, links);
+      else {
+        const table = tableFromIPC(readFileSync(join(this.dir, c.files.events)));
+        const col = table.getChild('id');
+        for (let i = 0; i < table.numRows; i++) this.legacyIds.add(String(col?.get(i)));
+      }
     }
   }
 
-  has(id: string): boolean {
-    return this.ids.has(id);
+  /** Whether this event record (timeframe, part, built from `links`) is stored already. */
+  hasRecord(timeframe: number, part: number, links = ''): boolean {
+    return this.records.has(timeframe, part, links);
+  }
+
+  /** Whether an event is stored, as far as chunks of older versions tell (newer ones go by record). */
+  hasLegacyEvent(id: string): boolean {
+    return this.legacyIds.has(id);
   }
 
   get storedEvents(): number {
-    return this.ids.size;
+    return this.totals.events;
   }
 
-  /** Stores events (already de-duplicated by the caller) as one durable chunk. */
-  append(events: readonly DaqEvent[]): ChunkManifest {
-    const chunk = (this.chunks.at(-1)?.chunk ?? 0) + 1;
+  /** What the store keeps in memory of its records: ranges and timeframes with parts missing. */
+  get recordMemory(): { ranges: number; openTimeframes: number; legacyIds: number } {
+    return {
+      ranges: this.records.rangeCount,
+      openTimeframes: this.records.openTimeframes,
+      legacyIds: this.legacyIds.size,
+    };
+  }
+
+  private *manifestsAfter(chunk: number): Generator<ChunkManifest> {
+    for (let n = chunk + 1; ; n++) {
+      const f = join(this.dir, `chunk-${String(n).padStart(6, '0')}.json`);
+      if (!existsSync(f)) return;
+      yield JSON.parse(readFileSync(f, 'utf8')) as ChunkManifest;
+    }
+  }
+
+  private count(c: ChunkManifest): void {
+    this.totals.events += c.events;
+    this.totals.hits += c.hits;
+    this.totals.chunks++;
+    this.totals.bytes += c.bytes;
+    this.lastChunk = Math.max(this.lastChunk, c.chunk);
+  }
+
+  /**
+   * Stores events (already de-duplicated by the caller) as one durable chunk, with the event records they
+   * came in (each record's events all in this chunk).
+   */
+  append(events: readonly DaqEvent[], records: readonly RecordRef[] = []): ChunkManifest {
+    const chunk = this.lastChunk + 1;
     const tag = String(chunk).padStart(6, '0');
     const n = events.length;
     const hitsTotal = events.reduce((s, e) => s + e.hits.length, 0);
@@ -175,12 +242,13 @@ export class RunStore {
       files,
       bytes,
       writtenAt: new Date().toISOString(),
+      records,
     };
     // The manifest last: until it is renamed into place, the chunk does not exist.
     writeAtomic(this.dir, `chunk-${tag}.json`, `${JSON.stringify(manifest, null, 2)}\n`);
     fsyncDir(this.dir);
-    this.chunks.push(manifest);
-    for (const e of events) this.ids.add(e.id);
+    this.count(manifest);
+    for (const [tf, part, parts, links] of records) this.records.add(tf, part, parts, links);
     this.writeSummary(events);
     return manifest;
   }
@@ -202,21 +270,20 @@ export class RunStore {
   }
 
   private writeSummary(latest: readonly DaqEvent[]): void {
-    const before = this.summary();
-    const times = latest.map((e) => e.timeNs);
-    const first = Math.min(...times, before.firstEventTimeNs ?? Infinity);
-    const last = Math.max(...times, before.lastEventTimeNs ?? -Infinity);
+    for (const e of latest) {
+      if (this.firstNs === null || e.timeNs < this.firstNs) this.firstNs = e.timeNs;
+      if (this.lastNs === null || e.timeNs > this.lastNs) this.lastNs = e.timeNs;
+    }
     const s: RunSummary = {
       run: this.run,
-      events: this.chunks.reduce((n, c) => n + c.events, 0),
-      hits: this.chunks.reduce((n, c) => n + c.hits, 0),
-      chunks: this.chunks.length,
-      bytes: this.chunks.reduce((n, c) => n + c.bytes, 0),
-      firstEventTimeNs: Number.isFinite(first) ? first : null,
-      lastEventTimeNs: Number.isFinite(last) ? last : null,
+      ...this.totals,
+      firstEventTimeNs: this.firstNs,
+      lastEventTimeNs: this.lastNs,
       updatedAt: new Date().toISOString(),
+      lastChunk: this.lastChunk,
+      records: this.records.state(),
     };
-    writeAtomic(this.dir, 'summary.json', `${JSON.stringify(s, null, 2)}\n`);
+    writeAtomic(this.dir, 'summary.json', `${JSON.stringify(s)}\n`);
   }
 }
 

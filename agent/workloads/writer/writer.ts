@@ -9,8 +9,10 @@ import { SerialQueue } from '../serial-queue.js';
 import {
   RecordConsumer,
   deadletterRecord,
+  headerText,
   RecordProducer,
   type InBatch,
+  type InRecord,
   type KafkaClient,
   type OutRecord,
 } from '../../../lib/kafka.js';
@@ -19,8 +21,14 @@ import { ensureNamespaceTopics } from '../../../lib/topics.js';
 import { encodeAccounting, type WriterAccounting } from '../../../protocol/accounting.js';
 import type { WriterConfig } from '../config.js';
 import { OutputPipeline } from '../output-pipeline.js';
-import { decodeEventRecord, type DaqEvent } from '../../../protocol/events.js';
-import { RunStore, diskFreeBytes } from './run-store.js';
+import {
+  EVENT_LINKS_HEADER,
+  EVENT_PARTS_HEADER,
+  EVENT_PART_HEADER,
+  decodeEventRecord,
+  type DaqEvent,
+} from '../../../protocol/events.js';
+import { RunStore, diskFreeBytes, type RecordRef } from './run-store.js';
 
 /** A flush: the accounting of the chunks it stored, and the offsets they make committable. */
 interface Flushed {
@@ -41,7 +49,9 @@ const DISK_LOW_BYTES = 1024 ** 3;
 export class WriterWorkload {
   readonly totals: WriterTotals = { events: 0, duplicates: 0, chunks: 0, bytes: 0 };
   private readonly stores = new Map<number, RunStore>();
-  private buffer = new Map<number, DaqEvent[]>();
+  /** Per run: the events waiting for the next chunk, and the records they came in. */
+  private buffer = new Map<number, { events: DaqEvent[]; records: RecordRef[] }>();
+  private readonly bufferedRecords = new Set<string>();
   private buffered = 0;
   private readonly bufferedIds = new Set<string>();
   private readonly consumed = new Map<number, string>();
@@ -155,17 +165,38 @@ export class WriterWorkload {
         this.consumed.set(rec.partition, String(Number(rec.offset) + 1));
         continue;
       }
+      const ref = recordRef(rec.headers, msg.timeframe);
+      const store = this.store(msg.run);
+      const key = ref === undefined ? undefined : `${msg.run}/${ref[0]}/${ref[3]}/${ref[1]}`;
+      // A record stored already (replayed after a processor's or this writer's restart): its events are.
+      if (
+        key !== undefined &&
+        (store.hasRecord(ref![0], ref![1], ref![3]) || this.bufferedRecords.has(key))
+      ) {
+        this.totals.duplicates += msg.events.length;
+        this.m.duplicates.inc(msg.events.length);
+        this.consumed.set(rec.partition, String(Number(rec.offset) + 1));
+        continue;
+      }
+      let pending = this.buffer.get(msg.run);
+      if (pending === undefined) {
+        pending = { events: [], records: [] };
+        this.buffer.set(msg.run, pending);
+      }
+      if (ref !== undefined) {
+        pending.records.push(ref);
+        this.bufferedRecords.add(key!);
+      }
       for (const e of msg.events) {
-        const store = this.store(e.run);
-        if (store.has(e.id) || this.bufferedIds.has(e.id)) {
+        // Records without part headers (an older processor): by event id, against this buffer and the
+        // store's chunks of older versions.
+        if (ref === undefined && (store.hasLegacyEvent(e.id) || this.bufferedIds.has(e.id))) {
           this.totals.duplicates++;
           this.m.duplicates.inc();
           continue;
         }
-        const pending = this.buffer.get(e.run) ?? [];
-        pending.push(e);
-        this.buffer.set(e.run, pending);
-        this.bufferedIds.add(e.id);
+        pending.events.push(e);
+        if (ref === undefined) this.bufferedIds.add(e.id);
         this.buffered++;
       }
       this.consumed.set(rec.partition, String(Number(rec.offset) + 1));
@@ -184,12 +215,13 @@ export class WriterWorkload {
     this.buffer = new Map();
     this.buffered = 0;
     this.bufferedIds.clear();
+    this.bufferedRecords.clear();
     const accounting: WriterAccounting[] = [];
-    for (const [run, events] of buffer) {
-      if (events.length === 0) continue;
+    for (const [run, { events, records }] of buffer) {
+      if (events.length === 0 && records.length === 0) continue;
       const store = this.store(run);
       try {
-        const chunk = store.append(events);
+        const chunk = store.append(events, records);
         this.totals.events += chunk.events;
         this.totals.chunks++;
         this.totals.bytes += chunk.bytes;
@@ -239,4 +271,13 @@ export class WriterWorkload {
       // statfs unsupported here: the gauge stays unset rather than wrong.
     }
   }
+}
+
+/** Which record of its timeframe an event record is (headers daq-part, daq-parts); undefined without them. */
+function recordRef(headers: InRecord['headers'], timeframe: number): RecordRef | undefined {
+  const part = Number(headerText(headers, EVENT_PART_HEADER));
+  const parts = Number(headerText(headers, EVENT_PARTS_HEADER));
+  if (!Number.isSafeInteger(part) || !Number.isSafeInteger(parts) || part < 0 || parts < 1 || part >= parts)
+    return undefined;
+  return [timeframe, part, parts, headerText(headers, EVENT_LINKS_HEADER) ?? ''];
 }

@@ -76,6 +76,35 @@ describe('platform/api hardening', () => {
     assert.ok(!r.body.includes(secret), r.body);
   });
 
+  it('answers a step the runbook does not have with 422 INVALID_STEP, naming the range', async () => {
+    const { app, platform } = setup({
+      runbooks: (await import('../../../platform/runbooks/runbook.js')).loadRunbooks('runbooks'),
+    });
+    const id = await environment(app);
+    platform.incidents.signal({
+      fingerprint: 'harden-step',
+      source: 'control',
+      name: 'TransitionFailed',
+      severity: 'error',
+      environment: id,
+      component: { kind: 'environment', id },
+      summary: 'seeded',
+      at: new Date().toISOString(),
+      status: 'firing',
+      point: true,
+    });
+    // A whole number the schema takes, but a step the runbook does not have: 422, naming the range.
+    const past = await post(
+      app,
+      '/api/v1/incidents/1/steps',
+      { runbook: 'TransitionTimeout', step: 137 },
+      'expert',
+    );
+    assert.equal(past.statusCode, 422, past.body);
+    assert.equal(body(past).code, 'INVALID_STEP');
+    assert.match(body(past).message, /has steps 0–\d+/);
+  });
+
   it('coerces no type: null, true, false, Infinity, 0x10 and 4.0 are refused where a number or text is due', async () => {
     const { app, platform } = setup();
     const id = await environment(app);

@@ -131,4 +131,36 @@ describe('platform/monitoring/feed', function () {
       await producer.close();
     }
   });
+
+  it('reads for an environment’s 20th run what that run published, not what the 19 before it did', async () => {
+    const brokers = await testKafkaBrokers();
+    const client = new KafkaClient({ brokers, clientId: 'test-feed-20', log: () => {} });
+    const ns = `feed20-${randomBytes(4).toString('hex')}`;
+    await ensureNamespaceTopics(client, ns);
+    const producer = await RecordProducer.open(client);
+    const metrics = new Metrics({}, { processMetrics: false });
+    const feed = new MonitoringFeed({ client, metrics });
+    try {
+      const perRun: number[] = [];
+      for (let run = 1; run <= 20; run++) {
+        const records = [
+          readout(run, 10 * run, true),
+          ...Array.from({ length: run }, (_, tf) => processed(run, tf)),
+        ];
+        await producer.send([{ topic: topicNames(ns).monitoring, records: records.map(encodeAccounting) }]);
+        const before = await foldedRecords(metrics);
+        const b = await feed.balance(ns, run);
+        perRun.push((await foldedRecords(metrics)) - before);
+        assert.equal(b.lost, 0, `run ${run}`);
+        assert.equal(b.timeframes, run);
+      }
+      // Each read took exactly what its run published: 1 readout record and `run` processor records.
+      assert.deepEqual(
+        perRun,
+        Array.from({ length: 20 }, (_, i) => i + 2),
+      );
+    } finally {
+      await producer.close();
+    }
+  });
 });

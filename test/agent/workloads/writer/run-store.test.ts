@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore, readManifests } from '../../../../agent/workloads/writer/run-store.js';
@@ -46,9 +46,9 @@ describe('agent/workloads/writer/run-store', () => {
     assert.deepEqual(r.occupancy[0], [4, 0, 0, 0]);
   });
 
-  it('never takes a half-written chunk as data, and remembers stored ids across a restart', () => {
+  it('never takes a half-written chunk as data, and remembers stored records across a restart', () => {
     const first = new RunStore(dataDir, 3);
-    first.append([event('a'), event('b')]);
+    first.append([event('a'), event('b')], [[1, 0, 2, '0.1']]);
     // A crash mid-chunk: data files written, manifest never renamed into place.
     writeFileSync(join(first.dir, 'events-000002.arrow'), Buffer.from('partial'));
     writeFileSync(join(first.dir, 'hits-000002.arrow.tmp'), Buffer.from('partial'));
@@ -60,15 +60,68 @@ describe('agent/workloads/writer/run-store', () => {
       'hits-000001.arrow',
       'summary.json',
     ]);
-    assert.equal(again.has('a'), true);
-    assert.equal(again.has('z'), false);
+    assert.equal(again.hasRecord(1, 0, '0.1'), true);
+    assert.equal(again.hasRecord(1, 1, '0.1'), false, 'the other part of timeframe 1 is not stored');
+    assert.equal(again.hasRecord(1, 0, '1'), false, 'timeframe 1 built from other links is another record');
     assert.equal(again.storedEvents, 2);
-    again.append([event('c')]);
+    again.append([event('c')], [[1, 1, 2, '0.1']]);
     assert.deepEqual(
       readManifests(again.dir).map((m) => m.chunk),
       [1, 2],
     );
     assert.ok(existsSync(join(again.dir, 'events-000002.arrow')));
     assert.equal(inspectRun(again.dir).events, 3);
+  });
+
+  it('counts a chunk whose summary a crash did not write, and keeps its records', () => {
+    const first = new RunStore(dataDir, 3);
+    first.append([event('a')], [[0, 0, 1, '0.1']]);
+    const summaryAfterFirst = readFileSync(join(first.dir, 'summary.json'), 'utf8');
+    first.append([event('b'), event('c')], [[1, 0, 1, '0.1']]);
+    // The crash: the second chunk's manifest is in place, the summary still the first one's.
+    writeFileSync(join(first.dir, 'summary.json'), summaryAfterFirst);
+    const again = new RunStore(dataDir, 3);
+    assert.equal(again.storedEvents, 3);
+    assert.equal(again.hasRecord(1, 0, '0.1'), true);
+    assert.equal(again.summary().events, 1, 'the summary on disk until the next chunk');
+    again.append([event('d')], [[2, 0, 1, '0.1']]);
+    assert.equal(again.summary().events, 4);
+    assert.equal(again.summary().chunks, 3);
+  });
+
+  it('holds what it knows of its records in ranges: a run of 20,000 timeframes is one range', () => {
+    const store = new RunStore(dataDir, 3);
+    for (let tf = 0; tf < 20_000; tf += 100) {
+      const refs: [number, number, number, string][] = [];
+      for (let k = tf; k < tf + 100; k++) refs.push([k, 0, 2, '0.1'], [k, 1, 2, '0.1']);
+      store.append([event(`e${tf}`, 1)], refs);
+    }
+    assert.deepEqual(store.recordMemory, { ranges: 1, openTimeframes: 0, legacyIds: 0 });
+    const again = new RunStore(dataDir, 3);
+    assert.deepEqual(again.recordMemory, { ranges: 1, openTimeframes: 0, legacyIds: 0 });
+    assert.equal(again.hasRecord(19_999, 1, '0.1'), true);
+    assert.equal(again.hasRecord(20_000, 0, '0.1'), false);
+  });
+
+  it('still reads a store of an older version (chunks without records) by event id', () => {
+    const first = new RunStore(dataDir, 3);
+    first.append([event('old-1'), event('old-2')]);
+    // An older version's chunk: no records in the manifest, no records in the summary.
+    const manifest = join(first.dir, 'chunk-000001.json');
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+    delete m['records'];
+    writeFileSync(manifest, JSON.stringify(m));
+    const summary = JSON.parse(readFileSync(join(first.dir, 'summary.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    delete summary['records'];
+    delete summary['lastChunk'];
+    writeFileSync(join(first.dir, 'summary.json'), JSON.stringify(summary));
+    const again = new RunStore(dataDir, 3);
+    assert.equal(again.hasLegacyEvent('old-1'), true);
+    assert.equal(again.storedEvents, 2);
+    again.append([event('new')], [[5, 0, 1, '0.1']]);
+    assert.equal(again.summary().events, 3);
   });
 });

@@ -1,0 +1,171 @@
+/**
+ * Long runs (docs/data-path.md "Accounting"): what knowing where a run stands costs at hour 2 against
+ * minute 1, and in an environment's 20th run against its first. On the real local stack (platform and
+ * agent processes, real workloads, Kafka), the testbed template with its emulators at pacing max and a
+ * fixed number of timeframes, so 2 hours of detector time take minutes:
+ *
+ * - a 1-minute run and a 2-hour run, side by side: one balance read (`GET /api/v1/runs/{run}/balance`,
+ *   median of the reads once the data drained), STOP_ACTIVITY, and the peak resident memory (VmHWM) of
+ *   the platform and of each workload;
+ * - one environment taking 20 short runs: the first and the 20th run's balance read and STOP.
+ *
+ * Targets (README): the long run's balance read and STOP within 1.5× of the short run's; memory flat
+ * within 20 %; the 20th run as the first. Prints figures, asserts nothing.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalStack } from '../../deploy/local/stack.js';
+import { projectRoot } from '../../lib/paths.js';
+import type { Reconciliation } from '../../protocol/accounting.js';
+
+/** Detector time of one timeframe: 32 orbits of 3564 bunch crossings of 25 ns. */
+const TIMEFRAME_SECONDS = (32 * 3564 * 25) / 1e9;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The testbed template, its readouts at pacing max for `{{timeframes}}` timeframes. */
+function template(): string {
+  const yaml = readFileSync(join(projectRoot(), 'deploy', 'templates', 'testbed.yaml'), 'utf8');
+  const out = yaml
+    .replace('name: testbed', 'name: testbed-longrun')
+    .replace('  dataDir: .daqops/data', '  dataDir: .daqops/data\n  timeframes: 1000')
+    .replace('          pacing: realtime', "          pacing: max\n          timeframes: '{{timeframes}}'");
+  if (!out.includes("timeframes: '{{timeframes}}'")) throw new Error('the testbed template changed shape');
+  return out;
+}
+
+/** Peak resident memory of a process in MiB (VmHWM), undefined when it is gone. */
+function peakMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? undefined : Number(m[1]) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+interface RunFigures {
+  readonly timeframes: number;
+  readonly takeSeconds: number;
+  readonly balanceMs: number;
+  readonly stopSeconds: number;
+  readonly rss: Record<string, number>;
+  readonly r: Reconciliation;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+async function oneRun(stack: LocalStack, id: string, timeframes: number): Promise<RunFigures> {
+  const api = stack.api;
+  const t0 = Date.now();
+  let env = await api.transition(id, 'START_ACTIVITY');
+  const run = env.run!;
+  // Until the readouts sent their last timeframe and everything they sent is processed or set aside.
+  let r: Reconciliation | null;
+  for (;;) {
+    r = (await api.runBalance(run)).reconciliation;
+    if (r !== null && r.readoutFinal && r.processed.words + r.deadletteredWords >= r.produced.words) break;
+    if (Date.now() - t0 > 3600_000) throw new Error(`run ${run} did not drain within an hour`);
+    await sleep(1000);
+  }
+  const takeSeconds = (Date.now() - t0) / 1000;
+  const reads: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const a = performance.now();
+    r = (await api.runBalance(run)).reconciliation;
+    reads.push(performance.now() - a);
+    await sleep(300);
+  }
+  env = await api.environment(id);
+  const rss: Record<string, number> = {};
+  const platform = peakMiB(stack.platform?.pid);
+  if (platform !== undefined) rss['platform'] = platform;
+  for (const t of env.tasks) {
+    const p = peakMiB(t.pid);
+    if (p !== undefined) rss[t.name] = p;
+  }
+  const s0 = performance.now();
+  await api.transition(id, 'STOP_ACTIVITY');
+  const stopSeconds = (performance.now() - s0) / 1000;
+  const record = await api.run(run);
+  return {
+    timeframes,
+    takeSeconds,
+    balanceMs: median(reads),
+    stopSeconds,
+    rss,
+    r: record.reconciliation ?? r!,
+  };
+}
+
+function say(label: string, f: RunFigures): void {
+  const detector = f.timeframes * TIMEFRAME_SECONDS;
+  const span = detector >= 3600 ? `${(detector / 3600).toFixed(2)} h` : `${detector.toFixed(0)} s`;
+  console.log(
+    `  ${label}: ${span} of detector time (${f.timeframes} timeframes, ${(f.r.produced.words / 1e6).toFixed(1)} M words) taken in ${f.takeSeconds.toFixed(0)} s; balance read ${f.balanceMs.toFixed(1)} ms; STOP ${f.stopSeconds.toFixed(2)} s; lost ${f.r.lost}`,
+  );
+  console.log(
+    `    peak RSS: ${Object.entries(f.rss)
+      .map(([k, v]) => `${k} ${v.toFixed(0)} MiB`)
+      .join(', ')}`,
+  );
+}
+
+export async function benchLongRun(
+  brokers: readonly string[],
+  o: { hours?: number; shortMinutes?: number; runs?: number } = {},
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'daqops-bench-longrun-'));
+  const log: string[] = [];
+  const stack = await LocalStack.start({ home: join(dir, 'home'), brokers, print: (l) => log.push(l) });
+  const api = stack.api;
+  const yaml = template();
+  const make = async (timeframes: number, ns: string): Promise<string> => {
+    let env = await api.createEnvironment(
+      { yaml },
+      { timeframes, dataDir: join(dir, 'data'), namespace: ns, processors: 2 },
+    );
+    env = await api.transition(env.id, 'DEPLOY');
+    await api.transition(env.id, 'CONFIGURE');
+    return env.id;
+  };
+  try {
+    const short = Math.round(((o.shortMinutes ?? 1) * 60) / TIMEFRAME_SECONDS);
+    const long = Math.round(((o.hours ?? 2) * 3600) / TIMEFRAME_SECONDS);
+    const shortEnv = await make(short, 'longrun-short');
+    const a = await oneRun(stack, shortEnv, short);
+    say('short run', a);
+    await api.transition(shortEnv, 'EXIT');
+    const longEnv = await make(long, 'longrun-long');
+    const b = await oneRun(stack, longEnv, long);
+    say('long run ', b);
+    await api.transition(longEnv, 'EXIT');
+    const grow = (k: string): string => {
+      const x = a.rss[k];
+      const y = b.rss[k];
+      return x === undefined || y === undefined ? `${k} ?` : `${k} ${((y / x - 1) * 100).toFixed(0)} %`;
+    };
+    console.log(
+      `  long ÷ short: balance read ${(b.balanceMs / a.balanceMs).toFixed(2)}×, STOP ${(b.stopSeconds / a.stopSeconds).toFixed(2)}×; peak RSS ${Object.keys(b.rss).map(grow).join(', ')}`,
+    );
+
+    const runs = o.runs ?? 20;
+    const perRun = Math.round(10 / TIMEFRAME_SECONDS); // 10 s of detector time each
+    const many = await make(perRun, 'longrun-many');
+    const figures: RunFigures[] = [];
+    for (let i = 0; i < runs; i++) figures.push(await oneRun(stack, many, perRun));
+    await api.transition(many, 'EXIT');
+    const first = figures[0]!;
+    const last = figures.at(-1)!;
+    console.log(
+      `  ${runs} runs in one environment: run 1 balance read ${first.balanceMs.toFixed(1)} ms, STOP ${first.stopSeconds.toFixed(2)} s; run ${runs} balance read ${last.balanceMs.toFixed(1)} ms, STOP ${last.stopSeconds.toFixed(2)} s; lost ${figures.map((f) => f.r.lost).join(' ')}`,
+    );
+  } catch (err) {
+    console.log(log.slice(-40).join('\n'));
+    throw err;
+  } finally {
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
