@@ -59,31 +59,23 @@ describe('protocol/balance', () => {
   });
 
   it('folds to the whole-list reconciliation, also when resumed halfway from its stored state', () => {
+    const late: AccountingRecord = {
+      stage: 'deadletter',
+      run: 3,
+      link: 0,
+      timeframe: 2,
+      sequence: 2,
+      part: 0,
+      words: 10,
+      reason: 'late',
+    };
     const records: AccountingRecord[] = [
       readout(50, false),
       processed(0, 20),
       processed(1, 20, [1]),
       processed(0, 20),
-      {
-        stage: 'deadletter',
-        run: 3,
-        link: 0,
-        timeframe: 2,
-        sequence: 2,
-        part: 0,
-        words: 10,
-        reason: 'late',
-      },
-      {
-        stage: 'deadletter',
-        run: 3,
-        link: 0,
-        timeframe: 2,
-        sequence: 2,
-        part: 0,
-        words: 10,
-        reason: 'late',
-      },
+      late,
+      late, // the same dead-letter record again (a replay)
       readout(50, true),
       { stage: 'writer', run: 3, task: 'writer', events: 2, hits: 5, duplicates: 0 },
       { stage: 'writer', run: 3, task: 'writer', events: 4, hits: 10, duplicates: 0 },

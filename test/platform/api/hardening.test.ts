@@ -81,18 +81,7 @@ describe('platform/api hardening', () => {
       runbooks: (await import('../../../platform/runbooks/runbook.js')).loadRunbooks('runbooks'),
     });
     const id = await environment(app);
-    platform.incidents.signal({
-      fingerprint: 'harden-step',
-      source: 'control',
-      name: 'TransitionFailed',
-      severity: 'error',
-      environment: id,
-      component: { kind: 'environment', id },
-      summary: 'seeded',
-      at: new Date().toISOString(),
-      status: 'firing',
-      point: true,
-    });
+    seedIncident(platform, id, 'harden-step');
     // A whole number the schema takes, but a step the runbook does not have: 422, naming the range.
     const past = await post(
       app,
@@ -108,18 +97,7 @@ describe('platform/api hardening', () => {
   it('coerces no type: null, true, false, Infinity, 0x10 and 4.0 are refused where a number or text is due', async () => {
     const { app, platform } = setup();
     const id = await environment(app);
-    platform.incidents.signal({
-      fingerprint: 'harden-1',
-      source: 'control',
-      name: 'TransitionFailed',
-      severity: 'error',
-      environment: id,
-      component: { kind: 'environment', id },
-      summary: 'seeded',
-      at: new Date().toISOString(),
-      status: 'firing',
-      point: true,
-    });
+    seedIncident(platform, id, 'harden-1');
     for (const step of [null, true, '0', 0.5, -1]) {
       const r = await post(
         app,
@@ -397,3 +375,19 @@ describe('platform/api hardening', () => {
     assert.match(body(tooMany).message, /alerts must NOT have more than 20000 items/);
   });
 });
+
+/** An incident about environment `id`, as a failed transition would open it. */
+function seedIncident(platform: ReturnType<typeof setup>['platform'], id: string, fingerprint: string): void {
+  platform.incidents.signal({
+    fingerprint,
+    source: 'control',
+    name: 'TransitionFailed',
+    severity: 'error',
+    environment: id,
+    component: { kind: 'environment', id },
+    summary: 'seeded',
+    at: new Date().toISOString(),
+    status: 'firing',
+    point: true,
+  });
+}
