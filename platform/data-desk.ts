@@ -4,18 +4,18 @@
  * looks), the processors' monitoring aggregates and a run's balance (both from `<ns>.monitoring` through
  * the feed, monitoring/feed.ts). Reads only; nothing here changes state.
  */
-import { DaqError } from '../protocol/errors.js';
 import { errorMessage } from './audit.js';
 import type { EnvironmentRepository } from './control/repository.js';
 import type { TaskStatus } from './control/types.js';
 import { dataflowGraph } from './dataflow/graph.js';
 import type { DataflowRates, Occupancy, RatesBook } from './monitoring/rates.js';
-import type { PlatformStore } from './store/store.js';
+import type { RunRecord } from './store/store.js';
 import { monitoringView, type MonitoringView, type PlatformOptions, type RunBalanceView } from './views.js';
 
 export interface DataDeskOptions {
   readonly environments: EnvironmentRepository;
-  readonly store: Pick<PlatformStore, 'run'>;
+  /** One run of the registry; NOT_FOUND when there is none (the facade's `run`). */
+  readonly run: (run: number) => RunRecord;
   readonly rates?: RatesBook;
   readonly feed?: NonNullable<PlatformOptions['feed']>;
 }
@@ -57,8 +57,7 @@ export class DataDesk {
 
   /** A run's balance: the registry's once stored, else the feed's read to now (or as far as it got). */
   async balance(run: number): Promise<RunBalanceView> {
-    const r = this.o.store.run(run);
-    if (r === undefined) throw new DaqError('NOT_FOUND', `no run ${run}`, { field: 'run' });
+    const r = this.o.run(run);
     if (r.reconciliation !== null) return { run, source: 'registry', reconciliation: r.reconciliation };
     const ns = this.o.environments.find(r.environment)?.namespace;
     if (ns === undefined || this.o.feed === undefined)

@@ -108,7 +108,7 @@ export class Platform {
     this.incidents = new IncidentDesk(this.intake, this.auditor);
     this.data = new DataDesk({
       environments: this.environments,
-      store: o.store,
+      run: (run) => this.run(run),
       ...(o.rates === undefined ? {} : { rates: o.rates }),
       ...(o.feed === undefined ? {} : { feed: o.feed }),
     });
