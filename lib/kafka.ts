@@ -644,15 +644,26 @@ export interface TopicRead {
   readonly count: number;
   /** Every partition read to the end it had when the read began (false: the time limit came first). */
   readonly complete: boolean;
-  /** Partitions whose `from` offset was gone (retention): read from their oldest record instead. */
-  readonly skipped: readonly number[];
+  /**
+   * Records the broker no longer had (retention) when the read asked for them: per partition, offsets
+   * `from` up to (not including) `to` are gone, and the read went on from `to`.
+   */
+  readonly skipped: readonly { readonly partition: number; readonly from: number; readonly to: number }[];
 }
+
+/** librdkafka's logical offset for "the oldest record the partition has". */
+const OFFSET_BEGINNING = -2;
 
 /**
  * Reads a topic from the offsets in `from` (a partition not named there: from its oldest record) to the
  * end it has when the read begins, handing each record to `onRecord` as it comes (nothing is kept). One
  * connection, no group: the caller keeps its own position. Bounded in time: after ten request timeouts
  * it returns what it reached (`complete: false`), and the next read goes on from there.
+ *
+ * Records count as gone (retention) only when the broker refuses the offset the read asks for, never on
+ * the strength of a watermark answer alone: librdkafka's low watermark is two ListOffsets answers taken
+ * in the order they arrived, and right after a broker stall one of them can come back empty and make the
+ * low watermark the high one. Jumping to such a "low" would skip records that are there.
  */
 export async function readTopicFrom(
   client: KafkaClient,
@@ -673,35 +684,48 @@ export async function readTopicFrom(
       'max.partition.fetch.bytes': 16 * 1024 * 1024,
       'queued.max.messages.kbytes': 64 * 1024,
     },
-    { 'auto.offset.reset': 'earliest' },
+    // An offset the broker no longer has is an error to the read (the records are gone), not a quiet
+    // jump to wherever the log starts now.
+    { 'auto.offset.reset': 'error' },
   );
   const unavailable = (err: unknown): DaqError =>
     new DaqError('KAFKA_UNAVAILABLE', `cannot read ${topic}: ${(err as Error).message}`, { cause: err });
+  const watermarks = (partition: number): Promise<RdKafka.WatermarkOffsets> =>
+    new Promise((resolve, reject) => {
+      consumer.queryWatermarkOffsets(topic, partition, timeout, (err, o) =>
+        err ? reject(unavailable(err)) : resolve(o),
+      );
+    });
   // One connection answers the metadata, the watermarks and the reads: no admin client, no group join.
   const meta = await new Promise<RdKafka.Metadata>((resolve, reject) =>
     consumer.connect({ topic, timeout }, (err, data) => (err ? reject(unavailable(err)) : resolve(data))),
   );
   const next = new Map(from);
-  const skipped: number[] = [];
+  const skipped: { partition: number; from: number; to: number }[] = [];
   let count = 0;
   try {
     const partitions = meta.topics.find((t) => t.name === topic)?.partitions.map((p) => p.id) ?? [];
-    const ends: { partition: number; start: number; high: number }[] = [];
+    /** Per partition still to read: where the read starts, and the end it had when the read began. */
+    const remaining = new Map<number, { start: number; high: number; seen: boolean }>();
     for (const partition of partitions) {
-      const w = await new Promise<RdKafka.WatermarkOffsets>((resolve, reject) => {
-        consumer.queryWatermarkOffsets(topic, partition, timeout, (err, o) =>
-          err ? reject(unavailable(err)) : resolve(o),
-        );
-      });
+      const w = await watermarks(partition);
       const at = from.get(partition);
-      if (at !== undefined && at < w.lowOffset) skipped.push(partition);
-      const start = Math.max(at ?? w.lowOffset, w.lowOffset);
-      next.set(partition, Math.max(start, at ?? 0));
-      if (w.highOffset > start) ends.push({ partition, start, high: w.highOffset });
+      // A known position is read from exactly there; a new partition from whatever its oldest record is.
+      if (w.highOffset > (at ?? w.lowOffset))
+        remaining.set(partition, { start: at ?? OFFSET_BEGINNING, high: w.highOffset, seen: false });
     }
-    if (ends.length === 0) return { next, count, complete: true, skipped };
-    const remaining = new Map(ends.map((e) => [e.partition, e.high]));
-    consumer.assign(ends.map((e) => ({ topic, partition: e.partition, offset: e.start })));
+    if (remaining.size === 0) return { next, count, complete: true, skipped };
+    // (Again after a refused offset: a partition read from already goes on after its last record.)
+    const assign = (): void => {
+      consumer.assign(
+        [...remaining].map(([partition, r]) => ({
+          topic,
+          partition,
+          offset: r.seen ? (next.get(partition) ?? r.start) : r.start,
+        })),
+      );
+    };
+    assign();
     // Wait for the first record of a batch only, then take what is there: once caught up, a batch must not
     // wait a full timeout per record it does not get (a read of 5 new records would take a second).
     consumer.setDefaultConsumeTimeout(500);
@@ -711,16 +735,38 @@ export async function readTopicFrom(
     const deadline = Date.now() + 10 * timeout;
     while (remaining.size > 0) {
       if (Date.now() > deadline) return { next, count, complete: false, skipped };
-      const messages = await new Promise<RdKafka.Message[]>((resolve, reject) =>
-        consumer.consume(1000, (err, ms) => (err ? reject(unavailable(err)) : resolve(ms))),
+      const got = await new Promise<{ err: RdKafka.LibrdKafkaError | null; messages: RdKafka.Message[] }>(
+        (resolve) => consumer.consume(1000, (err, ms) => resolve({ err, messages: ms ?? [] })),
       );
-      for (const m of messages) {
-        const end = remaining.get(m.partition);
-        if (end === undefined || m.offset >= end) continue;
+      if (got.err) {
+        if (got.err.code !== RdKafka.CODES.ERRORS.ERR__AUTO_OFFSET_RESET) throw unavailable(got.err);
+        // The broker refused a start offset: those records are gone. Which partition is not said, so every
+        // partition not read from yet is asked where its log starts now; those that start past where the
+        // read wanted to begin lost the records in between, and are read on from their oldest record.
+        let moved = false;
+        for (const [partition, r] of remaining) {
+          if (r.seen || r.start < 0) continue;
+          const w = await watermarks(partition);
+          if (w.lowOffset <= r.start) continue;
+          skipped.push({ partition, from: r.start, to: w.lowOffset });
+          moved = true;
+          next.set(partition, Math.min(w.lowOffset, r.high));
+          if (w.lowOffset >= r.high) remaining.delete(partition);
+          else r.start = w.lowOffset;
+        }
+        if (!moved) return { next, count, complete: false, skipped };
+        if (remaining.size === 0) break;
+        assign();
+        continue;
+      }
+      for (const m of got.messages) {
+        const r = remaining.get(m.partition);
+        if (r === undefined || m.offset >= r.high) continue;
+        r.seen = true;
         onRecord(fromNative(m));
         count++;
         next.set(m.partition, m.offset + 1);
-        if (m.offset + 1 >= end) remaining.delete(m.partition);
+        if (m.offset + 1 >= r.high) remaining.delete(m.partition);
       }
     }
   } finally {

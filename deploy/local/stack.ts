@@ -7,6 +7,7 @@ import { DaqError } from '../../protocol/errors.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { daqopsCommand, projectRoot } from '../../lib/paths.js';
+import { pollUntil } from '../../lib/poll.js';
 import { loadTokens } from '../../platform/api/auth.js';
 import { PlatformClient } from '../../platform/api/client.js';
 import { ensureTokensFile } from '../../platform/platform-cli.js';
@@ -174,12 +175,9 @@ export class LocalStack {
     this.platform = undefined;
   }
 
-  async until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new DaqError('TIMEOUT', `gave up waiting for ${what} after ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  /** Polls `check` every 200 ms until it holds; a retriable answer is "not yet" (lib/poll.ts). */
+  until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+    return pollUntil(what, check, { ms });
   }
 
   /** Stops the agent (its workloads stop with it), then the platform; SIGKILL after 20 s each. */

@@ -24,6 +24,12 @@ export interface AgentRecord {
   topology: NodeTopology;
   tasks: readonly TaskReport[];
   lastSeenMs: number;
+  /**
+   * How long the agent has been silent as far as the platform could have heard it: grows by the time
+   * between two watchdog checks, but by no more than two heartbeat intervals for a check that ran late
+   * (the platform's own stall, see checkLost); back to 0 with every message.
+   */
+  silentMs: number;
   connected: boolean;
   lost: boolean;
   socket: WebSocket | undefined;
@@ -52,9 +58,11 @@ export class AgentHub implements TaskDriver {
   private readonly wss: WebSocketServer;
   private readonly watchdog: NodeJS.Timeout;
   private readonly now: () => number;
+  private lastCheckMs: number;
 
   constructor(private readonly o: HubOptions) {
     this.now = o.now ?? (() => Date.now());
+    this.lastCheckMs = this.now();
     this.wss = new WebSocketServer({ noServer: true });
     this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
     const interval = o.heartbeatIntervalMs ?? 1000;
@@ -87,6 +95,9 @@ export class AgentHub implements TaskDriver {
       } catch {
         return;
       }
+      // Any message is a sign of life of the agent that holds this socket.
+      const sender = node === undefined ? undefined : this.agents.get(node);
+      if (sender?.socket === ws) sender.silentMs = 0;
       if (m.type === 'register') {
         node = m.topology.node;
         const prev = this.agents.get(node);
@@ -95,6 +106,7 @@ export class AgentHub implements TaskDriver {
           topology: m.topology,
           tasks: m.tasks,
           lastSeenMs: this.now(),
+          silentMs: 0,
           connected: true,
           lost: false,
           socket: ws,
@@ -107,6 +119,7 @@ export class AgentHub implements TaskDriver {
         const a = this.agents.get(m.node);
         if (a === undefined) return;
         a.lastSeenMs = this.now();
+        a.silentMs = 0;
         a.tasks = m.tasks;
         this.o.onTaskReports?.(m.node, m.tasks);
       } else if (m.type === 'command-result') {
@@ -126,12 +139,25 @@ export class AgentHub implements TaskDriver {
     });
   }
 
-  /** Marks agents lost after missed heartbeats (connected or not: a hung agent is as lost as a gone one). */
+  /**
+   * Marks agents lost after missed heartbeats (connected or not: a hung agent is as lost as a gone one).
+   * Silence is counted on the platform's side of the link: when this check runs late because the
+   * platform itself stalled (a busy machine, a long collection), the heartbeats sent meanwhile are still
+   * unread in their sockets — timers run before sockets are read — so the late part of the wait is not
+   * held against the agents. A truly silent agent is found lost one limit after the platform is back.
+   */
   checkLost(): AgentRecord[] {
-    const limit = (this.o.heartbeatIntervalMs ?? 1000) * (this.o.missedHeartbeats ?? 5);
+    const interval = this.o.heartbeatIntervalMs ?? 1000;
+    const limit = interval * (this.o.missedHeartbeats ?? 5);
+    const now = this.now();
+    const sinceCheck = Math.max(0, now - this.lastCheckMs);
+    this.lastCheckMs = now;
+    const heard = Math.min(sinceCheck, 2 * interval);
     const lost: AgentRecord[] = [];
     for (const a of this.agents.values()) {
-      if (!a.lost && this.now() - a.lastSeenMs > limit) {
+      if (a.lost) continue;
+      a.silentMs += heard;
+      if (a.silentMs > limit) {
         a.lost = true;
         lost.push(a);
         this.o.onAgentLost?.(a);

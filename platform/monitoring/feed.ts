@@ -139,8 +139,8 @@ export class MonitoringFeed {
     if (r.skipped.length > 0) {
       this.o.ers?.raise(
         'daqops.platform.AccountingGone',
-        `${topic} partition(s) ${r.skipped.join(', ')} lost records to retention before the platform read them; balances of those runs miss them`,
-        { namespace, partitions: r.skipped.join(',') },
+        `${topic} lost records to retention before the platform read them (${r.skipped.map((g) => `partition ${g.partition} offsets ${g.from}..${g.to - 1}`).join(', ')}); balances of those runs miss them`,
+        { namespace, partitions: r.skipped.map((g) => g.partition).join(',') },
       );
     }
     const c = this.o.metrics?.counter('daq_platform_feed_records_total');

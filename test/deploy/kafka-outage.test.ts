@@ -65,7 +65,9 @@ describe('Kafka outages (a real broker of its own; platform, agent and workloads
           // Long enough that what the tasks say while they reconnect (read back from <ns>.ers once Kafka
           // answers) still finds the outage's incident open, as the default 60 s does in production.
           platformArgs: ['--settle-seconds', '15'],
-          print: (l) => lines.push(l),
+          print: (l) => {
+            if (lines.push(l) > 4000) lines.splice(0, 1000);
+          },
         });
         const client = new KafkaClient({ brokers: kafka.brokers, clientId: 'test-outage', log: () => {} });
         let record;
@@ -93,12 +95,19 @@ describe('Kafka outages (a real broker of its own; platform, agent and workloads
             .catch(async (err: unknown) => {
               // Say what the incidents were instead, and what the processes said.
               const now = JSON.stringify(await tb.incidents().catch(() => []), null, 1);
-              throw new Error(`${String(err)}\nincidents: ${now}\n${lines.slice(-60).join('\n')}`);
+              throw new Error(`${String(err)}\nincidents: ${now}\n${await tb.diagnosis()}`);
             });
           const h = await processed();
-          await tb.until('data to flow again', async () => (await processed()) > h + 10_000, 60_000);
+          await tb
+            .until('data to flow again', async () => (await processed()) > h + 10_000, 60_000)
+            .catch(async (err: unknown) => {
+              throw new Error(
+                `${String(err)} (processed ${h} hits at the outage's end, ${await processed().catch(() => NaN)} now)\n${await tb.diagnosis()}`,
+              );
+            });
 
           const after = await tb.env();
+          const why = await tb.diagnosis();
           assert.equal(tb.stack.platform?.exitCode, null, 'the platform did not exit');
           assert.equal(tb.stack.platform?.pid, platformPid);
           assert.equal(tb.stack.agent?.exitCode, null, 'the agent did not exit');
@@ -107,21 +116,21 @@ describe('Kafka outages (a real broker of its own; platform, agent and workloads
           assert.deepEqual(
             after.tasks.map((t) => [t.name, t.state, t.pid]),
             before.tasks.map((t) => [t.name, 'RUNNING', t.pid]),
-            'every task still runs in the process it had (none exited or was restarted)',
+            `every task still runs in the process it had (none exited or was restarted)\n${why}`,
           );
           const incidents = await tb.incidents();
           assert.deepEqual(
             incidents.map((i) => [i.root.name, i.root.component.kind, i.state]),
             [['KafkaUnreachable', 'kafka', 'resolved']],
-            `one incident for the outage, resolved:\n${JSON.stringify(incidents, null, 1)}\n${lines.filter((l) => /Incomplete|Late|Commit|rebalanc|Fatal|FATAL/i.test(l)).join('\n')}`,
+            `one incident for the outage, resolved:\n${JSON.stringify(incidents, null, 1)}\n${why}`,
           );
         } finally {
           record = await tb.finish();
         }
-        const output = lines.join('\n');
+        const output = `${lines.slice(-200).join('\n')}\n${await tb.diagnosis()}`;
         assert.ok(record?.reconciliation, `the run has its balance\n${output}`);
         assert.equal(record.reconciliation.lost, 0, output);
-        assert.equal(record.reconciliation.events.stored, record.reconciliation.events.built);
+        assert.equal(record.reconciliation.events.stored, record.reconciliation.events.built, output);
         const inspection = inspectRun(runDir(join(dir, 'data'), tb.run));
         assert.equal(inspection.duplicateIds, 0, 'no event stored twice');
         assert.equal(inspection.events, record.reconciliation.events.built);

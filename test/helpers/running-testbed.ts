@@ -3,7 +3,7 @@
  * the test Kafka), for tests that inject faults into a live run. `finish()` stops the run when it still
  * runs, returns its record, and ends everything.
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalStack } from '../../deploy/local/stack.js';
 import { TESTBED_TEMPLATE } from '../../deploy/local/testbed.js';
@@ -20,6 +20,11 @@ export interface RunningTestbed {
   incidents(): Promise<Incident[]>;
   /** Polls `check` every 200 ms until it holds (or throws after `ms`, saying what it waited for). */
   until(what: string, check: () => Promise<boolean>, ms?: number): Promise<void>;
+  /**
+   * What a failing test should show: the tasks as the platform sees them and the last ERS issues of every
+   * process (all severities, from the ERS files under the stack's home: the lines printed are Warning+).
+   */
+  diagnosis(lastIssues?: number): Promise<string>;
   finish(): Promise<RunRecord | undefined>;
 }
 
@@ -61,6 +66,19 @@ export async function runningTestbed(
     env: view,
     incidents: () => api.incidents(),
     until: (what, check, ms = 60_000) => stack.until(what, ms, check),
+    async diagnosis(lastIssues = 60) {
+      const tasks = await view().then(
+        (e) => e.tasks.map((t) => `  ${t.name} ${t.state} pid ${t.pid ?? '-'}`).join('\n'),
+        (err: unknown) => `  (the platform did not answer: ${String(err)})`,
+      );
+      const home = join(dir, 'home');
+      const files = existsSync(home) ? readdirSync(home).filter((f) => /^ers-.*\.jsonl$/.test(f)) : [];
+      const issues = files.map((f) => {
+        const lines = readFileSync(join(home, f), 'utf8').trimEnd().split('\n').slice(-lastIssues);
+        return `${f}, last ${lines.length}:\n${lines.map((l) => `  ${ersLine(l)}`).join('\n')}`;
+      });
+      return [`tasks:\n${tasks}`, ...issues].join('\n');
+    },
     async finish() {
       try {
         const now = await view();
@@ -88,4 +106,20 @@ export function runbooksWithCrashPolicy(dir: string, policy: string): string {
   if (!text.includes(current)) throw new Error(`WorkloadCrash.md no longer has "${current}"`);
   writeFileSync(file, text.replace(current, `policy: ${policy}`));
   return books;
+}
+
+/** One ERS file line, short: time, severity, issue, task, message. */
+function ersLine(line: string): string {
+  try {
+    const i = JSON.parse(line) as {
+      time?: string;
+      severity?: string;
+      name?: string;
+      message?: string;
+      context?: { task?: string };
+    };
+    return `${i.time ?? ''} ${i.severity ?? ''} ${i.name ?? ''} [${i.context?.task ?? ''}] ${(i.message ?? '').slice(0, 300)}`;
+  } catch {
+    return line.slice(0, 300);
+  }
 }

@@ -10,6 +10,7 @@ import {
   headerText,
   kafkaLogSeverity,
   kafkaLogger,
+  readTopicFrom,
   readTopicToEnd,
   type InRecord,
   type KafkaLogRecord,
@@ -71,6 +72,65 @@ describe('lib/kafka', function () {
     assert.equal(told.length, 1);
     assert.equal(told[0]?.topic, topic);
     assert.ok(told[0].bytes > told[0].limit);
+  });
+
+  it('reads on from a position; records count as gone only when the broker no longer has them', async () => {
+    const brokers = await testKafkaBrokers();
+    const client = new KafkaClient({ brokers, clientId: 'test-read-from', log: () => {} });
+    const topic = `read-${randomBytes(4).toString('hex')}.monitoring`;
+    await client.ensureTopics([{ topic, partitions: 1 }]);
+    const producer = await RecordProducer.open(client);
+    try {
+      await producer.send([
+        {
+          topic,
+          records: Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })),
+        },
+      ]);
+    } finally {
+      await producer.close();
+    }
+    const read = async (
+      from: Map<number, number>,
+    ): Promise<{ values: string[]; r: Awaited<ReturnType<typeof readTopicFrom>> }> => {
+      const values: string[] = [];
+      const r = await readTopicFrom(client, topic, from, (rec) => values.push(rec.value.toString()));
+      return { values, r };
+    };
+    const whole = await read(new Map());
+    assert.deepEqual(whole.values, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    assert.deepEqual([...whole.r.next], [[0, 10]]);
+    assert.deepEqual([whole.r.complete, whole.r.skipped], [true, []]);
+
+    const on = await read(new Map([[0, 3]]));
+    assert.deepEqual(on.values, ['3', '4', '5', '6', '7', '8', '9'], 'from offset 3, nothing skipped');
+    assert.deepEqual(on.r.skipped, []);
+    assert.equal((await read(new Map([[0, 10]]))).r.count, 0, 'at the end: nothing to read');
+
+    // Retention takes offsets 0..5 away: a reader at 3 lost 3, 4 and 5, and reads on from 6.
+    await client.withAdmin((admin) =>
+      admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '6' }] }),
+    );
+    const gone = await read(new Map([[0, 3]]));
+    assert.deepEqual(gone.values, ['6', '7', '8', '9']);
+    assert.deepEqual(gone.r.skipped, [{ partition: 0, from: 3, to: 6 }], 'which records were gone');
+    assert.deepEqual([...gone.r.next], [[0, 10]]);
+    const after = await read(new Map([[0, 7]]));
+    assert.deepEqual(
+      [after.values, after.r.skipped],
+      [['7', '8', '9'], []],
+      'a reader past the gap lost nothing',
+    );
+
+    // Everything from the position on is gone, nothing newer: the read says so and moves to the end.
+    await client.withAdmin((admin) =>
+      admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '10' }] }),
+    );
+    const all = await read(new Map([[0, 8]]));
+    assert.deepEqual(
+      [all.values, all.r.skipped, [...all.r.next]],
+      [[], [{ partition: 0, from: 8, to: 10 }], [[0, 10]]],
+    );
   });
 
   it('refuses a record too large before sending anything when there is no dead-letter topic', async () => {

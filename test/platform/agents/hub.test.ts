@@ -108,16 +108,61 @@ describe('platform/agents/hub', function () {
         }),
       );
       await until('register', () => hub.agents.has('quiet'));
-      now = 2500;
-      assert.deepEqual(hub.checkLost(), []);
-      now = 3500;
-      assert.deepEqual(
-        hub.checkLost().map((a) => a.node),
-        ['quiet'],
-      );
+      // The watchdog ticks once a heartbeat interval; three silent intervals are allowed.
+      const tick = (ms: number): string[] => {
+        now += ms;
+        return hub.checkLost().map((a) => a.node);
+      };
+      assert.deepEqual([tick(1000), tick(1000), tick(1000)], [[], [], []]);
+      assert.deepEqual(tick(1000), ['quiet'], 'lost after more than 3 silent intervals');
       assert.deepEqual(lost, ['quiet']);
       ws.close();
     } finally {
+      await hub.close();
+      server.close();
+    }
+  });
+
+  it('does not hold its own stall against an agent: heartbeats that waited unread still count', async () => {
+    const { server, port } = await listen();
+    let now = 0;
+    const hub = new AgentHub({ heartbeatIntervalMs: 1000, missedHeartbeats: 3, now: () => now });
+    hub.attach(server);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/agents/ws`);
+    try {
+      await new Promise((r) => ws.once('open', r));
+      const beat = (): void =>
+        ws.send(
+          JSON.stringify({ type: 'heartbeat', node: 'busy', tasks: [], sentAt: new Date(now).toISOString() }),
+        );
+      ws.send(
+        JSON.stringify({
+          type: 'register',
+          topology: simulatedNode('busy', 1, 1),
+          tasks: [],
+          agentVersion: 'test',
+        }),
+      );
+      await until('register', () => hub.agents.has('busy'));
+      now += 1000;
+      assert.deepEqual(hub.checkLost(), []);
+      // The platform stalls for 50 s: its next check runs that late, before the socket's heartbeats are read.
+      now += 50_000;
+      assert.deepEqual(hub.checkLost(), [], 'a late check is the platform stalling, not the agent');
+      beat();
+      await until('the heartbeat read', () => hub.agents.get('busy')!.silentMs === 0);
+      for (let i = 0; i < 3; i++) {
+        now += 1000;
+        assert.deepEqual(hub.checkLost(), []);
+      }
+      // Really silent from here on: lost after the limit, counted in the platform's own ticks.
+      now += 1000;
+      assert.deepEqual(
+        hub.checkLost().map((a) => a.node),
+        ['busy'],
+      );
+    } finally {
+      ws.close();
       await hub.close();
       server.close();
     }
