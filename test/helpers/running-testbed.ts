@@ -3,7 +3,7 @@
  * the test Kafka), for tests that inject faults into a live run. `finish()` stops the run when it still
  * runs, returns its record, and ends everything.
  */
-import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalStack } from '../../deploy/local/stack.js';
 import { TESTBED_TEMPLATE } from '../../deploy/local/testbed.js';
@@ -21,10 +21,10 @@ export interface RunningTestbed {
   /** Polls `check` every 200 ms until it holds (or throws after `ms`, saying what it waited for). */
   until(what: string, check: () => Promise<boolean>, ms?: number): Promise<void>;
   /**
-   * What a failing test should show: the tasks as the platform sees them and the last ERS issues of every
-   * process (all severities, from the ERS files under the stack's home: the lines printed are Warning+).
+   * What a failing test should show: the tasks and incidents as the platform sees them, where each stage
+   * of the data path got to (the agent's counters), and the last lines the processes printed.
    */
-  diagnosis(lastIssues?: number): Promise<string>;
+  diagnosis(lastLines?: number): Promise<string>;
   finish(): Promise<RunRecord | undefined>;
 }
 
@@ -39,10 +39,15 @@ export async function runningTestbed(
   } = {},
 ): Promise<RunningTestbed> {
   const brokers = o.brokers ?? (await testKafkaBrokers());
+  /** The last lines the processes printed (Warning and above, start-up), for diagnosis(). */
+  const printed: string[] = [];
   const stack = await LocalStack.start({
     home: join(dir, 'home'),
     brokers,
-    print: o.print ?? (() => undefined),
+    print: (l) => {
+      if (printed.push(l) > 400) printed.splice(0, 100);
+      o.print?.(l);
+    },
     ...(o.platformArgs === undefined ? {} : { platformArgs: o.platformArgs }),
     ...(o.agentLines === undefined ? {} : { agentLines: o.agentLines }),
     ...(o.compiled === undefined ? {} : { compiled: o.compiled }),
@@ -66,18 +71,51 @@ export async function runningTestbed(
     env: view,
     incidents: () => api.incidents(),
     until: (what, check, ms = 60_000) => stack.until(what, ms, check),
-    async diagnosis(lastIssues = 60) {
+    async diagnosis(lastLines = 80) {
       const tasks = await view().then(
         (e) => e.tasks.map((t) => `  ${t.name} ${t.state} pid ${t.pid ?? '-'}`).join('\n'),
         (err: unknown) => `  (the platform did not answer: ${String(err)})`,
       );
-      const home = join(dir, 'home');
-      const files = existsSync(home) ? readdirSync(home).filter((f) => /^ers-.*\.jsonl$/.test(f)) : [];
-      const issues = files.map((f) => {
-        const lines = readFileSync(join(home, f), 'utf8').trimEnd().split('\n').slice(-lastIssues);
-        return `${f}, last ${lines.length}:\n${lines.map((l) => `  ${ersLine(l)}`).join('\n')}`;
-      });
-      return [`tasks:\n${tasks}`, ...issues].join('\n');
+      const incidents = await api.incidents().then(
+        (is) =>
+          is
+            .map(
+              (i) =>
+                `  ${i.root.name} (${i.root.component.kind} ${i.root.component.id}) ${i.state}: ${i.signals.length} signal(s)`,
+            )
+            .join('\n'),
+        (err: unknown) => `  (the platform did not answer: ${String(err)})`,
+      );
+      // The data path's own counters, as the agent serves them: where each stage got to.
+      const counters = await api.agents().then(
+        async (agents) => {
+          const texts = await Promise.all(
+            agents.map(async (a) =>
+              a.metrics === undefined
+                ? ''
+                : await fetch(`http://${a.metrics}/metrics`, { signal: AbortSignal.timeout(5000) }).then(
+                    (r) => r.text(),
+                  ),
+            ),
+          );
+          return texts
+            .flatMap((t) => t.split('\n'))
+            .filter((l) =>
+              /^daq_(writer_(events|duplicate|commit)|processor_(events|consumer_lag|commit)|readout_(hits|send_errors))/.test(
+                l,
+              ),
+            )
+            .map((l) => `  ${l}`)
+            .join('\n');
+        },
+        (err: unknown) => `  (no agent answered: ${String(err)})`,
+      );
+      return [
+        `tasks:\n${tasks}`,
+        `incidents:\n${incidents}`,
+        `counters:\n${counters}`,
+        `last ${Math.min(lastLines, printed.length)} lines printed:\n${printed.slice(-lastLines).join('\n')}`,
+      ].join('\n');
     },
     async finish() {
       try {
@@ -106,20 +144,4 @@ export function runbooksWithCrashPolicy(dir: string, policy: string): string {
   if (!text.includes(current)) throw new Error(`WorkloadCrash.md no longer has "${current}"`);
   writeFileSync(file, text.replace(current, `policy: ${policy}`));
   return books;
-}
-
-/** One ERS file line, short: time, severity, issue, task, message. */
-function ersLine(line: string): string {
-  try {
-    const i = JSON.parse(line) as {
-      time?: string;
-      severity?: string;
-      name?: string;
-      message?: string;
-      context?: { task?: string };
-    };
-    return `${i.time ?? ''} ${i.severity ?? ''} ${i.name ?? ''} [${i.context?.task ?? ''}] ${(i.message ?? '').slice(0, 300)}`;
-  } catch {
-    return line.slice(0, 300);
-  }
 }
