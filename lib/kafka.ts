@@ -594,10 +594,19 @@ export class RecordConsumer {
     topic: string,
     partitions: readonly number[],
   ): Promise<{ partition: number; offset: string; metadata: string | null }[]> {
-    const got = await this.consumer.committed(
-      partitions.map((partition) => ({ topic, partition })),
-      5_000,
-    );
+    let got: Awaited<ReturnType<KjsConsumer['committed']>>;
+    try {
+      got = await this.consumer.committed(
+        partitions.map((partition) => ({ topic, partition })),
+        5_000,
+      );
+    } catch (err) {
+      throw new DaqError(
+        'KAFKA_UNAVAILABLE',
+        `cannot read the committed offsets of ${topic} [${partitions.join(', ')}]: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     return got.map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? null }));
   }
 

@@ -37,3 +37,38 @@ export async function pollUntil(
     await new Promise((r) => setTimeout(r, o.everyMs ?? 200));
   }
 }
+
+export interface RetryOptions {
+  /** Give up (resolve without an answer) when this turns true between two tries. */
+  readonly stopped: () => boolean;
+  /** Told of the first failure of a run of them (once: an ERS Warning, not one per try). */
+  readonly onFirstFailure?: (err: DaqError) => void;
+  /** First wait between tries (default 250 ms); it doubles up to `maxWaitMs` (default 5 s). */
+  readonly firstWaitMs?: number;
+  readonly maxWaitMs?: number;
+}
+
+/**
+ * Calls `fn` until it answers: a retriable DaqError is asked again after a backoff, any other error is
+ * thrown. For a call a workload cannot go on without and must not die of (Kafka away for a moment).
+ * Resolves `undefined` when `stopped()` turns true before an answer came.
+ */
+export async function untilAnswered<T>(fn: () => Promise<T>, o: RetryOptions): Promise<T | undefined> {
+  let waitMs = o.firstWaitMs ?? 250;
+  let told = false;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isDaqError(err) || !err.retriable) throw err;
+      if (!told) {
+        told = true;
+        o.onFirstFailure?.(err);
+      }
+    }
+    if (o.stopped()) return undefined;
+    await new Promise((r) => setTimeout(r, waitMs));
+    waitMs = Math.min(2 * waitMs, o.maxWaitMs ?? 5000);
+    if (o.stopped()) return undefined;
+  }
+}

@@ -140,6 +140,11 @@ export const ersIssueCatalogue = {
     severity: 'Error',
     description: 'Processor outputs could not be delivered to Kafka; offsets not committed.',
   },
+  'daqops.processor.CommittedUnavailable': {
+    severity: 'Warning',
+    description:
+      "The group's last commit of a newly assigned partition could not be read (Kafka away or its coordinator loading); its records wait until it answers.",
+  },
   'daqops.processor.CommitFailed': {
     severity: 'Warning',
     description:

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { pollUntil } from '../../lib/poll.js';
+import { pollUntil, untilAnswered } from '../../lib/poll.js';
 import { DaqError, isDaqError } from '../../protocol/errors.js';
 
 describe('lib/poll', () => {
@@ -49,5 +49,40 @@ describe('lib/poll', () => {
           e.message,
         ),
     );
+  });
+});
+
+describe('lib/poll untilAnswered', () => {
+  it('asks again while the answer is retriable, tells of the first failure once, and returns the answer', async () => {
+    let asked = 0;
+    const told: string[] = [];
+    const got = await untilAnswered(
+      () => {
+        asked++;
+        if (asked < 4)
+          return Promise.reject(new DaqError('KAFKA_UNAVAILABLE', `coordinator loading (${asked})`));
+        return Promise.resolve('metadata');
+      },
+      { stopped: () => false, onFirstFailure: (e) => told.push(e.message), firstWaitMs: 1, maxWaitMs: 2 },
+    );
+    assert.equal(got, 'metadata');
+    assert.equal(asked, 4);
+    assert.deepEqual(told, ['coordinator loading (1)']);
+  });
+
+  it('throws an error that asking again will not change, and gives up without an answer once stopped', async () => {
+    await assert.rejects(
+      untilAnswered(() => Promise.reject(new DaqError('INVALID_CONFIG', 'bad')), { stopped: () => false }),
+      (e: unknown) => isDaqError(e, 'INVALID_CONFIG'),
+    );
+    let stopping = false;
+    const got = untilAnswered(
+      () => {
+        stopping = true;
+        return Promise.reject(new DaqError('TIMEOUT', 'no answer'));
+      },
+      { stopped: () => stopping, firstWaitMs: 1 },
+    );
+    assert.equal(await got, undefined);
   });
 });

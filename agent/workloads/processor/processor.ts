@@ -20,6 +20,7 @@ import { ensureNamespaceTopics } from '../../../lib/topics.js';
 import type { ProcessorConfig } from '../config.js';
 import { OutputPipeline } from '../output-pipeline.js';
 import { SerialQueue } from '../serial-queue.js';
+import { untilAnswered } from '../../../lib/poll.js';
 import {
   OffsetTracker,
   TimeframeAssembler,
@@ -68,6 +69,8 @@ export class ProcessorWorkload {
   private readonly now: () => number;
   private readonly outage: KafkaOutage;
   private readonly m;
+  /** Partitions this member has reported a consumer lag for. */
+  private readonly lagReported = new Set<number>();
 
   constructor(
     readonly config: ProcessorConfig,
@@ -132,10 +135,14 @@ export class ProcessorWorkload {
       onBatch: (b) => this.queue.run(() => this.onBatch(b)),
       onAssignment: (a) => {
         const owned = new Set(a[this.topics.rawHits] ?? []);
-        this.quality.rebalanced();
+        this.quality.rebalanced(owned);
         this.loaded.clear();
         this.assembler.dropPartitions(owned);
         for (const p of this.offsets.partitionsSeen()) if (!owned.has(p)) this.offsets.forget(p);
+        // A partition that moved away is not this member's lag any more (its new owner reports it): a
+        // value left from before the rebalance would stand in the sum for ever.
+        for (const p of this.lagReported)
+          if (!owned.has(p)) this.m.lag.labels({ topic: this.topics.rawHits, partition: String(p) }).set(0);
       },
     });
     const expiry = setInterval(
@@ -169,8 +176,11 @@ export class ProcessorWorkload {
     // Stopping: records fetched now stay uncommitted for the next owner instead of holding up the stop.
     if (this.stopping) return;
     this.outage.dataArrived();
-    await this.loadHandled(batch.partition);
+    // Stopped while waiting for the partition's last commit: its records stay for the next owner.
+    if (!(await this.loadHandled(batch.partition))) return;
     this.m.lag.labels({ topic: batch.topic, partition: String(batch.partition) }).set(batch.lag);
+    this.lagReported.add(batch.partition);
+    this.quality.lag(batch.partition, batch.lag);
     const out = noOutputs();
     for (const rec of batch.records) {
       const offset = Number(rec.offset);
@@ -230,12 +240,29 @@ export class ProcessorWorkload {
   }
 
   /** Once per partition and group generation: learn which timeframes the previous owner handled. */
-  private async loadHandled(partition: number): Promise<void> {
-    if (this.loaded.has(partition)) return;
-    this.loaded.add(partition);
-    const committed = await this.consumer!.committed(this.topics.rawHits, [partition]);
+  /**
+   * Learns, once per assignment, which timeframes the group's last commit of `partition` lists as handled
+   * (docs/data-path.md "Processor"): without it a new owner would build them again. This runs with the
+   * first batch after a rebalance — the very moment after a broker outage, when Kafka's group coordinator
+   * may still be away or loading — so a read that fails is tried again (backoff to 5 s) while the batch
+   * waits, which is backpressure, never a crash. False when the processor stops meanwhile.
+   */
+  private async loadHandled(partition: number): Promise<boolean> {
+    if (this.loaded.has(partition)) return true;
+    const committed = await untilAnswered(() => this.consumer!.committed(this.topics.rawHits, [partition]), {
+      stopped: () => this.stopping,
+      onFirstFailure: (err) =>
+        this.deps.ers.raise(
+          'daqops.processor.CommittedUnavailable',
+          `${this.topics.rawHits}[${partition}]: ${err.message}; its records wait until Kafka answers`,
+          { partition },
+        ),
+    });
+    if (committed === undefined) return false;
     const mine = committed.find((c) => c.partition === partition);
     for (const h of decodeHandled(mine?.metadata)) this.assembler.markHandled(h.run, h.timeframe, h.missing);
+    this.loaded.add(partition);
+    return true;
   }
 
   private async onExpiry(): Promise<void> {

@@ -3,7 +3,8 @@
  * counts judged by DataQuality (data-quality.ts), an ERS issue for each finding raised (about the link it
  * concerns, or the environment) and again at Information when it clears, and the gauges Prometheus alerts
  * on. It also knows when what the processor sees is not the detector: while Kafka is away and for a while
- * after (the backlog arrives link by link, timeframes in bursts), and after the partitions moved.
+ * after (the backlog arrives link by link, timeframes in bursts), after the partitions moved, and in both
+ * cases until the backlog is caught up.
  */
 import type { ErsIssueName } from '../../../protocol/ers.js';
 import type { ErsReporter } from '../../../lib/ers.js';
@@ -16,6 +17,15 @@ import type { MonitoringAccumulator } from './kernel.js';
 export const DQ_AFTER_REBALANCE_MS = 10_000;
 /** How long after Kafka is back data quality still holds its judgement (the backlog is being caught up). */
 export const DQ_AFTER_OUTAGE_MS = 20_000;
+/**
+ * After an outage or a rebalance, the judgement waits on past those times while the processor is still
+ * behind by more than this many messages on a partition it owns (0.1 s of data at testbed rates): a
+ * backlog caught up on a busy machine can take longer than any fixed time, and what it shows meanwhile
+ * (timeframes in bursts, links apart) is the catching up, not the detector.
+ */
+export const DQ_CAUGHT_UP_LAG_MESSAGES = 200;
+/** …but never longer than this after the outage or rebalance: a processor that stays behind is still judged. */
+export const DQ_CATCH_UP_MAX_MS = 120_000;
 
 /** The ERS issue of each data-quality finding. */
 export const DQ_ISSUES: Record<FindingKind, ErsIssueName> = {
@@ -36,6 +46,10 @@ export class QualityWatch {
   /** Until when an outage holds the judgement (Infinity while Kafka is away and not yet back). */
   private outageEndsAtMs = -Infinity;
   private quietUntilMs = -Infinity;
+  /** Until when a backlog may still hold the judgement (see DQ_CAUGHT_UP_LAG_MESSAGES). */
+  private catchUpUntilMs = -Infinity;
+  /** The latest consumer lag of each partition this processor owns, in messages. */
+  private readonly lags = new Map<number, number>();
 
   constructor(
     private readonly config: ProcessorConfig,
@@ -56,15 +70,25 @@ export class QualityWatch {
   }
 
   /** The partitions moved (a member joined, left or crashed): timeframes come incomplete or re-read a while. */
-  rebalanced(): void {
-    this.quietUntilMs = Math.max(this.quietUntilMs, this.deps.now() + DQ_AFTER_REBALANCE_MS);
+  rebalanced(owned: ReadonlySet<number>): void {
+    const now = this.deps.now();
+    this.quietUntilMs = Math.max(this.quietUntilMs, now + DQ_AFTER_REBALANCE_MS);
+    for (const p of this.lags.keys()) if (!owned.has(p)) this.lags.delete(p);
+    this.catchUpUntilMs = now + DQ_CATCH_UP_MAX_MS;
+  }
+
+  /** How far behind the processor is on a partition (from each batch). */
+  lag(partition: number, messages: number): void {
+    this.lags.set(partition, messages);
   }
 
   /** Kafka went away, or answers again. */
   kafka(reachable: boolean): void {
     this.reachable = reachable;
-    if (reachable) this.backSinceMs = this.deps.now();
-    else {
+    if (reachable) {
+      this.backSinceMs = this.deps.now();
+      this.catchUpUntilMs = this.backSinceMs + DQ_CATCH_UP_MAX_MS;
+    } else {
       this.outageEndsAtMs = Infinity;
       this.backSinceMs = undefined;
     }
@@ -75,7 +99,15 @@ export class QualityWatch {
     if (this.outageEndsAtMs === Infinity && this.reachable && this.backSinceMs !== undefined)
       this.outageEndsAtMs = this.backSinceMs + DQ_AFTER_OUTAGE_MS;
     const now = this.deps.now();
-    return !this.reachable || clockPaused || now < this.outageEndsAtMs || now < this.quietUntilMs;
+    if (now < this.catchUpUntilMs && Math.max(0, ...this.lags.values()) <= DQ_CAUGHT_UP_LAG_MESSAGES)
+      this.catchUpUntilMs = -Infinity; // caught up: a later lag spike is the detector's business again
+    return (
+      !this.reachable ||
+      clockPaused ||
+      now < this.outageEndsAtMs ||
+      now < this.quietUntilMs ||
+      now < this.catchUpUntilMs
+    );
   }
 
   /** Judges one interval of `seconds` of detector time. */

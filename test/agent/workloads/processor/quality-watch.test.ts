@@ -5,6 +5,8 @@ import type { ErsIssue } from '../../../../protocol/index.js';
 import {
   DQ_AFTER_OUTAGE_MS,
   DQ_AFTER_REBALANCE_MS,
+  DQ_CATCH_UP_MAX_MS,
+  DQ_CAUGHT_UP_LAG_MESSAGES,
   DQ_ISSUES,
   QualityWatch,
 } from '../../../../agent/workloads/processor/quality-watch.js';
@@ -36,7 +38,7 @@ describe('agent/workloads/processor/quality-watch', () => {
   it('holds its judgement for a while after the partitions moved', () => {
     const { w, advance } = watch();
     assert.equal(w.disturbed(false), false);
-    w.rebalanced();
+    w.rebalanced(new Set([0, 2]));
     assert.equal(w.disturbed(false), true);
     advance(DQ_AFTER_REBALANCE_MS - 1);
     assert.equal(w.disturbed(false), true);
@@ -55,6 +57,38 @@ describe('agent/workloads/processor/quality-watch', () => {
     advance(1);
     assert.equal(w.disturbed(false), false);
     assert.equal(w.disturbed(true), true, 'the assembly clock still standing is an outage too');
+  });
+
+  it('after an outage, holds it on while the backlog is still being caught up — but not for ever', () => {
+    const { w, advance } = watch();
+    w.lag(0, 0);
+    w.kafka(false);
+    advance(30_000);
+    w.kafka(true);
+    w.lag(0, 5000);
+    advance(DQ_AFTER_OUTAGE_MS);
+    assert.equal(w.disturbed(false), true, 'still 5000 messages behind: the catching up, not the detector');
+    w.lag(0, DQ_CAUGHT_UP_LAG_MESSAGES);
+    assert.equal(w.disturbed(false), false, 'caught up');
+    w.lag(0, 5000);
+    assert.equal(w.disturbed(false), false, 'a later lag spike is judged');
+
+    w.kafka(false);
+    w.kafka(true);
+    w.lag(0, 5000);
+    advance(DQ_CATCH_UP_MAX_MS);
+    assert.equal(w.disturbed(false), false, 'a processor that stays behind is judged after the cap');
+  });
+
+  it('after a rebalance, waits for the partitions it owns only', () => {
+    const { w, advance } = watch();
+    w.lag(1, 9000);
+    w.lag(2, 3000);
+    w.rebalanced(new Set([2]));
+    advance(DQ_AFTER_REBALANCE_MS);
+    assert.equal(w.disturbed(false), true, 'partition 2 is behind');
+    w.lag(2, 10);
+    assert.equal(w.disturbed(false), false, 'partition 1 went to another member: its lag is not ours');
   });
 
   it('has a catalogued ERS issue for every finding kind', () => {
