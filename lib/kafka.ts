@@ -9,6 +9,7 @@
  * client's own log lines become ERS issues (`daqops.kafka.ClientLog`), throttled, with broker and client id.
  */
 import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
+import { ConsumerWatch, type ConsumerStall } from './consumer-watch.js';
 import { DaqError } from '../protocol/errors.js';
 import { hostname } from 'node:os';
 import type { ErsIssue } from '../protocol/ers.js';
@@ -519,14 +520,46 @@ export interface ConsumerOptions {
   readonly sessionTimeoutMs?: number;
   /** Called after every rebalance with the partitions this member now owns, per topic. */
   readonly onAssignment?: (assignment: Readonly<Record<string, readonly number[]>>) => void;
+  /**
+   * Told when the member has stopped consuming while there are records for it (lib/consumer-watch.ts):
+   * nothing handed over for `stallAfterMs` (default 30 s), no batch being handled. Without it, no watch.
+   */
+  readonly onStalled?: (stall: ConsumerStall) => void;
+  readonly stallAfterMs?: number;
 }
 
 /** A consumer-group member that never commits by itself: the caller commits what it has safely handled. */
 export class RecordConsumer {
-  private constructor(private readonly consumer: KjsConsumer) {}
+  private constructor(
+    private readonly consumer: KjsConsumer,
+    private readonly watchTimer: NodeJS.Timeout | undefined,
+  ) {}
 
   static async start(client: KafkaClient, o: ConsumerOptions): Promise<RecordConsumer> {
     const owned = new Map<string, Set<number>>();
+    const watch =
+      o.onStalled === undefined
+        ? undefined
+        : new ConsumerWatch({
+            stallAfterMs: o.stallAfterMs ?? 30_000,
+            onStalled: o.onStalled,
+            ends: (topic) =>
+              client.withAdmin(async (admin) => {
+                const got = await admin.fetchTopicOffsets(topic, {
+                  timeout: client.requestTimeoutMs,
+                  isolationLevel: KafkaJS.IsolationLevel.READ_UNCOMMITTED,
+                });
+                return new Map(got.map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }]));
+              }),
+            committed: async (topic, partitions) => {
+              // The consumer below: the watch asks only once it runs.
+              const got = await consumer.committed(
+                partitions.map((partition) => ({ topic, partition })),
+                client.requestTimeoutMs,
+              );
+              return new Map(got.map((p) => [p.partition, Number(p.offset)]));
+            },
+          });
     const prefetchKiB = Math.ceil((o.maxPrefetchBytes ?? 64 * 1024 * 1024) / 1024);
     const consumer = client.kafka.consumer({
       kafkaJS: {
@@ -555,6 +588,7 @@ export class RecordConsumer {
         }
         const view: Record<string, number[]> = {};
         for (const [t, s] of owned) view[t] = [...s].sort((a, b) => a - b);
+        watch?.assigned(view);
         o.onAssignment?.(view);
       },
     });
@@ -571,15 +605,25 @@ export class RecordConsumer {
       eachBatch: async ({ batch }) => {
         if (batch.messages.length === 0) return;
         const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m));
-        await o.onBatch({
-          topic: batch.topic,
-          partition: batch.partition,
-          records,
-          lag: Math.max(0, Number(batch.offsetLag())),
-        });
+        watch?.batchStarted();
+        try {
+          await o.onBatch({
+            topic: batch.topic,
+            partition: batch.partition,
+            records,
+            lag: Math.max(0, Number(batch.offsetLag())),
+          });
+        } finally {
+          watch?.batchDone(batch.topic, batch.partition, Number(records.at(-1)!.offset) + 1);
+        }
       },
     });
-    return new RecordConsumer(consumer);
+    const timer =
+      watch === undefined
+        ? undefined
+        : setInterval(() => void watch.check(), Math.min(10_000, (o.stallAfterMs ?? 30_000) / 3));
+    timer?.unref();
+    return new RecordConsumer(consumer, timer);
   }
 
   /** Commits `nextOffset` (the first offset not yet safely handled) for a partition, with metadata. */
@@ -616,6 +660,7 @@ export class RecordConsumer {
    * after its session timeout, and uncommitted records are read again by the next owner).
    */
   async stop(timeoutMs = 5000): Promise<void> {
+    clearInterval(this.watchTimer);
     await settledWithin(this.consumer.disconnect(), timeoutMs);
   }
 }

@@ -65,6 +65,11 @@ export const ersIssueCatalogue = {
     severity: 'Warning',
     description: "A line of the Kafka client's own log (librdkafka), throttled, with broker and client id.",
   },
+  'daqops.kafka.ConsumerStalled': {
+    severity: 'Error',
+    description:
+      'A consuming stage took nothing for 30 s while records waited for it (the Kafka client stopped fetching); the stage ends to be restarted, re-reading from its last commit.',
+  },
   'daqops.kafka.RecordTooLarge': {
     severity: 'Error',
     description: 'A record larger than the broker accepts was set aside on the dead-letter topic.',

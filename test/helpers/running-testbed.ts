@@ -101,7 +101,7 @@ export async function runningTestbed(
           return texts
             .flatMap((t) => t.split('\n'))
             .filter((l) =>
-              /^daq_(writer_(events|duplicate|commit)|processor_(events|consumer_lag|commit)|readout_(hits|send_errors))/.test(
+              /^daq_(writer_(events|duplicate|commit)|processor_(events|consumer_lag|commit)|readout_(hits|send_errors|not_produced|buffered|backpressure))/.test(
                 l,
               ),
             )

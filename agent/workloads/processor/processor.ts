@@ -21,6 +21,7 @@ import type { ProcessorConfig } from '../config.js';
 import { OutputPipeline } from '../output-pipeline.js';
 import { SerialQueue } from '../serial-queue.js';
 import { untilAnswered } from '../../../lib/poll.js';
+import { consumerStalled } from '../consumer-stalled.js';
 import {
   OffsetTracker,
   TimeframeAssembler,
@@ -133,6 +134,10 @@ export class ProcessorWorkload {
       groupId: c.groupId,
       topics: [this.topics.rawHits],
       onBatch: (b) => this.queue.run(() => this.onBatch(b)),
+      onStalled: (stall) => {
+        const err = consumerStalled(this.deps.ers, 'processor', stall);
+        void this.queue.run(() => Promise.reject(err)).catch(() => undefined);
+      },
       onAssignment: (a) => {
         const owned = new Set(a[this.topics.rawHits] ?? []);
         this.quality.rebalanced(owned);

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { topicNames } from '../../../protocol/index.js';
 import type { ErsReporter } from '../../../lib/ers.js';
 import { SerialQueue } from '../serial-queue.js';
+import { consumerStalled } from '../consumer-stalled.js';
 import {
   RecordConsumer,
   deadletterRecord,
@@ -112,6 +113,10 @@ export class WriterWorkload {
       groupId: c.groupId,
       topics: [this.topics.events],
       onBatch: (b) => this.queue.run(() => this.onBatch(b)),
+      onStalled: (stall) => {
+        const err = consumerStalled(this.deps.ers, 'writer', stall);
+        void this.queue.run(() => Promise.reject(err)).catch(() => undefined);
+      },
     });
     const flusher = setInterval(
       () => void this.queue.run(() => this.flushIfDue()).catch(() => undefined),
