@@ -5,7 +5,10 @@
  * new one. The root cause is the most upstream, earliest failing component; the severity the highest of
  * the signals. An incident resolves by itself when every signal with a state has resolved and its
  * recovery (if any) succeeded, after `settleMs` without news — so a crash loop stays one incident — or,
- * when it only holds point signals and nobody acted, after `quietMs` of quiet.
+ * when it only holds point signals and nobody acted, after `quietMs` of quiet. A fault that comes back
+ * within `reopenMs` of its incident resolving by itself (a broker sluggish again just after an outage,
+ * an alert that flaps) reopens that incident: one incident per fault, not one per flap. One a human
+ * resolved stays resolved; the fault coming back then is news.
  */
 import { DaqError } from '../../protocol/errors.js';
 import { JoinIndex, type SeenComponent } from './join-index.js';
@@ -24,6 +27,8 @@ export interface CorrelatorOptions {
   readonly windowMs?: number;
   readonly settleMs?: number;
   readonly quietMs?: number;
+  /** How long after resolving by itself an incident is reopened by its own signal firing again (default `settleMs`). */
+  readonly reopenMs?: number;
   readonly now?: () => number;
   /** The environment's dataflow now (undefined for an unknown environment). */
   readonly topology: (environment: string) => DataflowTopology | undefined;
@@ -104,6 +109,7 @@ export class Correlator {
       return this.changed(inc, 'duplicate');
     }
     if (s.status === 'resolved') return undefined;
+    if (hit !== undefined && this.reopens(hit.inc)) return this.reopen(hit.inc, hit.signal, at);
     const signal: Signal = { ...s, firstSeen: at, lastSeen: at, count: 1, resolvedAt: undefined };
     const topo = this.topologyOf(s.environment);
     const joined = this.joinable(s, topo);
@@ -140,6 +146,36 @@ export class Correlator {
     this.incidents.set(inc.id, inc);
     this.index(inc, signal, topo);
     return this.changed(inc, 'opened');
+  }
+
+  /** Whether a firing signal of `inc` reopens it: it resolved by itself, within `reopenMs`, and is still held. */
+  private reopens(inc: Incident): boolean {
+    if (inc.state !== 'resolved' || inc.resolvedBy !== 'platform' || inc.resolvedAt === undefined)
+      return false;
+    if (!this.incidents.has(inc.id)) return false;
+    const window = this.o.reopenMs ?? this.o.settleMs ?? 60_000;
+    return this.now() - Date.parse(inc.resolvedAt) <= window;
+  }
+
+  private reopen(inc: Incident, known: Signal, at: string): Ingested {
+    const after = Math.round((Date.parse(at) - Date.parse(inc.resolvedAt!)) / 1000);
+    inc.state = 'open';
+    inc.resolvedAt = undefined;
+    inc.resolvedBy = undefined;
+    known.status = 'firing';
+    known.resolvedAt = undefined;
+    known.count++;
+    known.lastSeen = at;
+    const topo = this.topologyOf(inc.environment);
+    this.index(inc, known, topo);
+    // Its other components can be joined again, as before it resolved.
+    for (const seen of this.components.get(inc.id)?.values() ?? []) this.joins.file(inc, seen, topo);
+    this.entry(inc, {
+      at,
+      kind: 'state',
+      text: `reopened: ${known.name} on ${label(known)} fired again ${after} s after the incident resolved`,
+    });
+    return this.changed(inc, 'signal');
   }
 
   /**

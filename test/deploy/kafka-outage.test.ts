@@ -118,6 +118,19 @@ describe('Kafka outages (a real broker of its own; platform, agent and workloads
             before.tasks.map((t) => [t.name, 'RUNNING', t.pid]),
             `every task still runs in the process it had (none exited or was restarted)\n${why}`,
           );
+          // A broker sluggish again just after the outage reopens its incident (the same fault): wait for
+          // it to settle again, then there is still one.
+          await tb
+            .until(
+              'every incident to be resolved',
+              async () => (await tb.incidents()).every((i) => i.state === 'resolved'),
+              120_000,
+            )
+            .catch(async (err: unknown) => {
+              throw new Error(
+                `${String(err)}\nincidents: ${JSON.stringify(await tb.incidents(), null, 1)}\n${why}`,
+              );
+            });
           const incidents = await tb.incidents();
           assert.deepEqual(
             incidents.map((i) => [i.root.name, i.root.component.kind, i.state]),

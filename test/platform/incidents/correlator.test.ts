@@ -184,6 +184,55 @@ describe('platform/incidents/correlator', () => {
     assert.equal(c.get(id).resolvedBy, 'platform');
   });
 
+  it('reopens an incident its fault comes back to just after it resolved by itself, not one a human resolved', () => {
+    const { c, advance } = setup();
+    const away = sig(
+      'KafkaUnreachable',
+      { kind: 'kafka', id: 'b1:9092' },
+      { source: 'control', severity: 'critical' },
+    );
+    const id = c.ingest(away)!.incident.id;
+    c.ingest({ ...away, status: 'resolved' });
+    advance(10_000);
+    assert.deepEqual(
+      c.tick().map((i) => i.id),
+      [id],
+      'settled',
+    );
+    advance(1_000);
+    // The broker sluggish again a second later: the same fault, the same incident.
+    const again = c.ingest(away)!;
+    assert.equal(again.incident.id, id);
+    assert.equal(c.get(id).state, 'open');
+    assert.equal(c.get(id).resolvedAt, undefined);
+    assert.equal(c.get(id).signals[0]!.status, 'firing');
+    assert.equal(c.get(id).signals[0]!.count, 2);
+    assert.match(
+      c.get(id).timeline.at(-1)!.text,
+      /^reopened: KafkaUnreachable .* 1 s after the incident resolved$/,
+    );
+    // A symptom joins it again, as it would have before it resolved.
+    const symptom = c.ingest(sig('DataflowStalled', task('writer')))!;
+    assert.equal(symptom.incident.id, id);
+    c.ingest({ ...away, status: 'resolved' });
+    c.ingest({ ...sig('DataflowStalled', task('writer')), status: 'resolved' });
+    advance(10_000);
+    assert.deepEqual(
+      c.tick().map((i) => i.id),
+      [id],
+    );
+    // Past the window, the fault coming back is a new incident.
+    advance(10_001);
+    assert.notEqual(c.ingest(away)!.incident.id, id);
+    // Resolved by a human: it stays resolved, and the fault back at once is news.
+    const byHand = c.ingest(sig('LinkSilent', { kind: 'link', id: '3' }, { environment: 'env-1' }))!.incident
+      .id;
+    c.resolve(byHand, 'shifter:alice');
+    advance(1_000);
+    assert.notEqual(c.ingest(sig('LinkSilent', { kind: 'link', id: '3' }))!.incident.id, byHand);
+    assert.equal(c.get(byHand).state, 'resolved');
+  });
+
   it('never resolves by itself what escalated or failed; point signals alone resolve after the quiet time', () => {
     const { c, advance } = setup();
     const esc = c.ingest(sig('TaskFailed', task('writer'), { status: 'firing' }))!.incident.id;
