@@ -34,14 +34,46 @@ function template(): string {
   return out;
 }
 
-/** Peak resident memory of a process in MiB (VmHWM), undefined when it is gone. */
-function peakMiB(pid: number | undefined): number | undefined {
+/** A process's resident memory in MiB now (VmRSS) or at its peak (VmHWM), undefined when it is gone. */
+function memMiB(pid: number | undefined, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m === null ? undefined : Number(m[1]) / 1024;
   } catch {
     return undefined;
+  }
+}
+
+/** Resident memory sampled while a run takes data: per process, the highest VmRSS in each quarter of it. */
+class RssSampler {
+  private readonly samples: { atMs: number; rss: Record<string, number> }[] = [];
+  constructor(private readonly pids: () => Record<string, number | undefined>) {}
+
+  sample(): void {
+    const rss: Record<string, number> = {};
+    for (const [k, pid] of Object.entries(this.pids())) {
+      const v = memMiB(pid, 'VmRSS');
+      if (v !== undefined) rss[k] = v;
+    }
+    // Bounded: one sample a second, a few hours at most.
+    if (this.samples.length < 100_000) this.samples.push({ atMs: Date.now(), rss });
+  }
+
+  /** Per process: the highest VmRSS of each quarter of the sampled time. */
+  quarters(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    if (this.samples.length === 0) return out;
+    const t0 = this.samples[0]!.atMs;
+    const span = Math.max(1, this.samples.at(-1)!.atMs - t0);
+    for (const s of this.samples) {
+      const q = Math.min(3, Math.floor(((s.atMs - t0) / span) * 4));
+      for (const [k, v] of Object.entries(s.rss)) {
+        const row = (out[k] ??= [0, 0, 0, 0]);
+        row[q] = Math.max(row[q]!, v);
+      }
+    }
+    return out;
   }
 }
 
@@ -51,6 +83,8 @@ interface RunFigures {
   readonly balanceMs: number;
   readonly stopSeconds: number;
   readonly rss: Record<string, number>;
+  /** Per process: the highest VmRSS in each quarter of the time the run took data. */
+  readonly quarters: Record<string, number[]>;
   readonly r: Reconciliation;
 }
 
@@ -61,12 +95,18 @@ async function oneRun(stack: LocalStack, id: string, timeframes: number): Promis
   const t0 = Date.now();
   let env = await api.transition(id, 'START_ACTIVITY');
   const run = env.run!;
+  const tasks = env.tasks;
+  const sampler = new RssSampler(() => ({
+    platform: stack.platform?.pid,
+    ...Object.fromEntries(tasks.map((t) => [t.name, t.pid])),
+  }));
   // Until the readouts sent their last timeframe and everything they sent is processed or set aside.
   let r: Reconciliation | null;
   for (;;) {
     r = (await api.runBalance(run)).reconciliation;
     if (r !== null && r.readoutFinal && r.processed.words + r.deadletteredWords >= r.produced.words) break;
     if (Date.now() - t0 > 3600_000) throw new Error(`run ${run} did not drain within an hour`);
+    sampler.sample();
     await sleep(1000);
   }
   const takeSeconds = (Date.now() - t0) / 1000;
@@ -79,10 +119,10 @@ async function oneRun(stack: LocalStack, id: string, timeframes: number): Promis
   }
   env = await api.environment(id);
   const rss: Record<string, number> = {};
-  const platform = peakMiB(stack.platform?.pid);
+  const platform = memMiB(stack.platform?.pid);
   if (platform !== undefined) rss['platform'] = platform;
   for (const t of env.tasks) {
-    const p = peakMiB(t.pid);
+    const p = memMiB(t.pid);
     if (p !== undefined) rss[t.name] = p;
   }
   const s0 = performance.now();
@@ -95,6 +135,7 @@ async function oneRun(stack: LocalStack, id: string, timeframes: number): Promis
     balanceMs: median(reads),
     stopSeconds,
     rss,
+    quarters: sampler.quarters(),
     r: record.reconciliation ?? r!,
   };
 }
@@ -109,6 +150,11 @@ function say(label: string, f: RunFigures): void {
     `    peak RSS: ${Object.entries(f.rss)
       .map(([k, v]) => `${k} ${v.toFixed(0)} MiB`)
       .join(', ')}`,
+  );
+  console.log(
+    `    RSS by quarter of the run: ${Object.entries(f.quarters)
+      .map(([k, q]) => `${k} ${q.map((v) => v.toFixed(0)).join('/')}`)
+      .join(', ')} MiB`,
   );
 }
 

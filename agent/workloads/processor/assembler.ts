@@ -180,11 +180,17 @@ export class TimeframeAssembler {
 
   private close(key: string, p: Pending): AssembledTimeframe {
     this.pending.delete(key);
-    this.remember(key, new Set(p.fragments.map((f) => `${f.header.link}/${f.header.part}`)));
     const missingLinks = this.links.filter((l) => {
       const got = p.parts.get(l);
       return got === undefined || got.got.size < got.of;
     });
+    // Complete with only the links expected: any part of it that comes again is a duplicate, and one word
+    // says so (CLOSED_MEMORY of them is a few MiB, not a Set each). Otherwise the parts it went out with.
+    const whole = missingLinks.length === 0 && p.parts.size === this.links.length;
+    this.remember(
+      key,
+      whole ? 'handled' : new Set(p.fragments.map((f) => `${f.header.link}/${f.header.part}`)),
+    );
     return {
       run: p.run,
       timeframe: p.timeframe,

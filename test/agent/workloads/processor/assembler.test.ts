@@ -48,6 +48,12 @@ describe('agent/workloads/processor/assembler', () => {
       'duplicate',
       'a part handed out already, re-read after a consumer restart, is a duplicate',
     );
+    // With a link it does not expect among its parts, it remembers exactly which parts went out.
+    a.add(frag(2, 6, 0, 2));
+    a.add(frag(0, 6));
+    assert.ok(typeof a.add(frag(1, 6)) === 'object', 'complete for the links it expects');
+    assert.equal(a.add(frag(2, 6, 0, 2)), 'duplicate');
+    assert.equal(a.add(frag(2, 6, 1, 2)), 'late', 'the part of the unexpected link it went out without');
   });
 
   it('calls a part late only when its timeframe went out without it', () => {
