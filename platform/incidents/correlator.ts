@@ -13,6 +13,7 @@
 import { DaqError } from '../../protocol/errors.js';
 import { JoinIndex, type SeenComponent } from './join-index.js';
 import { DataflowTopology } from './topology.js';
+import { label, titleOf } from './format.js';
 import {
   componentKey,
   incidentSeverities,
@@ -150,13 +151,12 @@ export class Correlator {
 
   /** Whether a firing signal of `inc` reopens it: it resolved by itself, within `reopenMs`, and is still held. */
   private reopens(inc: Incident): boolean {
-    if (inc.state !== 'resolved' || inc.resolvedBy !== 'platform' || inc.resolvedAt === undefined)
+    if (inc.state !== 'resolved' || inc.resolvedBy !== 'platform' || !this.incidents.has(inc.id))
       return false;
-    if (!this.incidents.has(inc.id)) return false;
-    const window = this.o.reopenMs ?? this.o.settleMs ?? 60_000;
-    return this.now() - Date.parse(inc.resolvedAt) <= window;
+    return this.now() - Date.parse(inc.resolvedAt ?? '') <= (this.o.reopenMs ?? this.o.settleMs ?? 60_000);
   }
 
+  /** Open again, its signal firing, its components joinable again as before it resolved. */
   private reopen(inc: Incident, known: Signal, at: string): Ingested {
     const after = Math.round((Date.parse(at) - Date.parse(inc.resolvedAt!)) / 1000);
     inc.state = 'open';
@@ -168,7 +168,6 @@ export class Correlator {
     known.lastSeen = at;
     const topo = this.topologyOf(inc.environment);
     this.index(inc, known, topo);
-    // Its other components can be joined again, as before it resolved.
     for (const seen of this.components.get(inc.id)?.values() ?? []) this.joins.file(inc, seen, topo);
     this.entry(inc, {
       at,
@@ -218,7 +217,6 @@ export class Correlator {
     this.joins.file(inc, prev, topo);
   }
 
-  /** Root cause (most upstream, then earliest), severity (highest) and title. */
   /**
    * The root cause and title after one more signal joined: only the newcomer can displace the root, and
    * only it adds to the severity and the symptoms — no re-sort of every signal (an alert storm folds
@@ -398,12 +396,4 @@ function updatedLater(a: Incident, b: Incident): boolean {
   const ta = Date.parse(a.updatedAt);
   const tb = Date.parse(b.updatedAt);
   return ta > tb || (ta === tb && a.id < b.id);
-}
-
-function label(s: { component: { kind: string; id: string }; environment: string | undefined }): string {
-  return `${s.component.kind} ${s.component.id}${s.environment === undefined ? '' : ` (${s.environment})`}`;
-}
-
-function titleOf(root: Signal, symptoms: number): string {
-  return `${root.name} on ${label(root)}${symptoms > 0 ? ` (+${symptoms} downstream symptom${symptoms > 1 ? 's' : ''})` : ''}`;
 }

@@ -1,5 +1,5 @@
 /** Incidents as the on-call reads them in a terminal (`daqops incidents list|show`). */
-import type { Incident } from './types.js';
+import type { Incident, Signal } from './types.js';
 
 export function incidentLine(i: Incident): string {
   return `#${String(i.id).padEnd(5)} ${i.state.padEnd(12)} ${i.severity.padEnd(8)} ${(i.environment ?? '-').padEnd(20)} ${i.title}${i.runbook === undefined ? '' : `  [runbook ${i.runbook}, recovery ${i.recovery}]`}`;
@@ -25,4 +25,17 @@ export function formatIncident(i: Incident): string {
     ),
   ];
   return lines.join('\n');
+}
+
+/** A signal's component as a title and a timeline say it: `task writer (env-1)`. */
+export function label(s: {
+  component: { kind: string; id: string };
+  environment: string | undefined;
+}): string {
+  return `${s.component.kind} ${s.component.id}${s.environment === undefined ? '' : ` (${s.environment})`}`;
+}
+
+/** An incident's title: its root, and how many downstream symptoms joined it. */
+export function titleOf(root: Signal, symptoms: number): string {
+  return `${root.name} on ${label(root)}${symptoms > 0 ? ` (+${symptoms} downstream symptom${symptoms > 1 ? 's' : ''})` : ''}`;
 }
