@@ -70,7 +70,10 @@ export function eventBytes(e: DaqEvent): number {
 
 /**
  * Encodes the events of one timeframe into records of at most `maxRecordBytes` each (an event larger than
- * that alone gets a record of its own, which the producer then sets aside as too large).
+ * that alone gets a record of its own, which the producer then sets aside as too large). A timeframe that
+ * built no event still gets one record, empty: the writer then sees every timeframe stored, so what it
+ * keeps of them is ranges without holes — bounded by what is in flight, not by how many timeframes of
+ * the run had events (docs/data-path.md "Writer").
  */
 export function encodeEventRecords(
   run: number,
@@ -78,6 +81,7 @@ export function encodeEventRecords(
   events: readonly DaqEvent[],
   maxRecordBytes: number,
 ): Buffer[] {
+  if (events.length === 0) return [encodeRecord(run, timeframe, events, 0, 0, RECORD_HEADER_BYTES)];
   const out: Buffer[] = [];
   let from = 0;
   while (from < events.length) {

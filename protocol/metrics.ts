@@ -80,7 +80,7 @@ export const metricCatalogue = [
   {
     name: 'daq_readout_buffered_bytes',
     type: 'gauge',
-    help: 'Bytes a readout link has sent but Kafka has not acknowledged yet (bounded by its bufferBytes).',
+    help: 'Memory a readout link holds in what it sent and Kafka has not acknowledged yet: bytes, headers and 2 KiB per record (bounded by its bufferBytes).',
     labels: ['environment', 'task', 'link'],
   },
   {

@@ -2,7 +2,9 @@
  * Send → acknowledge → commit, the order every consuming stage keeps so that a crash never loses
  * acknowledged input (docs/data-path.md "Processor"): a stage's outputs for some input go out; once Kafka
  * (or the disk) acknowledged them the input is marked handled; then the offsets that allows are committed,
- * one commit at a time and in the order of acknowledgement. At most `window` deliveries are in flight:
+ * one commit at a time. Commits waiting for the same partition fold into the latest acknowledged (its
+ * offset covers the earlier ones): a commit slower than the acknowledgements costs how often offsets are
+ * committed, never memory — at most one waiting item per partition. At most `window` deliveries are in flight:
  * the next push waits for the oldest, which is the stage's backpressure. A delivery that fails is handed
  * to `failed` (the stage ends, committing nothing more); a refused commit is handed to `refused` (the next
  * commit covers it, and a new owner re-reads from the last one).
@@ -24,7 +26,9 @@ export interface PipelineStages<T> {
 
 export class OutputPipeline<T> {
   private readonly inFlight = new Set<Promise<void>>();
-  private commits: Promise<void> = Promise.resolve();
+  /** Per partition, the latest acknowledged item whose commit has not begun. */
+  private readonly waiting = new Map<number, T>();
+  private committing: Promise<void> | undefined;
   private failure: Error | undefined;
 
   constructor(
@@ -51,8 +55,12 @@ export class OutputPipeline<T> {
       () => {
         this.inFlight.delete(d);
         if (this.failure !== undefined) return;
-        const partitions = [...new Set(this.stages.acknowledged(item))];
-        this.commits = this.commits.then(() => this.commit(item, partitions));
+        for (const p of new Set(this.stages.acknowledged(item))) {
+          // Delete first: a partition acknowledged again goes to the back of the line, as it was.
+          this.waiting.delete(p);
+          this.waiting.set(p, item);
+        }
+        this.committing ??= this.commitWaiting();
       },
       (err: unknown) => {
         this.inFlight.delete(d);
@@ -69,16 +77,30 @@ export class OutputPipeline<T> {
   /** Waits until every delivery pushed so far is acknowledged (or failed) and its commits are done. */
   async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
-    await this.commits;
+    while (this.committing !== undefined) await this.committing;
   }
 
-  private async commit(item: T, partitions: readonly number[]): Promise<void> {
-    for (const p of partitions) {
-      try {
-        await this.stages.commit(item, p);
-      } catch (err) {
-        this.stages.refused(p, err instanceof Error ? err : new Error(String(err)));
+  /** Partitions whose commit waits (each stands for its latest acknowledged item). */
+  get commitsWaiting(): number {
+    return this.waiting.size;
+  }
+
+  /** Commits what waits, one at a time, oldest partition first, until nothing does. */
+  private async commitWaiting(): Promise<void> {
+    try {
+      for (;;) {
+        const next = this.waiting.entries().next();
+        if (next.done === true) return;
+        const [p, item] = next.value;
+        this.waiting.delete(p);
+        try {
+          await this.stages.commit(item, p);
+        } catch (err) {
+          this.stages.refused(p, err instanceof Error ? err : new Error(String(err)));
+        }
       }
+    } finally {
+      this.committing = undefined;
     }
   }
 }

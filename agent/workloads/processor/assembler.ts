@@ -60,7 +60,6 @@ export class TimeframeAssembler {
    * without those links), or by this one with the parts it had.
    */
   private readonly closed = new Map<string, Closed>();
-  private readonly closedOrder: string[] = [];
   /** Per (link, partition): the newest timeframe seen. Per link: when it last delivered anything. */
   private readonly watermarks = new Map<string, number>();
   private readonly lastSeen = new Map<number, number>();
@@ -165,9 +164,10 @@ export class TimeframeAssembler {
   }
 
   private remember(key: string, how: Closed): void {
-    if (!this.closed.has(key)) this.closedOrder.push(key);
+    // A Map keeps its keys in the order first set: the oldest goes, in constant time (an array's shift
+    // moved all CLOSED_MEMORY keys once per timeframe).
     this.closed.set(key, how);
-    if (this.closedOrder.length > CLOSED_MEMORY) this.closed.delete(this.closedOrder.shift()!);
+    if (this.closed.size > CLOSED_MEMORY) this.closed.delete(this.closed.keys().next().value!);
   }
 
   private isComplete(p: Pending): boolean {

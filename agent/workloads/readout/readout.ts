@@ -13,7 +13,7 @@ import {
   topicNames,
 } from '../../../protocol/index.js';
 import type { ErsReporter } from '../../../lib/ers.js';
-import { RecordProducer, type KafkaClient, type OutRecord } from '../../../lib/kafka.js';
+import { RecordProducer, recordMemoryBytes, type KafkaClient, type OutRecord } from '../../../lib/kafka.js';
 import type { Metrics } from '../../../lib/metrics.js';
 import { ensureNamespaceTopics } from '../../../lib/topics.js';
 import { encodeAccounting, type ReadoutAccounting } from '../../../protocol/accounting.js';
@@ -135,6 +135,8 @@ export class ReadoutWorkload {
 
     let batch: OutRecord[] = [];
     let batchBytes = 0;
+    /** What the batch holds in memory while unacknowledged (its bytes and each record's overhead). */
+    let batchMemory = 0;
     let batchCounts = { words: 0, hits: 0, segments: 0, timeframes: 0, lastSequence: -1 };
     // Sends in flight at once (librdkafka pipelines them, in order per partition), up to bufferBytes.
     const inFlight = new Set<Promise<void>>();
@@ -159,10 +161,12 @@ export class ReadoutWorkload {
       const records = batch;
       const counts = batchCounts;
       const bytes = batchBytes;
+      const memory = batchMemory;
       batch = [];
       batchBytes = 0;
+      batchMemory = 0;
       batchCounts = { words: 0, hits: 0, segments: 0, timeframes: 0, lastSequence: -1 };
-      if (inFlight.size > 0 && inFlightBytes + bytes > c.bufferBytes && dropWhenFull) {
+      if (inFlight.size > 0 && inFlightBytes + memory > c.bufferBytes && dropWhenFull) {
         // A front end cannot stop its detector: what does not fit is not produced — counted, reported
         // in the run's balance, and said once per episode.
         this.totals.notProducedWords += counts.words;
@@ -181,13 +185,13 @@ export class ReadoutWorkload {
       full = false;
       // Backpressure: with the buffer full (Kafka slow or away) the source waits here, so a TCP source
       // stops reading and a replay stops reading its file — nothing is dropped, and the wait is counted.
-      if (inFlight.size > 0 && inFlightBytes + bytes > c.bufferBytes) {
+      if (inFlight.size > 0 && inFlightBytes + memory > c.bufferBytes) {
         const t0 = performance.now();
-        while (inFlight.size > 0 && inFlightBytes + bytes > c.bufferBytes) await Promise.race(inFlight);
+        while (inFlight.size > 0 && inFlightBytes + memory > c.bufferBytes) await Promise.race(inFlight);
         pausedSeconds.inc((performance.now() - t0) / 1000);
         rethrow();
       }
-      inFlightBytes += bytes;
+      inFlightBytes += memory;
       buffered.set(inFlightBytes);
       const sent: Promise<void> = producer.send([{ topic: this.topics.rawHits, records }]).then(
         () => {
@@ -219,7 +223,7 @@ export class ReadoutWorkload {
       inFlight.add(sent);
       void sent.finally(() => {
         inFlight.delete(sent);
-        inFlightBytes -= bytes;
+        inFlightBytes -= memory;
         buffered.set(inFlightBytes);
       });
     };
@@ -268,6 +272,7 @@ export class ReadoutWorkload {
           );
           batch.push(msg);
           batchBytes += value.byteLength;
+          batchMemory += recordMemoryBytes(msg);
           batchCounts.lastSequence = seq;
         });
         batchCounts.words += f.main;

@@ -159,6 +159,20 @@ export class RunStore {
     return this.totals.events;
   }
 
+  get storedHits(): number {
+    return this.totals.hits;
+  }
+
+  /**
+   * Marks event records that carry no event (a timeframe that built none) as stored, durably in the
+   * summary: there is no chunk to write for them, and a replay of them is then a duplicate.
+   */
+  markStored(records: readonly RecordRef[]): void {
+    if (records.length === 0) return;
+    for (const [tf, part, parts, links] of records) this.records.add(tf, part, parts, links);
+    this.writeSummary([]);
+  }
+
   /** What the store keeps in memory of its records: ranges and timeframes with parts missing. */
   get recordMemory(): { ranges: number; openTimeframes: number; legacyIds: number } {
     return {

@@ -226,12 +226,15 @@ export class WriterWorkload {
       if (events.length === 0 && records.length === 0) continue;
       const store = this.store(run);
       try {
-        const chunk = store.append(events, records);
-        this.totals.events += chunk.events;
-        this.totals.chunks++;
-        this.totals.bytes += chunk.bytes;
-        this.m.events.inc(chunk.events);
-        this.m.bytes.inc(chunk.bytes);
+        if (events.length === 0) store.markStored(records);
+        else {
+          const chunk = store.append(events, records);
+          this.totals.events += chunk.events;
+          this.totals.chunks++;
+          this.totals.bytes += chunk.bytes;
+          this.m.events.inc(chunk.events);
+          this.m.bytes.inc(chunk.bytes);
+        }
       } catch (err) {
         this.deps.ers.raise(
           'daqops.writer.WriteFailed',
@@ -241,13 +244,12 @@ export class WriterWorkload {
         );
         throw err;
       }
-      const s = store.summary();
       accounting.push({
         stage: 'writer',
         run,
         task: this.config.task,
-        events: s.events,
-        hits: s.hits,
+        events: store.storedEvents,
+        hits: store.storedHits,
         duplicates: this.totals.duplicates,
       });
     }

@@ -65,8 +65,27 @@ describe('agent/workloads/output-pipeline', () => {
     await pipeline.settle();
     assert.deepEqual(
       log.filter((l) => l.startsWith('commit')),
-      ['commit 1/0', 'commit 2/0', 'commit 3/0'],
+      ['commit 1/0', 'commit 3/0'],
+      'acknowledged while the first commit ran, 2 and 3 fold into one commit of the latest',
     );
+  });
+
+  it('folds the commits waiting for a partition into its latest: a slow commit holds one item per partition, not one per delivery', async () => {
+    const { pipeline, held, log } = harness(1000);
+    for (let id = 0; id < 500; id++) await pipeline.push({ id, partitions: [id % 2] });
+    // All acknowledged at once, while the first commit runs.
+    for (const h of held) h.resolve();
+    await tick();
+    assert.ok(pipeline.commitsWaiting <= 2, `${pipeline.commitsWaiting} partitions wait, one item each`);
+    await pipeline.settle();
+    const commits = log.filter((l) => l.startsWith('commit'));
+    assert.ok(commits.length <= 4, commits.join(', '));
+    assert.deepEqual(
+      commits.slice(-2).sort(),
+      ['commit 498/0', 'commit 499/1'],
+      'the latest of each is committed',
+    );
+    assert.equal(pipeline.commitsWaiting, 0);
   });
 
   it('after a failed delivery tells the owner once, commits nothing more and refuses further pushes', async () => {

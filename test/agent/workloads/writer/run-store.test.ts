@@ -103,6 +103,21 @@ describe('agent/workloads/writer/run-store', () => {
     assert.equal(again.hasRecord(20_000, 0, '0.1'), false);
   });
 
+  it('marks the empty records of timeframes without events stored, durably, with no chunk: still one range', () => {
+    const store = new RunStore(dataDir, 3);
+    for (let tf = 0; tf < 5_000; tf++) {
+      // One timeframe in 50 built an event; the others came as one empty record each.
+      if (tf % 50 === 0) store.append([event(`e${tf}`, 1)], [[tf, 0, 1, '0.1']]);
+      else store.markStored([[tf, 0, 1, '0.1']]);
+    }
+    assert.deepEqual(store.recordMemory, { ranges: 1, openTimeframes: 0, legacyIds: 0 });
+    assert.equal(readManifests(store.dir).length, 100, 'a chunk only where there were events');
+    assert.equal(store.storedEvents, 100);
+    const again = new RunStore(dataDir, 3);
+    assert.equal(again.hasRecord(4_999, 0, '0.1'), true, 'the last empty record survives a restart');
+    assert.deepEqual(again.recordMemory, { ranges: 1, openTimeframes: 0, legacyIds: 0 });
+  });
+
   it('still reads a store of an older version (chunks without records) by event id', () => {
     const first = new RunStore(dataDir, 3);
     first.append([event('old-1'), event('old-2')]);
