@@ -7,7 +7,9 @@ export const STOP_LEAD_MS = 1000;
 /**
  * STOP_ACTIVITY: STOP on every running task, role by role in dataflow order, waiting between roles for
  * what the stopped ones produced to be consumed (DUNE/ALICE: stop the readout, drain, then the rest); the
- * run's end times recorded.
+ * run's end times recorded. A task that ended its activity by itself (a readout that sent its last
+ * timeframe or the end of its replay) is CONFIGURED already, where STOP would take it: it is not asked —
+ * asked, it refuses (no STOP from CONFIGURED), and a refusal would exclude it from every later run.
  */
 export async function stopActivity(env: TransitionContext): Promise<void> {
   env.runTime('end');
@@ -22,7 +24,7 @@ export async function stopActivity(env: TransitionContext): Promise<void> {
       env,
       'STOP',
       () => payload,
-      (t) => names.has(t.name),
+      (t) => names.has(t.name) && t.state !== 'CONFIGURED',
     );
     stopped.push(...new Set(stage.tasks.map((t) => t.workload)));
     if (i < all.length - 1) await env.drain(stopped);
