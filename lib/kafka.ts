@@ -747,9 +747,11 @@ export async function readTopicFrom(
       'enable.auto.commit': false,
       'enable.partition.eof': false,
       'allow.auto.create.topics': false,
-      'fetch.max.bytes': 64 * 1024 * 1024,
-      'max.partition.fetch.bytes': 16 * 1024 * 1024,
-      'queued.max.messages.kbytes': 64 * 1024,
+      // What it reads is small records folded one by one (the platform's feed): 16 MiB ahead is
+      // tens of thousands of them, and each read's client gives it all back when it ends.
+      'fetch.max.bytes': 16 * 1024 * 1024,
+      'max.partition.fetch.bytes': 4 * 1024 * 1024,
+      'queued.max.messages.kbytes': 16 * 1024,
     },
     // An offset the broker no longer has is an error to the read (the records are gone), not a quiet
     // jump to wherever the log starts now.

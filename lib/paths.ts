@@ -30,3 +30,13 @@ export function daqopsCommand(): { command: string; args: string[] } {
     ? { command: process.execPath, args: ['--import', 'tsx', join(projectRoot(), 'bin', 'daqops.ts')] }
     : { command: process.execPath, args: [compiled] };
 }
+
+/**
+ * The environment a daqops process runs with: glibc's malloc arenas limited to 2 unless the operator
+ * chose otherwise. Every thread that allocates gets an arena of its own by default (up to 8 per core), and
+ * the Kafka client's threads each kept what they had once touched: resident memory grew with every
+ * burst and never came back (docs/agent.md "Memory").
+ */
+export function processMemoryEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { MALLOC_ARENA_MAX: '2', ...env };
+}

@@ -6,7 +6,7 @@
 import { DaqError } from '../../protocol/errors.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { daqopsCommand, projectRoot } from '../../lib/paths.js';
+import { daqopsCommand, processMemoryEnv, projectRoot } from '../../lib/paths.js';
 import { pollUntil } from '../../lib/poll.js';
 import { loadTokens } from '../../platform/api/auth.js';
 import { PlatformClient } from '../../platform/api/client.js';
@@ -93,7 +93,7 @@ export class LocalStack {
     // Own process group: a Ctrl-C at the terminal reaches the caller only, which then stops the run and
     // these processes in order. Should the caller exit without doing so, they are killed on its way out.
     const child = spawn(command, [...base, ...args], {
-      env: { ...process.env, DAQOPS_HOME: this.o.home, ...env },
+      env: { ...processMemoryEnv(), DAQOPS_HOME: this.o.home, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     });

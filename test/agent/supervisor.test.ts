@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { ErsIssue } from '../../protocol/index.js';
 import type { TaskSpec } from '../../protocol/agent-link.js';
 import { ErsReporter } from '../../lib/ers.js';
@@ -84,12 +85,20 @@ describe('agent/supervisor', function () {
       kind: 'processor',
       config: { namespace: uniqueNamespace('ipc'), brokers, task: 'proc-ipc', environment: 'test' },
       cpus: [1],
+      memoryMiB: 384,
       critical: true,
     };
     try {
       const s = await sup.spawn(spec);
       assert.equal(s.state, 'STANDBY');
       assert.equal(s.cpus, '1');
+      // Its heap held to half the memory it was placed with, its malloc arenas to 2.
+      const proc = `/proc/${sup.get('proc-ipc')!.pid!}`;
+      assert.ok(
+        readFileSync(`${proc}/cmdline`, 'utf8').split('\0').includes('--max-old-space-size=192'),
+        readFileSync(`${proc}/cmdline`, 'utf8'),
+      );
+      assert.ok(readFileSync(`${proc}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=2'));
       await assert.rejects(sup.transition('proc-ipc', 'START'), /cannot take transition START/);
       assert.equal(
         (await sup.transition('proc-ipc', 'CONFIGURE', { config: spec.config })).state,
