@@ -27,20 +27,6 @@ export interface Launched {
   readonly memoryBound: boolean;
 }
 
-/** The smallest heap a workload is given, whatever its memory: Node itself and the Kafka client need it. */
-const MIN_HEAP_MIB = 64;
-
-/**
- * V8's old space held to half the memory the task was placed with (docs/agent.md "Memory"): without a
- * bound V8 lets garbage pile up to a quarter of the machine before it collects hard, and a processor
- * placed with 512 MiB held 800 MiB. The other half is for what is not heap: buffers, the Kafka client's
- * queues, the code.
- */
-export function workloadHeapFlags(memoryMiB: number | undefined): string[] {
-  if (memoryMiB === undefined || memoryMiB <= 0) return [];
-  return [`--max-old-space-size=${Math.max(MIN_HEAP_MIB, Math.floor(memoryMiB / 2))}`];
-}
-
 /** Starts a task's process pinned to its cores and memory node. */
 export function launch(
   spec: TaskSpec,
@@ -55,7 +41,7 @@ export function launch(
   const base = workload
     ? (() => {
         const c = daqopsCommand();
-        return [c.command, ...workloadHeapFlags(spec.memoryMiB), ...c.args, 'workload', spec.kind, '--ipc'];
+        return [c.command, ...c.args, 'workload', spec.kind, '--ipc'];
       })()
     : [...(spec.argv ?? [])];
   if (base.length === 0)

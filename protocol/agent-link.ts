@@ -61,11 +61,6 @@ export interface TaskSpec {
   readonly argv?: readonly string[];
   readonly cpus: readonly number[];
   readonly memoryNode?: number | undefined;
-  /**
-   * The memory the task was placed with (the template's `memoryMiB`): a daqops workload's JavaScript heap
-   * is held to half of it (docs/agent.md "Memory"); absent or 0, no bound beyond Node's own.
-   */
-  readonly memoryMiB?: number | undefined;
   readonly critical: boolean;
 }
 
@@ -169,12 +164,6 @@ export function parsePlatformMessage(text: string): PlatformToAgent {
     for (const k of ['task', 'environment', 'kind'] as const)
       if (typeof spec![k] !== 'string') bad(`spec.${k}`, 'must be a string');
     if (!Array.isArray(spec!['cpus'])) bad('spec.cpus', 'must be a list of CPU numbers');
-    const mem = spec!['memoryMiB'];
-    if (
-      mem !== undefined &&
-      !(Number.isSafeInteger(mem) && (mem as number) >= 0 && (mem as number) <= 1 << 24)
-    )
-      bad('spec.memoryMiB', 'must be an integer number of MiB, 0 to 16,777,216');
   } else if (['transition', 'kill', 'restart', 'fault'].includes(action as string)) {
     if (typeof m['task'] !== 'string') bad('task', 'must be a string');
     if (action === 'transition') {

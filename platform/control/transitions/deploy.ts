@@ -13,7 +13,6 @@ export function taskSpec(env: TransitionContext, s: Readonly<TaskStatus>): TaskS
     config: {},
     cpus: s.cpus,
     memoryNode: s.numa,
-    memoryMiB: s.memoryMiB,
     critical: s.critical,
   };
 }
