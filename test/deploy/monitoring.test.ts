@@ -36,7 +36,7 @@ describe('the testbed with Prometheus and Alertmanager (drills through the whole
     saved = process.env['DAQOPS_KAFKA_BROKERS'];
     process.env['DAQOPS_KAFKA_BROKERS'] = brokers.join(',');
     lines = [];
-    result = await runTestbed({
+    const run = runTestbed({
       seconds: 320,
       home: join(dir, 'home'),
       dataDir: join(dir, 'data'),
@@ -85,6 +85,10 @@ describe('the testbed with Prometheus and Alertmanager (drills through the whole
           }
         }
       },
+    });
+    // A run that fails says what the testbed printed up to then (incidents, transitions, ERS errors).
+    result = await run.catch((err: unknown) => {
+      throw new Error(`${String(err)}\nlast lines printed:\n${lines.slice(-120).join('\n')}`);
     });
   });
 
