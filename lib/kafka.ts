@@ -550,28 +550,25 @@ export class RecordConsumer {
 
   static async start(client: KafkaClient, o: ConsumerOptions): Promise<RecordConsumer> {
     const owned = new Map<string, Set<number>>();
+    const member: { self?: RecordConsumer } = {};
     const watch =
       o.onStalled === undefined
         ? undefined
         : new ConsumerWatch({
             stallAfterMs: o.stallAfterMs ?? 30_000,
             onStalled: o.onStalled,
-            ends: (topic) =>
-              client.withAdmin(async (admin) => {
-                const got = await admin.fetchTopicOffsets(topic, {
-                  timeout: client.requestTimeoutMs,
-                  isolationLevel: KafkaJS.IsolationLevel.READ_UNCOMMITTED,
-                });
-                return new Map(got.map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }]));
-              }),
-            committed: async (topic, partitions) => {
-              // The consumer below: the watch asks only once it runs.
-              const got = await consumer.committed(
-                partitions.map((partition) => ({ topic, partition })),
-                client.requestTimeoutMs,
-              );
-              return new Map(got.map((p) => [p.partition, Number(p.offset)]));
-            },
+            ends: async (topic) =>
+              new Map(
+                (await client.topicOffsets(topic)).map((p) => [
+                  p.partition,
+                  { low: Number(p.low), high: Number(p.high) },
+                ]),
+              ),
+            // The member's own committed(): the watch asks only once the member exists.
+            committed: async (topic, partitions) =>
+              new Map(
+                (await member.self!.committed(topic, partitions)).map((p) => [p.partition, Number(p.offset)]),
+              ),
           });
     const prefetchKiB = Math.ceil((o.maxPrefetchBytes ?? 64 * 1024 * 1024) / 1024);
     const consumer = client.kafka.consumer({
@@ -636,7 +633,8 @@ export class RecordConsumer {
         ? undefined
         : setInterval(() => void watch.check(), Math.min(10_000, (o.stallAfterMs ?? 30_000) / 3));
     timer?.unref();
-    return new RecordConsumer(consumer, timer);
+    member.self = new RecordConsumer(consumer, timer);
+    return member.self;
   }
 
   /** Commits `nextOffset` (the first offset not yet safely handled) for a partition, with metadata. */
