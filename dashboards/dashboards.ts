@@ -169,6 +169,14 @@ export function dataflowDashboard(): Dashboard {
     )
     .withPanel(
       timeseries(
+        'Timeframes waiting in assembly',
+        'Timeframes some links delivered and others not yet, per processor (daq_processor_assembly_bytes: what they hold); it grows while links drift apart.',
+        'short',
+        [[`sum by (task) (daq_processor_assembly_timeframes{${ENV}})`, '{{task}}']],
+      ),
+    )
+    .withPanel(
+      timeseries(
         'Latency, production to outputs acknowledged',
         '50th and 99th percentile of the time from a sub-timeframe on Kafka to its outputs acknowledged.',
         's',

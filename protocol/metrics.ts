@@ -159,6 +159,18 @@ export const metricCatalogue = [
     labels: ['environment', 'task', 'topic', 'partition'],
   },
   {
+    name: 'daq_processor_assembly_timeframes',
+    type: 'gauge',
+    help: 'Timeframes waiting in assembly: some links delivered, others not yet (grows while links drift apart).',
+    labels: ['environment', 'task'],
+  },
+  {
+    name: 'daq_processor_assembly_bytes',
+    type: 'gauge',
+    help: 'Bytes of sub-timeframes held by timeframes waiting in assembly.',
+    labels: ['environment', 'task'],
+  },
+  {
     name: 'daq_processor_latency_seconds',
     type: 'histogram',
     help: 'Time from sub-timeframe production to its outputs being acknowledged.',

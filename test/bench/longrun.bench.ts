@@ -45,13 +45,38 @@ function memMiB(pid: number | undefined, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): nu
   }
 }
 
-/** Resident memory sampled while a run takes data: per process, the highest VmRSS in each quarter of it. */
+/** The processors' assembly gauges summed, from the node's /metrics (undefined when it does not answer). */
+async function assembly(metricsUrl: string | undefined): Promise<Record<string, number>> {
+  if (metricsUrl === undefined) return {};
+  try {
+    const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(2000) })).text();
+    const sum = (name: string): number =>
+      [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))].reduce(
+        (a, m) => a + Number(m[1]),
+        0,
+      );
+    return {
+      'assembly timeframes': sum('daq_processor_assembly_timeframes'),
+      'assembly MiB': sum('daq_processor_assembly_bytes') / 2 ** 20,
+    };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Resident memory sampled while a run takes data: per process, the highest VmRSS in each quarter of it;
+ * and the timeframes the processors hold waiting in assembly.
+ */
 class RssSampler {
   private readonly samples: { atMs: number; rss: Record<string, number> }[] = [];
-  constructor(private readonly pids: () => Record<string, number | undefined>) {}
+  constructor(
+    private readonly pids: () => Record<string, number | undefined>,
+    private readonly metricsUrl: string | undefined,
+  ) {}
 
-  sample(): void {
-    const rss: Record<string, number> = {};
+  async sample(): Promise<void> {
+    const rss: Record<string, number> = await assembly(this.metricsUrl);
     for (const [k, pid] of Object.entries(this.pids())) {
       const v = memMiB(pid, 'VmRSS');
       if (v !== undefined) rss[k] = v;
@@ -90,23 +115,31 @@ interface RunFigures {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-async function oneRun(stack: LocalStack, id: string, timeframes: number): Promise<RunFigures> {
+async function oneRun(
+  stack: LocalStack,
+  id: string,
+  timeframes: number,
+  metricsUrl: string | undefined,
+): Promise<RunFigures> {
   const api = stack.api;
   const t0 = Date.now();
   let env = await api.transition(id, 'START_ACTIVITY');
   const run = env.run!;
   const tasks = env.tasks;
-  const sampler = new RssSampler(() => ({
-    platform: stack.platform?.pid,
-    ...Object.fromEntries(tasks.map((t) => [t.name, t.pid])),
-  }));
+  const sampler = new RssSampler(
+    () => ({
+      platform: stack.platform?.pid,
+      ...Object.fromEntries(tasks.map((t) => [t.name, t.pid])),
+    }),
+    metricsUrl,
+  );
   // Until the readouts sent their last timeframe and everything they sent is processed or set aside.
   let r: Reconciliation | null;
   for (;;) {
     r = (await api.runBalance(run)).reconciliation;
     if (r !== null && r.readoutFinal && r.processed.words + r.deadletteredWords >= r.produced.words) break;
     if (Date.now() - t0 > 3600_000) throw new Error(`run ${run} did not drain within an hour`);
-    sampler.sample();
+    await sampler.sample();
     await sleep(1000);
   }
   const takeSeconds = (Date.now() - t0) / 1000;
@@ -167,6 +200,7 @@ export async function benchLongRun(
   const stack = await LocalStack.start({ home: join(dir, 'home'), brokers, print: (l) => log.push(l) });
   const api = stack.api;
   const yaml = template();
+  const metricsUrl = log.map((l) => /\/metrics on (http:\/\/\S+\/metrics)/.exec(l)?.[1]).find(Boolean);
   const make = async (timeframes: number, ns: string): Promise<string> => {
     let env = await api.createEnvironment(
       { yaml },
@@ -180,11 +214,11 @@ export async function benchLongRun(
     const short = Math.round(((o.shortMinutes ?? 1) * 60) / TIMEFRAME_SECONDS);
     const long = Math.round(((o.hours ?? 2) * 3600) / TIMEFRAME_SECONDS);
     const shortEnv = await make(short, 'longrun-short');
-    const a = await oneRun(stack, shortEnv, short);
+    const a = await oneRun(stack, shortEnv, short, metricsUrl);
     say('short run', a);
     await api.transition(shortEnv, 'EXIT');
     const longEnv = await make(long, 'longrun-long');
-    const b = await oneRun(stack, longEnv, long);
+    const b = await oneRun(stack, longEnv, long, metricsUrl);
     say('long run ', b);
     await api.transition(longEnv, 'EXIT');
     const grow = (k: string): string => {
@@ -200,7 +234,7 @@ export async function benchLongRun(
     const perRun = Math.round(10 / TIMEFRAME_SECONDS); // 10 s of detector time each
     const many = await make(perRun, 'longrun-many');
     const figures: RunFigures[] = [];
-    for (let i = 0; i < runs; i++) figures.push(await oneRun(stack, many, perRun));
+    for (let i = 0; i < runs; i++) figures.push(await oneRun(stack, many, perRun, metricsUrl));
     await api.transition(many, 'EXIT');
     const first = figures[0]!;
     const last = figures.at(-1)!;

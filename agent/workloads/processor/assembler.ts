@@ -64,6 +64,8 @@ export class TimeframeAssembler {
   private readonly watermarks = new Map<string, number>();
   private readonly lastSeen = new Map<number, number>();
   private readonly startedMs: number;
+  /** Bytes of the fragments waiting in `pending`. */
+  private heldBytes = 0;
 
   constructor(
     private readonly links: readonly number[],
@@ -75,6 +77,11 @@ export class TimeframeAssembler {
 
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /** Bytes of sub-timeframe words held by the timeframes waiting. */
+  get pendingBytes(): number {
+    return this.heldBytes;
   }
 
   /**
@@ -93,7 +100,7 @@ export class TimeframeAssembler {
     let dropped = 0;
     for (const [key, p] of this.pending) {
       if (p.fragments.some((f) => !owned.has(f.partition))) {
-        this.pending.delete(key);
+        this.release(key, p);
         dropped++;
       }
     }
@@ -139,6 +146,7 @@ export class TimeframeAssembler {
     if (link.got.has(f.header.part)) return undefined;
     link.got.add(f.header.part);
     p.fragments.push(f);
+    this.heldBytes += f.words.byteLength;
     return this.isComplete(p) ? this.close(key, p) : undefined;
   }
 
@@ -178,8 +186,13 @@ export class TimeframeAssembler {
     return true;
   }
 
-  private close(key: string, p: Pending): AssembledTimeframe {
+  private release(key: string, p: Pending): void {
     this.pending.delete(key);
+    for (const f of p.fragments) this.heldBytes -= f.words.byteLength;
+  }
+
+  private close(key: string, p: Pending): AssembledTimeframe {
+    this.release(key, p);
     const missingLinks = this.links.filter((l) => {
       const got = p.parts.get(l);
       return got === undefined || got.got.size < got.of;

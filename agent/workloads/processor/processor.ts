@@ -90,6 +90,8 @@ export class ProcessorWorkload {
     this.m = {
       bytes: m.counter('daq_processor_bytes_total'),
       lag: m.gauge('daq_processor_consumer_lag_messages'),
+      assemblyTimeframes: m.gauge('daq_processor_assembly_timeframes'),
+      assemblyBytes: m.gauge('daq_processor_assembly_bytes'),
       commitErrors: m.counter('daq_processor_commit_errors_total'),
       edgeIn: m.counter('daq_dataflow_bytes_total').labels({ source: 'raw-hits', target: 'processors' }),
       edgeOut: m.counter('daq_dataflow_bytes_total').labels({ source: 'processors', target: 'events' }),
@@ -241,7 +243,13 @@ export class ProcessorWorkload {
         this.process(r, out);
       }
     }
+    this.reportAssembly();
     if (out.offsets.length > 0) await this.pipeline.push(out);
+  }
+
+  private reportAssembly(): void {
+    this.m.assemblyTimeframes.set(this.assembler.pendingCount);
+    this.m.assemblyBytes.set(this.assembler.pendingBytes);
   }
 
   /** Once per partition and group generation: learn which timeframes the previous owner handled. */
@@ -273,6 +281,7 @@ export class ProcessorWorkload {
   private async onExpiry(): Promise<void> {
     this.outage.quietFor(this.config.assemblyTimeoutMs);
     const expired = this.assembler.expire();
+    this.reportAssembly();
     if (expired.length === 0) return;
     const out = noOutputs();
     for (const tf of expired) {

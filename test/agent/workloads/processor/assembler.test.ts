@@ -10,7 +10,7 @@ import {
 } from '../../../../agent/workloads/processor/assembler.js';
 
 let offset = 0;
-function frag(link: number, timeframe: number, part = 0, parts = 1, partition = 0): Fragment {
+function frag(link: number, timeframe: number, part = 0, parts = 1, partition = 0, words = 0): Fragment {
   const header: SubTimeframeHeader = {
     run: 1,
     link,
@@ -24,7 +24,7 @@ function frag(link: number, timeframe: number, part = 0, parts = 1, partition = 
     trail: 0,
     overlapNs: 0,
   };
-  return { header, words: new Uint32Array(0), partition, offset: offset++, timestampMs: 0 };
+  return { header, words: new Uint32Array(words), partition, offset: offset++, timestampMs: 0 };
 }
 
 describe('agent/workloads/processor/assembler', () => {
@@ -106,6 +106,22 @@ describe('agent/workloads/processor/assembler', () => {
       [[1]],
       'link 1 never spoke: silent',
     );
+  });
+
+  it('says how many timeframes wait and the bytes they hold, back to 0 once handed out or dropped', () => {
+    const a = new TimeframeAssembler([0, 1], 2000, clock);
+    a.add(frag(0, 1, 0, 1, 0, 100));
+    a.add(frag(0, 2, 0, 1, 0, 50));
+    a.add(frag(0, 2, 0, 1, 0, 50)); // a redelivered part is held once
+    assert.deepEqual([a.pendingCount, a.pendingBytes], [2, 600]);
+    assert.ok(typeof a.add(frag(1, 1, 0, 1, 0, 10)) === 'object');
+    assert.deepEqual([a.pendingCount, a.pendingBytes], [1, 200], 'timeframe 1 went out');
+    a.add(frag(1, 3, 0, 1, 1, 25));
+    assert.equal(a.dropPartitions(new Set([0])), 1);
+    assert.deepEqual([a.pendingCount, a.pendingBytes], [1, 200], 'partition 1 revoked');
+    now += 5000;
+    assert.equal(a.expire().length, 1);
+    assert.deepEqual([a.pendingCount, a.pendingBytes], [0, 0], 'given up on: nothing held');
   });
 
   it('skips parts of timeframes an earlier member handled, and drops those of revoked partitions', () => {
