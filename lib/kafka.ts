@@ -144,6 +144,21 @@ export function kafkaLogger(clientId: string, sink: (r: KafkaLogRecord) => void)
   return logger;
 }
 
+/** How long the client's admin connection stays open without a question. */
+const ADMIN_IDLE_MS = 5_000;
+/** Readers kept between reads, and for how long unused. */
+const MAX_IDLE_READERS = 4;
+const READER_IDLE_MS = 30_000;
+
+interface SharedAdmin {
+  readonly admin: KjsAdmin;
+  readonly ready: Promise<void>;
+  users: number;
+  idle: NodeJS.Timeout | undefined;
+  /** A question failed on it: it is closed when the last one using it ends. */
+  broken: boolean;
+}
+
 /** A connected-on-demand handle to one Kafka cluster. */
 export class KafkaClient {
   readonly brokers: readonly string[];
@@ -175,21 +190,114 @@ export class KafkaClient {
     });
   }
 
+  /**
+   * One admin connection for every question this client asks (topics, offsets, pings), opened on the
+   * first and closed after ADMIN_IDLE_MS without one: an admin client per question was a librdkafka
+   * instance, its threads and its connections each time, and the platform's resident memory grew with
+   * every ping (docs/agent.md "Memory"). librdkafka reconnects it by itself after an outage.
+   */
+  private shared: SharedAdmin | undefined;
+
   /** @internal */
   async withAdmin<T>(fn: (admin: KjsAdmin) => Promise<T>): Promise<T> {
-    const admin = this.kafka.admin();
+    const s = await this.sharedAdmin();
+    s.users++;
+    clearTimeout(s.idle);
     try {
-      await admin.connect();
+      return await fn(s.admin);
     } catch (err) {
+      // A question that failed may leave the connection unusable (after a broker stalled, the library can
+      // give up on it for good): the next question opens a new one, as before an outage ended.
+      s.broken = true;
+      if (this.shared === s) this.shared = undefined;
+      throw err;
+    } finally {
+      s.users--;
+      if (s.users === 0) {
+        if (s.broken) void this.closeAdmin(s);
+        else s.idle = setTimeout(() => void this.closeAdmin(s), ADMIN_IDLE_MS).unref();
+      }
+    }
+  }
+
+  private async sharedAdmin(): Promise<SharedAdmin> {
+    let s = this.shared;
+    if (s === undefined) {
+      const admin = this.kafka.admin();
+      s = { admin, ready: admin.connect(), users: 0, idle: undefined, broken: false };
+      this.shared = s;
+    }
+    try {
+      await s.ready;
+      return s;
+    } catch (err) {
+      // Not connected: the next question opens a new one.
+      if (this.shared === s) this.shared = undefined;
+      await s.admin.disconnect().catch(() => undefined);
       throw new DaqError('KAFKA_UNAVAILABLE', `no Kafka broker answers at ${this.brokers.join(',')}`, {
         cause: err,
       });
     }
+  }
+
+  /** Disconnects `s` once no question uses it (`force`: at once); a later question opens a new one. */
+  private async closeAdmin(s: SharedAdmin, force = false): Promise<void> {
+    if (s.users > 0 && !force) return;
+    if (this.shared === s) this.shared = undefined;
+    clearTimeout(s.idle);
+    await settledWithin(
+      s.ready.then(
+        () => s.admin.disconnect(),
+        () => undefined,
+      ),
+      2000,
+    );
+  }
+
+  /** Readers (readTopicFrom) between two reads, each closed after READER_IDLE_MS unused. */
+  private readonly idleReaders: { consumer: RdKafka.KafkaConsumer; idle: NodeJS.Timeout }[] = [];
+
+  /**
+   * @internal One read with a connected reader: one from the pool, else a new one. The platform reads
+   * each environment's feed every few seconds; a new librdkafka consumer each time cost its threads and
+   * connections and a few MiB of resident memory that never all came back. A read that failed, or whose
+   * result `reusable` refuses, closes its reader (the next one connects anew).
+   */
+  async withReader<T>(
+    fn: (consumer: RdKafka.KafkaConsumer) => Promise<T>,
+    reusable: (result: T) => boolean = () => true,
+  ): Promise<T> {
+    const parked = this.idleReaders.pop();
+    if (parked !== undefined) clearTimeout(parked.idle);
+    const consumer = parked?.consumer ?? (await connectReader(this));
+    let healthy = false;
     try {
-      return await fn(admin);
+      const r = await fn(consumer);
+      healthy = reusable(r);
+      return r;
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      if (healthy && this.idleReaders.length < MAX_IDLE_READERS) {
+        const entry = {
+          consumer,
+          idle: setTimeout(() => {
+            const i = this.idleReaders.indexOf(entry);
+            if (i >= 0) this.idleReaders.splice(i, 1);
+            void closeReader(consumer);
+          }, READER_IDLE_MS).unref(),
+        };
+        this.idleReaders.push(entry);
+      } else {
+        await closeReader(consumer);
+      }
     }
+  }
+
+  /** Closes the client's admin connection (also mid-question) and its idle readers; a later use opens anew. */
+  async close(): Promise<void> {
+    const readers = this.idleReaders.splice(0);
+    for (const r of readers) clearTimeout(r.idle);
+    await Promise.all(readers.map((r) => closeReader(r.consumer)));
+    if (this.shared !== undefined) await this.closeAdmin(this.shared, true);
   }
 
   /** Creates the topics that do not exist yet and waits until every partition has a leader. */
@@ -524,11 +632,11 @@ export interface ConsumerOptions {
   readonly fromBeginning?: boolean;
   /** Called for each fetched batch, one partition at a time; offsets are committed only by `commit`. */
   readonly onBatch: (batch: InBatch) => Promise<void>;
-  /** Most bytes fetched from one partition in one request. Default 16 MiB. */
+  /** Most bytes fetched from one partition in one request. Default 8 MiB. */
   readonly maxBytesPerPartition?: number;
   /** Most records handed to one `onBatch`. Default 64. */
   readonly maxBatchRecords?: number;
-  /** Bytes prefetched and held by the client, in all (bounds the consumer's memory). Default 64 MiB. */
+  /** Bytes prefetched and held by the client, in all (bounds the consumer's memory). Default 32 MiB. */
   readonly maxPrefetchBytes?: number;
   readonly sessionTimeoutMs?: number;
   /** Called after every rebalance with the partitions this member now owns, per topic. */
@@ -570,7 +678,7 @@ export class RecordConsumer {
                 (await member.self!.committed(topic, partitions)).map((p) => [p.partition, Number(p.offset)]),
               ),
           });
-    const prefetchKiB = Math.ceil((o.maxPrefetchBytes ?? 64 * 1024 * 1024) / 1024);
+    const prefetchKiB = Math.ceil((o.maxPrefetchBytes ?? 32 * 1024 * 1024) / 1024);
     const consumer = client.kafka.consumer({
       kafkaJS: {
         groupId: o.groupId,
@@ -579,8 +687,8 @@ export class RecordConsumer {
         sessionTimeout: o.sessionTimeoutMs ?? 10_000,
         heartbeatInterval: 1000,
         allowAutoTopicCreation: false,
-        maxBytesPerPartition: o.maxBytesPerPartition ?? 16 * 1024 * 1024,
-        maxBytes: 64 * 1024 * 1024,
+        maxBytesPerPartition: o.maxBytesPerPartition ?? 8 * 1024 * 1024,
+        maxBytes: 32 * 1024 * 1024,
         // Fewer, fuller fetches: the broker answers once 1 MiB is there or after 100 ms, whichever first
         // (a quiet stream waits no longer than before; a busy one costs the broker fewer requests).
         maxWaitTimeInMs: 100,
@@ -736,25 +844,21 @@ export async function readTopicFrom(
   from: ReadonlyMap<number, number>,
   onRecord: (r: InRecord) => void,
 ): Promise<TopicRead> {
-  const timeout = client.requestTimeoutMs;
-  const consumer = new RdKafka.KafkaConsumer(
-    {
-      'bootstrap.servers': client.brokers.join(','),
-      'client.id': `${client.clientId}-reader`,
-      'group.id': `daqops-reader-${process.pid}`,
-      'enable.auto.commit': false,
-      'enable.partition.eof': false,
-      'allow.auto.create.topics': false,
-      // What it reads is small records folded one by one (the platform's feed): 16 MiB ahead is
-      // tens of thousands of them, and each read's client gives it all back when it ends.
-      'fetch.max.bytes': 16 * 1024 * 1024,
-      'max.partition.fetch.bytes': 4 * 1024 * 1024,
-      'queued.max.messages.kbytes': 16 * 1024,
-    },
-    // An offset the broker no longer has is an error to the read (the records are gone), not a quiet
-    // jump to wherever the log starts now.
-    { 'auto.offset.reset': 'error' },
+  // A read that ran out of time may have a reader the broker left in a bad way: the next one connects anew.
+  return client.withReader(
+    (consumer) => readWith(client, consumer, topic, from, onRecord),
+    (r) => r.complete,
   );
+}
+
+async function readWith(
+  client: KafkaClient,
+  consumer: RdKafka.KafkaConsumer,
+  topic: string,
+  from: ReadonlyMap<number, number>,
+  onRecord: (r: InRecord) => void,
+): Promise<TopicRead> {
+  const timeout = client.requestTimeoutMs;
   const unavailable = (err: unknown): DaqError =>
     new DaqError('KAFKA_UNAVAILABLE', `cannot read ${topic}: ${(err as Error).message}`, { cause: err });
   const watermarks = (partition: number): Promise<RdKafka.WatermarkOffsets> =>
@@ -764,9 +868,11 @@ export async function readTopicFrom(
       );
     });
   // One connection answers the metadata, the watermarks and the reads: no admin client, no group join.
-  const meta = await new Promise<RdKafka.Metadata>((resolve, reject) =>
-    consumer.connect({ topic, timeout }, (err, data) => (err ? reject(unavailable(err)) : resolve(data))),
-  );
+  const meta = await new Promise<RdKafka.Metadata>((resolve, reject) => {
+    consumer.getMetadata({ topic, timeout }, (err, data: RdKafka.Metadata) =>
+      err ? reject(unavailable(err)) : resolve(data),
+    );
+  });
   const next = new Map(from);
   const skipped: { partition: number; from: number; to: number }[] = [];
   let count = 0;
@@ -828,7 +934,10 @@ export async function readTopicFrom(
       }
       for (const m of got.messages) {
         const r = remaining.get(m.partition);
-        if (r === undefined || m.offset >= r.high) continue;
+        if (r === undefined || m.topic !== topic || m.offset >= r.high) continue;
+        // Never a record before where the partition's read stands (the reader is reused: nothing of an
+        // earlier assignment counts).
+        if (m.offset < (r.seen ? (next.get(m.partition) ?? 0) : Math.max(0, r.start))) continue;
         r.seen = true;
         onRecord(fromNative(m));
         count++;
@@ -837,9 +946,53 @@ export async function readTopicFrom(
       }
     }
   } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    // The reader goes back to the client's pool with nothing assigned: it fetches nothing meanwhile.
+    consumer.unassign();
   }
   return { next, count, complete: true, skipped };
+}
+
+/** A consumer for reads without a group (readTopicFrom), connected. */
+async function connectReader(client: KafkaClient): Promise<RdKafka.KafkaConsumer> {
+  const timeout = client.requestTimeoutMs;
+  const consumer = new RdKafka.KafkaConsumer(
+    {
+      'bootstrap.servers': client.brokers.join(','),
+      'client.id': `${client.clientId}-reader`,
+      'group.id': `daqops-reader-${process.pid}`,
+      'enable.auto.commit': false,
+      'enable.partition.eof': false,
+      'allow.auto.create.topics': false,
+      // What it reads is small records folded one by one (the platform's feed): 16 MiB ahead is
+      // tens of thousands of them; between reads nothing is assigned, so nothing is fetched.
+      'fetch.max.bytes': 16 * 1024 * 1024,
+      'max.partition.fetch.bytes': 4 * 1024 * 1024,
+      'queued.max.messages.kbytes': 16 * 1024,
+    },
+    // An offset the broker no longer has is an error to the read (the records are gone), not a quiet
+    // jump to wherever the log starts now.
+    { 'auto.offset.reset': 'error' },
+  );
+  try {
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({ timeout }, (err) =>
+        err
+          ? reject(
+              new DaqError('KAFKA_UNAVAILABLE', `cannot connect to Kafka: ${err.message}`, { cause: err }),
+            )
+          : resolve(),
+      ),
+    );
+  } catch (err) {
+    await closeReader(consumer);
+    throw err;
+  }
+  return consumer;
+}
+
+/** Disconnects a reader, bounded in time. */
+async function closeReader(c: RdKafka.KafkaConsumer): Promise<void> {
+  await settledWithin(new Promise<void>((resolve) => c.disconnect(() => resolve())), 5000);
 }
 
 /** A library message as the library-independent InRecord. */

@@ -306,6 +306,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   await app.close();
   await ersFeed?.close();
   await bus?.close();
+  await kafka?.close();
   store.close();
   await stopTracing();
 }

@@ -71,5 +71,6 @@ export async function runWorkload(
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await server?.close();
+    await client.close();
   }
 }

@@ -319,26 +319,30 @@ async function launch(l: Launch, options: Omit<StartOptions, 'dataDir'>): Promis
     clientId: 'daqops-kafka-probe',
     log: () => {},
   });
-  for (;;) {
-    if (exited !== undefined) {
-      throw new DaqError(
-        'KAFKA_START_FAILED',
-        `the broker stopped during start (${exited}):\n${brokerLogTail(kafka)}`,
-      );
-    }
-    try {
-      await client.ping(1000);
-      return kafka;
-    } catch {
-      if (Date.now() > deadline) {
-        await stopLocalKafka(kafka);
+  try {
+    for (;;) {
+      if (exited !== undefined) {
         throw new DaqError(
-          'TIMEOUT',
-          `the broker did not answer within ${options.readyTimeoutMs ?? 90_000} ms:\n${brokerLogTail(kafka)}`,
+          'KAFKA_START_FAILED',
+          `the broker stopped during start (${exited}):\n${brokerLogTail(kafka)}`,
         );
       }
-      await sleep(250);
+      try {
+        await client.ping(1000);
+        return kafka;
+      } catch {
+        if (Date.now() > deadline) {
+          await stopLocalKafka(kafka);
+          throw new DaqError(
+            'TIMEOUT',
+            `the broker did not answer within ${options.readyTimeoutMs ?? 90_000} ms:\n${brokerLogTail(kafka)}`,
+          );
+        }
+        await sleep(250);
+      }
     }
+  } finally {
+    await client.close();
   }
 }
 

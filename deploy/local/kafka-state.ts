@@ -120,7 +120,8 @@ export async function kafkaStatus(): Promise<KafkaStatus> {
     ...(local === undefined ? {} : { pid: local.pid, dataDir: local.dataDir }),
   };
   try {
-    const d = await new KafkaClient({ brokers, clientId: 'daqops-status', log: () => {} }).ping();
+    const client = new KafkaClient({ brokers, clientId: 'daqops-status', log: () => {} });
+    const d = await client.ping().finally(() => client.close());
     return { ...base, reachable: true, topics: d.topics };
   } catch (err) {
     return { ...base, reachable: false, error: err instanceof Error ? err.message : String(err) };

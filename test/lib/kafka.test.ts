@@ -15,6 +15,7 @@ import {
   type InRecord,
   type KafkaLogRecord,
 } from '../../lib/kafka.js';
+import { RdKafka } from '@confluentinc/kafka-javascript';
 import { isDaqError } from '../../protocol/errors.js';
 import { BROKER_MAX_MESSAGE_BYTES } from '../../protocol/topics.js';
 import { testKafkaBrokers } from '../helpers/kafka-fixture.js';
@@ -133,6 +134,85 @@ describe('lib/kafka', function () {
     );
   });
 
+  it('asks every question over one admin connection and reads with one reader, whatever the number of reads', async () => {
+    const brokers = await testKafkaBrokers();
+    const client = new KafkaClient({ brokers, clientId: 'test-one-connection', log: () => {} });
+    const ns = `reuse-${randomBytes(4).toString('hex')}`;
+    const topics = [`${ns}.a`, `${ns}.b`];
+    let admins = 0;
+    const admin = client.kafka.admin.bind(client.kafka);
+    (client.kafka as { admin: typeof admin }).admin = () => {
+      admins++;
+      return admin();
+    };
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its own `this`, restored below
+    const connect = RdKafka.KafkaConsumer.prototype.connect;
+    let readers = 0;
+    RdKafka.KafkaConsumer.prototype.connect = function (this: RdKafka.KafkaConsumer, ...args) {
+      readers++;
+      return connect.apply(this, args);
+    } as typeof connect;
+    try {
+      await client.ensureTopics(topics.map((topic) => ({ topic, partitions: 2 })));
+      const producer = await RecordProducer.open(client);
+      try {
+        await producer.send(
+          topics.map((topic) => ({
+            topic,
+            records: Array.from({ length: 20 }, (_, i) => ({
+              key: String(i),
+              value: Buffer.from(`${topic}:${i}`),
+            })),
+          })),
+        );
+      } finally {
+        await producer.close();
+      }
+      for (let i = 0; i < 5; i++) await client.ping(2000);
+      assert.equal((await client.topicOffsets(topics[0]!)).length, 2);
+      assert.equal(admins, 1, 'topics, pings and offsets: one admin connection');
+
+      // Reads of two topics in turn, each from where its last read ended, with new records in between: each
+      // read gives exactly its topic's records after its position (nothing of the other topic, nothing
+      // twice), over one reader.
+      const positions = new Map(topics.map((t) => [t, new Map<number, number>()]));
+      const seen = new Map(topics.map((t) => [t, [] as string[]]));
+      for (let round = 0; round < 3; round++) {
+        for (const topic of topics) {
+          const r = await readTopicFrom(client, topic, positions.get(topic)!, (rec) =>
+            seen.get(topic)!.push(rec.value.toString()),
+          );
+          positions.set(topic, new Map(r.next));
+        }
+        const more = await RecordProducer.open(client);
+        try {
+          await more.send(
+            topics.map((topic) => ({
+              topic,
+              records: [{ key: `r${round}`, value: Buffer.from(`${topic}:r${round}`) }],
+            })),
+          );
+        } finally {
+          await more.close();
+        }
+      }
+      for (const topic of topics) {
+        const got = seen.get(topic)!;
+        const want = [...Array.from({ length: 20 }, (_, i) => `${topic}:${i}`), `${topic}:r0`, `${topic}:r1`];
+        assert.deepEqual([...got].sort(), want.sort(), `${topic}: its own records, each once`);
+      }
+      assert.equal(readers, 1, 'six reads: one reader');
+    } finally {
+      RdKafka.KafkaConsumer.prototype.connect = connect;
+      await client.deleteTopics(topics).catch(() => undefined);
+      await client.close();
+    }
+    // Closed: the next question opens a new connection.
+    await client.ping(2000);
+    await client.close();
+    assert.equal(admins, 2);
+  });
+
   it('refuses a record too large before sending anything when there is no dead-letter topic', async () => {
     const brokers = await testKafkaBrokers();
     const client = new KafkaClient({ brokers, clientId: 'test-too-large-2', log: () => {} });
@@ -193,6 +273,7 @@ describe('lib/kafka', function () {
       await probe.close();
     }
     await assert.rejects(client.ping(300), (err: unknown) => isDaqError(err, 'KAFKA_UNAVAILABLE'));
+    await client.close();
     const refused = logs.filter((l) => l.broker === '127.0.0.1:1');
     assert.ok(refused.length > 0, `lines naming the broker: ${JSON.stringify(logs.slice(0, 3))}`);
     for (const l of refused) {
