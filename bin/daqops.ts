@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { projectRoot } from '../lib/paths.js';
+import { setFlagsFromString } from 'node:v8';
+import { heapGrowingPercent, projectRoot } from '../lib/paths.js';
 import { DaqError, isDaqError } from '../protocol/errors.js';
 import { applyOverrides, readConfigFile } from '../lib/config.js';
 import { envBrokerList, envString } from '../lib/env.js';
@@ -36,6 +37,11 @@ async function brokers(flag: string | undefined): Promise<string[] | undefined> 
 
 // No daqops process dies of a stack trace: what nothing handled becomes an ERS Fatal and exit code 70.
 installFatalHandlers(`daqops-${process.argv.slice(2).find((a) => !a.startsWith('-')) ?? 'cli'}`);
+
+// V8 reads its heap growing factor at every full collection, so setting it here takes effect from the
+// first one (docs/agent.md "Memory").
+const growing = heapGrowingPercent();
+if (growing > 0) setFlagsFromString(`--heap-growing-percent=${growing}`);
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
@@ -166,11 +172,8 @@ data
       );
     const { KafkaClient } = await kafkaLib();
     const { reconcileRun } = await reconcileLib();
-    const r = await reconcileRun(
-      new KafkaClient({ brokers: b, clientId: 'daqops-reconcile' }),
-      opts.namespace,
-      opts.run,
-    );
+    const client = new KafkaClient({ brokers: b, clientId: 'daqops-reconcile' });
+    const r = await reconcileRun(client, opts.namespace, opts.run).finally(() => client.close());
     console.log(
       opts.json === true ? JSON.stringify(r, null, 2) : (await reconcileLib()).formatReconciliation(r),
     );

@@ -13,6 +13,8 @@ export const environmentVariables = {
   DAQOPS_TOKEN: 'Bearer token the daqops env/run commands present to the platform API.',
   DAQOPS_PAGE_URL: 'Where the platform pages on-call (a PagerDuty-Events-v2-like webhook); unset: no pages.',
   DAQOPS_GRAFANA_URL: 'Where Grafana serves the daqops dashboards; the web page links to them when set.',
+  DAQOPS_HEAP_GROWING_PERCENT:
+    "How far a daqops process's JavaScript heap grows past what a full collection left live before the next (default 20; 0: V8's own choice, up to 4×).",
 } as const;
 
 export type EnvironmentVariable = keyof typeof environmentVariables;
@@ -22,6 +24,23 @@ type Env = Readonly<Record<string, string | undefined>>;
 export function envString(name: EnvironmentVariable, env: Env = process.env): string | undefined {
   const v = env[name]?.trim();
   return v === undefined || v === '' ? undefined : v;
+}
+
+/** An integer in [min, max], or undefined when unset; anything else fails naming the variable. */
+export function envInteger(
+  name: EnvironmentVariable,
+  min: number,
+  max: number,
+  env: Env = process.env,
+): number | undefined {
+  const raw = envString(name, env);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max)
+    throw new DaqError('INVALID_CONFIG', `${name}: "${raw}" is not an integer in [${min}, ${max}]`, {
+      field: name,
+    });
+  return n;
 }
 
 /** host:port entries, validated so a typo fails at start naming the variable. */
