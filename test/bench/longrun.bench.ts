@@ -226,6 +226,11 @@ export async function benchLongRun(
       const y = b.rss[k];
       return x === undefined || y === undefined ? `${k} ?` : `${k} ${((y / x - 1) * 100).toFixed(0)} %`;
     };
+    // Growth with the run itself: the long run's last quarter against its first (both at full rate).
+    const within = Object.entries(b.quarters)
+      .filter(([k]) => !k.startsWith('assembly'))
+      .map(([k, q]) => `${k} ${((q[3]! / Math.max(1, q[0]!) - 1) * 100).toFixed(0)} %`);
+    console.log(`  long run, last quarter ÷ first: peak RSS ${within.join(', ')}`);
     console.log(
       `  long ÷ short: balance read ${(b.balanceMs / a.balanceMs).toFixed(2)}×, STOP ${(b.stopSeconds / a.stopSeconds).toFixed(2)}×; peak RSS ${Object.keys(b.rss).map(grow).join(', ')}`,
     );
