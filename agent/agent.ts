@@ -8,7 +8,13 @@ import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
-import type { AgentToPlatform, CommandMessage, NodeTopology, TaskReport } from '../protocol/agent-link.js';
+import {
+  taskKey,
+  type AgentToPlatform,
+  type CommandMessage,
+  type NodeTopology,
+  type TaskReport,
+} from '../protocol/agent-link.js';
 import { DaqError, isDaqError } from '../protocol/errors.js';
 import { taskStates } from '../protocol/states.js';
 import { ErsReporter } from '../lib/ers.js';
@@ -91,10 +97,9 @@ export class Agent {
         return;
       }
       const i = issue as ErsIssue;
-      const task = i.context.task !== 'agent' ? i.context.task : i.parameters['task'];
-      const env =
-        i.context.environment ??
-        (typeof task === 'string' ? this.supervisor.get(task)?.environment : undefined);
+      // A workload's record names its environment; the agent's own about a task carry it as a parameter.
+      const named = i.parameters['environment'];
+      const env = i.context.environment ?? (typeof named === 'string' ? named : undefined);
       this.ersOut.publish(i, env);
     } catch {
       // A malformed record from a workload: keep the agent alive, say so once per record.
@@ -184,16 +189,18 @@ export class Agent {
             }
             case 'transition':
               if (c.transition === 'CONFIGURE') this.ersOut.learn(c.payload);
-              return this.supervisor.transition(c.task, c.transition, c.payload, undefined, c.timeoutMs);
+              return this.supervisor.transition(c, c.transition, c.payload, undefined, c.timeoutMs);
             case 'fault':
-              return this.supervisor.fault(c.task, c.fault, c.timeoutMs);
+              return this.supervisor.fault(c, c.fault, c.timeoutMs);
             case 'restart':
-              return this.supervisor.restartNow(c.task, c.traceparent);
+              return this.supervisor.restartNow(c, c.traceparent);
             case 'kill': {
-              const before = this.supervisor.get(c.task);
-              await this.supervisor.kill(c.task);
+              const before = this.supervisor.get(c);
+              await this.supervisor.kill(c);
               if (before === undefined)
-                throw new DaqError('NOT_FOUND', `no task ${c.task} on node ${this.node}`, { field: 'task' });
+                throw new DaqError('NOT_FOUND', `no task ${taskKey(c)} on node ${this.node}`, {
+                  field: 'task',
+                });
               return { ...before, state: 'DONE' as const, pid: undefined };
             }
           }

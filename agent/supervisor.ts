@@ -10,7 +10,13 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
 import { DaqError, isErrorCode } from '../protocol/errors.js';
 import { nextTaskState, type TaskState, type TaskTransition } from '../protocol/states.js';
-import type { TaskEvent, TaskReport, TaskSpec } from '../protocol/agent-link.js';
+import {
+  taskKey,
+  type TaskEvent,
+  type TaskRef,
+  type TaskReport,
+  type TaskSpec,
+} from '../protocol/agent-link.js';
 import type { ErsReporter } from '../lib/ers.js';
 import { traceparentOf, withSpan } from '../lib/tracing.js';
 import type { PinningTools } from './pinning.js';
@@ -18,9 +24,15 @@ import { DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from './restart-pol
 import { SupervisedTask } from './task.js';
 import { TaskChannel } from './task-channel.js';
 import { captureOutput } from './task-output.js';
-import { NODE_ENV_MARKER, TASK_ENV_MARKER, awaitPlacement, launch } from './task-process.js';
+import {
+  ENVIRONMENT_ENV_MARKER,
+  NODE_ENV_MARKER,
+  TASK_ENV_MARKER,
+  awaitPlacement,
+  launch,
+} from './task-process.js';
 
-export { NODE_ENV_MARKER, TASK_ENV_MARKER };
+export { ENVIRONMENT_ENV_MARKER, NODE_ENV_MARKER, TASK_ENV_MARKER };
 
 export interface SupervisorOptions {
   readonly node: string;
@@ -61,14 +73,16 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
       try {
         const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
         if (!env.includes(`${NODE_ENV_MARKER}=${node}`)) continue;
-        const task =
-          env.find((e) => e.startsWith(`${TASK_ENV_MARKER}=`))?.slice(TASK_ENV_MARKER.length + 1) ?? '?';
+        const marker = (m: string): string =>
+          env.find((e) => e.startsWith(`${m}=`))?.slice(m.length + 1) ?? '?';
+        const task = marker(TASK_ENV_MARKER);
+        const environment = marker(ENVIRONMENT_ENV_MARKER);
         process.kill(Number(entry), 'SIGTERM');
         found.push(Number(entry));
         ers.raise(
           'daqops.agent.OrphanWorkload',
-          `stopped task ${task} (pid ${entry}) left by a previous agent`,
-          { pid: Number(entry), task },
+          `stopped task ${environment}/${task} (pid ${entry}) left by a previous agent`,
+          { pid: Number(entry), task, environment },
         );
       } catch {
         // Gone, or not ours to read.
@@ -81,21 +95,22 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     return [...this.tasks.values()].map((t) => t.report());
   }
 
-  get(task: string): TaskReport | undefined {
-    return this.tasks.get(task)?.report();
+  get(ref: TaskRef): TaskReport | undefined {
+    return this.tasks.get(taskKey(ref))?.report();
   }
 
   /** Starts a task's process in STANDBY. */
   async spawn(spec: TaskSpec, traceparent?: string): Promise<TaskReport> {
-    if (this.tasks.has(spec.task))
-      throw new DaqError('INVALID_CONFIG', `task ${spec.task} already exists on ${this.o.node}`, {
+    const key = taskKey(spec);
+    if (this.tasks.has(key))
+      throw new DaqError('INVALID_CONFIG', `task ${key} already exists on ${this.o.node}`, {
         field: 'task',
       });
     const t = new SupervisedTask(spec, this.o.restart ?? DEFAULT_RESTART_POLICY, this.now);
-    this.tasks.set(spec.task, t);
+    this.tasks.set(key, t);
     await withSpan(
       `agent spawn ${spec.task}`,
-      { 'daq.task': spec.task, 'daq.node': this.o.node },
+      { 'daq.task': spec.task, 'daq.environment': spec.environment, 'daq.node': this.o.node },
       () => this.start(t),
       traceparent,
     );
@@ -112,7 +127,7 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     });
     t.child = child;
     t.processStarted();
-    captureOutput(t.spec.task, child, this.o.ers, this.o.forwardErs);
+    captureOutput(t.spec, child, this.o.ers, this.o.forwardErs);
     t.channel = t.isWorkload
       ? new TaskChannel(t.spec.task, child, (state, message) => this.onOwnMove(t, state, message))
       : undefined;
@@ -128,8 +143,8 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     if (!v.ok) {
       this.o.ers.raise(
         'daqops.agent.PinningFailed',
-        `task ${t.spec.task}: ${v.problem ?? 'placement differs'}`,
-        { task: t.spec.task, pid },
+        `task ${taskKey(t.spec)}: ${v.problem ?? 'placement differs'}`,
+        { task: t.spec.task, environment: t.spec.environment, pid },
       );
       this.emit('task-event', t.report(), 'pinning-failed');
     }
@@ -146,25 +161,31 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     return this.o.commandTimeoutMs ?? 15_000;
   }
 
-  private task(name: string): SupervisedTask {
-    const t = this.tasks.get(name);
+  private task(ref: TaskRef): SupervisedTask {
+    const t = this.tasks.get(taskKey(ref));
     if (t === undefined)
-      throw new DaqError('NOT_FOUND', `no task ${name} on ${this.o.node}`, { field: 'task' });
+      throw new DaqError('NOT_FOUND', `no task ${taskKey(ref)} on ${this.o.node}`, { field: 'task' });
     return t;
   }
 
   /** Drives a task transition; rejects with ILLEGAL_TRANSITION, TIMEOUT or the task's own error. */
   async transition(
-    task: string,
+    ref: TaskRef,
     transition: TaskTransition,
     payload: Readonly<Record<string, unknown>> = {},
     traceparent?: string,
     timeoutMs = this.timeout(),
   ): Promise<TaskReport> {
-    const t = this.task(task);
+    const t = this.task(ref);
+    const task = taskKey(ref);
     return withSpan(
-      `agent ${transition} ${task}`,
-      { 'daq.task': task, 'daq.transition': transition, 'daq.node': this.o.node },
+      `agent ${transition} ${ref.task}`,
+      {
+        'daq.task': ref.task,
+        'daq.environment': ref.environment,
+        'daq.transition': transition,
+        'daq.node': this.o.node,
+      },
       async () => {
         // Refused here, before anything is sent, when the table has no such move from where the task is.
         nextTaskState(t.state, transition);
@@ -192,8 +213,9 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
   }
 
   /** Hands a drill fault to a running readout; rejects with the task's reason when it does not take it. */
-  async fault(task: string, fault: unknown, timeoutMs = this.timeout()): Promise<TaskReport> {
-    const t = this.task(task);
+  async fault(ref: TaskRef, fault: unknown, timeoutMs = this.timeout()): Promise<TaskReport> {
+    const t = this.task(ref);
+    const task = taskKey(ref);
     if (t.channel === undefined)
       throw new DaqError('INVALID_FAULT', `task ${task} is a command, not a readout`, { field: 'task' });
     const r = await t.channel.request({ type: 'fault', fault }, timeoutMs);
@@ -239,17 +261,19 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
   }
 
   /** Removes a task, stopping its process (SIGTERM, SIGKILL after the timeout). */
-  async kill(task: string): Promise<void> {
-    const t = this.tasks.get(task);
+  async kill(ref: TaskRef): Promise<void> {
+    const key = taskKey(ref);
+    const t = this.tasks.get(key);
     if (t === undefined) return;
     t.stopping = 'for-good';
     t.child?.kill('SIGTERM');
     await this.stop(t, 'for-good');
-    this.tasks.delete(task);
+    // A new task of the same key may have been spawned meanwhile (a kill and a spawn racing): not this one.
+    if (this.tasks.get(key) === t) this.tasks.delete(key);
   }
 
   async shutdown(): Promise<void> {
-    await Promise.all([...this.tasks.keys()].map((t) => this.kill(t)));
+    await Promise.all([...this.tasks.values()].map((t) => this.kill(t.spec)));
   }
 
   private onExit(
@@ -273,8 +297,9 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
       return;
     }
     t.message = `exited unexpectedly (${how})`;
-    this.o.ers.raise('daqops.agent.TaskExited', `task ${t.spec.task} ${t.message}`, {
+    this.o.ers.raise('daqops.agent.TaskExited', `task ${taskKey(t.spec)} ${t.message}`, {
       task: t.spec.task,
+      environment: t.spec.environment,
       code: code ?? -1,
       signal: signal ?? '',
     });
@@ -291,8 +316,9 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     if (d.action === 'give-up') {
       t.failed = true;
       t.message = `failed: ${d.restartsInWindow} restarts within the policy window, giving up (last: ${how})`;
-      this.o.ers.raise('daqops.agent.TaskFailed', `task ${t.spec.task} ${t.message}`, {
+      this.o.ers.raise('daqops.agent.TaskFailed', `task ${taskKey(t.spec)} ${t.message}`, {
         task: t.spec.task,
+        environment: t.spec.environment,
         restarts: d.restartsInWindow,
       });
       this.emit('task-event', t.report(), 'failed');
@@ -305,11 +331,11 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
    * Restarts a task now (the platform's `restart-task`): stops its process if it still runs, starts it
    * again on the same cores and replays the transitions that had brought it to its state.
    */
-  async restartNow(task: string, traceparent?: string): Promise<TaskReport> {
-    const t = this.task(task);
+  async restartNow(ref: TaskRef, traceparent?: string): Promise<TaskReport> {
+    const t = this.task(ref);
     return withSpan(
-      `agent restart ${task}`,
-      { 'daq.task': task, 'daq.node': this.o.node },
+      `agent restart ${ref.task}`,
+      { 'daq.task': ref.task, 'daq.environment': ref.environment, 'daq.node': this.o.node },
       async () => {
         if (t.restartTimer !== undefined) clearTimeout(t.restartTimer);
         if (t.child !== undefined) await this.stop(t, 'for-restart');
@@ -349,8 +375,8 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
     } catch (err) {
       this.o.ers.raise(
         'daqops.agent.TaskExited',
-        `task ${t.spec.task}: restart ${attempt} failed`,
-        { task: t.spec.task },
+        `task ${taskKey(t.spec)}: restart ${attempt} failed`,
+        { task: t.spec.task, environment: t.spec.environment },
         { cause: err },
       );
       t.child?.kill('SIGKILL');
@@ -361,8 +387,8 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
   private unexpected(t: SupervisedTask, reported: TaskState): void {
     this.o.ers.raise(
       'daqops.agent.UnexpectedTaskState',
-      `task ${t.spec.task} reports ${reported} where the task table leads to ${t.state}`,
-      { task: t.spec.task, state: reported },
+      `task ${taskKey(t.spec)} reports ${reported} where the task table leads to ${t.state}`,
+      { task: t.spec.task, environment: t.spec.environment, state: reported },
       { severity: 'Warning' },
     );
   }

@@ -3,6 +3,7 @@
  * as they are; any other line becomes a `daqops.agent.WorkloadOutput` record (stdout Information, stderr
  * Warning), cut at 2,000 characters.
  */
+import type { TaskRef } from '../protocol/agent-link.js';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { ErsIssue } from '../protocol/ers.js';
@@ -12,7 +13,7 @@ import type { ErsReporter } from '../lib/ers.js';
 const MAX_LINE = 2000;
 
 export function captureOutput(
-  task: string,
+  { task, environment }: TaskRef,
   child: ChildProcess,
   ers: ErsReporter,
   forwardErs: (issue: unknown) => void,
@@ -35,7 +36,7 @@ export function captureOutput(
       ers.raise(
         'daqops.agent.WorkloadOutput',
         line.slice(0, MAX_LINE),
-        { task, stream: severity === 'Warning' ? 'stderr' : 'stdout' },
+        { task, environment, stream: severity === 'Warning' ? 'stderr' : 'stdout' },
         { severity },
       );
     });

@@ -18,6 +18,7 @@ import {
 
 export const NODE_ENV_MARKER = 'DAQOPS_AGENT_NODE';
 export const TASK_ENV_MARKER = 'DAQOPS_TASK';
+export const ENVIRONMENT_ENV_MARKER = 'DAQOPS_ENVIRONMENT';
 
 export interface Launched {
   readonly child: ChildProcess;
@@ -54,7 +55,12 @@ export function launch(
   const [cmd, ...args] = pinned.argv;
   const child = spawn(cmd!, args, {
     stdio: workload ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-    env: { ...processMemoryEnv(), [NODE_ENV_MARKER]: o.node, [TASK_ENV_MARKER]: spec.task },
+    env: {
+      ...processMemoryEnv(),
+      [NODE_ENV_MARKER]: o.node,
+      [ENVIRONMENT_ENV_MARKER]: spec.environment,
+      [TASK_ENV_MARKER]: spec.task,
+    },
   });
   const ready = workload
     ? new Promise<void>((resolve, reject) => {

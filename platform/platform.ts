@@ -216,7 +216,9 @@ export class Platform {
     const env = this.environments.get(id);
     return this.auditor.auditedAsync(who, 'environment.fault', id, async () => {
       const { fault, targets } = drillFault(env, input);
-      await Promise.all(targets.map((t) => this.o.driver.fault(t.node, t.name, fault)));
+      await Promise.all(
+        targets.map((t) => this.o.driver.fault(t.node, { environment: id, task: t.name }, fault)),
+      );
       return { result: { fault, tasks: targets.map((t) => t.name) }, detail: describeFault(fault) };
     });
   }

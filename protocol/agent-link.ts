@@ -34,6 +34,20 @@ export interface NodeTopology {
   readonly simulated: boolean;
 }
 
+/**
+ * Which task: its environment and its name there. Two environments may both have a `processor-0` on one
+ * node; everything that names a task on an agent (commands, its table, orphans, ERS, metrics) names both.
+ */
+export interface TaskRef {
+  readonly environment: string;
+  readonly task: string;
+}
+
+/** One string for a TaskRef, for maps and messages: `environment/task`. */
+export function taskKey(r: TaskRef): string {
+  return `${r.environment}/${r.task}`;
+}
+
 /** What an agent knows of one of its tasks. */
 export interface TaskReport {
   readonly task: string;
@@ -103,18 +117,17 @@ export type CommandedTaskTransition = Exclude<TaskTransition, 'KILL' | 'LAUNCH'>
 export type TaskCommand =
   /** Start the task's process in STANDBY. */
   | { readonly action: 'spawn'; readonly spec: TaskSpec }
-  | {
+  | (TaskRef & {
       readonly action: 'transition';
-      readonly task: string;
       readonly transition: CommandedTaskTransition;
       readonly payload: Readonly<Record<string, unknown>>;
-    }
+    })
   /** Stop the task's process; it is forgotten. */
-  | { readonly action: 'kill'; readonly task: string }
+  | (TaskRef & { readonly action: 'kill' })
   /** Stop the task's process if it runs, start it again, replay it to its state. */
-  | { readonly action: 'restart'; readonly task: string }
+  | (TaskRef & { readonly action: 'restart' })
   /** A drill fault (protocol/faults.ts) for a running readout's emulator; checked by the task. */
-  | { readonly action: 'fault'; readonly task: string; readonly fault: unknown };
+  | (TaskRef & { readonly action: 'fault'; readonly fault: unknown });
 
 export type CommandMessage = TaskCommand & {
   readonly type: 'command';
@@ -126,8 +139,10 @@ export type CommandMessage = TaskCommand & {
 export type PlatformToAgent = CommandMessage | { readonly type: 'welcome'; readonly node: string };
 
 /** The task a command is about (its spec's, for spawn). */
-export function commandTask(c: TaskCommand): string {
-  return c.action === 'spawn' ? c.spec.task : c.task;
+export function commandTask(c: TaskCommand): TaskRef {
+  return c.action === 'spawn'
+    ? { environment: c.spec.environment, task: c.spec.task }
+    : { environment: c.environment, task: c.task };
 }
 
 /** Validates a message from the platform; throws INVALID_CONFIG naming the field. */
@@ -166,6 +181,7 @@ export function parsePlatformMessage(text: string): PlatformToAgent {
     if (!Array.isArray(spec!['cpus'])) bad('spec.cpus', 'must be a list of CPU numbers');
   } else if (['transition', 'kill', 'restart', 'fault'].includes(action as string)) {
     if (typeof m['task'] !== 'string') bad('task', 'must be a string');
+    if (typeof m['environment'] !== 'string') bad('environment', 'must be a string');
     if (action === 'transition') {
       if (!(commandedTaskTransitions as readonly string[]).includes(m['transition'] as string))
         bad('transition', `must be one of ${commandedTaskTransitions.join(', ')}`);

@@ -9,6 +9,8 @@ import { PendingRequests } from '../../lib/pending-requests.js';
 import { DaqError, isErrorCode } from '../../protocol/errors.js';
 import {
   commandTask,
+  taskKey,
+  type TaskRef,
   type AgentToPlatform,
   type CommandMessage,
   type CommandedTaskTransition,
@@ -172,7 +174,7 @@ export class AgentHub implements TaskDriver {
       throw new DaqError('UNREACHABLE', `agent of node ${node} is not connected`);
     const socket = a.socket;
     const result = await this.pending.request(
-      `node ${node}: ${c.action} ${commandTask(c)}`,
+      `node ${node}: ${c.action} ${taskKey(commandTask(c))}`,
       this.o.commandTimeoutMs ?? 30_000,
       (id) => {
         const message: CommandMessage = {
@@ -203,7 +205,7 @@ export class AgentHub implements TaskDriver {
     if (r === undefined)
       throw new DaqError(
         'AGENT_ERROR',
-        `node ${node} reported no task for ${c.action === 'transition' ? c.transition : c.action} ${commandTask(c)}`,
+        `node ${node} reported no task for ${c.action === 'transition' ? c.transition : c.action} ${taskKey(commandTask(c))}`,
       );
     return r;
   }
@@ -214,25 +216,25 @@ export class AgentHub implements TaskDriver {
 
   transition(
     node: string,
-    task: string,
+    task: TaskRef,
     transition: CommandedTaskTransition,
     payload: Readonly<Record<string, unknown>>,
     traceparent?: string,
   ): Promise<TaskReport> {
-    return this.taskCommand(node, { action: 'transition', task, transition, payload }, traceparent);
+    return this.taskCommand(node, { action: 'transition', ...ref(task), transition, payload }, traceparent);
   }
 
-  restart(node: string, task: string, traceparent?: string): Promise<TaskReport> {
-    return this.taskCommand(node, { action: 'restart', task }, traceparent);
+  restart(node: string, task: TaskRef, traceparent?: string): Promise<TaskReport> {
+    return this.taskCommand(node, { action: 'restart', ...ref(task) }, traceparent);
   }
 
   /** A drill fault for a running readout (protocol/faults.ts); rejects with the task's reason. */
-  async fault(node: string, task: string, fault: object): Promise<void> {
-    await this.command(node, { action: 'fault', task, fault });
+  async fault(node: string, task: TaskRef, fault: object): Promise<void> {
+    await this.command(node, { action: 'fault', ...ref(task), fault });
   }
 
-  async kill(node: string, task: string): Promise<void> {
-    await this.command(node, { action: 'kill', task });
+  async kill(node: string, task: TaskRef): Promise<void> {
+    await this.command(node, { action: 'kill', ...ref(task) });
   }
 
   async close(): Promise<void> {
@@ -241,4 +243,9 @@ export class AgentHub implements TaskDriver {
     for (const c of this.wss.clients) c.terminate();
     await new Promise<void>((r) => this.wss.close(() => r()));
   }
+}
+
+/** Only the two fields of a ref (a TaskStatus passed as one carries more). */
+function ref(t: TaskRef): TaskRef {
+  return { environment: t.environment, task: t.task };
 }

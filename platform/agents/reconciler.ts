@@ -57,7 +57,7 @@ export class AgentReconciler {
         `node ${node} runs ${r.environment}/${r.task} (pid ${r.pid}), which no environment holds there; stopping it`,
         { node, environment: r.environment, task: r.task },
       );
-      await this.o.driver.kill(node, r.task).catch(() => undefined);
+      await this.o.driver.kill(node, r).catch(() => undefined);
     }
   }
 

@@ -333,7 +333,7 @@ export class Environment {
       replaceTask: async (name) => {
         const t = env.tasks.required(name);
         const p = ctx.ledger.move(env.id, name, t.node, requestOf(name));
-        await ctx.driver.kill(t.node, name).catch(() => undefined);
+        await ctx.driver.kill(t.node, { environment: env.id, task: name }).catch(() => undefined);
         return env.tasks.replace(name, p);
       },
       beginRun: async (epochMs) => {
@@ -352,8 +352,14 @@ export class Environment {
       },
       spawn: (name, spec, traceparent) => ctx.driver.spawn(env.tasks.required(name).node, spec, traceparent),
       command: (name, transition, payload, traceparent) =>
-        ctx.driver.transition(env.tasks.required(name).node, name, transition, payload, traceparent),
-      kill: (name) => ctx.driver.kill(env.tasks.required(name).node, name),
+        ctx.driver.transition(
+          env.tasks.required(name).node,
+          { environment: env.id, task: name },
+          transition,
+          payload,
+          traceparent,
+        ),
+      kill: (name) => ctx.driver.kill(env.tasks.required(name).node, { environment: env.id, task: name }),
       answered: (name, report) => {
         env.tasks.mirror({ ...report, task: name });
       },

@@ -1,5 +1,5 @@
 /** The run-control model: what an environment knows of its tasks, and how it reaches them. */
-import type { TaskReport, TaskSpec } from '../../protocol/agent-link.js';
+import type { TaskRef, TaskReport, TaskSpec } from '../../protocol/agent-link.js';
 import type { ResourceLedger } from '../placement/ledger.js';
 import type { HookActions } from './hooks.js';
 import type {
@@ -14,16 +14,16 @@ export interface TaskDriver {
   spawn(node: string, spec: TaskSpec, traceparent?: string): Promise<TaskReport>;
   transition(
     node: string,
-    task: string,
+    task: TaskRef,
     transition: TaskTransition,
     payload: Readonly<Record<string, unknown>>,
     traceparent?: string,
   ): Promise<TaskReport>;
-  kill(node: string, task: string): Promise<void>;
+  kill(node: string, task: TaskRef): Promise<void>;
   /** Stops the task's process if it runs, starts it again and brings it back to its state. */
-  restart(node: string, task: string, traceparent?: string): Promise<TaskReport>;
+  restart(node: string, task: TaskRef, traceparent?: string): Promise<TaskReport>;
   /** Hands a drill fault (protocol/faults.ts) to a running readout; rejects with its reason. */
-  fault(node: string, task: string, fault: object): Promise<void>;
+  fault(node: string, task: TaskRef, fault: object): Promise<void>;
 }
 
 export interface TaskStatus {

@@ -37,7 +37,9 @@ export class RunbookActions implements RecoveryTarget {
   async restartTask(envId: string, task: string): Promise<void> {
     const env = this.o.environments.get(envId);
     const t = this.task(envId, task);
-    await env.onTaskReport(await this.o.driver.restart(t.node, t.name, traceparentOf()));
+    await env.onTaskReport(
+      await this.o.driver.restart(t.node, { environment: envId, task: t.name }, traceparentOf()),
+    );
   }
 
   // async: a refusal (a critical task) rejects the promise rather than throwing at the caller.

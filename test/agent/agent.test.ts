@@ -47,6 +47,7 @@ describe('agent', function () {
           type: 'command',
           id: `${task}-2`,
           action: 'transition',
+          environment: 'env-t',
           task,
           transition: 'CONFIGURE',
           payload: { config },
@@ -190,6 +191,7 @@ describe('agent', function () {
         type: 'command',
         id: 'c2',
         action: 'transition',
+        environment: 'env-t',
         task: 'proc-link',
         transition: 'CONFIGURE',
         payload: { config },
@@ -227,7 +229,7 @@ describe('agent', function () {
       const back = registers[1]!.tasks.find((t) => t.task === 'proc-link');
       assert.equal(back?.pid, pid);
       assert.equal(back?.state, 'CONFIGURED');
-      await command({ type: 'command', id: 'c3', action: 'kill', task: 'proc-link' });
+      await command({ type: 'command', id: 'c3', action: 'kill', environment: 'env-t', task: 'proc-link' });
     } finally {
       agentProc.kill('SIGTERM');
       await new Promise((r) => agentProc.once('exit', r));

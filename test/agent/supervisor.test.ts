@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { ErsIssue } from '../../protocol/index.js';
-import type { TaskSpec } from '../../protocol/agent-link.js';
+import type { TaskRef, TaskSpec } from '../../protocol/agent-link.js';
 import { ErsReporter } from '../../lib/ers.js';
 import { Supervisor } from '../../agent/supervisor.js';
 import { detectPinningTools, readMemoryPolicy } from '../../agent/pinning.js';
@@ -14,6 +14,8 @@ const IDLE = [process.execPath, '-e', 'setInterval(() => {}, 1000)'];
 function commandTask(task: string, argv: string[], cpus: number[], memoryNode?: number): TaskSpec {
   return { task, environment: 'test', kind: 'command', config: {}, argv, cpus, memoryNode, critical: true };
 }
+
+const ref = (task: string): TaskRef => ({ environment: 'test', task });
 
 function harness(restart = { maxRestarts: 5, windowMs: 60_000, initialBackoffMs: 20, maxBackoffMs: 100 }) {
   const issues: ErsIssue[] = [];
@@ -61,9 +63,9 @@ describe('agent/supervisor', function () {
         commandTask('crasher', [process.execPath, '-e', 'setTimeout(() => process.exit(3), 50)'], [0]),
       );
       const deadline = Date.now() + 20_000;
-      while (sup.get('crasher')?.failed !== true && Date.now() < deadline)
+      while (sup.get(ref('crasher'))?.failed !== true && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 50));
-      const r = sup.get('crasher')!;
+      const r = sup.get(ref('crasher'))!;
       assert.equal(r.failed, true);
       assert.equal(r.state, 'ERROR');
       assert.equal(r.restarts, 3);
@@ -92,27 +94,27 @@ describe('agent/supervisor', function () {
       assert.equal(s.state, 'STANDBY');
       assert.equal(s.cpus, '1');
       // Its malloc arenas limited to 2 (docs/agent.md "Memory").
-      const proc = `/proc/${sup.get('proc-ipc')!.pid!}`;
+      const proc = `/proc/${sup.get(ref('proc-ipc'))!.pid!}`;
       assert.ok(readFileSync(`${proc}/environ`, 'utf8').split('\0').includes('MALLOC_ARENA_MAX=2'));
-      await assert.rejects(sup.transition('proc-ipc', 'START'), /cannot take transition START/);
+      await assert.rejects(sup.transition(ref('proc-ipc'), 'START'), /cannot take transition START/);
       assert.equal(
-        (await sup.transition('proc-ipc', 'CONFIGURE', { config: spec.config })).state,
+        (await sup.transition(ref('proc-ipc'), 'CONFIGURE', { config: spec.config })).state,
         'CONFIGURED',
       );
-      assert.equal((await sup.transition('proc-ipc', 'START', { run: 7 })).state, 'RUNNING');
+      assert.equal((await sup.transition(ref('proc-ipc'), 'START', { run: 7 })).state, 'RUNNING');
       const metrics = await sup.metrics();
       assert.ok(
         JSON.stringify(metrics).includes('daq_processor_timeframes_total'),
         `workload metrics over IPC: ${JSON.stringify(metrics.flat().map((x) => (x as { name: string }).name))}`,
       );
-      assert.equal((await sup.transition('proc-ipc', 'STOP')).state, 'CONFIGURED');
-      const pid = sup.get('proc-ipc')!.pid!;
-      assert.equal((await sup.transition('proc-ipc', 'EXIT')).state, 'DONE');
+      assert.equal((await sup.transition(ref('proc-ipc'), 'STOP')).state, 'CONFIGURED');
+      const pid = sup.get(ref('proc-ipc'))!.pid!;
+      assert.equal((await sup.transition(ref('proc-ipc'), 'EXIT')).state, 'DONE');
       assert.throws(() => process.kill(pid, 0), 'the workload process is gone after EXIT');
       const bad = { ...spec, task: 'proc-bad' };
       await sup.spawn(bad);
       await assert.rejects(
-        sup.transition('proc-bad', 'CONFIGURE', { config: { link: 'x', namespace: 'a.b', brokers } }),
+        sup.transition(ref('proc-bad'), 'CONFIGURE', { config: { link: 'x', namespace: 'a.b', brokers } }),
         /namespace/,
       );
       assert.ok(

@@ -2,7 +2,7 @@
  * Simulated agents for run-control tests and the control-plane bench: each node keeps its tasks' states
  * and answers commands through the protocol's task machine, in-process, without processes.
  */
-import type { TaskReport, TaskSpec } from '../../protocol/agent-link.js';
+import type { TaskRef, TaskReport, TaskSpec } from '../../protocol/agent-link.js';
 import type { NodeTopology } from '../../protocol/agent-link.js';
 import { nextTaskState, type TaskState, type TaskTransition } from '../../protocol/states.js';
 import type { TaskDriver } from '../../platform/control/types.js';
@@ -62,7 +62,7 @@ export class SimulatedDriver implements TaskDriver {
 
   transition(
     node: string,
-    task: string,
+    { task }: TaskRef,
     t: TaskTransition,
     payload: Readonly<Record<string, unknown>> = {},
   ): Promise<TaskReport> {
@@ -78,7 +78,7 @@ export class SimulatedDriver implements TaskDriver {
   }
 
   /** A new process (new pid) back in the state the task had. */
-  restart(node: string, task: string): Promise<TaskReport> {
+  restart(node: string, { task }: TaskRef): Promise<TaskReport> {
     const s = this.tasks.get(task);
     if (s === undefined || s.node !== node) return Promise.reject(new Error(`no task ${task} on ${node}`));
     s.pid = this.pid++;
@@ -89,7 +89,7 @@ export class SimulatedDriver implements TaskDriver {
   /** Faults handed to tasks, in order (`task: kind`). A task not RUNNING refuses, as a real one does. */
   readonly faults: { task: string; fault: object }[] = [];
 
-  fault(node: string, task: string, fault: object): Promise<void> {
+  fault(node: string, { task }: TaskRef, fault: object): Promise<void> {
     const s = this.tasks.get(task);
     if (s === undefined || s.node !== node) return Promise.reject(new Error(`no task ${task} on ${node}`));
     if (s.state !== 'RUNNING') return Promise.reject(new Error(`task ${task} is ${s.state}`));
@@ -98,7 +98,7 @@ export class SimulatedDriver implements TaskDriver {
     return Promise.resolve();
   }
 
-  kill(node: string, task: string): Promise<void> {
+  kill(node: string, { task }: TaskRef): Promise<void> {
     this.tasks.delete(task);
     if (this.keepLog) this.log.push(`${node} kill ${task}`);
     return Promise.resolve();

@@ -63,10 +63,16 @@ describe('platform/agents/hub', function () {
       const r = await hub.spawn('hub-node', spec);
       assert.equal(r.cpus, '1');
       assert.equal(r.state, 'RUNNING');
-      assert.equal((await hub.transition('hub-node', 'helper', 'STOP', {})).state, 'CONFIGURED');
-      await assert.rejects(hub.transition('hub-node', 'helper', 'STOP', {}), /cannot take transition STOP/);
+      assert.equal(
+        (await hub.transition('hub-node', { environment: 'e', task: 'helper' }, 'STOP', {})).state,
+        'CONFIGURED',
+      );
+      await assert.rejects(
+        hub.transition('hub-node', { environment: 'e', task: 'helper' }, 'STOP', {}),
+        /cannot take transition STOP/,
+      );
       await until('heartbeat report', () => reports.includes('helper:CONFIGURED'));
-      await hub.kill('hub-node', 'helper');
+      await hub.kill('hub-node', { environment: 'e', task: 'helper' });
       assert.throws(() => process.kill(r.pid!, 0), 'the task process is gone');
       await assert.rejects(hub.spawn('no-such-node', spec), /not connected/);
     } finally {
