@@ -70,6 +70,7 @@ export class Agent {
       ers: this.ers,
       forwardErs: (i) => this.forward(i),
       tools: o.tools,
+      offeredCpus: o.topology.numa.flatMap((n) => n.cpus),
       ...(o.restart === undefined ? {} : { restart: o.restart }),
       ...(o.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: o.commandTimeoutMs }),
       // While the platform is there, its runbooks decide what happens to a crashed task; when it is
@@ -109,6 +110,13 @@ export class Agent {
 
   async start(): Promise<void> {
     Supervisor.stopOrphans(this.node, this.ers);
+    const restricted = this.o.topology.restricted;
+    if (restricted !== undefined)
+      this.ers.raise(
+        'daqops.agent.ResourcesRestricted',
+        `node ${this.node} offers ${this.o.topology.numa.reduce((s, n) => s + n.cpus.length, 0)} of ${restricted.machineCpus} CPUs and ${(this.o.topology.memoryBytes / 1024 ** 3).toFixed(1)} of ${(restricted.machineMemoryBytes / 1024 ** 3).toFixed(1)} GiB: ${restricted.because.join('; ')}`,
+        { node: this.node },
+      );
     if (this.o.metricsPort !== undefined)
       await this.serveMetrics(this.o.metricsPort, this.o.metricsHost ?? '127.0.0.1');
     const connected = this.metrics.gauge('daq_agent_platform_connected');

@@ -40,6 +40,8 @@ export interface SupervisorOptions {
   /** Where workloads' own ERS records (read from their stderr) go. */
   readonly forwardErs: (issue: unknown) => void;
   readonly tools: PinningTools;
+  /** The CPUs this node offers (its topology, cut to the agent's affinity): a task is pinned to no other. */
+  readonly offeredCpus?: readonly number[] | undefined;
   readonly restart?: RestartPolicyOptions;
   readonly commandTimeoutMs?: number;
   /** How long a new process may take to report ready (start-up on a loaded node is slow). */
@@ -106,6 +108,14 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
       throw new DaqError('INVALID_CONFIG', `task ${key} already exists on ${this.o.node}`, {
         field: 'task',
       });
+    const offered = this.o.offeredCpus === undefined ? undefined : new Set(this.o.offeredCpus);
+    const outside = offered === undefined ? [] : (spec.cpus ?? []).filter((c) => !offered.has(c));
+    if (outside.length > 0)
+      throw new DaqError(
+        'INVALID_CONFIG',
+        `task ${key}: CPU(s) ${outside.join(', ')} are not offered by ${this.o.node} (it offers ${[...offered!].join(', ')})`,
+        { field: 'cpus' },
+      );
     const t = new SupervisedTask(spec, this.o.restart ?? DEFAULT_RESTART_POLICY, this.now);
     this.tasks.set(key, t);
     await withSpan(

@@ -6,6 +6,7 @@
  */
 import { DaqError } from '../protocol/errors.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus, hostname, totalmem } from 'node:os';
 import { fail, readConfigFile, section, str, int, type Raw } from '../lib/config.js';
 import type { NodeTopology, NumaNode } from '../protocol/agent-link.js';
@@ -60,12 +61,133 @@ function nicNuma(iface: string): number | undefined {
   }
 }
 
-/** The real machine's topology. */
+/** What this process may use, as the kernel says: its CPU and memory-node affinity, its cgroup's memory limit. */
+export interface Confinement {
+  /** `Cpus_allowed_list` of /proc/self/status (taskset, a cgroup cpuset). */
+  readonly cpus?: readonly number[] | undefined;
+  /** `Mems_allowed_list`: the NUMA nodes it may take memory from. */
+  readonly mems?: readonly number[] | undefined;
+  /** The tightest memory limit of its cgroup and the cgroups above it, and where it was read. */
+  readonly memory?: { readonly bytes: number; readonly file: string } | undefined;
+}
+
+/** The CPU and memory-node lists from a /proc/<pid>/status text (absent where the kernel does not say). */
+export function affinityFromStatus(status: string): Pick<Confinement, 'cpus' | 'mems'> {
+  const list = (key: string): number[] | undefined => {
+    const m = new RegExp(`^${key}:\\s*(\\S+)`, 'm').exec(status);
+    return m === null ? undefined : parseCpuList(m[1]!);
+  };
+  return { cpus: list('Cpus_allowed_list'), mems: list('Mems_allowed_list') };
+}
+
+/**
+ * The memory limit of this process's cgroup: the smallest `memory.max` (cgroup v2) or
+ * `memory.limit_in_bytes` (v1) from its own cgroup up to the root, as a limit on a parent binds too.
+ */
+export function cgroupMemoryLimit(
+  cgroupText: string,
+  root = '/sys/fs/cgroup',
+): { bytes: number; file: string } | undefined {
+  let best: { bytes: number; file: string } | undefined;
+  const consider = (file: string, unlimitedAbove: number): void => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch {
+      return;
+    }
+    const bytes = Number(text);
+    if (text === 'max' || !Number.isFinite(bytes) || bytes <= 0 || bytes >= unlimitedAbove) return;
+    if (best === undefined || bytes < best.bytes) best = { bytes, file };
+  };
+  for (const line of cgroupText.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line.trim());
+    if (m === null) continue;
+    const [, hierarchy, controllers, path] = m;
+    const v2 = hierarchy === '0' && controllers === '';
+    if (!v2 && !controllers!.split(',').includes('memory')) continue;
+    const base = v2 ? root : join(root, 'memory');
+    const parts = path!.split('/').filter((x) => x !== '' && x !== '..');
+    // v1 reports "no limit" as a page-rounded LONG_MAX; anything past 2^60 bytes is that.
+    for (let i = parts.length; i >= 0; i--)
+      consider(join(base, ...parts.slice(0, i), v2 ? 'memory.max' : 'memory.limit_in_bytes'), 2 ** 60);
+  }
+  return best;
+}
+
+/** This process's confinement, read from /proc and the cgroup filesystem; whatever cannot be read is absent. */
+export function readConfinement(proc = '/proc/self', cgroupRoot = '/sys/fs/cgroup'): Confinement {
+  const read = (f: string): string => {
+    try {
+      return readFileSync(join(proc, f), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return { ...affinityFromStatus(read('status')), memory: cgroupMemoryLimit(read('cgroup'), cgroupRoot) };
+}
+
+/**
+ * The NUMA layout cut to what the confinement allows (docs/agent.md "What the agent offers"): each NUMA
+ * node keeps the CPUs the affinity allows; one left without CPU, or whose memory the process may not
+ * take, is not offered; when the cgroup limit is below the memory left, each node's share shrinks in
+ * proportion. Returns the reasons, empty when the machine is offered whole.
+ */
+export function confine(numa: readonly NumaNode[], c: Confinement): { numa: NumaNode[]; because: string[] } {
+  const because: string[] = [];
+  const allowed = c.cpus === undefined ? undefined : new Set(c.cpus);
+  const mems = c.mems === undefined ? undefined : new Set(c.mems);
+  let out = numa.map((n) => ({
+    ...n,
+    cpus: allowed === undefined ? n.cpus : n.cpus.filter((x) => allowed.has(x)),
+  }));
+  const machineCpus = numa.reduce((s, n) => s + n.cpus.length, 0);
+  const cpusLeft = out.reduce((s, n) => s + n.cpus.length, 0);
+  if (cpusLeft < machineCpus)
+    because.push(
+      `CPU affinity ${formatCpuList(c.cpus ?? [])} allows ${cpusLeft} of the machine's ${machineCpus} CPUs`,
+    );
+  const before = out.length;
+  out = out.filter((n) => n.cpus.length > 0 && (mems === undefined || mems.has(n.id)));
+  if (out.length < before)
+    because.push(
+      `NUMA node(s) ${numa
+        .filter((n) => !out.some((o) => o.id === n.id))
+        .map((n) => n.id)
+        .join(
+          ', ',
+        )} not offered (no allowed CPU, or memory not allowed: Mems_allowed_list ${formatCpuList(c.mems ?? [])})`,
+    );
+  const memory = out.reduce((s, n) => s + n.memoryBytes, 0);
+  if (c.memory !== undefined && c.memory.bytes < memory) {
+    const share = c.memory.bytes / memory;
+    out = out.map((n) => ({ ...n, memoryBytes: Math.floor(n.memoryBytes * share) }));
+    because.push(
+      `memory limited to ${(c.memory.bytes / 1024 ** 3).toFixed(1)} GiB by ${c.memory.file} (the NUMA nodes offer ${(memory / 1024 ** 3).toFixed(1)} GiB)`,
+    );
+  }
+  return { numa: out, because };
+}
+
+/**
+ * The real machine's topology, cut to what this process may use (`confinement`: read from /proc/self and
+ * the cgroup filesystem unless given): under taskset or in a container with a cpuset, the agent offers
+ * only those CPUs, and never more memory than its cgroup allows.
+ */
 export async function discoverTopology(
-  options: { node?: string; devices?: NodeTopology['devices'] } = {},
+  options: { node?: string; devices?: NodeTopology['devices']; confinement?: Confinement } = {},
 ): Promise<NodeTopology> {
-  let numa = numaFromSys();
-  if (numa.length === 0) numa = [{ id: 0, cpus: cpus().map((_, i) => i), memoryBytes: totalmem() }];
+  let machine = numaFromSys();
+  if (machine.length === 0) machine = [{ id: 0, cpus: cpus().map((_, i) => i), memoryBytes: totalmem() }];
+  const offer = confine(machine, options.confinement ?? readConfinement());
+  if (offer.numa.length === 0)
+    throw new DaqError(
+      'INVALID_CONFIG',
+      `this process may use no CPU of any NUMA node: ${offer.because.join('; ')}`,
+      { field: 'affinity' },
+    );
+  const numa = offer.numa;
+  const machineMemoryBytes = totalmem();
   // systeminformation is large: loaded only when a real node is discovered.
   const { default: si } = await import('systeminformation');
   const [disks, nics] = await Promise.all([
@@ -82,11 +204,22 @@ export async function discoverTopology(
   return {
     node: options.node ?? hostname(),
     numa,
-    memoryBytes: totalmem(),
+    memoryBytes: Math.min(
+      machineMemoryBytes,
+      numa.reduce((s, n) => s + n.memoryBytes, 0),
+    ),
     disks: disks.map((d) => ({ mount: d.mount, sizeBytes: d.size, freeBytes: d.available })),
     nics: nicList,
     devices: options.devices ?? [],
     simulated: false,
+    restricted:
+      offer.because.length === 0
+        ? undefined
+        : {
+            machineCpus: machine.reduce((s, n) => s + n.cpus.length, 0),
+            machineMemoryBytes,
+            because: offer.because,
+          },
   };
 }
 
@@ -130,10 +263,20 @@ export function topologyFromFile(file: string): NodeTopology {
       name: str(d, 'name', `${p}.devices[${i}]`),
       numaNode:
         d['numaNode'] === undefined ? undefined : int(d, 'numaNode', `${p}.devices[${i}]`, { min: 0 }),
-      links: d['links'] === undefined ? [] : (d['links'] as number[]),
+      links: linkList(d['links'], `${p}.devices[${i}].links`),
     })),
     simulated: true,
   };
+}
+
+function linkList(v: unknown, path: string): number[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) fail(path, 'must be a list of link numbers');
+  return v.map((l, i): number => {
+    if (typeof l !== 'number' || !Number.isInteger(l) || l < 0)
+      fail(`${path}[${i}]`, 'must be a link number');
+    return l;
+  });
 }
 
 export function formatTopology(t: NodeTopology): string {
@@ -155,6 +298,10 @@ export function formatTopology(t: NodeTopology): string {
   for (const d of t.devices)
     lines.push(
       `  device ${d.name}${d.numaNode === undefined ? '' : `, NUMA ${d.numaNode}`}, links ${d.links.join(',')}`,
+    );
+  if (t.restricted !== undefined)
+    lines.push(
+      `  offered less than the machine (${t.restricted.machineCpus} CPUs, ${(t.restricted.machineMemoryBytes / 1024 ** 3).toFixed(1)} GiB): ${t.restricted.because.join('; ')}`,
     );
   return lines.join('\n');
 }

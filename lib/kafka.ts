@@ -224,7 +224,10 @@ export class KafkaClient {
     let s = this.shared;
     if (s === undefined) {
       const admin = this.kafka.admin();
-      s = { admin, ready: admin.connect(), users: 0, idle: undefined, broken: false };
+      // Bounded: a connect to a broker that accepts TCP but never answers (SIGSTOPped, a half-open
+      // link) would otherwise hang, and every later question of this client would wait behind it.
+      const ready = within(admin.connect(), this.requestTimeoutMs, 'connecting the admin client');
+      s = { admin, ready, users: 0, idle: undefined, broken: false };
       this.shared = s;
     }
     try {
@@ -785,6 +788,18 @@ export class RecordConsumer {
 }
 
 /** Waits for `p` at most `ms`; a rejection or the time running out both just end the wait. */
+/** `p`, or a KAFKA_UNAVAILABLE rejection once `ms` passed without it settling. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DaqError('KAFKA_UNAVAILABLE', `${what}: no answer within ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([

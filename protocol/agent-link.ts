@@ -32,6 +32,17 @@ export interface NodeTopology {
     readonly links: readonly number[];
   }[];
   readonly simulated: boolean;
+  /**
+   * Set when the agent may use less than the machine holds (its CPU affinity, a cgroup cpuset or memory
+   * limit: `taskset`, a container): what the machine has and why the offer (`numa`) is smaller.
+   */
+  readonly restricted?:
+    | {
+        readonly machineCpus: number;
+        readonly machineMemoryBytes: number;
+        readonly because: readonly string[];
+      }
+    | undefined;
 }
 
 /**

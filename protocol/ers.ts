@@ -176,6 +176,11 @@ export const ersIssueCatalogue = {
     severity: 'Warning',
     description: 'NUMA memory binding (numactl) is unavailable: CPUs pinned, memory not bound.',
   },
+  'daqops.agent.ResourcesRestricted': {
+    severity: 'Information',
+    description:
+      'The agent may use fewer CPUs or less memory than the machine holds (its affinity, a cgroup): it offers only those.',
+  },
   'daqops.agent.OrphanWorkload': {
     severity: 'Warning',
     description: 'A task process left by a previous agent was stopped.',

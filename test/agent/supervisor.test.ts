@@ -49,6 +49,30 @@ describe('agent/supervisor', function () {
     }
   });
 
+  it('pins no task to a CPU the node does not offer (the agent under taskset or in a cpuset)', async () => {
+    const issues: ErsIssue[] = [];
+    const ers = new ErsReporter({ application: 'test-agent', sink: (i) => issues.push(i) });
+    const sup = new Supervisor({
+      node: `offer-${process.pid}`,
+      ers,
+      forwardErs: () => undefined,
+      tools: detectPinningTools(),
+      offeredCpus: [0],
+    });
+    try {
+      await assert.rejects(
+        () => sup.spawn(commandTask('outside', IDLE, [0, 1])),
+        (e: unknown) =>
+          e instanceof Error && /CPU\(s\) 1 are not offered by offer-\d+ \(it offers 0\)/.test(e.message),
+      );
+      assert.equal(sup.get(ref('outside')), undefined, 'nothing was started or kept');
+      const inside = await sup.spawn(commandTask('inside', IDLE, [0]));
+      assert.equal(inside.cpus, '0');
+    } finally {
+      await sup.shutdown();
+    }
+  });
+
   it('restarts a crash-looping task with backoff and reports it failed after the cap', async () => {
     const { sup, issues } = harness({
       maxRestarts: 3,

@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DaqError } from '../../protocol/index.js';
-import { discoverTopology, formatCpuList, parseCpuList, topologyFromFile } from '../../agent/topology.js';
+import {
+  affinityFromStatus,
+  cgroupMemoryLimit,
+  confine,
+  discoverTopology,
+  formatCpuList,
+  parseCpuList,
+  topologyFromFile,
+} from '../../agent/topology.js';
+import type { NodeTopology } from '../../protocol/agent-link.js';
+import { daqopsArgv } from '../helpers/daqops.js';
 import { ErsReporter } from '../../lib/ers.js';
 import { Supervisor } from '../../agent/supervisor.js';
 import { detectPinningTools } from '../../agent/pinning.js';
@@ -53,9 +64,104 @@ describe('agent/topology', () => {
         () => topologyFromFile(join(dir, 'bad2.yaml')),
         (e: unknown) => e instanceof DaqError && e.field === 'topology.numa[0].cpus',
       );
+      writeFileSync(
+        join(dir, 'bad3.yaml'),
+        'node: x\nnuma:\n  - id: 0\n    cpus: "0"\ndevices:\n  - name: b\n    links: [0, "one"]\n',
+      );
+      assert.throws(
+        () => topologyFromFile(join(dir, 'bad3.yaml')),
+        (e: unknown) => e instanceof DaqError && e.field === 'topology.devices[0].links[1]',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('agent/topology: what the agent may use', () => {
+  const machine = [
+    { id: 0, cpus: [0, 1, 2, 3], memoryBytes: 8 * 1024 ** 3 },
+    { id: 1, cpus: [4, 5, 6, 7], memoryBytes: 8 * 1024 ** 3 },
+  ];
+
+  it('reads the affinity lists of /proc/<pid>/status', () => {
+    const status = 'Name:\tnode\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1,4\nMems_allowed_list:\t0\n';
+    assert.deepEqual(affinityFromStatus(status), { cpus: [0, 1, 4], mems: [0] });
+    assert.deepEqual(affinityFromStatus('Name:\tx\n'), { cpus: undefined, mems: undefined });
+  });
+
+  it('offers the allowed CPUs of each NUMA node, and no NUMA node without one', () => {
+    const whole = confine(machine, { cpus: [0, 1, 2, 3, 4, 5, 6, 7], mems: [0, 1] });
+    assert.deepEqual(whole.because, [], 'nothing restricted, nothing said');
+    assert.deepEqual(whole.numa, machine);
+    const one = confine(machine, { cpus: [2] });
+    assert.deepEqual(
+      one.numa.map((n) => [n.id, n.cpus]),
+      [[0, [2]]],
+    );
+    assert.match(one.because.join(';'), /allows 1 of the machine's 8 CPUs/);
+    assert.match(one.because.join(';'), /NUMA node\(s\) 1 not offered/);
+    const mems = confine(machine, { cpus: [0, 4], mems: [1] });
+    assert.deepEqual(
+      mems.numa.map((n) => [n.id, n.cpus]),
+      [[1, [4]]],
+      'a NUMA node whose memory may not be taken is not offered',
+    );
+  });
+
+  it('shrinks memory to the cgroup limit, in proportion across NUMA nodes', () => {
+    const c = confine(machine, { memory: { bytes: 4 * 1024 ** 3, file: '/sys/fs/cgroup/x/memory.max' } });
+    assert.deepEqual(
+      c.numa.map((n) => n.memoryBytes),
+      [2 * 1024 ** 3, 2 * 1024 ** 3],
+    );
+    assert.match(c.because[0]!, /memory limited to 4\.0 GiB by \/sys\/fs\/cgroup\/x\/memory\.max/);
+    const above = confine(machine, { memory: { bytes: 64 * 1024 ** 3, file: 'f' } });
+    assert.deepEqual(above.because, [], 'a limit above the machine restricts nothing');
+  });
+
+  it("takes the tightest memory limit from the agent's cgroup up to the root (v2 and v1)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'daqops-cgroup-'));
+    try {
+      mkdirSync(join(root, 'kubepods', 'pod1', 'agent'), { recursive: true });
+      writeFileSync(join(root, 'kubepods', 'memory.max'), `${6 * 1024 ** 3}\n`);
+      writeFileSync(join(root, 'kubepods', 'pod1', 'memory.max'), `${2 * 1024 ** 3}\n`);
+      writeFileSync(join(root, 'kubepods', 'pod1', 'agent', 'memory.max'), 'max\n');
+      assert.deepEqual(cgroupMemoryLimit('0::/kubepods/pod1/agent\n', root), {
+        bytes: 2 * 1024 ** 3,
+        file: join(root, 'kubepods', 'pod1', 'memory.max'),
+      });
+      assert.equal(cgroupMemoryLimit('0::/elsewhere\n', root), undefined, 'no limit file, no limit');
+      mkdirSync(join(root, 'memory', 'daq'), { recursive: true });
+      writeFileSync(join(root, 'memory', 'memory.limit_in_bytes'), '9223372036854771712\n');
+      writeFileSync(join(root, 'memory', 'daq', 'memory.limit_in_bytes'), `${3 * 1024 ** 3}\n`);
+      assert.deepEqual(cgroupMemoryLimit('4:memory:/daq\n2:cpu,cpuacct:/daq\n', root), {
+        bytes: 3 * 1024 ** 3,
+        file: join(root, 'memory', 'daq', 'memory.limit_in_bytes'),
+      });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('advertises one CPU when started under taskset -c 0, says why, and reads this machine otherwise', async () => {
+    const out = execFileSync('taskset', ['-c', '0', ...daqopsArgv('agent', 'topology', '--json').flat()], {
+      encoding: 'utf8',
+    });
+    const t = JSON.parse(out) as NodeTopology;
+    assert.deepEqual(
+      t.numa.flatMap((n) => n.cpus),
+      [0],
+    );
+    if (cpus().length > 1) {
+      assert.equal(t.restricted?.machineCpus, cpus().length);
+      assert.match(t.restricted.because.join(';'), /CPU affinity 0 allows 1 of/);
+    }
+    const here = await discoverTopology({ confinement: { cpus: [0] } });
+    assert.deepEqual(
+      here.numa.flatMap((n) => n.cpus),
+      [0],
+    );
   });
 });
 
