@@ -310,9 +310,15 @@ export class Platform {
       holds: (env) =>
         this.ledger.restore(
           env.id,
-          env
-            .taskList()
-            .map((t) => ({ task: t.name, node: t.node, numa: t.numa, cpus: t.cpus, memoryMiB: t.memoryMiB })),
+          env.taskList().map((t) => ({
+            task: t.name,
+            node: t.node,
+            numa: t.numa,
+            cpus: t.cpus,
+            memoryMiB: t.memoryMiB,
+            role: env.template.tasks.find((x) => x.name === t.name)?.role,
+            reason: t.placement,
+          })),
         ),
     });
     this.updateGauges();

@@ -8,10 +8,10 @@ export function envLine(e: EnvironmentView): string {
 export function envDetail(e: EnvironmentView): string {
   return [
     envLine(e),
-    ...e.tasks.map(
-      (t) =>
-        `  ${t.name.padEnd(16)} ${t.state.padEnd(11)} ${t.node} cpus ${t.cpus.join(',')}${t.critical ? '' : ' (non-critical)'}${t.excluded ? ' EXCLUDED' : ''}`,
-    ),
+    ...e.tasks.flatMap((t) => [
+      `  ${t.name.padEnd(16)} ${t.state.padEnd(11)} ${t.node} cpus ${t.cpus.join(',') || 'shared'}${t.critical ? '' : ' (non-critical)'}${t.excluded ? ' EXCLUDED' : ''}`,
+      ...(t.placement === undefined ? [] : [`  ${''.padEnd(16)} placed ${t.placement}`]),
+    ]),
   ].join('\n');
 }
 

@@ -42,6 +42,7 @@ const taskStatus: Schema = {
     cpus: { type: 'array', items: { type: 'integer' } },
     numa: { type: 'integer' },
     memoryMiB: { type: 'number' },
+    placement: { type: 'string', description: 'Why placement put the task on its node and NUMA node.' },
     critical: { type: 'boolean' },
     state: { type: 'string', enum: [...taskStates] },
     excluded: { type: 'boolean' },

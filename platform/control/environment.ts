@@ -297,6 +297,9 @@ export class Environment {
         numa: tt.resources.numa,
         near: tt.resources.near,
         memoryMiB: tt.resources.memoryMiB,
+        links: tt.resources.links,
+        role: tt.role,
+        spread: tt.placement === 'spread',
       };
     };
     return {

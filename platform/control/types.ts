@@ -33,6 +33,8 @@ export interface TaskStatus {
   readonly cpus: readonly number[];
   readonly numa: number;
   readonly memoryMiB: number;
+  /** Why placement put it there ("readout-1: node-b, NUMA 0: link 1 → board-b on node-b"). */
+  readonly placement?: string | undefined;
   readonly critical: boolean;
   state: TaskState;
   /** Taken out of the run (a failed non-critical task): no longer commanded, not in the roll-up. */

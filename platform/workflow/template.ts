@@ -20,13 +20,25 @@ export interface ResourceRequest {
   /** Place on the node holding this device, on the device's NUMA node. */
   readonly near?: string | undefined;
   readonly memoryMiB: number;
-  /** Readout links the task serves (for device matching). */
+  /** Readout links the task serves: placed on the node whose board carries them. */
   readonly links: readonly number[];
 }
+
+/**
+ * Every resource a task may ask for, each of which placement honours (platform/placement/ledger.ts). A
+ * field not in this list is a template error naming it: a request placement would ignore is never taken.
+ */
+export const RESOURCE_FIELDS = ['cores', 'memoryMiB', 'numa', 'near', 'links'] as const;
+
+/** How a role's tasks are placed across nodes: spread (the default) or packed onto as few as fit. */
+export const PLACEMENT_POLICIES = ['spread', 'pack'] as const;
+export type PlacementPolicy = (typeof PLACEMENT_POLICIES)[number];
 
 export interface TaskTemplate {
   readonly name: string;
   readonly role: string;
+  /** The role's placement policy across nodes. */
+  readonly placement: PlacementPolicy;
   readonly workload: string;
   readonly critical: boolean;
   readonly resources: ResourceRequest;
@@ -216,6 +228,12 @@ export function parseTemplate(
     const rp = `$.roles[${ri}]`;
     const role = r.obj(roleRaw, rp);
     const roleName = r.str(role, 'name', rp);
+    const placement = r.str(role, 'placement', rp, 'spread');
+    if (!(PLACEMENT_POLICIES as readonly string[]).includes(placement))
+      r.fail(
+        `${rp}.placement`,
+        `"${placement}" is not a placement policy (${PLACEMENT_POLICIES.join(' or ')})`,
+      );
     r.list(role['tasks'], `${rp}.tasks`).forEach((taskRaw, ti) => {
       const tp = `${rp}.tasks[${ti}]`;
       const t = r.obj(taskRaw, tp);
@@ -233,6 +251,12 @@ export function parseTemplate(
         seen.add(fullName);
         const res = t['resources'] === undefined ? {} : rr.obj(t['resources'], `${tp}.resources`);
         const rp2 = `${tp}.resources`;
+        for (const key of Object.keys(res))
+          if (!(RESOURCE_FIELDS as readonly string[]).includes(key))
+            rr.fail(
+              `${rp2}.${key}`,
+              `placement cannot honour "${key}"; a task may ask for ${RESOURCE_FIELDS.join(', ')}`,
+            );
         const linksRaw = rr.resolve(res['links'] ?? [], `${rp2}.links`);
         const links = rr.list(linksRaw, `${rp2}.links`).map((l, li): number => {
           if (typeof l !== 'number' || !Number.isInteger(l) || l < 0)
@@ -244,6 +268,7 @@ export function parseTemplate(
         tasks.push({
           name: fullName,
           role: roleName,
+          placement: placement as PlacementPolicy,
           workload: rr.str(t, 'workload', tp),
           critical: rr.bool(t, 'critical', tp, true),
           resources: {

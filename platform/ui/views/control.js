@@ -203,7 +203,9 @@ function taskTable(env) {
       h(
         'tr',
         {},
-        ['Task', 'Workload', 'State', 'Node', 'Cores', 'PID', ''].map((c) => h('th', {}, c)),
+        ['Task', 'Workload', 'State', 'Node', 'Cores', 'PID', 'Placed because', ''].map((c) =>
+          h('th', {}, c),
+        ),
       ),
     ),
     h(
@@ -219,6 +221,8 @@ function taskTable(env) {
           h('td', {}, t.node),
           h('td', {}, t.cpus.join(',') || 'shared'),
           h('td', {}, t.pid ?? '–'),
+          // "node-b, NUMA 0: link 1 → board-b on node-b": the node is in its own column.
+          h('td', { class: 'placement' }, (t.placement ?? '–').replace(/^[^,]*, /, '')),
           h(
             'td',
             {},

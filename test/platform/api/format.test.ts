@@ -26,10 +26,29 @@ describe('platform/api/format', () => {
           pid: 1,
           message: undefined,
         },
+        {
+          name: 'readout-1',
+          workload: 'readout',
+          node: 'n2',
+          cpus: [],
+          numa: 1,
+          memoryMiB: 256,
+          placement: 'n2, NUMA 1: link 1 → board-b on n2 (NUMA 1)',
+          critical: false,
+          state: 'RUNNING' as const,
+          excluded: false,
+          pid: 2,
+          message: undefined,
+        },
       ],
     };
-    assert.match(envLine(env), /^testbed-abc123 +RUNNING +run 12 +tasks 1 \(RUNNING\)$/);
-    assert.match(envDetail(env), /\n {2}readout-0 +RUNNING +n1 cpus 0,1 \(non-critical\) EXCLUDED$/);
+    assert.match(envLine(env), /^testbed-abc123 +RUNNING +run 12 +tasks 2 \(RUNNING\)$/);
+    assert.match(envDetail(env), /\n {2}readout-0 +RUNNING +n1 cpus 0,1 \(non-critical\) EXCLUDED\n/);
+    assert.match(
+      envDetail(env),
+      /\n {2}readout-1 +RUNNING +n2 cpus shared \(non-critical\)\n {19}placed n2, NUMA 1: link 1 → board-b on n2 \(NUMA 1\)$/,
+      'each task with the reason for its place',
+    );
     assert.equal(
       agentLine({ node: 'n1', connected: false, lost: true, tasks: 3, cores: 8, lastSeenMs: 0 }).replace(
         / +/g,

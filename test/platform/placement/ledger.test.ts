@@ -145,6 +145,115 @@ describe('platform/placement/ledger', () => {
     );
   });
 
+  it('puts a readout on the node whose board carries its link, on the board NUMA node, and says so', () => {
+    const l = new ResourceLedger();
+    l.addNode(
+      node(
+        'node-a',
+        [
+          [0, 0],
+          [0, 0],
+        ],
+        [{ name: 'board-a', numaNode: 1, links: [0] }],
+      ),
+    );
+    l.addNode(
+      node(
+        'node-b',
+        [
+          [0, 0],
+          [0, 0],
+        ],
+        [{ name: 'board-b', numaNode: 0, links: [1, 2] }],
+      ),
+    );
+    l.addNode(node('node-c', [[0, 0]]));
+    const p = l.allocate('e', [
+      req('readout-0', 1, { links: [0], role: 'readout' }),
+      req('readout-1', 1, { links: [1], role: 'readout' }),
+      req('readout-2', 0, { links: [2], role: 'readout' }),
+    ]);
+    const at = (t: string) => p.find((x) => x.task === t)!;
+    assert.deepEqual(
+      ['readout-0', 'readout-1', 'readout-2'].map((t) => [at(t).node, at(t).numa]),
+      [
+        ['node-a', 1],
+        ['node-b', 0],
+        ['node-b', 0],
+      ],
+      'each where its fibre ends, whatever spreading would prefer',
+    );
+    assert.equal(at('readout-1').reason, 'node-b, NUMA 0: link 1 → board-b on node-b (NUMA 0)');
+    // A link no board carries (an emulated readout) is free, and the reason says so.
+    const free = l.allocate('f', [req('emulated', 0, { links: [7], role: 'readout' })]);
+    assert.match(free[0]!.reason!, /link\(s\) 7 on no registered node's board \(emulated\)/);
+  });
+
+  it('refuses links it cannot honour together, naming where each one is', () => {
+    const l = new ResourceLedger();
+    l.addNode(
+      node(
+        'node-a',
+        [
+          [0, 0],
+          [0, 0],
+        ],
+        [{ name: 'board-a', numaNode: 1, links: [0] }],
+      ),
+    );
+    l.addNode(node('node-b', [[0, 0]], [{ name: 'board-b', numaNode: 0, links: [1] }]));
+    const fails = (r: PlacementRequest, problem: RegExp) =>
+      assert.throws(
+        () => l.allocate('e', [r]),
+        (e: unknown) => e instanceof DaqError && e.code === 'PLACEMENT_FAILED' && problem.test(e.message),
+      );
+    fails(
+      req('both', 1, { links: [0, 1] }),
+      /links?\(s\) 0, 1 are on boards of different nodes \(link 0 → board-a on node-a \(NUMA 1\), link 1 → board-b on node-b/,
+    );
+    fails(req('half', 1, { links: [0, 5] }), /link\(s\) 5 on no node's board while link\(s\) 0 are wired/);
+    fails(req('near', 1, { links: [0], near: 'board-b' }), /near board-b contradicts its links/);
+    fails(req('numa', 1, { links: [0], numa: 0 }), /NUMA node 0 contradicts where it must go/);
+    fails(req('big', 3, { links: [0] }), /needs 3 core\(s\).*link 0 → board-a on node-a/);
+    assert.equal(l.placement('e').length, 0, 'nothing allocated');
+    // A readout bound to a lost node's board cannot move.
+    l.allocate('g', [req('ro', 0, { links: [1] })]);
+    assert.throws(
+      () => l.move('g', 'ro', 'node-b', req('ro', 0, { links: [1] })),
+      /wired only to node node-b/,
+    );
+  });
+
+  it('spreads the tasks of one role across the nodes that fit, unless the role packs', () => {
+    const l = new ResourceLedger();
+    for (const n of ['n1', 'n2', 'n3']) l.addNode(node(n, [[0, 0, 0, 0]]));
+    const procs = (role: string, spread: boolean) =>
+      Array.from({ length: 4 }, (_, i) => req(`${role}-${i}`, 1, { role, spread }));
+    const spread = l.allocate('e', [...procs('processor', true), req('writer', 0, { role: 'storage' })]);
+    const perNode = (ps: readonly { node: string; role?: string | undefined }[], role: string) =>
+      ['n1', 'n2', 'n3'].map((n) => ps.filter((p) => p.role === role && p.node === n).length);
+    assert.deepEqual(perNode(spread, 'processor'), [2, 1, 1], 'no node holds the whole group');
+    assert.match(
+      spread.find((p) => p.task === 'processor-1')!.reason!,
+      /spread: 0 other processor task\(s\) on n\d, the fewest of the 3 nodes that fit/,
+    );
+    l.release('e');
+    const packed = l.allocate('p', procs('packed', false));
+    assert.deepEqual(perNode(packed, 'packed'), [4, 0, 0], 'pack: as few nodes as fit');
+    assert.match(packed[0]!.reason!, /packed: best fit of 3 nodes/);
+    // Moving a spread task off a node keeps the group spread over what is left.
+    l.release('p');
+    l.allocate('m', procs('processor', true).slice(0, 3));
+    const on = l.placement('m').find((p) => p.node === 'n1')!;
+    const moved = l.move('m', on.task, 'n1', req(on.task, 1, { role: 'processor', spread: true }));
+    assert.notEqual(moved.node, 'n1');
+    assert.deepEqual(
+      perNode(l.placement('m'), 'processor').slice(1).sort(),
+      [1, 2],
+      'the moved task joins the node with fewer of its role',
+    );
+  });
+
   it('never gives a core to two tasks, nor more memory than a NUMA node has (random nodes and environments)', () => {
     const topo = fc.array(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 2 }), {
       minLength: 1,

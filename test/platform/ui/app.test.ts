@@ -88,6 +88,13 @@ describe('platform/ui (Chromium against a real stack)', function () {
     await page.waitForSelector('#envs tr[data-env]');
     const env = (await page.getAttribute('#envs tr[data-env]', 'data-env'))!;
     await transition(page, env, 'DEPLOY', 'DEPLOYED');
+    // Each task says why it is where it is: this agent has no board, so the readouts' links are emulated.
+    await waitText(
+      page,
+      '#tasks tr[data-task="readout-1"] td.placement',
+      /^NUMA \d+: link\(s\) 1 on no registered node's board \(emulated\)/,
+      10_000,
+    );
     // Channel masks for the next CONFIGURE. A live update while the shifter types (someone else sets the
     // masks) shows the new count and leaves the field, its focus and the typing as they are.
     await page.focus('#masks');

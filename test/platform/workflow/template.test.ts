@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { DaqError } from '../../../protocol/index.js';
-import { hooksAt, loadTemplate, parseTemplate, parseVarArgs } from '../../../platform/workflow/template.js';
+import {
+  hooksAt,
+  loadTemplate,
+  parseTemplate,
+  parseVarArgs,
+  RESOURCE_FIELDS,
+} from '../../../platform/workflow/template.js';
+import { ResourceLedger, type Placed } from '../../../platform/placement/ledger.js';
+import type { NodeTopology } from '../../../protocol/agent-link.js';
 
 function invalidAt(path: string, problem: RegExp) {
   return (e: unknown): boolean => {
@@ -153,5 +161,61 @@ describe('platform/workflow/template', () => {
       invalidAt('$.hooks[0].call', /http or action/),
     );
     assert.throws(() => loadTemplate('no/such.yaml'), /no\/such\.yaml: cannot read/);
+  });
+
+  it('takes only resource fields placement honours: each one placed as asked, any other a template error', () => {
+    const topology = (name: string, devices: NodeTopology['devices']): NodeTopology => ({
+      node: name,
+      numa: [
+        { id: 0, cpus: [0, 1, 2, 3], memoryBytes: 4 * 1024 ** 3 },
+        { id: 1, cpus: [4, 5, 6, 7], memoryBytes: 4 * 1024 ** 3 },
+      ],
+      memoryBytes: 8 * 1024 ** 3,
+      disks: [],
+      nics: [],
+      devices,
+      simulated: true,
+    });
+    const place = (resources: string): Placed => {
+      const t = parseTemplate(
+        `name: t\nroles:\n  - name: r\n    tasks:\n      - name: x\n        workload: w\n        resources: ${resources}\n`,
+        't.yaml',
+      );
+      const ledger = new ResourceLedger();
+      ledger.addNode(topology('node-a', []));
+      ledger.addNode(topology('node-b', [{ name: 'board-b', numaNode: 1, links: [3] }]));
+      const r = t.tasks[0]!.resources;
+      return ledger.allocate('e', [{ task: 'x', ...r, role: 'r' }])[0]!;
+    };
+    // One case per field the schema accepts: the compiler holds this list to RESOURCE_FIELDS.
+    const honoured: Record<(typeof RESOURCE_FIELDS)[number], () => void> = {
+      cores: () => assert.equal(place('{ cores: 3 }').cpus.length, 3),
+      memoryMiB: () => {
+        assert.equal(place('{ cores: 0, memoryMiB: 4000 }').memoryMiB, 4000);
+        assert.throws(() => place('{ cores: 0, memoryMiB: 5000 }'), /needs 0 core\(s\) and 5000 MiB/);
+      },
+      numa: () => assert.equal(place('{ numa: 1 }').numa, 1),
+      near: () => assert.deepEqual(pick(place('{ near: board-b }')), ['node-b', 1]),
+      links: () => assert.deepEqual(pick(place('{ links: [3] }')), ['node-b', 1]),
+    };
+    const pick = (p: Placed) => [p.node, p.numa];
+    for (const field of RESOURCE_FIELDS) honoured[field]();
+    assert.throws(
+      () => place('{ cores: 1, gpus: 1 }'),
+      invalidAt(
+        '$.roles[0].tasks[0].resources.gpus',
+        /placement cannot honour "gpus"; a task may ask for cores/,
+      ),
+    );
+    assert.throws(
+      () =>
+        parseTemplate(
+          'name: t\nroles:\n  - name: r\n    placement: scatter\n    tasks:\n      - name: x\n        workload: w\n',
+          't.yaml',
+        ),
+      invalidAt('$.roles[0].placement', /"scatter" is not a placement policy \(spread or pack\)/),
+    );
+    const t = loadTemplate('deploy/templates/testbed.yaml');
+    assert.deepEqual([...new Set(t.tasks.map((x) => x.placement))], ['spread'], 'spread is the default');
   });
 });
