@@ -236,7 +236,8 @@ export class KafkaClient {
     } catch (err) {
       // Not connected: the next question opens a new one.
       if (this.shared === s) this.shared = undefined;
-      await s.admin.disconnect().catch(() => undefined);
+      // Bounded too: a disconnect while the connect it gave up on is still under way may never settle.
+      await settledWithin(s.admin.disconnect(), 2000);
       throw new DaqError('KAFKA_UNAVAILABLE', `no Kafka broker answers at ${this.brokers.join(',')}`, {
         cause: err,
       });

@@ -87,6 +87,7 @@ export {
   taskAllows,
   taskMachine,
   taskPathTo,
+  taskDown,
   taskStates,
   taskTransitions,
 } from './states.js';

@@ -57,7 +57,11 @@ export function failedEnvironmentState(state: EnvironmentState): EnvironmentStat
   return environmentFailure.to;
 }
 
-export const taskStates = ['STANDBY', 'CONFIGURED', 'RUNNING', 'ERROR', 'DONE'] as const;
+/**
+ * LOST: the task's node is gone (its agent missed its heartbeats): the platform cannot say whether the
+ * process still runs, only when it last heard of it. Never RUNNING on a node nobody speaks for.
+ */
+export const taskStates = ['STANDBY', 'CONFIGURED', 'RUNNING', 'ERROR', 'LOST', 'DONE'] as const;
 export type TaskState = (typeof taskStates)[number];
 
 export const taskTransitions = [
@@ -70,6 +74,7 @@ export const taskTransitions = [
   'RECOVER',
   'KILL',
   'LAUNCH',
+  'LOSE',
 ] as const;
 export type TaskTransition = (typeof taskTransitions)[number];
 
@@ -85,17 +90,25 @@ export const taskMachine: Readonly<
   RECOVER: { from: ['ERROR'], to: 'STANDBY' },
   // The process stopped from outside its state machine (its environment's EXIT, a move, a stray): done,
   // from whatever state it was in. Never sent to a task; the agent kills the process.
-  KILL: { from: ['STANDBY', 'CONFIGURED', 'RUNNING', 'ERROR'], to: 'DONE' },
+  KILL: { from: ['STANDBY', 'CONFIGURED', 'RUNNING', 'ERROR', 'LOST'], to: 'DONE' },
   // A `command` task (a plain program, no state machine of its own) runs as soon as its process is up.
   // Never sent to a task; the agent takes it when the program has started.
   LAUNCH: { from: ['STANDBY'], to: 'RUNNING' },
+  // Its node was lost. Taken by the platform alone, never sent; what the agent reports when it is back
+  // (the task still running, or gone) replaces it.
+  LOSE: { from: ['STANDBY', 'CONFIGURED', 'RUNNING', 'ERROR'], to: 'LOST' },
 };
 
-/** The task transitions the agent takes itself and the platform never commands. */
-const agentOwnTransitions: readonly TaskTransition[] = ['KILL', 'LAUNCH'];
+/** The task transitions no task is commanded to take: the agent's own (KILL, LAUNCH), the platform's (LOSE). */
+const uncommandedTransitions: readonly TaskTransition[] = ['KILL', 'LAUNCH', 'LOSE'];
 
 /** The task transitions the platform commands a task's process to take. */
-export const commandedTaskTransitions = taskTransitions.filter((t) => !agentOwnTransitions.includes(t));
+export const commandedTaskTransitions = taskTransitions.filter((t) => !uncommandedTransitions.includes(t));
+
+/** A task that no longer does its work for the run: it failed, or its node is gone. */
+export function taskDown(state: TaskState): boolean {
+  return state === 'ERROR' || state === 'LOST';
+}
 
 /** Whether a task state may take a transition (the table, without throwing). */
 export function taskAllows(state: TaskState, transition: TaskTransition): boolean {

@@ -70,8 +70,10 @@ export class AgentReconciler {
   }
 
   /**
-   * An agent missed its heartbeats: its node's resources are released and each task there has failed —
-   * excluded when not critical, the environment to ERROR (or recovery) when critical.
+   * An agent missed its heartbeats: its node's resources are released and each task there is LOST with
+   * the time (excluded ones too: nobody can say they still run); one taking part has failed — recovery
+   * first (the AgentLost runbook moves it), else excluded when not critical, the environment to ERROR when
+   * critical.
    */
   async lost(node: string): Promise<void> {
     this.o.ledger.removeNode(node);
@@ -86,9 +88,8 @@ export class AgentReconciler {
       // Each task as it is now: the first failure's runbook may already have moved the others away.
       for (const name of env.taskList().map((x) => x.name)) {
         const t = env.task(name);
-        if (t === undefined || t.node !== node || t.excluded || t.state === 'ERROR' || t.state === 'DONE')
-          continue;
-        await env.onTaskReport(failedReport(env.id, t, `agent of node ${node} lost`));
+        if (t === undefined || t.node !== node || t.state === 'DONE' || t.state === 'LOST') continue;
+        await env.onTaskLost(t.name, `agent of node ${node} lost`);
       }
     }
   }

@@ -2,14 +2,20 @@
 import type { AgentSummary, EnvironmentView, RunRecord } from './client.js';
 
 export function envLine(e: EnvironmentView): string {
-  return `${e.id.padEnd(22)} ${e.state.padEnd(11)} run ${String(e.run ?? '-').padEnd(5)} tasks ${e.tasks.length} (${e.rollUp})`;
+  const lost = e.tasks.filter((t) => t.state === 'LOST').length;
+  const excluded = e.tasks.filter((t) => t.excluded).length;
+  const more = [
+    ...(lost > 0 ? [`${lost} LOST`] : []),
+    ...(excluded > 0 ? [`${excluded} excluded`] : []),
+  ];
+  return `${e.id.padEnd(22)} ${e.state.padEnd(11)} run ${String(e.run ?? '-').padEnd(5)} tasks ${e.tasks.length} (${e.rollUp}${more.length > 0 ? `; ${more.join(', ')}` : ''})`;
 }
 
 export function envDetail(e: EnvironmentView): string {
   return [
     envLine(e),
     ...e.tasks.flatMap((t) => [
-      `  ${t.name.padEnd(16)} ${t.state.padEnd(11)} ${t.node} cpus ${t.cpus.join(',') || 'shared'}${t.critical ? '' : ' (non-critical)'}${t.excluded ? ' EXCLUDED' : ''}`,
+      `  ${t.name.padEnd(16)} ${t.state.padEnd(11)} ${t.node} cpus ${t.cpus.join(',') || 'shared'}${t.critical ? '' : ' (non-critical)'}${t.excluded ? ' EXCLUDED' : ''}${t.lostAt === undefined ? '' : ` since ${t.lostAt}`}`,
       ...(t.placement === undefined ? [] : [`  ${''.padEnd(16)} placed ${t.placement}`]),
     ]),
   ].join('\n');

@@ -48,6 +48,7 @@ const taskStatus: Schema = {
     excluded: { type: 'boolean' },
     pid: { type: 'integer' },
     message: { type: 'string' },
+    lostAt: { type: 'string', description: 'When its node was lost (state LOST).' },
   },
 };
 

@@ -77,6 +77,7 @@ export class EnvironmentTasks {
       state: 'STANDBY',
       pid: undefined,
       message: undefined,
+      lostAt: undefined,
     };
     this.map.set(name, moved);
     return moved;
@@ -98,6 +99,7 @@ export class EnvironmentTasks {
     t.message = r.message;
     t.state = r.state;
     t.pid = r.pid;
+    if (r.state !== 'LOST') t.lostAt = undefined;
     if (before !== r.state) this.event(t, t.message === undefined ? {} : { message: t.message });
     return before;
   }
@@ -107,6 +109,17 @@ export class EnvironmentTasks {
     const t = this.required(name);
     t.message = message;
     if (taskAllows(t.state, 'GO_ERROR')) this.move(t, 'GO_ERROR');
+    return t;
+  }
+
+  /** Its node is gone: LOST through the table, with when and why; undefined when it was DONE already. */
+  lose(name: string, message: string, at: string): Readonly<TaskStatus> | undefined {
+    const t = this.required(name);
+    if (!taskAllows(t.state, 'LOSE')) return undefined;
+    t.message = message;
+    t.lostAt = at;
+    this.move(t, 'LOSE');
+    this.event(t, { message });
     return t;
   }
 

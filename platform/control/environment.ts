@@ -17,6 +17,7 @@ import {
   type EnvironmentState,
   type EnvironmentTransition,
   type TaskState,
+  taskDown,
 } from '../../protocol/states.js';
 import { topicNames, validateNamespace } from '../../protocol/topics.js';
 import { withSpan } from '../../lib/tracing.js';
@@ -104,11 +105,12 @@ export class Environment {
     return this.taskList().filter((t) => !t.excluded);
   }
 
-  /** The tasks' states rolled up: ERROR wins; otherwise the common state, or MIXED. */
+  /** The tasks' states rolled up: ERROR wins, then LOST; otherwise the common state, or MIXED. */
   rollUp(): TaskState | 'MIXED' | 'NONE' {
     const active = this.activeTasks();
     if (active.length === 0) return 'NONE';
     if (active.some((t) => t.state === 'ERROR')) return 'ERROR';
+    if (active.some((t) => t.state === 'LOST')) return 'LOST';
     const first = active[0]!.state;
     return active.every((t) => t.state === first) ? first : 'MIXED';
   }
@@ -245,7 +247,16 @@ export class Environment {
     const before = this.tasks.mirror(r);
     if (before === undefined) return;
     const t = this.tasks.required(r.task);
-    if (r.state === 'ERROR' && before !== 'ERROR' && !t.excluded) await this.taskFailed(t);
+    if (r.state === 'ERROR' && !taskDown(before) && !t.excluded) await this.taskFailed(t);
+  }
+
+  /**
+   * Its node is lost: the task shows LOST with the time, excluded or not (an excluded readout on a lost
+   * node is not RUNNING), and one taking part fails as any task does (recovery, exclusion or ERROR).
+   */
+  async onTaskLost(name: string, message: string): Promise<void> {
+    const t = this.tasks.lose(name, message, new Date().toISOString());
+    if (t !== undefined && !t.excluded) await this.taskFailed(t);
   }
 
   /** Takes a non-critical task out of the run: no longer commanded, not in the roll-up. */
@@ -268,7 +279,7 @@ export class Environment {
     const up = this.state === 'RUNNING' || this.state === 'CONFIGURED' || this.state === 'DEPLOYED';
     if (up && this.busy === undefined && this.ctx.onTaskFailure !== undefined) {
       const handled = await this.ctx.onTaskFailure(this, t);
-      if (handled || t.excluded || t.state !== 'ERROR') return;
+      if (handled || t.excluded || !taskDown(t.state)) return;
     }
     if (!t.critical) {
       this.exclude(t.name, t.message ?? 'failed');

@@ -93,10 +93,10 @@ export class ControlEventSink {
         `environment ${e.environment}: non-critical task ${e.task} taken out of the run (${e.message})`,
         { environment: e.environment, task: e.task },
       );
-    else if (e.kind === 'task' && e.state === 'ERROR' && !e.excluded)
+    else if (e.kind === 'task' && (e.state === 'ERROR' || e.state === 'LOST') && !e.excluded)
       ers.raise(
         'daqops.platform.TaskFailed',
-        `environment ${e.environment}: task ${e.task} failed: ${e.message ?? 'ERROR'}`,
+        `environment ${e.environment}: task ${e.task} ${e.state === 'LOST' ? 'lost' : 'failed'}: ${e.message ?? e.state}`,
         { environment: e.environment, task: e.task },
       );
   }

@@ -41,6 +41,8 @@ export interface TaskStatus {
   excluded: boolean;
   pid: number | undefined;
   message: string | undefined;
+  /** When its node was lost (state LOST): the last time the platform could speak for it. */
+  lostAt?: string | undefined;
 }
 
 /** One masked cell of the detector. */

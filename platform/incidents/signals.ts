@@ -114,7 +114,7 @@ export function ersSignal(i: ErsIssue, taskKind?: string): SignalInput | undefin
 }
 
 /**
- * Run-control events as signals: a task in ERROR (resolved when it runs again), a failed or timed-out
+ * Run-control events as signals: a task in ERROR or LOST (resolved when it runs again), a failed or timed-out
  * transition, a failed hook. Other events say nothing an operator must act on.
  */
 export function controlSignal(
@@ -122,7 +122,10 @@ export function controlSignal(
   task?: { workload: string; critical: boolean },
 ): SignalInput | undefined {
   if (e.kind === 'task') {
-    if (e.state !== 'ERROR' && e.state !== 'RUNNING') return undefined;
+    // LOST is a failure the platform cannot see into (its node is gone); an excluded task lost with its
+    // node takes part in nothing, and a signal about it would never resolve.
+    const down = e.state === 'ERROR' || (e.state === 'LOST' && !e.excluded);
+    if (!down && e.state !== 'RUNNING') return undefined;
     return {
       fingerprint: `control/${e.environment}/task:${e.task}/TaskFailed`,
       source: 'control',
@@ -131,9 +134,9 @@ export function controlSignal(
       environment: e.environment,
       component: { kind: 'task', id: e.task },
       taskKind: task?.workload,
-      summary: `task ${e.task} ${e.state === 'ERROR' ? 'failed' : 'is running'}${e.message === undefined ? '' : `: ${e.message}`}`,
+      summary: `task ${e.task} ${e.state === 'ERROR' ? 'failed' : e.state === 'LOST' ? 'lost' : 'is running'}${e.message === undefined ? '' : `: ${e.message}`}`,
       at: e.at,
-      status: e.state === 'ERROR' ? 'firing' : 'resolved',
+      status: down ? 'firing' : 'resolved',
       point: false,
     };
   }

@@ -214,6 +214,8 @@ describe('platform/platform', () => {
       'the run number goes along',
     );
     assert.equal(taskOf(env, 'readout-0').excluded, true, 'non-critical tasks of the node are excluded');
+    assert.equal(taskOf(env, 'readout-0').state, 'LOST', 'on the lost node: LOST, never RUNNING');
+    assert.ok(taskOf(env, 'readout-0').lostAt !== undefined, 'with the time it was lost');
     assert.deepEqual(
       p.ledger
         .placement(env.id)

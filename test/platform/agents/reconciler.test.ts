@@ -46,6 +46,31 @@ describe('platform/agents/reconciler', () => {
     );
   });
 
+  it('shows every task of a lost node LOST with the time, an excluded one too, never RUNNING', async () => {
+    const { env, r } = reconciler();
+    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) await env.transition(t);
+    assert.equal(env.task('ro-0')!.node, env.task('proc')!.node, 'both on one node (each its own role)');
+    env.exclude('ro-0', 'taken out by the shifter');
+    const before = Date.now();
+    await r.lost(env.task('proc')!.node);
+    for (const name of ['ro-0', 'proc']) {
+      const t = env.task(name)!;
+      assert.equal(t.state, 'LOST', `${name} is LOST`);
+      assert.ok(Date.parse(t.lostAt!) >= before - 1000, `${name} says since when`);
+      assert.match(t.message!, /agent of node n\d lost/);
+    }
+    assert.equal(env.task('ro-0')!.excluded, true);
+    assert.equal(env.state, 'ERROR', 'the lost critical processor took the environment to ERROR');
+    assert.equal(env.rollUp(), 'LOST');
+    // Lost twice (the watchdog again) changes nothing; the environment's EXIT ends them.
+    await r.lost(env.task('proc')!.node);
+    await env.transition('EXIT');
+    assert.deepEqual(
+      env.taskList().map((t) => t.state),
+      ['DONE', 'DONE'],
+    );
+  });
+
   it('a node lost with nothing on it is still one signal, about the node alone', async () => {
     const { r, intake } = reconciler();
     await r.lost('n2');

@@ -35,18 +35,19 @@ describe('platform/api/format', () => {
           memoryMiB: 256,
           placement: 'n2, NUMA 1: link 1 → board-b on n2 (NUMA 1)',
           critical: false,
-          state: 'RUNNING' as const,
+          state: 'LOST' as const,
           excluded: false,
           pid: 2,
-          message: undefined,
+          message: 'agent of node n2 lost',
+          lostAt: '2026-12-04T20:00:00.000Z',
         },
       ],
     };
-    assert.match(envLine(env), /^testbed-abc123 +RUNNING +run 12 +tasks 2 \(RUNNING\)$/);
+    assert.match(envLine(env), /^testbed-abc123 +RUNNING +run 12 +tasks 2 \(RUNNING; 1 LOST, 1 excluded\)$/);
     assert.match(envDetail(env), /\n {2}readout-0 +RUNNING +n1 cpus 0,1 \(non-critical\) EXCLUDED\n/);
     assert.match(
       envDetail(env),
-      /\n {2}readout-1 +RUNNING +n2 cpus shared \(non-critical\)\n {19}placed n2, NUMA 1: link 1 → board-b on n2 \(NUMA 1\)$/,
+      /\n {2}readout-1 +LOST +n2 cpus shared \(non-critical\) since 2026-12-04T20:00:00\.000Z\n {19}placed n2, NUMA 1: link 1 → board-b on n2 \(NUMA 1\)$/,
       'each task with the reason for its place',
     );
     assert.equal(
