@@ -4,10 +4,7 @@ import type { AgentSummary, EnvironmentView, RunRecord } from './client.js';
 export function envLine(e: EnvironmentView): string {
   const lost = e.tasks.filter((t) => t.state === 'LOST').length;
   const excluded = e.tasks.filter((t) => t.excluded).length;
-  const more = [
-    ...(lost > 0 ? [`${lost} LOST`] : []),
-    ...(excluded > 0 ? [`${excluded} excluded`] : []),
-  ];
+  const more = [...(lost > 0 ? [`${lost} LOST`] : []), ...(excluded > 0 ? [`${excluded} excluded`] : [])];
   return `${e.id.padEnd(22)} ${e.state.padEnd(11)} run ${String(e.run ?? '-').padEnd(5)} tasks ${e.tasks.length} (${e.rollUp}${more.length > 0 ? `; ${more.join(', ')}` : ''})`;
 }
 
