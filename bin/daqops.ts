@@ -12,7 +12,7 @@ import { installFatalHandlers } from '../lib/fatal.js';
 import { parseWorkloadConfig, workloadKinds, type WorkloadKind } from '../agent/workloads/config.js';
 import type { AgentCliOptions } from '../agent/agent-cli.js';
 import type { PlatformCliOptions } from '../platform/platform-cli.js';
-import { agentLine, envDetail, envLine, runLine } from '../platform/api/format.js';
+import { agentLine, drainText, envDetail, envLine, runLine } from '../platform/api/format.js';
 
 // Each command loads only what it needs: an agent or a workload process does not carry the Kafka
 // client, Arrow or the testbed in memory unless it uses them.
@@ -357,6 +357,28 @@ withClient(program.command('agents').description('nodes whose agents joined the 
     show(o, list, () => list.map(agentLine).join('\n') || 'no agents');
   },
 );
+
+const nodeCmd = program.command('node').description('the nodes of the cluster: drain and uncordon');
+withClient(
+  nodeCmd
+    .command('drain')
+    .description(
+      "no new tasks on NODE; running environments' tasks move off it without a stop (refused if a critical task is bound to its hardware)",
+    ),
+)
+  .argument('<node>')
+  .option('--reason <text>', 'why (kept in the audit log)')
+  .action(async (node: string, o: ClientOpts & { reason?: string }) => {
+    const r = await (await client(o)).drainNode(node, o.reason);
+    show(o, r, () => drainText(r));
+  });
+withClient(nodeCmd.command('uncordon').description('let a drained NODE take tasks again'))
+  .argument('<node>')
+  .option('--reason <text>', 'why (kept in the audit log)')
+  .action(async (node: string, o: ClientOpts & { reason?: string }) => {
+    const r = await (await client(o)).uncordonNode(node, o.reason);
+    show(o, r, () => `node ${r.node} takes tasks again`);
+  });
 
 const runCmd = program.command('run').description('the run registry');
 withClient(runCmd.command('list').description('runs, newest first')).action(async (o: ClientOpts) => {

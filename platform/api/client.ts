@@ -8,7 +8,7 @@ import type { FaultSpec } from '../../protocol/faults.js';
 import type { MaskedCell } from '../control/types.js';
 import type { AlertmanagerPayload } from '../incidents/signals.js';
 import type { Incident } from '../incidents/types.js';
-import type { EnvironmentView, RunbookSummary, RunbookView } from '../platform.js';
+import type { DrainResult, EnvironmentView, RunbookSummary, RunbookView } from '../platform.js';
 import type { MonitoringView, RunBalanceView } from '../views.js';
 import type { StepOutcome } from '../recovery/engine.js';
 import type { AuditEntry, RunRecord } from '../store/store.js';
@@ -64,6 +64,22 @@ export class PlatformClient {
 
   agents(): Promise<AgentSummary[]> {
     return this.call('GET', '/api/v1/agents');
+  }
+
+  drainNode(node: string, reason?: string): Promise<DrainResult> {
+    return this.call(
+      'POST',
+      `/api/v1/nodes/${encodeURIComponent(node)}/drain`,
+      reason === undefined ? {} : { reason },
+    );
+  }
+
+  uncordonNode(node: string, reason?: string): Promise<{ node: string; cordoned: false }> {
+    return this.call(
+      'POST',
+      `/api/v1/nodes/${encodeURIComponent(node)}/uncordon`,
+      reason === undefined ? {} : { reason },
+    );
   }
 
   runs(): Promise<RunRecord[]> {

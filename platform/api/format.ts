@@ -1,5 +1,6 @@
 /** One-line and detail text of what the platform API answers, for the CLI (incidents: incidents/format.ts). */
 import type { AgentSummary, EnvironmentView, RunRecord } from './client.js';
+import type { DrainResult } from '../platform.js';
 
 export function envLine(e: EnvironmentView): string {
   const lost = e.tasks.filter((t) => t.state === 'LOST').length;
@@ -19,7 +20,16 @@ export function envDetail(e: EnvironmentView): string {
 }
 
 export function agentLine(a: AgentSummary): string {
-  return `${a.node.padEnd(20)} ${a.connected ? 'connected' : a.lost ? 'LOST' : 'away'}  ${a.cores} cores, ${a.tasks} tasks`;
+  return `${a.node.padEnd(20)} ${a.connected ? 'connected' : a.lost ? 'LOST' : 'away'}  ${a.cores} cores, ${a.tasks} tasks${a.cordoned === true ? ', drained' : ''}`;
+}
+
+export function drainText(r: DrainResult): string {
+  return [
+    `node ${r.node} drained: takes no new task`,
+    ...r.moved.map((m) => `  moved ${m}`),
+    ...r.excluded.map((m) => `  excluded ${m} (bound to the node's hardware)`),
+    ...r.failed.map((m) => `  FAILED ${m}`),
+  ].join('\n');
 }
 
 export function runLine(r: RunRecord): string {

@@ -91,7 +91,26 @@ export const agentSummary: Schema = {
     cores: { type: 'integer' },
     lastSeenMs: { type: 'number' },
     metrics: { type: 'string' },
+    cordoned: { type: 'boolean', description: 'Drained: takes no new task until uncordoned.' },
   },
+};
+
+export const drainResult: Schema = {
+  type: 'object',
+  required: ['node', 'cordoned', 'moved', 'excluded', 'failed'],
+  properties: {
+    node: { type: 'string' },
+    cordoned: { type: 'boolean' },
+    moved: { type: 'array', items: { type: 'string' } },
+    excluded: { type: 'array', items: { type: 'string' } },
+    failed: { type: 'array', items: { type: 'string' } },
+  },
+};
+
+export const uncordonResult: Schema = {
+  type: 'object',
+  required: ['node', 'cordoned'],
+  properties: { node: { type: 'string' }, cordoned: { type: 'boolean' } },
 };
 
 export const prometheusTargets: Schema = {

@@ -48,6 +48,10 @@ const stringMap = (maxProperties: number, maxLength: number, required: readonly 
   });
 
 export const envParams = Type.Object({ id: Type.String({ pattern: '^[a-z][a-z0-9-]{0,100}$' }) }, closed);
+export const nodeParams = Type.Object(
+  { node: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' }) },
+  closed,
+);
 export const incidentParams = Type.Object({ id: Type.String({ pattern: INTEGER_ID }) }, closed);
 export const runParams = Type.Object({ run: Type.String({ pattern: INTEGER_ID }) }, closed);
 export const runbookParams = Type.Object(
@@ -122,6 +126,9 @@ export const createTokenBody = Type.Object(
 );
 
 export const resolveBody = Type.Object({ note: Type.Optional(text(MAX_TEXT)) }, closed);
+
+/** Why a node is drained or uncordoned (kept in the audit log). */
+export const nodeActionBody = Type.Object({ reason: Type.Optional(text(MAX_TEXT)) }, closed);
 
 export const noteBody = Type.Object({ text: text(MAX_TEXT) }, closed);
 

@@ -51,7 +51,10 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
     environmentRoutes(platform),
     sessionRoutes(platform, { live: (reply) => live.attach(reply), grafanaUrl: o.grafanaUrl }),
     incidentRoutes(platform),
-    agentRoutes(agents),
+    agentRoutes(
+      () => agents().map((a) => ({ ...a, cordoned: platform.ledger.isCordoned(a.node) })),
+      platform,
+    ),
     runRoutes(platform),
     tokenRoutes(platform, book),
   ];

@@ -268,8 +268,8 @@ export class Environment {
    * Places a task again away from its node and brings it to the environment's state there
    * (transitions/move-task.ts); its last report is applied as any report is.
    */
-  async moveTask(name: string): Promise<void> {
-    await this.onTaskReport(await moveTask(this.acts, name));
+  async moveTask(name: string, stopless = false): Promise<void> {
+    await this.onTaskReport(await moveTask(this.acts, name, stopless));
   }
 
   // ---- inside ----------------------------------------------------------------------------------------
@@ -344,12 +344,18 @@ export class Environment {
         env.tasks.killAll();
         ctx.ledger.release(env.id);
       },
-      replaceTask: async (name) => {
+      replaceTask: async (name, keepOld = false) => {
         const t = env.tasks.required(name);
         const p = ctx.ledger.move(env.id, name, t.node, requestOf(name));
-        await ctx.driver.kill(t.node, { environment: env.id, task: name }).catch(() => undefined);
+        if (!keepOld)
+          await ctx.driver.kill(t.node, { environment: env.id, task: name }).catch(() => undefined);
         return env.tasks.replace(name, p);
       },
+      killOn: (node, name) =>
+        ctx.driver.kill(node, { environment: env.id, task: name }).then(
+          () => undefined,
+          () => undefined,
+        ),
       beginRun: async (epochMs) => {
         const run = await ctx.nextRun();
         env.runNumber = run;

@@ -65,6 +65,23 @@ interface NodeState {
 export class ResourceLedger {
   private readonly nodes = new Map<string, NodeState>();
   private readonly byEnv = new Map<string, Placed[]>();
+  /** Drained nodes: their tasks keep their locks, and no new task is placed there. */
+  private readonly cordoned = new Set<string>();
+
+  /** A drained node takes no new task (`false`: uncordoned, it takes tasks again). */
+  cordon(node: string, on = true): void {
+    if (on) this.cordoned.add(node);
+    else this.cordoned.delete(node);
+  }
+
+  isCordoned(node: string): boolean {
+    return this.cordoned.has(node);
+  }
+
+  /** Which nodes a link is wired to (their boards), for what cannot leave a node. */
+  linkNodes(link: number): string[] {
+    return [...new Set((this.linkHomes().get(link) ?? []).map((h) => h.node))];
+  }
 
   /**
    * Adds or refreshes a node's resources (an agent registered). The locks on it are rebuilt from the
@@ -264,7 +281,7 @@ export class ResourceLedger {
     }
     const candidates: { node: string; numa: NumaState }[] = [];
     for (const [node, st] of this.nodes) {
-      if (node === avoid) continue;
+      if (node === avoid || this.cordoned.has(node)) continue;
       const numas = allowed === undefined ? undefined : allowed.get(node);
       if (allowed !== undefined && !allowed.has(node)) continue;
       for (const n of st.numa.values()) {
@@ -274,6 +291,9 @@ export class ResourceLedger {
       }
     }
     if (candidates.length === 0) {
+      const drained = [...(allowed?.keys() ?? this.nodes.keys())].filter((n) => this.cordoned.has(n));
+      if (drained.length > 0 && drained.length === (allowed?.size ?? this.nodes.size))
+        return `every node it may go to is drained (${drained.join(', ')})`;
       if (r.numa !== undefined && allowed !== undefined)
         return `NUMA node ${r.numa} contradicts where it must go (${why.join('; ')})`;
       if (r.numa !== undefined) return `no node has NUMA node ${r.numa}`;

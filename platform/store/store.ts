@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS incidents (
   id INTEGER PRIMARY KEY, environment TEXT, state TEXT NOT NULL, severity TEXT NOT NULL,
   opened_at TEXT NOT NULL, updated_at TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (namespace TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cordons (node TEXT PRIMARY KEY, who TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
   target TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL);
@@ -161,6 +162,23 @@ export class PlatformStore {
         'INSERT INTO feeds (namespace, state, updated_at) VALUES (?, ?, ?) ON CONFLICT(namespace) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
       )
       .run(namespace, JSON.stringify(state), new Date().toISOString());
+  }
+
+  /** Nodes drained (cordoned): they take no new task until uncordoned, across platform restarts. */
+  cordons(): { node: string; who: string; at: string }[] {
+    return this.db
+      .prepare<[], { node: string; who: string; at: string }>(
+        'SELECT node, who, at FROM cordons ORDER BY node',
+      )
+      .all();
+  }
+
+  setCordon(node: string, who: string | undefined): void {
+    if (who === undefined) this.db.prepare('DELETE FROM cordons WHERE node = ?').run(node);
+    else
+      this.db
+        .prepare('INSERT OR REPLACE INTO cordons (node, who, at) VALUES (?, ?, ?)')
+        .run(node, who, new Date().toISOString());
   }
 
   run(run: number): RunRecord | undefined {

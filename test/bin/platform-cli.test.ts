@@ -96,6 +96,20 @@ describe('bin/daqops platform, env and run', function () {
       }
       const shown = await cli('env', 'show', created.id, '--token', token('viewer'));
       assert.match(shown, new RegExp(`${created.id}\\s+STANDBY`));
+      // Drain and uncordon the node from the command line: said, shown in the agents list, audited.
+      assert.match(
+        await cli('node', 'drain', 'cli-node', '--reason', 'fan replaced', '--token', token('expert')),
+        /^node cli-node drained: takes no new task$/m,
+      );
+      assert.match(
+        await cli('agents', '--token', token('viewer')),
+        /cli-node\s+connected\s+2 cores, 0 tasks, drained/,
+      );
+      assert.match(
+        await cli('node', 'uncordon', 'cli-node', '--token', token('expert')),
+        /node cli-node takes tasks again/,
+      );
+      assert.doesNotMatch(await cli('agents', '--token', token('viewer')), /drained/);
       assert.match(await cli('run', 'list', '--token', token('viewer')), /no runs/);
       // Incidents from the command line: an alert comes in, the on-call lists, shows, acks, notes, resolves.
       const alert = await fetch(`${url}/api/v1/alerts/alertmanager`, {

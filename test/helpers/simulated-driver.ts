@@ -24,6 +24,7 @@ export function simulatedNode(name: string, numaNodes = 2, coresPerNuma = 8): No
 }
 
 export class SimulatedDriver implements TaskDriver {
+  /** Every task process, keyed as agents key them, by node: `node/environment/task`. */
   readonly tasks = new Map<string, { node: string; spec: TaskSpec; state: TaskState; pid: number }>();
   readonly log: string[] = [];
   /** task → transition that fails (e.g. to inject a CONFIGURE error). */
@@ -31,10 +32,19 @@ export class SimulatedDriver implements TaskDriver {
   keepLog = true;
   private pid = 1000;
 
-  private report(name: string): TaskReport {
-    const t = this.tasks.get(name)!;
+  /** The process of a task by its name, on whichever node (tests of one environment). */
+  find(task: string): { node: string; spec: TaskSpec; state: TaskState; pid: number } | undefined {
+    return [...this.tasks.values()].find((t) => t.spec.task === task);
+  }
+
+  private key(node: string, ref: TaskRef): string {
+    return `${node}/${ref.environment}/${ref.task}`;
+  }
+
+  private report(key: string): TaskReport {
+    const t = this.tasks.get(key)!;
     return {
-      task: name,
+      task: t.spec.task,
       environment: t.spec.environment,
       kind: t.spec.kind,
       state: t.state,
@@ -47,10 +57,11 @@ export class SimulatedDriver implements TaskDriver {
   }
 
   spawn(node: string, spec: TaskSpec): Promise<TaskReport> {
-    if (this.tasks.has(spec.task)) return Promise.reject(new Error(`task ${spec.task} exists`));
-    this.tasks.set(spec.task, { node, spec, state: 'STANDBY', pid: this.pid++ });
+    const key = this.key(node, spec);
+    if (this.tasks.has(key)) return Promise.reject(new Error(`task ${spec.task} exists on ${node}`));
+    this.tasks.set(key, { node, spec, state: 'STANDBY', pid: this.pid++ });
     if (this.keepLog) this.log.push(`${node} spawn ${spec.task}`);
-    return Promise.resolve(this.report(spec.task));
+    return Promise.resolve(this.report(key));
   }
 
   /** The payload of every transition sent, in order (what a moved task was told, its epoch included). */
@@ -62,45 +73,47 @@ export class SimulatedDriver implements TaskDriver {
 
   transition(
     node: string,
-    { task }: TaskRef,
+    ref: TaskRef,
     t: TaskTransition,
     payload: Readonly<Record<string, unknown>> = {},
   ): Promise<TaskReport> {
-    const s = this.tasks.get(task);
-    if (s === undefined || s.node !== node) return Promise.reject(new Error(`no task ${task} on ${node}`));
+    const { task } = ref;
+    const s = this.tasks.get(this.key(node, ref));
+    if (s === undefined) return Promise.reject(new Error(`no task ${task} on ${node}`));
     if (this.failOn.get(task) === t) return Promise.reject(new Error(`${task} refuses ${t}`));
     s.state = nextTaskState(s.state, t);
     if (this.keepLog) {
       this.log.push(`${node} ${t} ${task}`);
       this.payloads.push({ task, transition: t, payload });
     }
-    return Promise.resolve(this.report(task));
+    return Promise.resolve(this.report(this.key(node, ref)));
   }
 
   /** A new process (new pid) back in the state the task had. */
-  restart(node: string, { task }: TaskRef): Promise<TaskReport> {
-    const s = this.tasks.get(task);
-    if (s === undefined || s.node !== node) return Promise.reject(new Error(`no task ${task} on ${node}`));
+  restart(node: string, ref: TaskRef): Promise<TaskReport> {
+    const s = this.tasks.get(this.key(node, ref));
+    if (s === undefined) return Promise.reject(new Error(`no task ${ref.task} on ${node}`));
     s.pid = this.pid++;
-    if (this.keepLog) this.log.push(`${node} restart ${task}`);
-    return Promise.resolve(this.report(task));
+    if (this.keepLog) this.log.push(`${node} restart ${ref.task}`);
+    return Promise.resolve(this.report(this.key(node, ref)));
   }
 
   /** Faults handed to tasks, in order (`task: kind`). A task not RUNNING refuses, as a real one does. */
   readonly faults: { task: string; fault: object }[] = [];
 
-  fault(node: string, { task }: TaskRef, fault: object): Promise<void> {
-    const s = this.tasks.get(task);
-    if (s === undefined || s.node !== node) return Promise.reject(new Error(`no task ${task} on ${node}`));
+  fault(node: string, ref: TaskRef, fault: object): Promise<void> {
+    const { task } = ref;
+    const s = this.tasks.get(this.key(node, ref));
+    if (s === undefined) return Promise.reject(new Error(`no task ${task} on ${node}`));
     if (s.state !== 'RUNNING') return Promise.reject(new Error(`task ${task} is ${s.state}`));
     this.faults.push({ task, fault });
     if (this.keepLog) this.log.push(`${node} fault ${task}`);
     return Promise.resolve();
   }
 
-  kill(node: string, { task }: TaskRef): Promise<void> {
-    this.tasks.delete(task);
-    if (this.keepLog) this.log.push(`${node} kill ${task}`);
+  kill(node: string, ref: TaskRef): Promise<void> {
+    this.tasks.delete(this.key(node, ref));
+    if (this.keepLog) this.log.push(`${node} kill ${ref.task}`);
     return Promise.resolve();
   }
 }

@@ -100,8 +100,13 @@ export class FakeTransitionContext implements TransitionContext {
     for (const t of this.map.values()) t.state = 'DONE';
   }
 
-  replaceTask(name: string): Promise<TaskStatus> {
-    this.calls.push(`replace ${name}`);
+  killOn(node: string, name: string): Promise<void> {
+    this.calls.push(`kill ${name} on ${node}`);
+    return Promise.resolve();
+  }
+
+  replaceTask(name: string, keepOld = false): Promise<TaskStatus> {
+    this.calls.push(`replace ${name}${keepOld ? ' keeping the old' : ''}`);
     const t = this.task(name);
     const moved = { ...t, node: t.node === 'n1' ? 'n2' : 'n1', state: 'STANDBY' as const, pid: undefined };
     this.map.set(name, moved);

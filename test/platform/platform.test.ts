@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { DaqError } from '../../protocol/errors.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +28,8 @@ const NODE = simulatedNode('n1', 1, 2);
 function reportsOf(driver: SimulatedDriver, node: string): TaskReport[] {
   return [...driver.tasks]
     .filter(([, t]) => t.node === node)
-    .map(([task, t]) => ({
-      task,
+    .map(([, t]) => ({
+      task: t.spec.task,
       environment: t.spec.environment,
       kind: t.spec.kind,
       state: t.state,
@@ -147,7 +148,7 @@ describe('platform/platform', () => {
     const env = p.environment(id);
     assert.equal(taskOf(env, 'readout-1').excluded, true, 'a lost non-critical link is taken out');
     assert.equal(env.state, 'RUNNING', 'and the run goes on');
-    assert.equal(driver.tasks.has('leftover'), false, 'the stray task is stopped');
+    assert.equal(driver.find('leftover') !== undefined, false, 'the stray task is stopped');
     assert.deepEqual(issues.map((i) => i.name).sort(), [
       'daqops.platform.StrayTask',
       'daqops.platform.TaskExcluded',
@@ -230,6 +231,102 @@ describe('platform/platform', () => {
     assert.deepEqual(inc?.root.component, { kind: 'node', id: 'n1' });
     assert.equal(inc?.runbook, 'AgentLost');
     assert.equal(p.incidents.open().length, 1, 'one incident for the node and all its tasks');
+  });
+
+  it('places readouts on their boards, spreads processors, and drains a node stoplessly; uncordon lets tasks back', async () => {
+    const driver = new SimulatedDriver();
+    const p = platform(driver);
+    const withBoard = (name: string, links: number[]) => ({
+      ...simulatedNode(name, 1, 2),
+      devices: [{ name: `board-${name}`, numaNode: 0, links }],
+    });
+    await p.agentRegistered(withBoard('n1', [0]), []);
+    await p.agentRegistered(withBoard('n2', [1]), []);
+    await p.agentRegistered(simulatedNode('n3', 1, 2), []);
+    const id = p.createEnvironment(TEMPLATE, {}, 'expert:bob').id;
+    for (const t of ['DEPLOY', 'CONFIGURE', 'START_ACTIVITY'] as const) await p.transition(id, t, 'bob');
+    let env = p.environment(id);
+    assert.equal(taskOf(env, 'readout-0').node, 'n1');
+    assert.equal(taskOf(env, 'readout-1').node, 'n2');
+    assert.match(taskOf(env, 'readout-1').placement!, /^n2, NUMA 0: link 1 → board-n2 on n2 \(NUMA 0\)$/);
+    const procNodes = ['processor-0', 'processor-1'].map((t) => taskOf(env, t).node);
+    assert.notEqual(procNodes[0], procNodes[1], 'the consumer group spread over two nodes');
+    assert.match(taskOf(env, 'processor-1').placement!, /spread: 0 other processing task\(s\)/);
+
+    // Drain the node of processor-0: it runs on another node before the old copy stops.
+    const from = taskOf(env, 'processor-0').node;
+    driver.log.length = 0;
+    const drained = await p.drainNode(from, 'expert:eve');
+    env = p.environment(id);
+    assert.equal(env.state, 'RUNNING', 'the run goes on');
+    const to = taskOf(env, 'processor-0').node;
+    assert.notEqual(to, from);
+    assert.deepEqual(
+      driver.log.filter((l) => l.endsWith(' processor-0')),
+      [
+        `${to} spawn processor-0`,
+        `${to} CONFIGURE processor-0`,
+        `${to} START processor-0`,
+        `${from} kill processor-0`,
+      ],
+      'stopless: the new copy joins before the old one leaves',
+    );
+    assert.ok(drained.moved.some((m) => m.startsWith(`${id}/processor-0 → ${to}`)));
+    assert.ok(
+      env.tasks.every((t) => t.node !== from || t.excluded),
+      `nothing taking part is left on ${from}: ${JSON.stringify(env.tasks.map((t) => [t.name, t.node]))}`,
+    );
+    if (from === 'n1' || from === 'n2')
+      assert.equal(drained.excluded.length, 1, "the readout wired to the node's board is excluded");
+    // A drained node takes nothing new; uncordoned, it does again. Both are audited.
+    const other = p.createEnvironment(TEMPLATE, { processors: 1 }, 'expert:bob').id;
+    const agentsFree = p.ledger.free().filter((f) => f.node === from);
+    await p.transition(other, 'DEPLOY', 'bob').catch(() => undefined);
+    assert.deepEqual(
+      p.ledger.free().filter((f) => f.node === from),
+      agentsFree,
+      'no new lock on it',
+    );
+    assert.ok(p.cordons().some((c) => c.node === from && c.who === 'expert:eve'));
+    p.uncordonNode(from, 'expert:eve');
+    assert.equal(p.ledger.isCordoned(from), false);
+    assert.deepEqual(
+      p
+        .auditLog()
+        .filter((a) => a.action.startsWith('node.'))
+        .map((a) => [a.action, a.target, a.result]),
+      [
+        ['node.uncordon', from, 'ok'],
+        ['node.drain', from, 'ok'],
+      ],
+      'newest first',
+    );
+  });
+
+  it('refuses to drain a node a critical task is bound to, naming it, and changes nothing', async () => {
+    const driver = new SimulatedDriver();
+    const p = platform(driver);
+    await p.agentRegistered({ ...simulatedNode('n1', 1, 2), devices: [{ name: 'b', links: [0] }] }, []);
+    await p.agentRegistered(simulatedNode('n2', 1, 2), []);
+    const yaml = `name: critical-readout
+roles:
+  - name: readout
+    tasks:
+      - { name: ro, workload: readout, resources: { cores: 0, links: [0] }, config: { link: 0 } }
+`;
+    const id = p.createEnvironment({ yaml }, {}, 'expert:bob').id;
+    await p.transition(id, 'DEPLOY', 'bob');
+    await assert.rejects(
+      () => p.drainNode('n1', 'expert:eve'),
+      (e: unknown) =>
+        e instanceof DaqError &&
+        e.code === 'PLACEMENT_FAILED' &&
+        /node n1 cannot be drained: critical-readout-\w+\/ro is critical and reads link\(s\) 0, wired only to n1/.test(
+          e.message,
+        ),
+    );
+    assert.equal(p.ledger.isCordoned('n1'), false, 'not cordoned');
+    assert.equal(p.environment(id).tasks[0]!.node, 'n1');
   });
 
   it('a readout moved during a run starts with the run number and the run clock the others got', async () => {

@@ -35,10 +35,13 @@ export interface TransitionContext {
   /** Every task's process gone (KILL through the task table) and the environment's resources released. */
   releaseTasks(): void;
   /**
-   * Places one task again away from its node: the new place is locked, the old process stopped, and the
-   * task recorded in STANDBY on its new node.
+   * Places one task again away from its node: the new place is locked, the old process stopped (unless
+   * `keepOld`: the caller stops it once the new one runs), and the task recorded in STANDBY on its new node.
    */
-  replaceTask(task: string): Promise<Readonly<TaskStatus>>;
+  replaceTask(task: string, keepOld?: boolean): Promise<Readonly<TaskStatus>>;
+
+  /** Stops a task's process on one node (the old copy of a task moved without a stop). */
+  killOn(node: string, task: string): Promise<void>;
 
   /** Starts a run: the next run number and its start time, with the run's common clock. */
   beginRun(epochMs: number): Promise<number>;

@@ -107,7 +107,7 @@ describe('platform/control/environment', () => {
       ],
     );
     await env.transition('CONFIGURE');
-    assert.equal(driver.tasks.get('proc')!.state, 'CONFIGURED');
+    assert.equal(driver.find('proc')!.state, 'CONFIGURED');
     await env.transition('START_ACTIVITY');
     assert.equal(env.run, 1);
     assert.equal(env.rollUp(), 'RUNNING');

@@ -47,7 +47,7 @@ describe('platform/recovery/actions', () => {
     await a.moveTask(env.id, 'proc');
     assert.notEqual(env.task('proc')!.node, from);
     assert.equal(env.task('proc')!.state, 'CONFIGURED');
-    assert.ok(driver.tasks.has('proc'));
+    assert.ok(driver.find('proc') !== undefined);
     for (const act of [() => a.restartTask(env.id, 'nope'), () => a.moveTask('gone', 'proc')])
       await assert.rejects(act(), (e: unknown) => (e as { code: string }).code === 'NOT_FOUND');
   });
