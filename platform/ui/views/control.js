@@ -20,7 +20,7 @@ export async function renderControl() {
         h('td', {}, e.run ?? '–'),
         h('td', e.runStart ? { 'data-since': e.runStart } : {}, e.runStart ? since(e.runStart) : '–'),
         h('td', {}, e.startedBy ?? '–'),
-        h('td', {}, `${e.tasks.length} (${e.rollUp})`),
+        h('td', {}, taskSummary(e)),
       ),
     ),
   );
@@ -68,12 +68,78 @@ export async function renderControl() {
     // whatever the shifter types next goes nowhere.
     if (card.masks.firstChild !== masks) card.masks.replaceChildren(masks);
   }
+  await renderNodes();
   const form = $('#create-form');
   form.hidden = !can('expert');
   if (can('expert') && $('#create-template').options.length === 0) {
     const names = await api('GET', '/api/v1/templates');
     $('#create-template').replaceChildren(...names.map((n) => h('option', { value: n }, n)));
   }
+}
+
+/** "5 (RUNNING; 1 LOST, 1 excluded)": the roll-up, and what a shifter must not miss beside it. */
+function taskSummary(e) {
+  const lost = e.tasks.filter((t) => t.state === 'LOST').length;
+  const excluded = e.tasks.filter((t) => t.excluded).length;
+  const more = [lost > 0 ? `${lost} LOST` : '', excluded > 0 ? `${excluded} excluded` : ''].filter(Boolean);
+  return `${e.tasks.length} (${e.rollUp}${more.length > 0 ? `; ${more.join(', ')}` : ''})`;
+}
+
+/** The nodes whose agents joined: connected or not, drained or not; an expert drains and uncordons. */
+async function renderNodes() {
+  const nodes = await api('GET', '/api/v1/agents');
+  const body = $('#nodes tbody');
+  body.replaceChildren(
+    ...nodes.map((n) =>
+      h(
+        'tr',
+        { 'data-node': n.node },
+        h('td', {}, n.node),
+        h('td', {}, badge(n.connected ? 'connected' : n.lost ? 'LOST' : 'away')),
+        h('td', {}, n.cores),
+        h('td', {}, n.tasks),
+        h('td', { class: 'cordon' }, n.cordoned ? 'drained: takes no new task' : 'takes tasks'),
+        h(
+          'td',
+          {},
+          can('expert')
+            ? h(
+                'button',
+                {
+                  class: n.cordoned ? 'primary' : 'danger',
+                  'data-node-action': n.cordoned ? 'uncordon' : 'drain',
+                  onclick: () => nodeAction(n.node, n.cordoned ? 'uncordon' : 'drain'),
+                },
+                n.cordoned ? 'Uncordon' : 'Drain',
+              )
+            : '',
+        ),
+      ),
+    ),
+  );
+  if (nodes.length === 0) body.append(h('tr', {}, h('td', { colspan: 6 }, 'No agent has joined.')));
+}
+
+async function nodeAction(node, action) {
+  const what =
+    action === 'drain'
+      ? `Drain ${node}? Its tasks move to other nodes without a stop; a readout wired to it is excluded.`
+      : `Let ${node} take tasks again?`;
+  const reason = await confirmDialog(what, 'Reason (kept in the audit log)');
+  if (reason === false) return;
+  $('#node-error').textContent = '';
+  try {
+    const r = await api(
+      'POST',
+      `/api/v1/nodes/${encodeURIComponent(node)}/${action}`,
+      reason === true ? {} : { reason },
+    );
+    if (action === 'drain' && r.failed.length > 0)
+      $('#node-error').textContent = `not moved: ${r.failed.join('; ')}`;
+  } catch (e) {
+    $('#node-error').textContent = errorText(e);
+  }
+  await refresh();
 }
 
 /** The environment's last control events, newest first: transitions, hooks and tasks as they answered. */

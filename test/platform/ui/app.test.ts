@@ -185,12 +185,30 @@ describe('platform/ui (Chromium against a real stack)', function () {
     await page.screenshot({ path: join(SHOTS, 'runs.png'), fullPage: true });
     await page.click('[data-view=control]');
     await transition(page, env, 'EXIT', 'DONE');
+
+    // The node from the page: drained with a reason (audited), shown so, then uncordoned.
+    const row = '#nodes tbody tr[data-node]';
+    await page.waitForSelector(`${row} [data-node-action=drain]`);
+    const node = (await page.getAttribute(row, 'data-node'))!;
+    assert.match((await page.textContent(row)) ?? '', /connected/);
+    await page.click(`${row} [data-node-action=drain]`);
+    await fillField(page, '#confirm-input', 'fan replaced');
+    await page.click('#confirm-ok');
+    await waitText(page, `${row} td.cordon`, /^drained: takes no new task$/, 10_000);
+    const drain = (await stack!.api.audit()).find((a) => a.action === 'node.drain');
+    assert.equal(drain?.target, node);
+    assert.match(drain?.detail ?? '', /fan replaced/);
+    await page.click(`${row} [data-node-action=uncordon]`);
+    await page.click('#confirm-ok');
+    await waitText(page, `${row} td.cordon`, /^takes tasks$/, 10_000);
   });
 
   it('shows a viewer no actions, and the platform refuses what the viewer forges (403)', async () => {
     const page = await loggedIn('viewer');
     await page.waitForSelector('#envs tbody tr');
     assert.equal(await page.locator('#transitions button').count(), 0);
+    await page.waitForSelector('#nodes tbody tr[data-node]');
+    assert.equal(await page.locator('#nodes [data-node-action]').count(), 0, 'no drain for a viewer');
     assert.equal(await page.isHidden('#create-form'), true);
     // From inside the page, with the viewer's own token, as a forged click would send it.
     const envId = (await stack!.api.environments())[0]?.id ?? 'x';
