@@ -120,6 +120,7 @@ export class SupervisedTask {
       mems: this.mems,
       failed: this.failed,
       message: this.message,
+      generation: this.spec.generation,
     };
   }
 }

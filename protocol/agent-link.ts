@@ -72,6 +72,8 @@ export interface TaskReport {
   readonly mems: string | undefined;
   readonly failed: boolean;
   readonly message?: string | undefined;
+  /** The placement this process was started for (TaskSpec.generation), when the platform gave one. */
+  readonly generation?: number | undefined;
 }
 
 /** A task the platform asks the agent to run. */
@@ -87,6 +89,12 @@ export interface TaskSpec {
   readonly cpus: readonly number[];
   readonly memoryNode?: number | undefined;
   readonly critical: boolean;
+  /**
+   * Which placement of the task this is: it grows each time the platform places the task anew (a move).
+   * A copy of an older generation is one the platform superseded while it could not reach its node, and
+   * is stopped when the node is back (docs/platform.md "Cut off, then back").
+   */
+  readonly generation?: number | undefined;
 }
 
 /** What an agent tells the platform about a task between heartbeats. */
@@ -190,6 +198,9 @@ export function parsePlatformMessage(text: string): PlatformToAgent {
     for (const k of ['task', 'environment', 'kind'] as const)
       if (typeof spec![k] !== 'string') bad(`spec.${k}`, 'must be a string');
     if (!Array.isArray(spec!['cpus'])) bad('spec.cpus', 'must be a list of CPU numbers');
+    const g = spec!['generation'];
+    if (g !== undefined && (typeof g !== 'number' || !Number.isSafeInteger(g) || g < 1))
+      bad('spec.generation', 'must be a positive integer');
   } else if (['transition', 'kill', 'restart', 'fault'].includes(action as string)) {
     if (typeof m['task'] !== 'string') bad('task', 'must be a string');
     if (typeof m['environment'] !== 'string') bad('environment', 'must be a string');

@@ -201,6 +201,11 @@ export const ersIssueCatalogue = {
     severity: 'Error',
     description: 'A hook around a transition failed or timed out.',
   },
+  'daqops.platform.TaskSuperseded': {
+    severity: 'Warning',
+    description:
+      'A node that was cut off came back running a task the platform had meanwhile placed elsewhere (a newer placement generation); the old copy is stopped.',
+  },
   'daqops.platform.TaskFailed': {
     severity: 'Error',
     description: 'A task of an environment went to ERROR.',

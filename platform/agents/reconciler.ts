@@ -33,7 +33,10 @@ export class AgentReconciler {
     const node = topology.node;
     for (const inc of this.o.intake.openWith('AgentLost', node))
       this.o.intake.signal(agentLostSignal(node, inc.environment, false));
-    const reported = new Map(reports.map((r) => [`${r.environment}/${r.task}`, r]));
+    // A copy of an older placement than the environment's is one the platform superseded while the node
+    // was away (moved elsewhere and back): not the task, whatever it says.
+    const current = reports.filter((r) => !this.superseded(r));
+    const reported = new Map(current.map((r) => [`${r.environment}/${r.task}`, r]));
     for (const env of this.o.environments.all()) {
       if (env.state === 'STANDBY' || env.state === 'DONE' || env.transitionUnderWay === 'DEPLOY') continue;
       // Each task as it is now: a report about one may move others (a runbook places them anew).
@@ -50,22 +53,41 @@ export class AgentReconciler {
     }
     for (const r of reports) {
       const t = this.o.environments.find(r.environment)?.task(r.task);
-      const held = t !== undefined && t.node === node && !t.excluded && t.state !== 'DONE';
+      const superseded = this.superseded(r);
+      const held = t !== undefined && t.node === node && !t.excluded && t.state !== 'DONE' && !superseded;
       if (held || r.state === 'ERROR' || r.state === 'DONE' || r.pid === undefined) continue;
-      this.o.ers?.raise(
-        'daqops.platform.StrayTask',
-        `node ${node} runs ${r.environment}/${r.task} (pid ${r.pid}), which no environment holds there; stopping it`,
-        { node, environment: r.environment, task: r.task },
-      );
+      const elsewhere = t !== undefined && t.state !== 'DONE' && (t.node !== node || superseded);
+      if (elsewhere) {
+        // Split brain averted: the platform placed this task anew while it could not reach this node.
+        const why = `node ${node} runs ${r.environment}/${r.task} (pid ${r.pid}, placement ${r.generation ?? 'unknown'}), superseded by placement ${t.generation ?? '?'} on ${t.node}; stopping it`;
+        this.o.ers?.raise('daqops.platform.TaskSuperseded', why, {
+          node,
+          environment: r.environment,
+          task: r.task,
+        });
+        for (const inc of this.o.intake.openWith('AgentLost', node))
+          this.o.intake.note(inc.id, 'platform', why);
+      } else
+        this.o.ers?.raise(
+          'daqops.platform.StrayTask',
+          `node ${node} runs ${r.environment}/${r.task} (pid ${r.pid}), which no environment holds there; stopping it`,
+          { node, environment: r.environment, task: r.task },
+        );
       await this.o.driver.kill(node, r).catch(() => undefined);
     }
+  }
+
+  /** A report of a copy older than the task's placement (both generations known). */
+  private superseded(r: TaskReport): boolean {
+    const t = this.o.environments.find(r.environment)?.task(r.task);
+    return t?.generation !== undefined && r.generation !== undefined && r.generation < t.generation;
   }
 
   /** Task states from an agent's heartbeat or task event (only for tasks placed on that node). */
   async reports(node: string, reports: readonly TaskReport[]): Promise<void> {
     for (const r of reports) {
       const env = this.o.environments.find(r.environment);
-      if (env?.task(r.task)?.node === node) await env.onTaskReport(r);
+      if (env?.task(r.task)?.node === node && !this.superseded(r)) await env.onTaskReport(r);
     }
   }
 

@@ -45,10 +45,12 @@ export class EnvironmentTasks {
 
   /** Every task of the template where the ledger placed it, in STANDBY (the template's order). */
   place(template: WorkflowTemplate, placed: readonly Placed[]): Readonly<TaskStatus>[] {
+    const before = new Map([...this.map].map(([name, t]) => [name, t.generation ?? 0]));
     this.map.clear();
     for (const [i, p] of placed.entries()) {
       const t = template.tasks[i]!;
       this.map.set(t.name, {
+        generation: (before.get(t.name) ?? 0) + 1,
         name: t.name,
         workload: t.workload,
         node: p.node,
@@ -68,8 +70,10 @@ export class EnvironmentTasks {
 
   /** One task at its new place, in STANDBY, its process yet to start. */
   replace(name: string, p: Placed): Readonly<TaskStatus> {
+    const old = this.required(name);
     const moved: TaskStatus = {
-      ...this.required(name),
+      ...old,
+      generation: (old.generation ?? 0) + 1,
       node: p.node,
       cpus: p.cpus,
       numa: p.numa,

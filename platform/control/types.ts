@@ -41,6 +41,8 @@ export interface TaskStatus {
   excluded: boolean;
   pid: number | undefined;
   message: string | undefined;
+  /** Its placement's generation: one more at each placement of the task (TaskSpec.generation). */
+  readonly generation?: number | undefined;
   /** When its node was lost (state LOST): the last time the platform could speak for it. */
   lostAt?: string | undefined;
 }

@@ -30,6 +30,8 @@ describe('protocol/agent-link', () => {
     const bad: [object, string][] = [
       [{ type: 'command', id: '1', action: 'spawn' }, 'spec'],
       [{ type: 'command', id: '1', action: 'spawn', spec: { ...spec, cpus: 'all' } }, 'spec.cpus'],
+      [{ type: 'command', id: '1', action: 'spawn', spec: { ...spec, generation: 0 } }, 'spec.generation'],
+      [{ type: 'command', id: '1', action: 'spawn', spec: { ...spec, generation: '2' } }, 'spec.generation'],
       [{ type: 'command', id: '1', action: 'transition', ...t, payload: {} }, 'transition'],
       [
         { type: 'command', id: '1', action: 'transition', ...t, transition: 'KILL', payload: {} },

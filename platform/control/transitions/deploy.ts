@@ -14,6 +14,7 @@ export function taskSpec(env: TransitionContext, s: Readonly<TaskStatus>): TaskS
     cpus: s.cpus,
     memoryNode: s.numa,
     critical: s.critical,
+    ...(s.generation === undefined ? {} : { generation: s.generation }),
   };
 }
 

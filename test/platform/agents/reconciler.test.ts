@@ -3,6 +3,7 @@ import { ErsReporter } from '../../../lib/ers.js';
 import type { ErsIssue } from '../../../protocol/ers.js';
 import { AgentReconciler } from '../../../platform/agents/reconciler.js';
 import { IncidentIntake } from '../../../platform/incidents/intake.js';
+import { agentLostSignal } from '../../../platform/incidents/signals.js';
 import { environments, miniEnvironment, noRecovery, taskReport } from '../../helpers/environments.js';
 import { simulatedNode } from '../../helpers/simulated-driver.js';
 
@@ -69,6 +70,37 @@ describe('platform/agents/reconciler', () => {
       env.taskList().map((t) => t.state),
       ['DONE', 'DONE'],
     );
+  });
+
+  it('stops a copy the platform superseded while its node was cut off, and says so in ERS and on the incident', async () => {
+    const { env, r, intake, issues, driver } = reconciler();
+    await env.transition('DEPLOY');
+    const from = env.task('proc')!.node;
+    assert.equal(env.task('proc')!.generation, 1, 'the first placement');
+    // The node is cut off (its incident opens) and the platform moves the task meanwhile.
+    intake.signal(agentLostSignal(from, env.id, true));
+    const [inc] = intake.openWith('AgentLost', from);
+    assert.ok(inc !== undefined);
+    await env.moveTask('proc');
+    const moved = env.task('proc')!;
+    assert.notEqual(moved.node, from);
+    assert.equal(moved.generation, 2, 'a new placement, a new generation');
+    // A heartbeat of the old copy changes nothing: it is not the task any more.
+    await r.reports(moved.node, [taskReport(env.id, 'proc', 'processor', 'ERROR', { generation: 1 })]);
+    assert.notEqual(env.task('proc')!.state, 'ERROR');
+    // The cut-off node is back, its old copy still running: stopped, said, noted on the incident.
+    driver.log.length = 0;
+    await r.registered(simulatedNode(from, 1, 4), [
+      taskReport(env.id, 'proc', 'processor', 'RUNNING', { pid: 4242, generation: 1 }),
+    ]);
+    assert.deepEqual(driver.log, [`${from} kill proc`]);
+    const said = issues.find((i) => i.name === 'daqops.platform.TaskSuperseded');
+    assert.match(said?.message ?? '', new RegExp(`superseded by placement 2 on ${moved.node}`));
+    assert.ok(
+      intake.get(inc.id)?.timeline.some((e) => /superseded by placement 2/.test(JSON.stringify(e))),
+      'the incident says it',
+    );
+    assert.equal(env.task('proc')!.node, moved.node, 'the task stays where the platform put it');
   });
 
   it('a node lost with nothing on it is still one signal, about the node alone', async () => {
