@@ -50,6 +50,8 @@ export class QualityWatch {
   private catchUpUntilMs = -Infinity;
   /** The latest consumer lag of each partition this processor owns, in messages. */
   private readonly lags = new Map<number, number>();
+  /** The partitions it owns since the last rebalance (undefined before the first). */
+  private owned: ReadonlySet<number> | undefined;
 
   constructor(
     private readonly config: ProcessorConfig,
@@ -73,12 +75,16 @@ export class QualityWatch {
   rebalanced(owned: ReadonlySet<number>): void {
     const now = this.deps.now();
     this.quietUntilMs = Math.max(this.quietUntilMs, now + DQ_AFTER_REBALANCE_MS);
-    for (const p of this.lags.keys()) if (!owned.has(p)) this.lags.delete(p);
+    // Lags read before the move say nothing of the backlog now: caught up is judged on fresh ones, of
+    // the partitions it owns (a batch prefetched before the move may still come in).
+    this.owned = owned;
+    this.lags.clear();
     this.catchUpUntilMs = now + DQ_CATCH_UP_MAX_MS;
   }
 
   /** How far behind the processor is on a partition (from each batch). */
   lag(partition: number, messages: number): void {
+    if (this.owned !== undefined && !this.owned.has(partition)) return;
     this.lags.set(partition, messages);
   }
 
@@ -88,6 +94,9 @@ export class QualityWatch {
     if (reachable) {
       this.backSinceMs = this.deps.now();
       this.catchUpUntilMs = this.backSinceMs + DQ_CATCH_UP_MAX_MS;
+      // A lag read before the outage (0, all caught up then) would end the hold at the first interval
+      // after it, before the backlog's first batch says how far behind the processor is.
+      this.lags.clear();
     } else {
       this.outageEndsAtMs = Infinity;
       this.backSinceMs = undefined;
@@ -99,14 +108,17 @@ export class QualityWatch {
     if (this.outageEndsAtMs === Infinity && this.reachable && this.backSinceMs !== undefined)
       this.outageEndsAtMs = this.backSinceMs + DQ_AFTER_OUTAGE_MS;
     const now = this.deps.now();
-    if (now < this.catchUpUntilMs && Math.max(0, ...this.lags.values()) <= DQ_CAUGHT_UP_LAG_MESSAGES)
-      this.catchUpUntilMs = -Infinity; // caught up: a later lag spike is the detector's business again
+    // Only lags read since the outage or rebalance decide (stale ones were cleared); with none yet, the
+    // fixed holds above apply alone — a processor that gets no batch at all is judged on time.
+    const behind = this.lags.size > 0 && Math.max(...this.lags.values()) > DQ_CAUGHT_UP_LAG_MESSAGES;
+    // Caught up: a later lag spike is the detector's business again.
+    if (now < this.catchUpUntilMs && this.lags.size > 0 && !behind) this.catchUpUntilMs = -Infinity;
     return (
       !this.reachable ||
       clockPaused ||
       now < this.outageEndsAtMs ||
       now < this.quietUntilMs ||
-      now < this.catchUpUntilMs
+      (now < this.catchUpUntilMs && behind)
     );
   }
 
