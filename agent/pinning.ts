@@ -5,6 +5,7 @@
  * /proc/<pid>/status.
  */
 import { spawnSync } from 'node:child_process';
+import { DaqError } from '../protocol/errors.js';
 import { readFileSync } from 'node:fs';
 import { formatCpuList } from './topology.js';
 
@@ -130,4 +131,20 @@ export function readMemoryPolicy(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A task is pinned to no CPU the node does not offer (its topology, cut to the agent's affinity). */
+export function checkOffered(
+  key: string,
+  cpus: readonly number[],
+  node: string,
+  offered?: readonly number[],
+): void {
+  const outside = offered === undefined ? [] : cpus.filter((c) => !offered.includes(c));
+  if (outside.length > 0)
+    throw new DaqError(
+      'INVALID_CONFIG',
+      `task ${key}: CPU(s) ${outside.join(', ')} are not offered by ${node} (it offers ${offered!.join(', ')})`,
+      { field: 'cpus' },
+    );
 }

@@ -19,7 +19,7 @@ import {
 } from '../protocol/agent-link.js';
 import type { ErsReporter } from '../lib/ers.js';
 import { traceparentOf, withSpan } from '../lib/tracing.js';
-import type { PinningTools } from './pinning.js';
+import { checkOffered, type PinningTools } from './pinning.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from './restart-policy.js';
 import { SupervisedTask } from './task.js';
 import { TaskChannel } from './task-channel.js';
@@ -108,14 +108,7 @@ export class Supervisor extends EventEmitter<{ 'task-event': [TaskReport, TaskEv
       throw new DaqError('INVALID_CONFIG', `task ${key} already exists on ${this.o.node}`, {
         field: 'task',
       });
-    const offered = this.o.offeredCpus === undefined ? undefined : new Set(this.o.offeredCpus);
-    const outside = offered === undefined ? [] : (spec.cpus ?? []).filter((c) => !offered.has(c));
-    if (outside.length > 0)
-      throw new DaqError(
-        'INVALID_CONFIG',
-        `task ${key}: CPU(s) ${outside.join(', ')} are not offered by ${this.o.node} (it offers ${[...offered!].join(', ')})`,
-        { field: 'cpus' },
-      );
+    checkOffered(key, spec.cpus, this.o.node, this.o.offeredCpus);
     const t = new SupervisedTask(spec, this.o.restart ?? DEFAULT_RESTART_POLICY, this.now);
     this.tasks.set(key, t);
     await withSpan(

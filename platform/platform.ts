@@ -25,6 +25,7 @@ import { AgentReconciler } from './agents/reconciler.js';
 import { Auditor, errorMessage, type AuditRecord } from './audit.js';
 import { IncidentDesk } from './incident-desk.js';
 import { DataDesk } from './data-desk.js';
+import { NodeDesk } from './node-desk.js';
 import { Environment } from './control/environment.js';
 import { ControlEventSink } from './control/event-sink.js';
 import { checkMasks, drillFault } from './control/drills.js';
@@ -41,14 +42,7 @@ import type { VarValue } from './workflow/template.js';
 
 export type { RestoreSummary } from './control/repository.js';
 
-/** What a drain did: tasks moved (with their new node), excluded, and moves that failed (with why). */
-export interface DrainResult {
-  readonly node: string;
-  readonly cordoned: true;
-  readonly moved: string[];
-  readonly excluded: string[];
-  readonly failed: string[];
-}
+export type { DrainResult } from './node-desk.js';
 
 import {
   environmentView,
@@ -70,6 +64,8 @@ export class Platform {
   readonly incidents: IncidentDesk;
   /** What the data path says: dataflow rates, occupancy, monitoring aggregates, run balances (data-desk.ts). */
   readonly data: DataDesk;
+  /** The nodes' lifecycle: drain and uncordon, audited (node-desk.ts). */
+  readonly nodes: NodeDesk;
   private readonly auditor: Auditor;
   private readonly agents: AgentReconciler;
   private readonly events: ControlEventSink;
@@ -115,6 +111,15 @@ export class Platform {
       onIncident: (inc) => this.changed({ kind: 'incident', id: String(inc.id) }),
     });
     this.incidents = new IncidentDesk(this.intake, this.auditor);
+    this.nodes = new NodeDesk({
+      environments: this.environments,
+      ledger: this.ledger,
+      store: o.store,
+      driver: o.driver,
+      auditor: this.auditor,
+      changed: (c) => this.changed(c),
+      updateGauges: () => this.updateGauges(),
+    });
     this.data = new DataDesk({
       environments: this.environments,
       run: (run) => this.run(run),
@@ -267,120 +272,6 @@ export class Platform {
     });
   }
 
-  // ---- nodes -----------------------------------------------------------------------------------------
-
-  /**
-   * Drains a node (docs/platform.md "Draining a node"): it takes no new task, and the tasks of
-   * environments that hold resources leave it — a movable one is placed on another node and brought to
-   * its environment's state before its old process stops (a processor joins its group there first); one
-   * bound to the node's hardware (a readout whose link is wired only there) is excluded when not critical.
-   * Refused, with each reason and nothing changed, when a critical task is bound to the node. Audited.
-   */
-  drainNode(node: string, who: string, reason?: string): Promise<DrainResult> {
-    return this.auditor.auditedAsync(who, 'node.drain', node, async () => {
-      const plan = this.drainPlan(node);
-      if (plan.refused.length > 0)
-        throw new DaqError('PLACEMENT_FAILED', `node ${node} cannot be drained: ${plan.refused.join('; ')}`, {
-          field: 'node',
-        });
-      this.ledger.cordon(node);
-      this.o.store.setCordon(node, who);
-      const result: DrainResult = { node, cordoned: true, moved: [], excluded: [], failed: [] };
-      for (const { env, task } of plan.exclude) {
-        env.exclude(task, `node ${node} drained: its link is wired there alone`);
-        await this.o.driver.kill(node, { environment: env.id, task }).catch(() => undefined);
-        result.excluded.push(`${env.id}/${task}`);
-      }
-      for (const { env, task } of plan.move) {
-        try {
-          // A processor joins its group on the new node before the old one leaves; any other task stops
-          // first (a writer's run files belong to one process at a time; its events wait in Kafka).
-          await env.moveTask(task, env.task(task)?.workload === 'processor');
-          result.moved.push(`${env.id}/${task} → ${env.task(task)?.node ?? '?'}`);
-        } catch (err) {
-          // Its new copy did not come up (and the old one is stopped): a failed task, with the failure
-          // semantics of any (recovery, exclusion, or the environment to ERROR).
-          const message = `moved off drained node ${node}, it did not start: ${errorMessage(err)}`;
-          result.failed.push(`${env.id}/${task}: ${errorMessage(err)}`);
-          const t = env.task(task);
-          if (t !== undefined)
-            await env.onTaskReport({
-              task,
-              environment: env.id,
-              kind: t.workload,
-              state: 'ERROR',
-              pid: undefined,
-              restarts: 0,
-              cpus: undefined,
-              mems: undefined,
-              failed: true,
-              message,
-            });
-        }
-      }
-      for (const env of new Set([...plan.exclude, ...plan.move].map((x) => x.env))) {
-        this.environments.save(env, who);
-        this.changed({ kind: 'environment', id: env.id });
-      }
-      this.updateGauges();
-      return {
-        result,
-        detail: `moved ${result.moved.length}, excluded ${result.excluded.length}, failed ${result.failed.length}${reason === undefined ? '' : `; ${reason}`}`,
-      };
-    });
-  }
-
-  /** Lets a drained node take tasks again (tasks moved off it stay where they are). Audited. */
-  uncordonNode(node: string, who: string, reason?: string): { node: string; cordoned: false } {
-    return this.auditor.audited(who, 'node.uncordon', node, () => {
-      this.ledger.cordon(node, false);
-      this.o.store.setCordon(node, undefined);
-      return {
-        result: { node, cordoned: false as const },
-        detail: `takes tasks again${reason === undefined ? '' : `; ${reason}`}`,
-      };
-    });
-  }
-
-  /** What draining `node` would do to each task there: move it, exclude it, or refuse the drain. */
-  private drainPlan(node: string): {
-    move: { env: Environment; task: string }[];
-    exclude: { env: Environment; task: string }[];
-    refused: string[];
-  } {
-    const plan = {
-      move: [] as { env: Environment; task: string }[],
-      exclude: [] as { env: Environment; task: string }[],
-      refused: [] as string[],
-    };
-    for (const env of this.environments.all()) {
-      if (!env.holdsResources()) continue;
-      for (const t of env.taskList()) {
-        if (t.node !== node || t.state === 'DONE' || t.state === 'LOST') continue;
-        const tt = env.template.tasks.find((x) => x.name === t.name);
-        const links = tt?.resources.links ?? [];
-        const bound = links.filter((l) => {
-          const at = this.ledger.linkNodes(l);
-          return at.length > 0 && at.every((n) => n === node);
-        });
-        if (bound.length > 0) {
-          if (t.excluded) continue;
-          if (t.critical)
-            plan.refused.push(
-              `${env.id}/${t.name} is critical and reads link(s) ${bound.join(', ')}, wired only to ${node}`,
-            );
-          else plan.exclude.push({ env, task: t.name });
-        } else if (!t.excluded) plan.move.push({ env, task: t.name });
-      }
-    }
-    return plan;
-  }
-
-  /** Drained nodes, as the store keeps them. */
-  cordons(): { node: string; who: string; at: string }[] {
-    return this.o.store.cordons();
-  }
-
   // ---- runs and audit -------------------------------------------------------------------------------
 
   runs(): RunRecord[] {
@@ -431,19 +322,7 @@ export class Platform {
           `environment ${id}: ${label} cannot be read again: ${errorMessage(err)}`,
           { environment: id },
         ),
-      holds: (env) =>
-        this.ledger.restore(
-          env.id,
-          env.taskList().map((t) => ({
-            task: t.name,
-            node: t.node,
-            numa: t.numa,
-            cpus: t.cpus,
-            memoryMiB: t.memoryMiB,
-            role: env.template.tasks.find((x) => x.name === t.name)?.role,
-            reason: t.placement,
-          })),
-        ),
+      holds: (env) => this.ledger.restore(env.id, env.placed()),
     });
     this.updateGauges();
     return summary;

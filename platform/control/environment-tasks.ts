@@ -68,6 +68,19 @@ export class EnvironmentTasks {
     return this.list();
   }
 
+  /** Where each task is, as the ledger keeps placements (taken back after a platform restart). */
+  placed(template: WorkflowTemplate): Placed[] {
+    return this.list().map((t) => ({
+      task: t.name,
+      node: t.node,
+      numa: t.numa,
+      cpus: t.cpus,
+      memoryMiB: t.memoryMiB,
+      role: template.tasks.find((x) => x.name === t.name)?.role,
+      reason: t.placement,
+    }));
+  }
+
   /** One task at its new place, in STANDBY, its process yet to start. */
   replace(name: string, p: Placed): Readonly<TaskStatus> {
     const old = this.required(name);

@@ -25,6 +25,8 @@ import type { WorkflowTemplate } from '../workflow/template.js';
 import { HookRunner } from './hooks.js';
 import { moveTask, transitionActions, type RunTime, type TransitionContext } from './transitions/index.js';
 import { EnvironmentTasks } from './environment-tasks.js';
+import { placementRequest } from '../placement/candidates.js';
+import type { Placed } from '../placement/ledger.js';
 import type { EnvironmentContext, MaskedCell, RunTimes, SavedEnvironment, TaskStatus } from './types.js';
 
 export type { DrainSubject, EnvironmentContext, RunTimes, SavedEnvironment } from './types.js';
@@ -98,6 +100,11 @@ export class Environment {
   /** Every task, excluded ones too, in placement order. */
   taskList(): Readonly<TaskStatus>[] {
     return this.tasks.list();
+  }
+
+  /** Where its tasks are, as the ledger keeps placements. */
+  placed(): Placed[] {
+    return this.tasks.placed(this.template);
   }
 
   /** Tasks still taking part (not excluded). */
@@ -250,10 +257,7 @@ export class Environment {
     if (r.state === 'ERROR' && !taskDown(before) && !t.excluded) await this.taskFailed(t);
   }
 
-  /**
-   * Its node is lost: the task shows LOST with the time, excluded or not (an excluded readout on a lost
-   * node is not RUNNING), and one taking part fails as any task does (recovery, exclusion or ERROR).
-   */
+  /** Its node is lost: LOST with the time, excluded or not; one taking part fails as any task does. */
   async onTaskLost(name: string, message: string): Promise<void> {
     const t = this.tasks.lose(name, message, new Date().toISOString());
     if (t !== undefined && !t.excluded) await this.taskFailed(t);
@@ -302,16 +306,7 @@ export class Environment {
       const tt = env.template.tasks.find((x) => x.name === name);
       if (tt === undefined)
         throw new DaqError('NOT_FOUND', `no task ${name} in the template of ${env.id}`, { field: 'task' });
-      return {
-        task: tt.name,
-        cores: tt.resources.cores,
-        numa: tt.resources.numa,
-        near: tt.resources.near,
-        memoryMiB: tt.resources.memoryMiB,
-        links: tt.resources.links,
-        role: tt.role,
-        spread: tt.placement === 'spread',
-      };
+      return placementRequest(tt);
     };
     return {
       id: env.id,
@@ -352,10 +347,7 @@ export class Environment {
         return env.tasks.replace(name, p);
       },
       killOn: (node, name) =>
-        ctx.driver.kill(node, { environment: env.id, task: name }).then(
-          () => undefined,
-          () => undefined,
-        ),
+        ctx.driver.kill(node, { environment: env.id, task: name }).catch(() => undefined),
       beginRun: async (epochMs) => {
         const run = await ctx.nextRun();
         env.runNumber = run;

@@ -256,7 +256,7 @@ describe('platform/platform', () => {
     // Drain the node of processor-0: it runs on another node before the old copy stops.
     const from = taskOf(env, 'processor-0').node;
     driver.log.length = 0;
-    const drained = await p.drainNode(from, 'expert:eve');
+    const drained = await p.nodes.drain(from, 'expert:eve');
     env = p.environment(id);
     assert.equal(env.state, 'RUNNING', 'the run goes on');
     const to = taskOf(env, 'processor-0').node;
@@ -287,8 +287,8 @@ describe('platform/platform', () => {
       agentsFree,
       'no new lock on it',
     );
-    assert.ok(p.cordons().some((c) => c.node === from && c.who === 'expert:eve'));
-    p.uncordonNode(from, 'expert:eve');
+    assert.ok(p.nodes.cordons().some((c) => c.node === from && c.who === 'expert:eve'));
+    p.nodes.uncordon(from, 'expert:eve');
     assert.equal(p.ledger.isCordoned(from), false);
     assert.deepEqual(
       p
@@ -317,7 +317,7 @@ roles:
     const id = p.createEnvironment({ yaml }, {}, 'expert:bob').id;
     await p.transition(id, 'DEPLOY', 'bob');
     await assert.rejects(
-      () => p.drainNode('n1', 'expert:eve'),
+      () => p.nodes.drain('n1', 'expert:eve'),
       (e: unknown) =>
         e instanceof DaqError &&
         e.code === 'PLACEMENT_FAILED' &&

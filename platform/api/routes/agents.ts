@@ -29,7 +29,7 @@ export function agentRoutes(agents: () => AgentSummary[], platform: Platform): R
       params: S.nodeParams,
       body: S.nodeActionBody,
       ok: { status: 200, schema: R.drainResult },
-      handler: ({ params, body, who }) => platform.drainNode(params.node, who, body.reason),
+      handler: ({ params, body, who }) => platform.nodes.drain(params.node, who, body.reason),
     }),
     route({
       method: 'POST',
@@ -39,7 +39,7 @@ export function agentRoutes(agents: () => AgentSummary[], platform: Platform): R
       params: S.nodeParams,
       body: S.nodeActionBody,
       ok: { status: 200, schema: R.uncordonResult },
-      handler: ({ params, body, who }) => platform.uncordonNode(params.node, who, body.reason),
+      handler: ({ params, body, who }) => platform.nodes.uncordon(params.node, who, body.reason),
     }),
     route({
       method: 'GET',
