@@ -41,6 +41,11 @@ export interface StartOptions {
   readonly readyTimeoutMs?: number;
   /** Progress lines for a human ("fetching Kafka jars…"). */
   readonly progress?: (line: string) => void;
+  /**
+   * The address the broker listens on and advertises; default 127.0.0.1. The multi-node tests give the
+   * address of a bridge that network namespaces reach (docs/multi-node.md).
+   */
+  readonly host?: string;
 }
 
 const JVM_MARKER = '-Ddaqops.local-kafka=';
@@ -137,13 +142,13 @@ export function newClusterId(): string {
   }
 }
 
-function serverProperties(brokerPort: number, controllerPort: number, logDir: string): string {
+function serverProperties(brokerPort: number, controllerPort: number, logDir: string, host: string): string {
   return [
     'process.roles=broker,controller',
     'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}`,
+    `controller.quorum.voters=1@${host}:${controllerPort}`,
+    `listeners=PLAINTEXT://${host}:${brokerPort},CONTROLLER://${host}:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${brokerPort}`,
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'inter.broker.listener.name=PLAINTEXT',
@@ -208,13 +213,14 @@ export async function startLocalKafka(options: StartOptions = {}): Promise<Local
   const lib = ensureKafkaJars(progress);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'daqops-kafka-'));
   mkdirSync(dataDir, { recursive: true });
-  const brokerPort = await freePort();
-  let controllerPort = await freePort();
-  while (controllerPort === brokerPort) controllerPort = await freePort();
+  const host = options.host ?? '127.0.0.1';
+  const brokerPort = await freePort(host);
+  let controllerPort = await freePort(host);
+  while (controllerPort === brokerPort) controllerPort = await freePort(host);
   const propsFile = join(dataDir, 'server.properties');
   const log4jFile = join(dataDir, 'log4j2.properties');
   const logFile = join(dataDir, 'server.log');
-  writeFileSync(propsFile, serverProperties(brokerPort, controllerPort, join(dataDir, 'logs')));
+  writeFileSync(propsFile, serverProperties(brokerPort, controllerPort, join(dataDir, 'logs'), host));
   writeFileSync(log4jFile, log4jProperties(logFile));
   const classpath = `${lib}/*`;
   const jvmLog = `-Dlog4j2.configurationFile=${log4jFile}`;
@@ -232,7 +238,7 @@ export async function startLocalKafka(options: StartOptions = {}): Promise<Local
     );
   }
 
-  return launch({ lib, dataDir, brokerPort, controllerPort, logFile, propsFile, log4jFile }, options);
+  return launch({ lib, dataDir, host, brokerPort, controllerPort, logFile, propsFile, log4jFile }, options);
 }
 
 /**
@@ -246,11 +252,13 @@ export async function restartLocalKafka(
   if (isLocalKafkaProcess(k.pid, k.dataDir)) return k;
   checkJava();
   const lib = ensureKafkaJars(options.progress ?? (() => {}));
-  const brokerPort = Number(k.brokers[0]?.split(':')[1]);
+  const [host, port] = (k.brokers[0] ?? '127.0.0.1:0').split(':');
+  const brokerPort = Number(port);
   return launch(
     {
       lib,
       dataDir: k.dataDir,
+      host: host!,
       brokerPort,
       controllerPort: k.controllerPort,
       logFile: k.logFile,
@@ -264,6 +272,7 @@ export async function restartLocalKafka(
 interface Launch {
   readonly lib: string;
   readonly dataDir: string;
+  readonly host: string;
   readonly brokerPort: number;
   readonly controllerPort: number;
   readonly logFile: string;
@@ -274,10 +283,10 @@ interface Launch {
 /** Spawns the broker JVM on a formatted data directory and resolves once it answers. */
 async function launch(l: Launch, options: Omit<StartOptions, 'dataDir'>): Promise<LocalKafka> {
   const progress = options.progress ?? (() => {});
-  const { dataDir, brokerPort, controllerPort, logFile, propsFile } = l;
+  const { dataDir, host, brokerPort, controllerPort, logFile, propsFile } = l;
   const classpath = `${l.lib}/*`;
   const jvmLog = `-Dlog4j2.configurationFile=${l.log4jFile}`;
-  progress(`starting the broker on 127.0.0.1:${brokerPort}…`);
+  progress(`starting the broker on ${host}:${brokerPort}…`);
   const heap = envString('DAQOPS_KAFKA_HEAP') ?? '768m';
   const outFd = openSync(join(dataDir, 'stdout.log'), 'a');
   const child = spawn(
@@ -307,7 +316,7 @@ async function launch(l: Launch, options: Omit<StartOptions, 'dataDir'>): Promis
 
   const kafka: LocalKafka = {
     pid,
-    brokers: [`127.0.0.1:${brokerPort}`],
+    brokers: [`${host}:${brokerPort}`],
     controllerPort,
     dataDir,
     logFile,
