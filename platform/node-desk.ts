@@ -68,7 +68,8 @@ export class NodeDesk {
           const message = `moved off drained node ${node}, it did not start: ${errorMessage(err)}`;
           result.failed.push(`${env.id}/${task}: ${errorMessage(err)}`);
           const t = env.task(task);
-          if (t !== undefined)
+          // Refused before it was placed anew (its environment in ERROR): it still runs where it was.
+          if (t !== undefined && t.node !== node)
             await env.onTaskReport({
               task,
               environment: env.id,

@@ -303,6 +303,26 @@ describe('platform/platform', () => {
     );
   });
 
+  it('leaves a task of an environment in ERROR where it is on a drain, saying why, its state untouched', async () => {
+    const driver = new SimulatedDriver();
+    const p = platform(driver);
+    await p.agentRegistered(simulatedNode('n1', 1, 2), []);
+    await p.agentRegistered(simulatedNode('n2', 1, 2), []);
+    const id = p.createEnvironment(TEMPLATE, { processors: 1 }, 'expert:bob').id;
+    await p.transition(id, 'DEPLOY', 'bob');
+    await p.transition(id, 'GO_ERROR', 'bob');
+    const on = p.environment(id).tasks.find((t) => t.name === 'processor-0')!;
+    const drained = await p.nodes.drain(on.node, 'expert:eve');
+    assert.ok(
+      drained.failed.some(
+        (f) => f.startsWith(`${id}/processor-0: `) && /is ERROR: no task can be moved/.test(f),
+      ),
+      JSON.stringify(drained),
+    );
+    const after = p.environment(id).tasks.find((t) => t.name === 'processor-0')!;
+    assert.deepEqual([after.node, after.state], [on.node, on.state], 'not moved, not marked failed');
+  });
+
   it('refuses to drain a node a critical task is bound to, naming it, and changes nothing', async () => {
     const driver = new SimulatedDriver();
     const p = platform(driver);
