@@ -70,13 +70,14 @@ export class EnvironmentTasks {
 
   /** Where each task is, as the ledger keeps placements (taken back after a platform restart). */
   placed(template: WorkflowTemplate): Placed[] {
+    const roles = new Map(template.tasks.map((x) => [x.name, x.role]));
     return this.list().map((t) => ({
       task: t.name,
       node: t.node,
       numa: t.numa,
       cpus: t.cpus,
       memoryMiB: t.memoryMiB,
-      role: template.tasks.find((x) => x.name === t.name)?.role,
+      role: roles.get(t.name),
       reason: t.placement,
     }));
   }
