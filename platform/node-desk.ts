@@ -4,6 +4,7 @@
  * the drain refused — and uncordon it. Audited; the cordons are kept in the store.
  */
 import { DaqError } from '../protocol/errors.js';
+import { failedReport } from './agents/reconciler.js';
 import { errorMessage, type Auditor } from './audit.js';
 import type { Environment } from './control/environment.js';
 import type { EnvironmentRepository } from './control/repository.js';
@@ -69,19 +70,7 @@ export class NodeDesk {
           result.failed.push(`${env.id}/${task}: ${errorMessage(err)}`);
           const t = env.task(task);
           // Refused before it was placed anew (its environment in ERROR): it still runs where it was.
-          if (t !== undefined && t.node !== node)
-            await env.onTaskReport({
-              task,
-              environment: env.id,
-              kind: t.workload,
-              state: 'ERROR',
-              pid: undefined,
-              restarts: 0,
-              cpus: undefined,
-              mems: undefined,
-              failed: true,
-              message,
-            });
+          if (t !== undefined && t.node !== node) await env.onTaskReport(failedReport(env.id, t, message));
         }
       }
       for (const env of new Set([...plan.exclude, ...plan.move].map((x) => x.env))) {

@@ -117,8 +117,8 @@ export class AgentReconciler {
   }
 }
 
-/** The report the platform writes for a task its agent cannot speak for (gone, or lost). */
-function failedReport(environment: string, t: Readonly<TaskStatus>, message: string): TaskReport {
+/** The report the platform writes for a task its agent cannot speak for (gone, lost, or never started). */
+export function failedReport(environment: string, t: Readonly<TaskStatus>, message: string): TaskReport {
   return {
     task: t.name,
     environment,
