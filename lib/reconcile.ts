@@ -38,8 +38,13 @@ export function formatReconciliation(r: Reconciliation): string {
     `  lost         ${r.lost}`,
   ];
   for (const [link, x] of Object.entries(r.perLink)) {
+    const beyond = x.beyondReport ?? 0;
+    const unfinished =
+      x.final === false
+        ? ` (no final report: to its readout's last one${beyond > 0 ? `; ${beyond} words processed came after it` : ''})`
+        : '';
     lines.push(
-      `  link ${link}: produced ${x.produced}, processed ${x.processed}, dead-lettered ${x.deadlettered}, lost ${x.lost}`,
+      `  link ${link}: produced ${x.produced}${unfinished}, processed ${x.processed}, dead-lettered ${x.deadlettered}, lost ${x.lost}`,
     );
   }
   return lines.join('\n');

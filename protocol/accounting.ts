@@ -128,7 +128,10 @@ export interface Reconciliation {
   readonly timeframes: number;
   readonly incompleteTimeframes: number;
   readonly events: { readonly built: number; readonly hits: number; readonly stored: number };
-  /** Words produced but neither processed nor dead-lettered. */
+  /**
+   * Words produced but neither processed nor dead-lettered: the links' losses added up, so a link
+   * processed beyond its readout's last report never hides another link's loss.
+   */
   readonly lost: number;
   /** Events built but not stored (only meaningful once the writer has drained). */
   readonly eventsNotStored: number;
@@ -140,6 +143,17 @@ export interface Reconciliation {
         readonly processed: number;
         readonly deadlettered: number;
         readonly lost: number;
+        /**
+         * Whether every readout incarnation of the link sent its final report: false for a readout that
+         * crashed, was lost with its node or still runs. Its `produced` is then what it had reported.
+         */
+        readonly final?: boolean;
+        /**
+         * Words processed or dead-lettered beyond what the link's readout reported: sent after its last
+         * report by a readout that never sent a final one (lost, crashed). Counted, never netted against
+         * another link's loss. Absent in balances of older versions: 0.
+         */
+        readonly beyondReport?: number;
       }
     >
   >;

@@ -192,9 +192,11 @@ export class RunBalance {
     const produced = { words: 0, hits: 0, segments: 0, messages: 0 };
     const notProduced = { words: 0, hits: 0 };
     const producedPerLink = new Map<number, number>();
+    const finalPerLink = new Map<number, boolean>();
     let readoutFinal = this.readouts.size > 0;
     for (const r of this.readouts.values()) {
       readoutFinal &&= r.final;
+      finalPerLink.set(r.link, (finalPerLink.get(r.link) ?? true) && r.final);
       produced.words += r.words;
       produced.hits += r.hits;
       produced.segments += r.segments;
@@ -206,20 +208,26 @@ export class RunBalance {
     let stored = 0;
     for (const w of this.writers.values()) stored += w.events;
     const linkIds = [...new Set([...producedPerLink.keys(), ...this.links.keys()])].sort((a, b) => a - b);
-    const perLink: Record<
-      string,
-      { produced: number; processed: number; deadlettered: number; lost: number }
-    > = {};
+    const perLink: Record<string, Reconciliation['perLink'][string]> = {};
+    let linksLost = 0;
+    let attributed = 0;
     for (const l of linkIds) {
       const p = producedPerLink.get(l) ?? 0;
       const t = this.links.get(l) ?? { processed: 0, deadlettered: 0 };
+      const lost = Math.max(0, p - t.processed - t.deadlettered);
+      linksLost += lost;
+      attributed += t.deadlettered;
       perLink[String(l)] = {
         produced: p,
         processed: t.processed,
         deadlettered: t.deadlettered,
-        lost: Math.max(0, p - t.processed - t.deadlettered),
+        lost,
+        final: finalPerLink.get(l) ?? false,
+        beyondReport: Math.max(0, t.processed + t.deadlettered - p),
       };
     }
+    // Dead-lettered words of no readable link may be any link's: they offset the loss, as before.
+    const unattributed = Math.max(0, this.deadletteredWords - attributed);
     return {
       run: this.run,
       produced,
@@ -229,7 +237,7 @@ export class RunBalance {
       timeframes: this.timeframes.size(),
       incompleteTimeframes: this.incomplete,
       events: { built: this.events.built, hits: this.events.hits, stored },
-      lost: Math.max(0, produced.words - this.processed.words - this.deadletteredWords),
+      lost: Math.max(0, linksLost - unattributed),
       eventsNotStored: Math.max(0, this.events.built - stored),
       perLink,
       readoutFinal,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { AccountingRecord } from '../../protocol/accounting.js';
 import { IntervalSet, RunBalance, reconcile } from '../../protocol/balance.js';
+import { formatReconciliation } from '../../lib/reconcile.js';
 
 const processed = (timeframe: number, words: number, missing: number[] = []): AccountingRecord => ({
   stage: 'processor',
@@ -96,7 +97,9 @@ describe('protocol/balance', () => {
     assert.equal(r.incompleteTimeframes, 1);
     assert.equal(r.events.stored, 4, 'the writer’s latest word');
     assert.equal(r.readoutFinal, true);
-    assert.deepEqual(r.perLink, { '0': { produced: 50, processed: 40, deadlettered: 10, lost: 0 } });
+    assert.deepEqual(r.perLink, {
+      '0': { produced: 50, processed: 40, deadlettered: 10, lost: 0, final: true, beyondReport: 0 },
+    });
     assert.equal(resumed.records, records.length);
   });
 
@@ -134,6 +137,47 @@ describe('protocol/balance', () => {
     assert.equal(r.lost, 0);
     assert.equal(r.timeframes, 1);
     assert.equal(r.incompleteTimeframes, 1, 'its first handing out counts for the timeframe');
-    assert.deepEqual(r.perLink['0'], { produced: 30, processed: 30, deadlettered: 0, lost: 0 });
+    assert.deepEqual(r.perLink['0'], {
+      produced: 30,
+      processed: 30,
+      deadlettered: 0,
+      lost: 0,
+      final: true,
+      beyondReport: 0,
+    });
+  });
+
+  it('keeps a readout lost with its node honest: counted to its last report, its later words never hide another link’s loss', () => {
+    const on = (link: number, timeframe: number, words: number): AccountingRecord => ({
+      stage: 'processor',
+      run: 3,
+      timeframe,
+      links: { [String(link)]: { words, hits: words, segments: 0, corrupt: 0 } },
+      missingLinks: [],
+      events: 0,
+      hitsInEvents: 0,
+    });
+    const b = new RunBalance(3);
+    b.add(readout(100, false, 'a', 0)); // its node lost: the last report said 100, no final one
+    b.add(readout(100, true, 'b', 1));
+    b.add(on(0, 0, 100));
+    b.add(on(0, 1, 30)); // sent after its last report, before the node went
+    b.add(on(1, 0, 70)); // link 1: 30 words never processed
+    const r = b.reconciliation();
+    assert.deepEqual(r.perLink['0'], {
+      produced: 100,
+      processed: 130,
+      deadlettered: 0,
+      lost: 0,
+      final: false,
+      beyondReport: 30,
+    });
+    assert.equal(r.perLink['1']?.lost, 30);
+    assert.equal(r.lost, 30, 'link 0’s 30 words beyond its report do not net out link 1’s 30 lost');
+    assert.equal(r.readoutFinal, false);
+    assert.match(
+      formatReconciliation(r),
+      /link 0: produced 100 \(no final report: to its readout's last one; 30 words processed came after it\)/,
+    );
   });
 });
