@@ -119,7 +119,8 @@ export class AgentHub implements TaskDriver {
         this.o.onTaskReports?.(node, m.tasks);
       } else if (m.type === 'heartbeat') {
         const a = this.agents.get(m.node);
-        if (a === undefined) return;
+        // Only from the socket the node registered on: a socket given up at a loss speaks for nobody.
+        if (a === undefined || a.socket !== ws) return;
         a.lastSeenMs = this.now();
         a.silentMs = 0;
         a.tasks = m.tasks;
@@ -127,7 +128,7 @@ export class AgentHub implements TaskDriver {
       } else if (m.type === 'command-result') {
         // An answer nobody waits for any more (it came after the time limit) is dropped.
         if (/^[1-9][0-9]*$/.test(m.id)) this.pending.answer(Number(m.id), m);
-      } else if (m.type === 'task-event' && node !== undefined) {
+      } else if (m.type === 'task-event' && node !== undefined && sender?.socket === ws) {
         this.o.onTaskReports?.(node, [m.task]);
         this.o.onTaskEvent?.(node, m.task, m.event);
       }
@@ -161,6 +162,13 @@ export class AgentHub implements TaskDriver {
       a.silentMs += heard;
       if (a.silentMs > limit) {
         a.lost = true;
+        // The session is over: what the node says after this comes with a fresh registration, which the
+        // platform reconciles (its superseded copies stopped). A link that died silently would otherwise
+        // come back as the same socket, heartbeats and all, and the node would never be taken back.
+        const socket = a.socket;
+        a.socket = undefined;
+        a.connected = false;
+        socket?.close(4408, 'agent lost: missed heartbeats; register again');
         lost.push(a);
         this.o.onAgentLost?.(a);
       }

@@ -120,9 +120,28 @@ describe('platform/agents/hub', function () {
         return hub.checkLost().map((a) => a.node);
       };
       assert.deepEqual([tick(1000), tick(1000), tick(1000)], [[], [], []]);
+      const closed = new Promise<number>((r) => ws.once('close', (c) => r(c)));
       assert.deepEqual(tick(1000), ['quiet'], 'lost after more than 3 silent intervals');
       assert.deepEqual(lost, ['quiet']);
-      ws.close();
+      // The session is over: the platform closes the socket, so an agent whose link died silently and
+      // came back on it registers afresh (and is reconciled) instead of heartbeating as if nothing happened.
+      assert.equal(await closed, 4408);
+      assert.equal(hub.agents.get('quiet')!.connected, false);
+      const again = new WebSocket(`ws://127.0.0.1:${port}/api/v1/agents/ws`, {
+        headers: { authorization: 'Bearer sesame' },
+      });
+      await new Promise((r) => again.once('open', r));
+      again.send(
+        JSON.stringify({
+          type: 'register',
+          topology: simulatedNode('quiet', 1, 1),
+          tasks: [],
+          agentVersion: 'test',
+        }),
+      );
+      await until('registered again', () => hub.agents.get('quiet')!.connected);
+      assert.equal(hub.agents.get('quiet')!.lost, false, 'back, by a new registration');
+      again.close();
     } finally {
       await hub.close();
       server.close();
