@@ -2,7 +2,9 @@
  * The live feed of the API (`GET /api/v1/live`, server-sent events, the same bearer token as every call):
  * one `change` event per environment, incident, run or agent that changed, coalesced over 200 ms, and a
  * comment line every 15 s so proxies keep the connection. Bounded: at most MAX_CLIENTS feeds, and a client
- * that does not read (1 MiB unsent) is cut off — it reconnects and refetches what it shows.
+ * that does not read (1 MiB unsent) is cut off — it reconnects and refetches what it shows. A feed ends
+ * when its holder's token is revoked: what changes after that is not theirs to see, and the page's
+ * reconnect meets the 401 that sends it back to the login.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
@@ -16,6 +18,8 @@ const MAX_UNSENT_BYTES = 1024 * 1024;
 
 interface Client {
   readonly res: ServerResponse;
+  /** Who the feed's token belongs to. */
+  readonly holder: string;
   readonly pending: Map<string, Change>;
   timer: NodeJS.Timeout | undefined;
 }
@@ -40,7 +44,7 @@ export class LiveFeed {
   }
 
   /** Takes over the reply as an event stream (after authentication). */
-  attach(reply: FastifyReply): void {
+  attach(reply: FastifyReply, holder: string): void {
     if (this.clients.size >= MAX_CLIENTS)
       throw new DaqError(
         'TOO_MANY_CLIENTS',
@@ -54,10 +58,22 @@ export class LiveFeed {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    const client: Client = { res, pending: new Map(), timer: undefined };
+    const client: Client = { res, holder, pending: new Map(), timer: undefined };
     this.clients.add(client);
     res.on('close', () => this.drop(client));
     this.write(client, 'retry: 2000\n\n');
+  }
+
+  /** Ends the feeds of a holder whose token was revoked; how many it ended. */
+  cut(holder: string): number {
+    let n = 0;
+    for (const c of [...this.clients]) {
+      if (c.holder !== holder) continue;
+      c.res.end();
+      this.drop(c);
+      n++;
+    }
+    return n;
   }
 
   /** Ends every feed (the server is closing). */

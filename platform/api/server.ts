@@ -49,14 +49,17 @@ export function buildApi(platform: Platform, tokens: TokenBook, o: ApiOptions = 
   const agents = o.agents ?? (() => []);
   const resources: readonly (readonly Route[])[] = [
     environmentRoutes(platform),
-    sessionRoutes(platform, { live: (reply) => live.attach(reply), grafanaUrl: o.grafanaUrl }),
+    sessionRoutes(platform, {
+      live: (reply, holder) => live.attach(reply, holder),
+      grafanaUrl: o.grafanaUrl,
+    }),
     incidentRoutes(platform),
     agentRoutes(
       () => agents().map((a) => ({ ...a, cordoned: platform.ledger.isCordoned(a.node) })),
       platform,
     ),
     runRoutes(platform),
-    tokenRoutes(platform, book),
+    tokenRoutes(platform, book, (holder) => live.cut(holder)),
   ];
   checkRoles(app, platform, book);
   for (const routes of resources) void app.register(resourcePlugin(routes));

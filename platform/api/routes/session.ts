@@ -6,7 +6,10 @@ import * as R from '../responses.js';
 
 export function sessionRoutes(
   platform: Platform,
-  o: { readonly live: (reply: FastifyReply) => void; readonly grafanaUrl?: string | undefined },
+  o: {
+    readonly live: (reply: FastifyReply, holder: string) => void;
+    readonly grafanaUrl?: string | undefined;
+  },
 ): Route[] {
   return [
     route({
@@ -16,7 +19,7 @@ export function sessionRoutes(
       summary: 'The live feed: a server-sent event for each environment, incident, run or agent that changed',
       ok: { status: 200, schema: R.liveStream, type: 'text/event-stream' },
       errors: [503],
-      stream: (_req, reply) => o.live(reply),
+      stream: (req, reply) => o.live(reply, req.principal!.name),
       handler: () => undefined,
     }),
     route({

@@ -5,7 +5,12 @@ import { route, type Route } from '../route.js';
 import * as R from '../responses.js';
 import * as S from '../schemas.js';
 
-export function tokenRoutes(platform: Platform, book: TokenStore): Route[] {
+/** `revoked`: a holder's token is gone (their live feeds end). */
+export function tokenRoutes(
+  platform: Platform,
+  book: TokenStore,
+  revoked: (holder: string) => void = () => {},
+): Route[] {
   return [
     route({
       method: 'GET',
@@ -29,11 +34,15 @@ export function tokenRoutes(platform: Platform, book: TokenStore): Route[] {
       method: 'POST',
       url: '/api/v1/tokens/:name/revoke',
       role: 'admin',
-      summary: "Revoke a person's token: their next call is 401",
+      summary: "Revoke a person's token: their next call is 401, and their live feeds end",
       params: S.holderParams,
       ok: { status: 200, schema: R.tokenHolder },
       errors: [409],
-      handler: ({ params, who }) => platform.revokeToken(book, params.name, who),
+      handler: ({ params, who }) => {
+        const gone = platform.revokeToken(book, params.name, who);
+        revoked(gone.name);
+        return gone;
+      },
     }),
   ];
 }

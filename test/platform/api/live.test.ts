@@ -49,4 +49,48 @@ describe('platform/api/live', function () {
       await app.close();
     }
   });
+
+  it('ends the feeds of a revoked token at once, and only theirs', async () => {
+    const { app, platform } = setup();
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1`;
+    const ctl = new AbortController();
+    try {
+      const given = await fetch(`${base}/tokens`, {
+        method: 'POST',
+        headers: { ...as('admin'), 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'dana', role: 'viewer' }),
+      });
+      assert.equal(given.status, 201);
+      const { token } = (await given.json()) as { token: string };
+      const open = async (auth: Record<string, string>) => {
+        const r = await fetch(`${base}/live`, { headers: auth, signal: ctl.signal });
+        assert.equal(r.status, 200);
+        const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
+        assert.match((await reader.read()).value ?? '', /retry: \d+/);
+        return reader;
+      };
+      const dana = await open({ authorization: `Bearer ${token}` });
+      const eve = await open(as('viewer'));
+      const revoked = await fetch(`${base}/tokens/dana/revoke`, { method: 'POST', headers: as('admin') });
+      assert.equal(revoked.status, 200);
+      assert.equal((await dana.read()).done, true, 'her feed ended: nothing more is hers to see');
+      assert.equal(
+        (await fetch(`${base}/live`, { headers: { authorization: `Bearer ${token}` } })).status,
+        401,
+      );
+      // Another holder's feed goes on: the next change reaches it.
+      const env = platform.createEnvironment({ name: 'testbed' }, {}, 'expert:bob');
+      await platform.transition(env.id, 'DEPLOY', 'shifter:alice');
+      let text = '';
+      while (!text.includes(`"id":"${env.id}"`)) {
+        const { value, done } = await eve.read();
+        assert.equal(done, false, `eve's feed ended too: ${text}`);
+        text += value;
+      }
+    } finally {
+      ctl.abort();
+      await app.close();
+    }
+  });
 });

@@ -247,8 +247,11 @@ describe('platform/ui (Chromium against a real stack)', function () {
     await admin.click('#tokens tr[data-holder="dana"] button');
     await admin.click('#confirm-ok');
     await admin.waitForSelector('#tokens tr[data-holder="dana"]', { state: 'detached' });
-    // Her next call is refused: the page goes back to the login and says why.
-    await dana.click('[data-view=runs]');
+    // Her live feed ends with the revoke; the page's reconnect is refused (as any call of hers would be,
+    // a refresh that got there first too): it goes back to the login and says why, with no click of hers.
+    // (Clicking a tab here raced that: the tabs are gone once the login shows.)
     await waitText(dana, '#login-error', /not accepted/, 10_000);
+    assert.equal(await dana.isVisible('#token'), true, 'the login is shown');
+    assert.equal(await dana.isHidden('[data-view=runs]'), true, 'and her views are gone');
   });
 });
