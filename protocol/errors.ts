@@ -31,6 +31,7 @@ export const errorCatalogue = {
   PLACEMENT_FAILED: { http: 409, retriable: false },
   ILLEGAL_TRANSITION: { http: 409, retriable: false },
   TOO_MANY_FAULTS: { http: 409, retriable: false },
+  SUPERSEDED: { http: 409, retriable: false },
   PAYLOAD_TOO_LARGE: { http: 413, retriable: false },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, retriable: false },
   PREREQUISITE_MISSING: { http: 500, retriable: false },

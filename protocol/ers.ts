@@ -260,6 +260,11 @@ export const ersIssueCatalogue = {
     severity: 'Warning',
     description: 'The broker refused an offset commit of the writer; it is tried again at the next flush.',
   },
+  'daqops.writer.Superseded': {
+    severity: 'Warning',
+    description:
+      'A writer copy of an older placement found the run directory owned by a newer one and stopped storing.',
+  },
   'daqops.writer.DiskFilling': {
     severity: 'Warning',
     description: 'The writer data directory is running out of space.',

@@ -55,6 +55,11 @@ export interface CommonConfig {
    * the emulator never fires them and data quality does not judge them. Packed with packLocation.
    */
   readonly maskedCells: ReadonlySet<number>;
+  /**
+   * The placement generation this copy runs under (set by the platform at CONFIGURE; absent when run by
+   * hand). The writer fences its run directory with it (writer/fence.ts).
+   */
+  readonly generation: number | undefined;
 }
 
 export interface EmulatorSource extends EmulatorPhysics {
@@ -177,6 +182,8 @@ export function parseWorkloadConfig(
     chambers,
     map: ChannelMap.testbed(chambers),
     maskedCells: parseMaskedCells(raw['maskedCells'], chambers, `${p}.maskedCells`),
+    generation:
+      raw['generation'] === undefined ? undefined : int(raw, 'generation', p, { min: 0, max: 2 ** 31 }),
   };
   if (kind === 'readout') return freeze(parseReadout(raw, common));
   if (kind === 'processor') return freeze(parseProcessor(raw, common));

@@ -55,7 +55,9 @@ export class AgentReconciler {
       const t = this.o.environments.find(r.environment)?.task(r.task);
       const superseded = this.superseded(r);
       const held = t !== undefined && t.node === node && !t.excluded && t.state !== 'DONE' && !superseded;
-      if (held || r.state === 'ERROR' || r.state === 'DONE' || r.pid === undefined) continue;
+      // A superseded copy is stopped whatever its state: one in ERROR (a writer that found its run fenced
+      // by its successor) is still a process of a task that runs elsewhere.
+      if (held || r.state === 'DONE' || r.pid === undefined || (r.state === 'ERROR' && !superseded)) continue;
       const elsewhere = t !== undefined && t.state !== 'DONE' && (t.node !== node || superseded);
       if (elsewhere) {
         // Split brain averted: the platform placed this task anew while it could not reach this node.

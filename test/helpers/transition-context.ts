@@ -108,7 +108,13 @@ export class FakeTransitionContext implements TransitionContext {
   replaceTask(name: string, keepOld = false): Promise<TaskStatus> {
     this.calls.push(`replace ${name}${keepOld ? ' keeping the old' : ''}`);
     const t = this.task(name);
-    const moved = { ...t, node: t.node === 'n1' ? 'n2' : 'n1', state: 'STANDBY' as const, pid: undefined };
+    const moved = {
+      ...t,
+      node: t.node === 'n1' ? 'n2' : 'n1',
+      state: 'STANDBY' as const,
+      pid: undefined,
+      generation: (t.generation ?? 0) + 1,
+    };
     this.map.set(name, moved);
     return Promise.resolve(moved);
   }
@@ -182,6 +188,7 @@ export class FakeTransitionContext implements TransitionContext {
         excluded: false,
         pid: undefined,
         message: undefined,
+        generation: 1,
       });
     return [...this.map.values()];
   }

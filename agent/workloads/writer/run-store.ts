@@ -24,6 +24,7 @@ import {
 import { join } from 'node:path';
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { DaqEvent } from '../../../protocol/events.js';
+import { RunFence } from './fence.js';
 import { StoredRecords, type StoredRecordsState } from './stored-records.js';
 
 /**
@@ -108,12 +109,19 @@ export class RunStore {
   private firstNs: number | null;
   private lastNs: number | null;
 
+  /** Who may write the directory (fence.ts); absent: not fenced. */
+  private readonly fence: RunFence | undefined;
+
   constructor(
     dataDir: string,
     readonly run: number,
+    owner?: { readonly generation: number; readonly task: string },
   ) {
     this.dir = runDir(dataDir, run);
     mkdirSync(this.dir, { recursive: true });
+    // Refused before anything is touched when a newer copy of the writer owns the run.
+    this.fence = owner === undefined ? undefined : new RunFence(this.dir, owner.generation, owner.task);
+    this.fence?.claim();
     // Crash leftovers are never taken as data: temporary files, and data files whose manifest is missing.
     const names = new Set(readdirSync(this.dir));
     for (const f of names) {
@@ -169,6 +177,7 @@ export class RunStore {
    */
   markStored(records: readonly RecordRef[]): void {
     if (records.length === 0) return;
+    this.fence?.check();
     for (const [tf, part, parts, links] of records) this.records.add(tf, part, parts, links);
     this.writeSummary([]);
   }
@@ -203,6 +212,7 @@ export class RunStore {
    * came in (each record's events all in this chunk).
    */
   append(events: readonly DaqEvent[], records: readonly RecordRef[] = []): ChunkManifest {
+    this.fence?.check();
     const chunk = this.lastChunk + 1;
     const tag = String(chunk).padStart(6, '0');
     const n = events.length;

@@ -3,6 +3,7 @@
  * id is already stored. Offsets are committed only after the chunk holding the events is durable.
  */
 import { mkdirSync } from 'node:fs';
+import { DaqError } from '../../../protocol/errors.js';
 import { topicNames } from '../../../protocol/index.js';
 import type { ErsReporter } from '../../../lib/ers.js';
 import { SerialQueue } from '../serial-queue.js';
@@ -142,10 +143,29 @@ export class WriterWorkload {
   private store(run: number): RunStore {
     let s = this.stores.get(run);
     if (s === undefined) {
-      s = new RunStore(this.config.dataDir, run);
+      const g = this.config.generation;
+      try {
+        s = new RunStore(
+          this.config.dataDir,
+          run,
+          g === undefined ? undefined : { generation: g, task: this.config.task },
+        );
+      } catch (err) {
+        this.superseded(err);
+        throw err;
+      }
       this.stores.set(run, s);
     }
     return s;
+  }
+
+  /** Says so when `err` is the fence's refusal (a newer copy owns the run); whether it was. */
+  private superseded(err: unknown): boolean {
+    if (!(err instanceof DaqError) || err.code !== 'SUPERSEDED') return false;
+    this.deps.ers.raise('daqops.writer.Superseded', err.message, {
+      generation: this.config.generation ?? -1,
+    });
+    return true;
   }
 
   private async onBatch(batch: InBatch): Promise<void> {
@@ -236,6 +256,8 @@ export class WriterWorkload {
           this.m.bytes.inc(chunk.bytes);
         }
       } catch (err) {
+        // A newer copy owns the run: nothing is stored and nothing committed, the records are its.
+        if (this.superseded(err)) throw err;
         this.deps.ers.raise(
           'daqops.writer.WriteFailed',
           `run ${run}: a chunk of ${events.length} events could not be stored`,

@@ -8,6 +8,8 @@ export function configurePayload(env: TransitionContext, task: string): Readonly
   const t = env.template.tasks.find((x) => x.name === task);
   // The masks set for this CONFIGURE go to the workloads that read cells: readouts and processors.
   const masked = t !== undefined && MASKED_BY.has(t.workload) && env.masks.length > 0;
+  // The copy's placement generation: the writer fences its run directory with it.
+  const generation = env.tasks().find((x) => x.name === task)?.generation;
   return {
     config: {
       ...(t?.config ?? {}),
@@ -16,6 +18,7 @@ export function configurePayload(env: TransitionContext, task: string): Readonly
       task,
       brokers: env.brokers,
       ...(masked ? { maskedCells: env.masks.map((m) => ({ ...m })) } : {}),
+      ...(generation === undefined ? {} : { generation }),
     },
   };
 }

@@ -101,6 +101,13 @@ describe('platform/agents/reconciler', () => {
       'the incident says it',
     );
     assert.equal(env.task('proc')!.node, moved.node, 'the task stays where the platform put it');
+    // A superseded copy in ERROR (a writer that found its run fenced by its successor) is a process too.
+    driver.log.length = 0;
+    await r.registered(simulatedNode(from, 1, 4), [
+      taskReport(env.id, 'proc', 'processor', 'ERROR', { pid: 4243, generation: 1 }),
+    ]);
+    assert.deepEqual(driver.log, [`${from} kill proc`], 'stopped in ERROR too');
+    assert.notEqual(env.task('proc')!.state, 'ERROR', 'and its ERROR is not the task’s');
   });
 
   it('a node lost with nothing on it is still one signal, about the node alone', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { RunStore, readManifests } from '../../../../agent/workloads/writer/run-store.js';
 import { inspectRun } from '../../../../agent/workloads/writer/inspect.js';
 import type { DaqEvent } from '../../../../protocol/events.js';
+import { DaqError } from '../../../../protocol/errors.js';
 
 function event(id: string, hits = 4): DaqEvent {
   return {
@@ -44,6 +45,34 @@ describe('agent/workloads/writer/run-store', () => {
     assert.equal(r.hits, 14);
     assert.deepEqual(store.summary().events, 3);
     assert.deepEqual(r.occupancy[0], [4, 0, 0, 0]);
+  });
+
+  it('lets only the copy of the newest placement write the run: an older one, back from a cut-off, stores nothing more', () => {
+    const old = new RunStore(dataDir, 3, { generation: 1, task: 'writer' });
+    old.append([event('a')], [[1, 0, 1, '0']]);
+    // The platform placed the writer anew while the old copy's node was cut off.
+    const successor = new RunStore(dataDir, 3, { generation: 2, task: 'writer' });
+    successor.append([event('b')], [[2, 0, 1, '0']]);
+    // Healed, the old copy goes on as if nothing happened: refused, before anything is written.
+    assert.throws(
+      () => old.append([event('c')], [[3, 0, 1, '0']]),
+      (e: unknown) =>
+        e instanceof DaqError &&
+        e.code === 'SUPERSEDED' &&
+        /belongs to placement 2 of writer/.test(e.message),
+    );
+    assert.throws(() => old.markStored([[4, 0, 1, '0']]), /belongs to placement 2/);
+    assert.throws(
+      () => new RunStore(dataDir, 3, { generation: 1, task: 'writer' }),
+      /belongs to placement 2/,
+    );
+    const r = inspectRun(successor.dir);
+    assert.deepEqual([r.chunks, r.events, r.duplicateIds], [2, 2, 0], 'the refused chunk was never written');
+    // The same placement restarted in place (the agent's restart) opens it again; a store run by hand is
+    // not fenced.
+    new RunStore(dataDir, 3, { generation: 2, task: 'writer' }).append([event('d')], [[5, 0, 1, '0']]);
+    assert.equal(inspectRun(successor.dir).events, 3);
+    assert.doesNotThrow(() => new RunStore(dataDir, 3));
   });
 
   it('never takes a half-written chunk as data, and remembers stored records across a restart', () => {

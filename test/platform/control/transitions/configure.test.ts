@@ -17,5 +17,10 @@ describe('platform/control/transitions/configure', () => {
     assert.deepEqual(sent['proc-0']!['brokers'], ['127.0.0.1:9092']);
     assert.deepEqual(sent['ro-0']!['maskedCells'], [{ chamber: 1, layer: 2, cell: 3 }]);
     assert.equal(sent['writer']!['maskedCells'], undefined, 'the writer reads no cells');
+    assert.equal(
+      sent['writer']!['generation'],
+      1,
+      'each copy its placement generation (the writer fences with it)',
+    );
   });
 });
