@@ -101,18 +101,23 @@ describe('platform/agents/hub', function () {
         ws.on('close', (c) => resolve(c));
       });
       assert.equal(code, 4401);
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/agents/ws`, {
-        headers: { authorization: 'Bearer sesame' },
-      });
-      await new Promise((r) => ws.once('open', r));
-      ws.send(
-        JSON.stringify({
-          type: 'register',
-          topology: simulatedNode('quiet', 1, 1),
-          tasks: [],
-          agentVersion: 'test',
-        }),
-      );
+      // An agent of node `quiet` joining with the token.
+      const join = async (): Promise<WebSocket> => {
+        const sock = new WebSocket(`ws://127.0.0.1:${port}/api/v1/agents/ws`, {
+          headers: { authorization: 'Bearer sesame' },
+        });
+        await new Promise((r) => sock.once('open', r));
+        sock.send(
+          JSON.stringify({
+            type: 'register',
+            topology: simulatedNode('quiet', 1, 1),
+            tasks: [],
+            agentVersion: 'test',
+          }),
+        );
+        return sock;
+      };
+      const ws = await join();
       await until('register', () => hub.agents.has('quiet'));
       // The watchdog ticks once a heartbeat interval; three silent intervals are allowed.
       const tick = (ms: number): string[] => {
@@ -127,18 +132,7 @@ describe('platform/agents/hub', function () {
       // came back on it registers afresh (and is reconciled) instead of heartbeating as if nothing happened.
       assert.equal(await closed, 4408);
       assert.equal(hub.agents.get('quiet')!.connected, false);
-      const again = new WebSocket(`ws://127.0.0.1:${port}/api/v1/agents/ws`, {
-        headers: { authorization: 'Bearer sesame' },
-      });
-      await new Promise((r) => again.once('open', r));
-      again.send(
-        JSON.stringify({
-          type: 'register',
-          topology: simulatedNode('quiet', 1, 1),
-          tasks: [],
-          agentVersion: 'test',
-        }),
-      );
+      const again = await join();
       await until('registered again', () => hub.agents.get('quiet')!.connected);
       assert.equal(hub.agents.get('quiet')!.lost, false, 'back, by a new registration');
       again.close();
