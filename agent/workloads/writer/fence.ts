@@ -6,10 +6,11 @@
  * the old copy could otherwise store records beside its successor, before the platform stops it.
  * Without a generation (a writer run by hand) the directory is not fenced.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DaqError } from '../../../protocol/errors.js';
+import { writeAtomic } from './durable-file.js';
 
 export interface FenceOwner {
   readonly generation: number;
@@ -50,9 +51,7 @@ export class RunFence {
       pid: process.pid,
       since: new Date().toISOString(),
     };
-    const tmp = join(this.dir, `${FILE}.tmp`);
-    writeFileSync(tmp, `${JSON.stringify(owner)}\n`);
-    renameSync(tmp, join(this.dir, FILE));
+    writeAtomic(this.dir, FILE, `${JSON.stringify(owner)}\n`);
   }
 
   /** Before a write: throws SUPERSEDED when a newer copy owns the directory. */

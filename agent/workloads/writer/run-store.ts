@@ -8,22 +8,11 @@
  * event stream stores nothing twice — and what the store holds in memory, and reads on open, does not grow
  * with the run (the summary and the chunks written after it, never every chunk).
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statfsSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { DaqEvent } from '../../../protocol/events.js';
+import { fsyncDir, writeAtomic } from './durable-file.js';
 import { RunFence } from './fence.js';
 import { StoredRecords, type StoredRecordsState } from './stored-records.js';
 
@@ -64,30 +53,6 @@ const CHUNK_MANIFEST = /^chunk-(\d{6})\.json$/;
 
 export function runDir(dataDir: string, run: number): string {
   return join(dataDir, 'runs', String(run));
-}
-
-function writeAtomic(dir: string, name: string, data: Uint8Array | string): number {
-  const tmp = join(dir, `${name}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.byteLength) off += writeSync(fd, buf, off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, name));
-  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The complete chunks of a run directory, in order. */
