@@ -18,9 +18,7 @@ import { ErsThrottle, stderrErsSink } from './ers.js';
 
 type KjsKafka = KafkaJS.Kafka;
 type KjsProducer = KafkaJS.Producer;
-type KjsConsumer = KafkaJS.Consumer;
 type KjsAdmin = KafkaJS.Admin;
-type KjsMessage = KafkaJS.KafkaMessage;
 
 export interface KafkaLogRecord {
   readonly level: 'error' | 'warn' | 'info' | 'debug';
@@ -653,15 +651,42 @@ export interface ConsumerOptions {
   readonly stallAfterMs?: number;
 }
 
-/** A consumer-group member that never commits by itself: the caller commits what it has safely handled. */
+/** The native consumer's methods its type declarations leave out. */
+interface NativeConsumerExtras {
+  commitCb(
+    offsets: RdKafka.TopicPartitionOffsetAndMetadata[],
+    cb: (err: RdKafka.LibrdKafkaError | null) => void,
+  ): void;
+  setDefaultIsTimeoutOnlyForFirstMessage?(only: boolean): void;
+}
+
+/** Most records one poll of the group consumer takes (split per partition into `maxBatchRecords`). */
+const POLL_MAX_RECORDS = 1024;
+
+/**
+ * A consumer-group member that never commits by itself: the caller commits what it has safely handled.
+ *
+ * It is librdkafka's own consumer under a poll loop of ours, not the library's KafkaJS-style runner: that
+ * runner defers the unassign of a lost assignment until its worker ends, and its worker can wait for
+ * records of the partitions it lost; after a broker stalled longer than the session timeout a member then
+ * never rejoined its group and took no record again, while its process looked healthy (seen in the
+ * SIGSTOP outage test; docs/decisions.md "Kafka client"). Here a rebalance is answered at once
+ * (assign/unassign in the callback), and records are handed over only for partitions the member owns.
+ */
 export class RecordConsumer {
+  private stopped = false;
+  private readonly owned = new Map<string, Set<number>>();
+  private loop: Promise<void> = Promise.resolve();
+  private watchTimer: NodeJS.Timeout | undefined;
+
   private constructor(
-    private readonly consumer: KjsConsumer,
-    private readonly watchTimer: NodeJS.Timeout | undefined,
+    private readonly consumer: RdKafka.KafkaConsumer & NativeConsumerExtras,
+    private readonly o: ConsumerOptions,
+    private readonly watch: ConsumerWatch | undefined,
+    private readonly logger: KafkaJS.Logger,
   ) {}
 
   static async start(client: KafkaClient, o: ConsumerOptions): Promise<RecordConsumer> {
-    const owned = new Map<string, Set<number>>();
     const member: { self?: RecordConsumer } = {};
     const watch =
       o.onStalled === undefined
@@ -683,77 +708,187 @@ export class RecordConsumer {
               ),
           });
     const prefetchKiB = Math.ceil((o.maxPrefetchBytes ?? 32 * 1024 * 1024) / 1024);
-    const consumer = client.kafka.consumer({
-      kafkaJS: {
-        groupId: o.groupId,
-        fromBeginning: o.fromBeginning ?? true,
-        autoCommit: false,
-        sessionTimeout: o.sessionTimeoutMs ?? 10_000,
-        heartbeatInterval: 1000,
-        allowAutoTopicCreation: false,
-        maxBytesPerPartition: o.maxBytesPerPartition ?? 8 * 1024 * 1024,
-        maxBytes: 32 * 1024 * 1024,
+    const consumer = new RdKafka.KafkaConsumer(
+      {
+        'bootstrap.servers': client.brokers.join(','),
+        'client.id': client.clientId,
+        'group.id': o.groupId,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'enable.partition.eof': false,
+        'allow.auto.create.topics': false,
+        'session.timeout.ms': o.sessionTimeoutMs ?? 10_000,
+        'heartbeat.interval.ms': 1000,
+        'max.partition.fetch.bytes': o.maxBytesPerPartition ?? 8 * 1024 * 1024,
+        'fetch.max.bytes': 32 * 1024 * 1024,
         // Fewer, fuller fetches: the broker answers once 1 MiB is there or after 100 ms, whichever first
-        // (a quiet stream waits no longer than before; a busy one costs the broker fewer requests).
-        maxWaitTimeInMs: 100,
-        minBytes: 1024 * 1024,
+        // (a quiet stream waits no longer than that; a busy one costs the broker fewer requests).
+        'fetch.wait.max.ms': 100,
+        'fetch.min.bytes': 1024 * 1024,
+        'queued.max.messages.kbytes': prefetchKiB,
+        // A restarted broker is tried again within a second, as by every client of KafkaClient.
+        'reconnect.backoff.ms': 100,
+        'reconnect.backoff.max.ms': 1000,
+        rebalance_cb: (err: RdKafka.LibrdKafkaError, assignment: RdKafka.Assignment[]) =>
+          member.self?.rebalanced(err, assignment),
       },
-      'js.consumer.max.batch.size': o.maxBatchRecords ?? 64,
-      'queued.max.messages.kbytes': prefetchKiB,
-      rebalance_cb: (err: { code: number }, assignment: { topic: string; partition: number }[]) => {
-        const assigned = err.code === RdKafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
-        if (!assigned) owned.clear();
-        for (const tp of assignment) {
-          let s = owned.get(tp.topic);
-          if (s === undefined) owned.set(tp.topic, (s = new Set()));
-          if (assigned) s.add(tp.partition);
-        }
-        const view: Record<string, number[]> = {};
-        for (const [t, s] of owned) view[t] = [...s].sort((a, b) => a - b);
-        watch?.assigned(view);
-        o.onAssignment?.(view);
-      },
-    });
+      { 'auto.offset.reset': (o.fromBeginning ?? true) ? 'earliest' : 'latest' },
+    ) as RdKafka.KafkaConsumer & NativeConsumerExtras;
+    const self = new RecordConsumer(consumer, o, watch, client.logger);
+    member.self = self;
+    consumer.on('event.error', (err) => self.logger.error(err.message, {}));
+    const timeout = client.requestTimeoutMs;
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...o.topics] });
+      await new Promise<void>((resolve, reject) =>
+        consumer.connect({ timeout }, (err) => (err ? reject(new Error(err.message)) : resolve())),
+      );
+      consumer.subscribe([...o.topics]);
     } catch (err) {
-      await consumer.disconnect().catch(() => undefined);
+      await settledWithin(new Promise<void>((r) => consumer.disconnect(() => r())), 5000);
       throw new DaqError('KAFKA_UNAVAILABLE', `cannot join consumer group ${o.groupId}`, { cause: err });
     }
-    await consumer.run({
-      eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: async ({ batch }) => {
-        if (batch.messages.length === 0) return;
-        const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m));
-        watch?.batchStarted();
-        try {
-          await o.onBatch({
-            topic: batch.topic,
-            partition: batch.partition,
-            records,
-            lag: Math.max(0, Number(batch.offsetLag())),
-          });
-        } finally {
-          watch?.batchDone(batch.topic, batch.partition, Number(records.at(-1)!.offset) + 1);
+    // Wait for the first record of a poll only, then take what is there.
+    consumer.setDefaultConsumeTimeout(500);
+    consumer.setDefaultIsTimeoutOnlyForFirstMessage?.(true);
+    if (watch !== undefined) {
+      self.watchTimer = setInterval(
+        () => void watch.check(),
+        Math.min(10_000, (o.stallAfterMs ?? 30_000) / 3),
+      );
+      self.watchTimer.unref();
+    }
+    self.loop = self.pollLoop();
+    return self;
+  }
+
+  /** librdkafka's rebalance, answered at once: the assignment taken or given up before anything else. */
+  private rebalanced(err: RdKafka.LibrdKafkaError, assignment: RdKafka.Assignment[]): void {
+    const assigned = err.code === RdKafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
+    try {
+      if (assigned) this.consumer.assign(assignment);
+      else this.consumer.unassign();
+    } catch (e) {
+      // Only while disconnecting, when the assignment no longer matters.
+      this.logger.warn(`rebalance not applied: ${(e as Error).message}`, {});
+    }
+    this.owned.clear();
+    if (assigned) {
+      for (const tp of assignment) {
+        let s = this.owned.get(tp.topic);
+        if (s === undefined) this.owned.set(tp.topic, (s = new Set()));
+        s.add(tp.partition);
+      }
+    }
+    const view: Record<string, number[]> = {};
+    for (const [t, s] of this.owned) view[t] = [...s].sort((a, b) => a - b);
+    this.watch?.assigned(view);
+    this.o.onAssignment?.(view);
+  }
+
+  private poll(): Promise<{ err: RdKafka.LibrdKafkaError | null; messages: RdKafka.Message[] }> {
+    return new Promise((resolve) =>
+      this.consumer.consume(POLL_MAX_RECORDS, (err, messages) =>
+        resolve({ err: err ?? null, messages: messages ?? [] }),
+      ),
+    );
+  }
+
+  private async pollLoop(): Promise<void> {
+    const maxBatch = this.o.maxBatchRecords ?? 64;
+    while (!this.stopped) {
+      const { err, messages } = await this.poll();
+      if (this.stopped) return;
+      if (err !== null) {
+        // librdkafka rides out what it can by itself; a poll that failed is tried again shortly.
+        this.logger.warn(`consume: ${err.message}`, {});
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (messages.length === 0) continue;
+      // Per partition, in order; each partition's records in batches of at most maxBatch.
+      const byPartition = new Map<string, RdKafka.Message[]>();
+      for (const m of messages) {
+        const key = `${m.topic}\u0000${m.partition}`;
+        let list = byPartition.get(key);
+        if (list === undefined) byPartition.set(key, (list = []));
+        list.push(m);
+      }
+      for (const list of byPartition.values()) {
+        for (let i = 0; i < list.length && !this.stopped; i += maxBatch) {
+          const chunk = list.slice(i, i + maxBatch);
+          const { topic, partition } = chunk[0]!;
+          // Given up by a rebalance (librdkafka drops what it fetched for an assignment that ended, but a
+          // poll may return before its callback ran here): the new owner reads it from the last commit.
+          if (!(this.owned.get(topic)?.has(partition) ?? false)) break;
+          // A batch its owner could not take is read again from its first record, never skipped.
+          if (!(await this.handOver(topic, partition, chunk))) break;
         }
-      },
-    });
-    const timer =
-      watch === undefined
-        ? undefined
-        : setInterval(() => void watch.check(), Math.min(10_000, (o.stallAfterMs ?? 30_000) / 3));
-    timer?.unref();
-    member.self = new RecordConsumer(consumer, timer);
-    return member.self;
+      }
+    }
+  }
+
+  /** Hands one batch to the owner; false when the owner failed it (the partition is then read again from it). */
+  private async handOver(topic: string, partition: number, chunk: RdKafka.Message[]): Promise<boolean> {
+    const records = chunk.map(fromNative);
+    const last = chunk.at(-1)!.offset;
+    let lag = 0;
+    try {
+      // The watermarks librdkafka keeps from its fetches: no request.
+      lag = Math.max(0, this.consumer.getWatermarkOffsets(topic, partition).highOffset - (last + 1));
+    } catch {
+      // Not known yet: no lag to report.
+    }
+    this.watch?.batchStarted();
+    try {
+      await this.o.onBatch({ topic, partition, records, lag });
+      this.watch?.batchDone(topic, partition, last + 1);
+      return true;
+    } catch (err) {
+      this.watch?.batchDone(topic, partition, undefined);
+      // The owner says what went wrong (and ends the workload if it must). Nothing of the batch counts as
+      // handed over: the partition goes back to its first record, so nothing after it is taken first.
+      this.logger.warn(`a batch of ${topic}[${partition}] was not taken: ${(err as Error).message}`, {});
+      await new Promise<void>((resolve) =>
+        this.consumer.seek({ topic, partition, offset: chunk[0]!.offset }, 0, (e) => {
+          if (e) this.logger.warn(`seek back in ${topic}[${partition}]: ${e.message}`, {});
+          resolve();
+        }),
+      );
+      return false;
+    }
   }
 
   /** Commits `nextOffset` (the first offset not yet safely handled) for a partition, with metadata. */
   async commit(topic: string, partition: number, nextOffset: string, metadata?: string): Promise<void> {
-    await this.consumer.commitOffsets([
-      { topic, partition, offset: nextOffset, ...(metadata === undefined ? {} : { metadata }) },
-    ]);
+    await new Promise<void>((resolve, reject) => {
+      try {
+        this.consumer.commitCb(
+          [{ topic, partition, offset: Number(nextOffset), ...(metadata === undefined ? {} : { metadata }) }],
+          (err) =>
+            err
+              ? reject(
+                  new DaqError(
+                    'KAFKA_UNAVAILABLE',
+                    `commit of ${topic}[${partition}] refused: ${err.message}`,
+                    {
+                      cause: err,
+                    },
+                  ),
+                )
+              : resolve(),
+        );
+      } catch (err) {
+        reject(
+          new DaqError(
+            'KAFKA_UNAVAILABLE',
+            `commit of ${topic}[${partition}] refused: ${(err as Error).message}`,
+            {
+              cause: err,
+            },
+          ),
+        );
+      }
+    });
   }
 
   /** The group's committed offset and metadata for each partition of a topic this member owns. */
@@ -761,20 +896,27 @@ export class RecordConsumer {
     topic: string,
     partitions: readonly number[],
   ): Promise<{ partition: number; offset: string; metadata: string | null }[]> {
-    let got: Awaited<ReturnType<KjsConsumer['committed']>>;
-    try {
-      got = await this.consumer.committed(
+    const got = await new Promise<RdKafka.TopicPartitionOffsetAndMetadata[]>((resolve, reject) =>
+      this.consumer.committed(
         partitions.map((partition) => ({ topic, partition })),
         5_000,
-      );
-    } catch (err) {
-      throw new DaqError(
-        'KAFKA_UNAVAILABLE',
-        `cannot read the committed offsets of ${topic} [${partitions.join(', ')}]: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-    return got.map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? null }));
+        (err, tps) =>
+          err
+            ? reject(
+                new DaqError(
+                  'KAFKA_UNAVAILABLE',
+                  `cannot read the committed offsets of ${topic} [${partitions.join(', ')}]: ${err.message}`,
+                  { cause: err },
+                ),
+              )
+            : resolve(tps),
+      ),
+    );
+    return got.map((p) => ({
+      partition: p.partition,
+      offset: String(p.offset),
+      metadata: p.metadata ?? null,
+    }));
   }
 
   /**
@@ -783,8 +925,11 @@ export class RecordConsumer {
    * after its session timeout, and uncommitted records are read again by the next owner).
    */
   async stop(timeoutMs = 5000): Promise<void> {
+    this.stopped = true;
     clearInterval(this.watchTimer);
-    await settledWithin(this.consumer.disconnect(), timeoutMs);
+    // The poll in flight returns within its consume timeout; a batch being handled ends as its owner says.
+    await settledWithin(this.loop, timeoutMs);
+    await settledWithin(new Promise<void>((r) => this.consumer.disconnect(() => r())), timeoutMs);
   }
 }
 
@@ -1009,19 +1154,6 @@ async function connectReader(client: KafkaClient): Promise<RdKafka.KafkaConsumer
 /** Disconnects a reader, bounded in time. */
 async function closeReader(c: RdKafka.KafkaConsumer): Promise<void> {
   await settledWithin(new Promise<void>((resolve) => c.disconnect(() => resolve())), 5000);
-}
-
-/** A library message as the library-independent InRecord. */
-function toInRecord(topic: string, partition: number, m: KjsMessage): InRecord {
-  return {
-    topic,
-    partition,
-    offset: m.offset,
-    key: m.key === null ? undefined : m.key.toString(),
-    value: m.value ?? Buffer.alloc(0),
-    headers: m.headers ?? {},
-    timestampMs: Number(m.timestamp),
-  };
 }
 
 function fromNative(m: RdKafka.Message): InRecord {

@@ -10,6 +10,8 @@ import { TESTBED_TEMPLATE } from '../../deploy/local/testbed.js';
 import type { Incident } from '../../platform/incidents/types.js';
 import type { EnvironmentView } from '../../platform/platform.js';
 import type { RunRecord } from '../../platform/store/store.js';
+import { KafkaClient } from '../../lib/kafka.js';
+import { topicNames } from '../../protocol/topics.js';
 import { testKafkaBrokers } from './kafka-fixture.js';
 
 export interface RunningTestbed {
@@ -101,7 +103,7 @@ export async function runningTestbed(
           return texts
             .flatMap((t) => t.split('\n'))
             .filter((l) =>
-              /^daq_(writer_(events|duplicate|commit)|processor_(events|consumer_lag|commit)|readout_(hits|send_errors|not_produced|buffered|backpressure))/.test(
+              /^daq_(writer_(events|duplicate|commit)|processor_(events|hits|timeframes|consumer_lag|commit)|readout_(hits|subtimeframes|send_errors|not_produced|buffered|backpressure))/.test(
                 l,
               ),
             )
@@ -110,10 +112,28 @@ export async function runningTestbed(
         },
         (err: unknown) => `  (no agent answered: ${String(err)})`,
       );
+      // What the broker holds, asked over a connection of its own (not a reader the test may have reused).
+      const topics = await (async () => {
+        const client = new KafkaClient({ brokers, clientId: 'test-diagnosis', log: () => {} });
+        try {
+          const lines: string[] = [];
+          const t = topicNames(env.namespace);
+          for (const topic of [t.rawHits, t.events, t.monitoring, t.deadletter]) {
+            const ends = await client.topicOffsets(topic);
+            lines.push(`  ${topic}: ${ends.map((e) => `p${e.partition} ${e.low}..${e.high}`).join(', ')}`);
+          }
+          return lines.join('\n');
+        } catch (err) {
+          return `  (Kafka did not answer: ${String(err)})`;
+        } finally {
+          await client.close();
+        }
+      })();
       return [
         `tasks:\n${tasks}`,
         `incidents:\n${incidents}`,
         `counters:\n${counters}`,
+        `topics:\n${topics}`,
         `last ${Math.min(lastLines, printed.length)} lines printed:\n${printed.slice(-lastLines).join('\n')}`,
       ].join('\n');
     },
