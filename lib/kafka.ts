@@ -662,6 +662,8 @@ interface NativeConsumerExtras {
 
 /** Most records one poll of the group consumer takes (split per partition into `maxBatchRecords`). */
 const POLL_MAX_RECORDS = 1024;
+/** How long a group member waits before reading a batch its owner refused again. */
+const REFUSED_BATCH_BACKOFF_MS = 200;
 
 /**
  * A consumer-group member that never commits by itself: the caller commits what it has safely handled.
@@ -854,6 +856,8 @@ export class RecordConsumer {
           resolve();
         }),
       );
+      // Not at once again: an owner that refuses while Kafka is away would otherwise spin on the batch.
+      await new Promise((r) => setTimeout(r, REFUSED_BATCH_BACKOFF_MS));
       return false;
     }
   }

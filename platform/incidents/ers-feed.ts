@@ -38,10 +38,13 @@ export class ErsFeed {
               this.invalid++;
             }
           }
-          // Committed once taken in: a restarted platform does not take the same issues twice.
+          // Committed once taken in: a restarted platform does not take the same issues twice. A refused
+          // commit (Kafka away, a rebalance) is covered by the next one; the batch is taken already.
           const last = b.records.at(-1);
           if (last !== undefined && ref.consumer !== undefined)
-            await ref.consumer.commit(b.topic, b.partition, String(BigInt(last.offset) + 1n));
+            await ref.consumer
+              .commit(b.topic, b.partition, String(BigInt(last.offset) + 1n))
+              .catch(() => undefined);
         },
       });
       return ref.consumer;
