@@ -265,6 +265,7 @@ function parseReadout(raw: Raw, c: CommonConfig): ReadoutConfig {
   const tfNs = c.orbitsPerTimeframe * 3564 * 25;
   const overlapNs = int(raw, 'overlapNs', p, { min: 0, default: 1000 });
   if (overlapNs >= tfNs / 2) fail(`${p}.overlapNs`, `must be below half a timeframe (${tfNs / 2} ns)`);
+  const pacing = oneOf(raw, 'pacing', p, ['realtime', 'max'] as const, 'realtime');
   return {
     ...c,
     kind: 'readout',
@@ -274,15 +275,32 @@ function parseReadout(raw: Raw, c: CommonConfig): ReadoutConfig {
     overlapNs,
     maxMessageBytes,
     batchBytes: int(raw, 'batchBytes', p, { min: 1024, max: 64 << 20, default: 4 << 20 }),
-    bufferBytes: int(raw, 'bufferBytes', p, { min: 1 << 20, max: 4 * 1024 ** 3, default: 128 << 20 }),
+    bufferBytes: int(raw, 'bufferBytes', p, {
+      min: 1 << 20,
+      max: 4 * 1024 ** 3,
+      default: sourceCanWait(source, pacing) ? WAITING_SOURCE_BUFFER_BYTES : DETECTOR_BUFFER_BYTES,
+    }),
     compression: oneOf(raw, 'compression', p, ['none', 'gzip', 'lz4', 'zstd'] as const, 'none'),
-    pacing: oneOf(raw, 'pacing', p, ['realtime', 'max'] as const, 'realtime'),
+    pacing,
     timeframes: raw['timeframes'] === undefined ? undefined : int(raw, 'timeframes', p, { min: 1 }),
     epochMs: raw['epochMs'] === undefined ? undefined : int(raw, 'epochMs', p, { min: 0 }),
     record: optionalStr(raw, 'record', p),
     accountingIntervalMs: int(raw, 'accountingIntervalMs', p, { min: 50, default: 1000 }),
     faults: parseFaults(raw['faults'], c.chambers, `${p}.faults`),
   };
+}
+
+/**
+ * A readout's default buffer (docs/data-path.md "Readout"): a live source (a board's TCP stream, the
+ * emulator in real time) cannot wait for Kafka without losing data, so its buffer rides out an outage;
+ * a source that waits at no cost (a replay, the emulator at pacing max) needs only enough in flight to
+ * keep the producer busy, and a larger buffer would only fill whenever Kafka is slower than it.
+ */
+const DETECTOR_BUFFER_BYTES = 128 << 20;
+const WAITING_SOURCE_BUFFER_BYTES = 16 << 20;
+
+function sourceCanWait(source: ReadoutSource, pacing: 'realtime' | 'max'): boolean {
+  return source.type === 'replay' || (source.type === 'emulator' && pacing === 'max');
 }
 
 function parseFaults(raw: unknown, chambers: number, p: string): FaultSpec[] {

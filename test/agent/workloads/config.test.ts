@@ -28,6 +28,18 @@ describe('agent/workloads/config', () => {
     }, TypeError);
   });
 
+  it("sizes a readout's buffer by its source: an outage's worth for a live one, a window for one that can wait", () => {
+    const buffer = (raw: Record<string, unknown>): number => {
+      const c = parseWorkloadConfig('readout', { link: 0, ...raw }, brokers);
+      return c.kind === 'readout' ? c.bufferBytes : NaN;
+    };
+    assert.equal(buffer({}), 128 << 20, 'the emulator in real time stands for a detector');
+    assert.equal(buffer({ source: { type: 'tcp', port: 5000 } }), 128 << 20, "a board's stream");
+    assert.equal(buffer({ pacing: 'max' }), 16 << 20, 'the emulator at pacing max waits');
+    assert.equal(buffer({ source: { type: 'replay', file: '/tmp/words.bin' } }), 16 << 20, 'a replay waits');
+    assert.equal(buffer({ pacing: 'max', bufferBytes: 64 << 20 }), 64 << 20, 'a template sets its own');
+  });
+
   it('masks cells for the run: the readout drops their channels, the processor knows them, a bad cell is named', () => {
     const cells = [
       { chamber: 1, layer: 2, cell: 7 },
