@@ -10,7 +10,7 @@
  */
 import { KafkaJS, RdKafka } from '@confluentinc/kafka-javascript';
 import { ConsumerWatch, type ConsumerStall } from './consumer-watch.js';
-import { DaqError } from '../protocol/errors.js';
+import { DaqError, isDaqError } from '../protocol/errors.js';
 import { hostname } from 'node:os';
 import type { ErsIssue } from '../protocol/ers.js';
 import { BROKER_MAX_MESSAGE_BYTES } from '../protocol/topics.js';
@@ -740,14 +740,16 @@ export class RecordConsumer {
     member.self = self;
     consumer.on('event.error', (err) => self.logger.error(err.message, {}));
     const timeout = client.requestTimeoutMs;
+    const refused = (err: unknown): DaqError =>
+      new DaqError('KAFKA_UNAVAILABLE', `cannot join consumer group ${o.groupId}`, { cause: err });
     try {
       await new Promise<void>((resolve, reject) =>
-        consumer.connect({ timeout }, (err) => (err ? reject(new Error(err.message)) : resolve())),
+        consumer.connect({ timeout }, (err) => (err ? reject(refused(err)) : resolve())),
       );
       consumer.subscribe([...o.topics]);
     } catch (err) {
       await settledWithin(new Promise<void>((r) => consumer.disconnect(() => r())), 5000);
-      throw new DaqError('KAFKA_UNAVAILABLE', `cannot join consumer group ${o.groupId}`, { cause: err });
+      throw isDaqError(err) ? err : refused(err);
     }
     // Wait for the first record of a poll only, then take what is there.
     consumer.setDefaultConsumeTimeout(500);
