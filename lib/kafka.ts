@@ -678,6 +678,8 @@ const REFUSED_BATCH_BACKOFF_MS = 200;
 export class RecordConsumer {
   private stopped = false;
   private readonly owned = new Map<string, Set<number>>();
+  /** Rebalances so far: records of a poll are handed over only under the assignment they came with. */
+  private rebalances = 0;
   private loop: Promise<void> = Promise.resolve();
   private watchTimer: NodeJS.Timeout | undefined;
 
@@ -767,6 +769,7 @@ export class RecordConsumer {
 
   /** librdkafka's rebalance, answered at once: the assignment taken or given up before anything else. */
   private rebalanced(err: RdKafka.LibrdKafkaError, assignment: RdKafka.Assignment[]): void {
+    this.rebalances++;
     const assigned = err.code === RdKafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
     try {
       if (assigned) this.consumer.assign(assignment);
@@ -809,6 +812,11 @@ export class RecordConsumer {
         continue;
       }
       if (messages.length === 0) continue;
+      // Records fetched for the assignment of this moment: a rebalance while they are handed over ends
+      // it (eager: every rebalance revokes all), and what is left of them is the new owner's to read from
+      // the last commit. Handed over under a later assignment of the same partition, they would be taken
+      // for where that assignment starts, and a commit past them would skip the records before them.
+      const assignment = this.rebalances;
       // Per partition, in order; each partition's records in batches of at most maxBatch.
       const byPartition = new Map<string, RdKafka.Message[]>();
       for (const m of messages) {
@@ -823,7 +831,7 @@ export class RecordConsumer {
           const { topic, partition } = chunk[0]!;
           // Given up by a rebalance (librdkafka drops what it fetched for an assignment that ended, but a
           // poll may return before its callback ran here): the new owner reads it from the last commit.
-          if (!(this.owned.get(topic)?.has(partition) ?? false)) break;
+          if (this.rebalances !== assignment || !(this.owned.get(topic)?.has(partition) ?? false)) break;
           // A batch its owner could not take is read again from its first record, never skipped.
           if (!(await this.handOver(topic, partition, chunk))) break;
         }
