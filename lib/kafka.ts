@@ -1,6 +1,7 @@
 /**
  * Every Kafka call daqops makes goes through this module. The client is librdkafka through
- * `@confluentinc/kafka-javascript` (its KafkaJS-style API, plus its native consumer for plain reads);
+ * `@confluentinc/kafka-javascript` (its KafkaJS-style API for producers and the admin client, its native
+ * consumer for group members and plain reads);
  * docs/decisions.md ("Kafka client") has the measurements behind the choice. Nothing of the library leaks
  * out: callers see KafkaClient, RecordProducer, RecordConsumer, readTopicToEnd and the record types.
  *
