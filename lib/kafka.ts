@@ -285,12 +285,12 @@ export class KafkaClient {
           idle: setTimeout(() => {
             const i = this.idleReaders.indexOf(entry);
             if (i >= 0) this.idleReaders.splice(i, 1);
-            void closeReader(consumer);
+            void closeNative(consumer);
           }, READER_IDLE_MS).unref(),
         };
         this.idleReaders.push(entry);
       } else {
-        await closeReader(consumer);
+        await closeNative(consumer);
       }
     }
   }
@@ -299,7 +299,7 @@ export class KafkaClient {
   async close(): Promise<void> {
     const readers = this.idleReaders.splice(0);
     for (const r of readers) clearTimeout(r.idle);
-    await Promise.all(readers.map((r) => closeReader(r.consumer)));
+    await Promise.all(readers.map((r) => closeNative(r.consumer)));
     if (this.shared !== undefined) await this.closeAdmin(this.shared, true);
   }
 
@@ -751,7 +751,7 @@ export class RecordConsumer {
       );
       consumer.subscribe([...o.topics]);
     } catch (err) {
-      await settledWithin(new Promise<void>((r) => consumer.disconnect(() => r())), 5000);
+      await closeNative(consumer);
       throw isDaqError(err) ? err : refused(err);
     }
     // Wait for the first record of a poll only, then take what is there.
@@ -875,33 +875,18 @@ export class RecordConsumer {
 
   /** Commits `nextOffset` (the first offset not yet safely handled) for a partition, with metadata. */
   async commit(topic: string, partition: number, nextOffset: string, metadata?: string): Promise<void> {
+    const refused = (err: { message: string }): DaqError =>
+      new DaqError('KAFKA_UNAVAILABLE', `commit of ${topic}[${partition}] refused: ${err.message}`, {
+        cause: err,
+      });
     await new Promise<void>((resolve, reject) => {
       try {
         this.consumer.commitCb(
           [{ topic, partition, offset: Number(nextOffset), ...(metadata === undefined ? {} : { metadata }) }],
-          (err) =>
-            err
-              ? reject(
-                  new DaqError(
-                    'KAFKA_UNAVAILABLE',
-                    `commit of ${topic}[${partition}] refused: ${err.message}`,
-                    {
-                      cause: err,
-                    },
-                  ),
-                )
-              : resolve(),
+          (err) => (err ? reject(refused(err)) : resolve()),
         );
       } catch (err) {
-        reject(
-          new DaqError(
-            'KAFKA_UNAVAILABLE',
-            `commit of ${topic}[${partition}] refused: ${(err as Error).message}`,
-            {
-              cause: err,
-            },
-          ),
-        );
+        reject(refused(err as Error));
       }
     });
   }
@@ -944,7 +929,7 @@ export class RecordConsumer {
     clearInterval(this.watchTimer);
     // The poll in flight returns within its consume timeout; a batch being handled ends as its owner says.
     await settledWithin(this.loop, timeoutMs);
-    await settledWithin(new Promise<void>((r) => this.consumer.disconnect(() => r())), timeoutMs);
+    await closeNative(this.consumer, timeoutMs);
   }
 }
 
@@ -1160,15 +1145,15 @@ async function connectReader(client: KafkaClient): Promise<RdKafka.KafkaConsumer
       ),
     );
   } catch (err) {
-    await closeReader(consumer);
+    await closeNative(consumer);
     throw err;
   }
   return consumer;
 }
 
-/** Disconnects a reader, bounded in time. */
-async function closeReader(c: RdKafka.KafkaConsumer): Promise<void> {
-  await settledWithin(new Promise<void>((resolve) => c.disconnect(() => resolve())), 5000);
+/** Disconnects a native consumer (a reader, a group member), bounded in time. */
+async function closeNative(c: RdKafka.KafkaConsumer, timeoutMs = 5000): Promise<void> {
+  await settledWithin(new Promise<void>((resolve) => c.disconnect(() => resolve())), timeoutMs);
 }
 
 function fromNative(m: RdKafka.Message): InRecord {
