@@ -13,6 +13,8 @@ export const environmentVariables = {
   DAQOPS_TOKEN: 'Bearer token the daqops env/run commands present to the platform API.',
   DAQOPS_PAGE_URL: 'Where the platform pages on-call (a PagerDuty-Events-v2-like webhook); unset: no pages.',
   DAQOPS_GRAFANA_URL: 'Where Grafana serves the daqops dashboards; the web page links to them when set.',
+  DAQOPS_KAFKA_DEBUG:
+    "librdkafka debug contexts for daqops's consumer-group members, e.g. cgrp,fetch; their lines go to the client log at debug level (unset: none).",
   DAQOPS_HEAP_GROWING_PERCENT:
     "How far a daqops process's JavaScript heap grows past what a full collection left live before the next (default 20; 0: V8's own choice, up to 4×).",
 } as const;

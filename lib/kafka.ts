@@ -16,6 +16,8 @@ import { hostname } from 'node:os';
 import type { ErsIssue } from '../protocol/ers.js';
 import { BROKER_MAX_MESSAGE_BYTES } from '../protocol/topics.js';
 import { ErsThrottle, stderrErsSink } from './ers.js';
+import { envString } from './env.js';
+import { BrokerLossWatch, STATS_INTERVAL_MS } from './broker-loss.js';
 
 type KjsKafka = KafkaJS.Kafka;
 type KjsProducer = KafkaJS.Producer;
@@ -120,7 +122,11 @@ export function kafkaLogger(clientId: string, sink: (r: KafkaLogRecord) => void)
     const text = message.replace(/^\[thrd:[^\]]*\]:\s*/, '');
     const m = BROKER_IN_LINE.exec(text);
     const broker = m === null ? undefined : `${m[1]}:${m[2]}`;
-    const d = throttle.admit(`${level}|${facility ?? ''}|${broker ?? ''}`);
+    // Debug lines are asked for (DAQOPS_KAFKA_DEBUG) to follow a case line by line: never thinned.
+    const d =
+      level === 'debug'
+        ? { pass: true, suppressed: 0 }
+        : throttle.admit(`${level}|${facility ?? ''}|${broker ?? ''}`);
     if (!d.pass) return;
     sink({
       level,
@@ -398,7 +404,23 @@ export class KafkaProbe {
   async check(timeoutMs = 1000): Promise<boolean> {
     try {
       if (this.admin === undefined) {
-        const admin = this.client.kafka.admin();
+        // One that has lost its way to the brokers (lib/broker-loss.ts) would say "no" for ever: the next
+        // check connects a new one.
+        const holder: { admin?: KjsAdmin } = {};
+        const loss = new BrokerLossWatch({
+          reachable: () => clusterAnswers(this.client),
+          onStuck: () => {
+            if (this.admin !== holder.admin) return;
+            this.client.logger.warn('Kafka probe lost its way to a cluster that answers: replaced', {});
+            this.admin = undefined;
+            void settledWithin(holder.admin!.disconnect(), 2000);
+          },
+        });
+        const admin = this.client.kafka.admin({
+          'statistics.interval.ms': STATS_INTERVAL_MS,
+          stats_cb: (st: { message: string }) => loss.report(st.message),
+        });
+        holder.admin = admin;
         await admin.connect();
         this.admin = admin;
       }
@@ -502,23 +524,57 @@ export class RecordProducer {
   private readonly waiters: (() => void)[] = [];
   private readonly maxQueuedBytes: number;
   private readonly maxRecordBytes: number;
+  /** The library producer in use; replaced when it has lost its way to the brokers (lib/broker-loss.ts). */
+  private producer!: KjsProducer;
+  /** Sends not acknowledged yet, in the order they were made: a replacement sends them again in it. */
+  private readonly unacknowledged = new Set<InFlightSend>();
+  /** Set while a replacement is under way; new sends wait for it, to stay behind the ones sent again. */
+  private replacing: Promise<void> | undefined;
+  private replaced = 0;
+  /** Bumped when a replacement starts: answers of an earlier producer no longer count. */
+  private generation = 0;
+  private closed = false;
 
   private constructor(
-    private readonly producer: KjsProducer,
+    private readonly client: KafkaClient,
     private readonly o: ProducerOptions,
   ) {
     this.maxQueuedBytes = o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.maxRecordBytes = o.maxRecordBytes ?? BROKER_MAX_MESSAGE_BYTES - RECORD_OVERHEAD_BYTES;
   }
 
+  /** How many times this producer replaced a library producer that had lost its way to the brokers. */
+  get replacements(): number {
+    return this.replaced;
+  }
+
+  /** @internal Replaces the library producer as when it had lost its way to the brokers (for tests). */
+  replaceClient(): Promise<void> {
+    return this.replace(this.producer, 0);
+  }
+
   static async open(client: KafkaClient, options: ProducerOptions = {}): Promise<RecordProducer> {
-    const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    const self = new RecordProducer(client, options);
+    self.producer = await self.connect();
+    return self;
+  }
+
+  private async connect(): Promise<KjsProducer> {
+    const { client, o } = this;
+    const maxQueuedBytes = o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     const compression = {
       none: KafkaJS.CompressionTypes.None,
       gzip: KafkaJS.CompressionTypes.GZIP,
       lz4: KafkaJS.CompressionTypes.LZ4,
       zstd: KafkaJS.CompressionTypes.ZSTD,
-    }[options.compression ?? 'none'];
+    }[o.compression ?? 'none'];
+    const holder: { p?: KjsProducer } = {};
+    const loss = new BrokerLossWatch({
+      onStuck: (ms) => void this.replace(holder.p!, ms),
+      reachable: () => clusterAnswers(client),
+      // Idle, it may let its connections go (the broker closes idle ones) and open them when it sends.
+      needsBroker: () => this.unacknowledged.size > 0,
+    });
     const p = client.kafka.producer({
       kafkaJS: { idempotent: true, acks: -1, compression, allowAutoTopicCreation: false },
       // One produce request never exceeds the broker's record-batch limit, whatever the data density.
@@ -526,11 +582,14 @@ export class RecordProducer {
       // librdkafka's default batch.size (1 MB): a 1 MiB sub-timeframe travels as its own batch, and many
       // small requests pipeline better than few large ones (measured: 2× with 1 MiB records).
       'linger.ms': 2,
-      'message.timeout.ms': options.deliveryTimeoutMs ?? 0,
+      'message.timeout.ms': o.deliveryTimeoutMs ?? 0,
       // librdkafka's own queue is sized above our budget, so it never refuses a record we let through.
       'queue.buffering.max.kbytes': Math.ceil((2 * maxQueuedBytes) / 1024),
       'queue.buffering.max.messages': 1_000_000,
+      'statistics.interval.ms': STATS_INTERVAL_MS,
+      stats_cb: (s: { message: string }) => loss.report(s.message),
     });
+    holder.p = p;
     try {
       await p.connect();
     } catch (err) {
@@ -538,7 +597,55 @@ export class RecordProducer {
         cause: err,
       });
     }
-    return new RecordProducer(p, options);
+    return p;
+  }
+
+  /**
+   * Replaces a library producer that has lost its way to the brokers with a new one, and sends again, in their
+   * order, the records it held unacknowledged (at least once: a record it did deliver comes twice).
+   */
+  private async replace(old: KjsProducer, forMs: number): Promise<void> {
+    if (this.closed || old !== this.producer || this.replacing !== undefined) return;
+    this.client.logger.warn(
+      `producer has had no Kafka broker connection for ${forMs} ms while the cluster answers, and does ` +
+        `not reconnect by itself: replaced, its ${this.unacknowledged.size} unacknowledged send(s) sent again`,
+      {},
+    );
+    // From here on the old producer's answers do not count: all it holds is sent again.
+    this.generation++;
+    this.replacing = (async () => {
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          this.producer = await this.connect();
+          this.replaced++;
+          break;
+        } catch (err) {
+          this.client.logger.warn(`replacing a producer: ${(err as Error).message}`, {});
+          await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 10_000)));
+        }
+      }
+      for (const s of this.unacknowledged) {
+        if (this.closed)
+          s.failed(new DaqError('KAFKA_UNAVAILABLE', 'producer closed while it was being replaced'));
+        else this.issue(s);
+      }
+      // What the old one still holds fails as it disconnects; those sends are answered by the new one.
+      void settledWithin(old.disconnect(), 2000);
+    })().finally(() => (this.replacing = undefined));
+    await this.replacing;
+  }
+
+  /** Hands a send to the producer in use; only that producer's answer counts, and only until it is replaced. */
+  private issue(s: InFlightSend): void {
+    const generation = this.generation;
+    this.producer.sendBatch({ topicMessages: s.topicMessages }).then(
+      () => {
+        if (generation === this.generation) s.acknowledged();
+      },
+      (err: unknown) => {
+        if (generation === this.generation) s.failed(err);
+      },
+    );
   }
 
   /**
@@ -579,9 +686,18 @@ export class RecordProducer {
       await new Promise<void>((r) => this.waiters.push(r));
     }
     this.queuedBytes += bytes;
+    let s: InFlightSend | undefined;
     try {
-      await this.producer.sendBatch({ topicMessages });
+      // Behind the records a replacement is sending again, never ahead of them.
+      while (this.replacing !== undefined) await this.replacing;
+      const answered = new Promise<void>((resolve, reject) => {
+        s = { topicMessages, acknowledged: resolve, failed: reject };
+      });
+      this.unacknowledged.add(s!);
+      this.issue(s!);
+      await answered;
     } finally {
+      if (s !== undefined) this.unacknowledged.delete(s);
       this.queuedBytes -= bytes;
       for (const w of this.waiters.splice(0)) w();
     }
@@ -589,8 +705,17 @@ export class RecordProducer {
 
   /** Flushes and disconnects; bounded like RecordConsumer.stop (librdkafka itself gives a flush 5 s). */
   async close(timeoutMs = 8000): Promise<void> {
+    this.closed = true;
+    await settledWithin(this.replacing ?? Promise.resolve(), timeoutMs);
     await settledWithin(this.producer.disconnect(), timeoutMs);
   }
+}
+
+/** One `send` until a producer answers it: what to send again should its producer be replaced. */
+interface InFlightSend {
+  readonly topicMessages: KafkaJS.TopicMessages[];
+  readonly acknowledged: () => void;
+  readonly failed: (err: unknown) => void;
 }
 
 function toMessage(r: OutRecord): KafkaJS.Message {
@@ -653,6 +778,7 @@ export interface ConsumerOptions {
 }
 
 /** The native consumer's methods its type declarations leave out. */
+type NativeConsumer = RdKafka.KafkaConsumer & NativeConsumerExtras;
 interface NativeConsumerExtras {
   commitCb(
     offsets: RdKafka.TopicPartitionOffsetAndMetadata[],
@@ -663,6 +789,8 @@ interface NativeConsumerExtras {
 
 /** Most records one poll of the group consumer takes (split per partition into `maxBatchRecords`). */
 const POLL_MAX_RECORDS = 1024;
+/** How long a commit may wait for the group's coordinator before it counts as refused. */
+const COMMIT_TIMEOUT_MS = 10_000;
 /** How long a group member waits before reading a batch its owner refused again. */
 const REFUSED_BATCH_BACKOFF_MS = 200;
 
@@ -683,13 +811,30 @@ export class RecordConsumer {
   private rebalances = 0;
   private loop: Promise<void> = Promise.resolve();
   private watchTimer: NodeJS.Timeout | undefined;
+  /** The native consumer in use; replaced when it has lost its way to the brokers (lib/broker-loss.ts). */
+  private consumer!: NativeConsumer;
+  /** Set while a replacement is under way; the poll loop waits for it. */
+  private replacing: Promise<void> | undefined;
+  private replaced = 0;
+  /** Native consumers replaced: what they say of their assignment no longer counts. */
+  private readonly retired = new WeakSet<NativeConsumer>();
 
   private constructor(
-    private readonly consumer: RdKafka.KafkaConsumer & NativeConsumerExtras,
+    private readonly client: KafkaClient,
     private readonly o: ConsumerOptions,
     private readonly watch: ConsumerWatch | undefined,
     private readonly logger: KafkaJS.Logger,
   ) {}
+
+  /** How many times this member replaced a native consumer that had lost its way to the brokers. */
+  get replacements(): number {
+    return this.replaced;
+  }
+
+  /** @internal Replaces the native consumer as when it had lost its way to the brokers (for tests). */
+  replaceClient(): Promise<void> {
+    return this.replace(this.consumer, 0);
+  }
 
   static async start(client: KafkaClient, o: ConsumerOptions): Promise<RecordConsumer> {
     const member: { self?: RecordConsumer } = {};
@@ -712,7 +857,26 @@ export class RecordConsumer {
                 (await member.self!.committed(topic, partitions)).map((p) => [p.partition, Number(p.offset)]),
               ),
           });
+    const self = new RecordConsumer(client, o, watch, client.logger);
+    member.self = self;
+    self.consumer = await self.openNative();
+    if (watch !== undefined) {
+      self.watchTimer = setInterval(
+        () => void watch.check(),
+        Math.min(10_000, (o.stallAfterMs ?? 30_000) / 3),
+      );
+      self.watchTimer.unref();
+    }
+    self.loop = self.pollLoop();
+    return self;
+  }
+
+  /** A native consumer of the group, connected and subscribed; KAFKA_UNAVAILABLE when it cannot join. */
+  private async openNative(): Promise<NativeConsumer> {
+    const { client, o } = this;
+    const debug = envString('DAQOPS_KAFKA_DEBUG');
     const prefetchKiB = Math.ceil((o.maxPrefetchBytes ?? 32 * 1024 * 1024) / 1024);
+    const holder: { consumer?: NativeConsumer } = {};
     const consumer = new RdKafka.KafkaConsumer(
       {
         'bootstrap.servers': client.brokers.join(','),
@@ -734,14 +898,25 @@ export class RecordConsumer {
         // A restarted broker is tried again within a second, as by every client of KafkaClient.
         'reconnect.backoff.ms': 100,
         'reconnect.backoff.max.ms': 1000,
+        'statistics.interval.ms': STATS_INTERVAL_MS,
+        // Answered for the instance it comes from: one being replaced still gives up its assignment.
         rebalance_cb: (err: RdKafka.LibrdKafkaError, assignment: RdKafka.Assignment[]) =>
-          member.self?.rebalanced(err, assignment),
+          this.rebalanced(holder.consumer!, err, assignment),
+        ...(debug === undefined ? {} : { debug }),
       },
       { 'auto.offset.reset': (o.fromBeginning ?? true) ? 'earliest' : 'latest' },
-    ) as RdKafka.KafkaConsumer & NativeConsumerExtras;
-    const self = new RecordConsumer(consumer, o, watch, client.logger);
-    member.self = self;
-    consumer.on('event.error', (err) => self.logger.error(err.message, {}));
+    ) as NativeConsumer;
+    holder.consumer = consumer;
+    consumer.on('event.error', (err) => this.logger.error(err.message, {}));
+    if (debug !== undefined)
+      consumer.on('event.log', (l: { message: string; fac: string }) =>
+        this.logger.debug(l.message, { fac: l.fac }),
+      );
+    const loss = new BrokerLossWatch({
+      onStuck: (ms) => void this.replace(consumer, ms),
+      reachable: () => clusterAnswers(client),
+    });
+    consumer.on('event.stats', (s: { message: string }) => loss.report(s.message));
     const timeout = client.requestTimeoutMs;
     const refused = (err: unknown): DaqError =>
       new DaqError('KAFKA_UNAVAILABLE', `cannot join consumer group ${o.groupId}`, { cause: err });
@@ -757,45 +932,83 @@ export class RecordConsumer {
     // Wait for the first record of a poll only, then take what is there.
     consumer.setDefaultConsumeTimeout(500);
     consumer.setDefaultIsTimeoutOnlyForFirstMessage?.(true);
-    if (watch !== undefined) {
-      self.watchTimer = setInterval(
-        () => void watch.check(),
-        Math.min(10_000, (o.stallAfterMs ?? 30_000) / 3),
-      );
-      self.watchTimer.unref();
-    }
-    self.loop = self.pollLoop();
-    return self;
+    return consumer;
+  }
+
+  /**
+   * Replaces a native consumer that has lost its way to the brokers (lib/broker-loss.ts) with a new member of
+   * the same group. Nothing it fetched is handed over any more; the new one reads from the last commit.
+   */
+  private async replace(old: NativeConsumer, forMs: number): Promise<void> {
+    if (this.stopped || old !== this.consumer || this.replacing !== undefined) return;
+    this.logger.warn(
+      `consumer of group ${this.o.groupId} has had no Kafka broker connection for ${forMs} ms while ` +
+        `the cluster answers, and does not reconnect by itself: replaced by a new member`,
+      {},
+    );
+    this.retired.add(old);
+    this.replacing = (async () => {
+      this.rebalances++;
+      this.assignedNow(new Map());
+      for (let attempt = 0; !this.stopped; attempt++) {
+        try {
+          this.consumer = await this.openNative();
+          this.replaced++;
+          break;
+        } catch (err) {
+          this.logger.warn(`replacing the consumer of ${this.o.groupId}: ${(err as Error).message}`, {});
+          await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 10_000)));
+        }
+      }
+      // Bounded: it may wait for a group it can no longer reach.
+      void closeNative(old, 5000);
+    })().finally(() => (this.replacing = undefined));
+    await this.replacing;
   }
 
   /** librdkafka's rebalance, answered at once: the assignment taken or given up before anything else. */
-  private rebalanced(err: RdKafka.LibrdKafkaError, assignment: RdKafka.Assignment[]): void {
-    this.rebalances++;
+  private rebalanced(
+    from: NativeConsumer,
+    err: RdKafka.LibrdKafkaError,
+    assignment: RdKafka.Assignment[],
+  ): void {
     const assigned = err.code === RdKafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS;
     try {
-      if (assigned) this.consumer.assign(assignment);
-      else this.consumer.unassign();
+      if (assigned) from.assign(assignment);
+      else from.unassign();
     } catch (e) {
       // Only while disconnecting, when the assignment no longer matters.
       this.logger.warn(`rebalance not applied: ${(e as Error).message}`, {});
     }
-    this.owned.clear();
+    // An instance being replaced has nothing more to say about what this member owns (its successor
+    // does, even before it is the one in use: the poll loop waits for it meanwhile).
+    if (this.retired.has(from)) return;
+    this.rebalances++;
+    const owned = new Map<string, Set<number>>();
     if (assigned) {
       for (const tp of assignment) {
-        let s = this.owned.get(tp.topic);
-        if (s === undefined) this.owned.set(tp.topic, (s = new Set()));
+        let s = owned.get(tp.topic);
+        if (s === undefined) owned.set(tp.topic, (s = new Set()));
         s.add(tp.partition);
       }
     }
+    this.assignedNow(owned);
+  }
+
+  private assignedNow(owned: Map<string, Set<number>>): void {
+    this.owned.clear();
+    for (const [t, s] of owned) this.owned.set(t, s);
     const view: Record<string, number[]> = {};
     for (const [t, s] of this.owned) view[t] = [...s].sort((a, b) => a - b);
     this.watch?.assigned(view);
     this.o.onAssignment?.(view);
   }
 
-  private poll(): Promise<{ err: RdKafka.LibrdKafkaError | null; messages: RdKafka.Message[] }> {
+  private poll(
+    from: NativeConsumer,
+  ): Promise<{ err: RdKafka.LibrdKafkaError | null; messages: RdKafka.Message[] }> {
     return new Promise((resolve) =>
-      this.consumer.consume(POLL_MAX_RECORDS, (err, messages) =>
+      from.consume(POLL_MAX_RECORDS, (err, messages) =>
         resolve({ err: err ?? null, messages: messages ?? [] }),
       ),
     );
@@ -804,8 +1017,12 @@ export class RecordConsumer {
   private async pollLoop(): Promise<void> {
     const maxBatch = this.o.maxBatchRecords ?? 64;
     while (!this.stopped) {
-      const { err, messages } = await this.poll();
+      if (this.replacing !== undefined) await this.replacing;
+      const from = this.consumer;
+      const { err, messages } = await this.poll(from);
       if (this.stopped) return;
+      // Fetched by an instance replaced meanwhile: the new one reads them again from the last commit.
+      if (from !== this.consumer || this.replacing !== undefined) continue;
       if (err !== null) {
         // librdkafka rides out what it can by itself; a poll that failed is tried again shortly.
         this.logger.warn(`consume: ${err.message}`, {});
@@ -833,21 +1050,27 @@ export class RecordConsumer {
           // Given up by a rebalance (librdkafka drops what it fetched for an assignment that ended, but a
           // poll may return before its callback ran here): the new owner reads it from the last commit.
           if (this.rebalances !== assignment || !(this.owned.get(topic)?.has(partition) ?? false)) break;
+          if (from !== this.consumer || this.replacing !== undefined) break;
           // A batch its owner could not take is read again from its first record, never skipped.
-          if (!(await this.handOver(topic, partition, chunk))) break;
+          if (!(await this.handOver(from, topic, partition, chunk))) break;
         }
       }
     }
   }
 
   /** Hands one batch to the owner; false when the owner failed it (the partition is then read again from it). */
-  private async handOver(topic: string, partition: number, chunk: RdKafka.Message[]): Promise<boolean> {
+  private async handOver(
+    from: NativeConsumer,
+    topic: string,
+    partition: number,
+    chunk: RdKafka.Message[],
+  ): Promise<boolean> {
     const records = chunk.map(fromNative);
     const last = chunk.at(-1)!.offset;
     let lag = 0;
     try {
       // The watermarks librdkafka keeps from its fetches: no request.
-      lag = Math.max(0, this.consumer.getWatermarkOffsets(topic, partition).highOffset - (last + 1));
+      lag = Math.max(0, from.getWatermarkOffsets(topic, partition).highOffset - (last + 1));
     } catch {
       // Not known yet: no lag to report.
     }
@@ -862,7 +1085,7 @@ export class RecordConsumer {
       // handed over: the partition goes back to its first record, so nothing after it is taken first.
       this.logger.warn(`a batch of ${topic}[${partition}] was not taken: ${(err as Error).message}`, {});
       await new Promise<void>((resolve) =>
-        this.consumer.seek({ topic, partition, offset: chunk[0]!.offset }, 0, (e) => {
+        from.seek({ topic, partition, offset: chunk[0]!.offset }, 0, (e) => {
           if (e) this.logger.warn(`seek back in ${topic}[${partition}]: ${e.message}`, {});
           resolve();
         }),
@@ -879,7 +1102,9 @@ export class RecordConsumer {
       new DaqError('KAFKA_UNAVAILABLE', `commit of ${topic}[${partition}] refused: ${err.message}`, {
         cause: err,
       });
-    await new Promise<void>((resolve, reject) => {
+    // Bounded: a commit waits for the group's coordinator, and commits go one after another (a member
+    // that lost its brokers would hold every later one, and its owner's STOP, behind it).
+    const done = new Promise<void>((resolve, reject) => {
       try {
         this.consumer.commitCb(
           [{ topic, partition, offset: Number(nextOffset), ...(metadata === undefined ? {} : { metadata }) }],
@@ -889,6 +1114,7 @@ export class RecordConsumer {
         reject(refused(err as Error));
       }
     });
+    await within(done, COMMIT_TIMEOUT_MS, `commit of ${topic}[${partition}]`);
   }
 
   /** The group's committed offset and metadata for each partition of a topic this member owns. */
@@ -929,11 +1155,11 @@ export class RecordConsumer {
     clearInterval(this.watchTimer);
     // The poll in flight returns within its consume timeout; a batch being handled ends as its owner says.
     await settledWithin(this.loop, timeoutMs);
+    await settledWithin(this.replacing ?? Promise.resolve(), timeoutMs);
     await closeNative(this.consumer, timeoutMs);
   }
 }
 
-/** Waits for `p` at most `ms`; a rejection or the time running out both just end the wait. */
 /** `p`, or a KAFKA_UNAVAILABLE rejection once `ms` passed without it settling. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -946,6 +1172,17 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+/** Whether the cluster answers the client's own admin connection (a fresh one after any failure). */
+async function clusterAnswers(client: KafkaClient): Promise<boolean> {
+  try {
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for `p` at most `ms`; a rejection or the time running out both just end the wait. */
 async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
