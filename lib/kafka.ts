@@ -614,15 +614,14 @@ export class RecordProducer {
     // From here on the old producer's answers do not count: all it holds is sent again.
     this.generation++;
     this.replacing = (async () => {
-      for (let attempt = 0; !this.closed; attempt++) {
-        try {
-          this.producer = await this.connect();
-          this.replaced++;
-          break;
-        } catch (err) {
-          this.client.logger.warn(`replacing a producer: ${(err as Error).message}`, {});
-          await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 10_000)));
-        }
+      const next = await openWithBackoff(
+        () => this.connect(),
+        () => this.closed,
+        (err) => this.client.logger.warn(`replacing a producer: ${err.message}`, {}),
+      );
+      if (next !== undefined) {
+        this.producer = next;
+        this.replaced++;
       }
       for (const s of this.unacknowledged) {
         if (this.closed)
@@ -950,15 +949,14 @@ export class RecordConsumer {
     this.replacing = (async () => {
       this.rebalances++;
       this.assignedNow(new Map());
-      for (let attempt = 0; !this.stopped; attempt++) {
-        try {
-          this.consumer = await this.openNative();
-          this.replaced++;
-          break;
-        } catch (err) {
-          this.logger.warn(`replacing the consumer of ${this.o.groupId}: ${(err as Error).message}`, {});
-          await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 10_000)));
-        }
+      const next = await openWithBackoff(
+        () => this.openNative(),
+        () => this.stopped,
+        (err) => this.logger.warn(`replacing the consumer of ${this.o.groupId}: ${err.message}`, {}),
+      );
+      if (next !== undefined) {
+        this.consumer = next;
+        this.replaced++;
       }
       // Bounded: it may wait for a group it can no longer reach.
       void closeNative(old, 5000);
@@ -1170,6 +1168,26 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     );
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A replacement client: `open` tried until it succeeds, 1 s after a failure and doubling to 10 s between
+ * tries; undefined once `gaveUp` (its owner stopped meanwhile).
+ */
+async function openWithBackoff<T>(
+  open: () => Promise<T>,
+  gaveUp: () => boolean,
+  failed: (err: Error) => void,
+): Promise<T | undefined> {
+  for (let attempt = 0; !gaveUp(); attempt++) {
+    try {
+      return await open();
+    } catch (err) {
+      failed(err as Error);
+      await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 10_000)));
+    }
+  }
+  return undefined;
 }
 
 /** Whether the cluster answers the client's own admin connection (a fresh one after any failure). */
