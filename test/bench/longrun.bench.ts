@@ -246,6 +246,11 @@ export async function benchLongRun(
     console.log(
       `  ${runs} runs in one environment: run 1 balance read ${first.balanceMs.toFixed(1)} ms, STOP ${first.stopSeconds.toFixed(2)} s; run ${runs} balance read ${last.balanceMs.toFixed(1)} ms, STOP ${last.stopSeconds.toFixed(2)} s; lost ${figures.map((f) => f.r.lost).join(' ')}`,
     );
+    // One STOP per run is one sample: their spread says how far a single STOP ratio above can be trusted.
+    const stops = figures.map((f) => f.stopSeconds);
+    console.log(
+      `  STOP over the ${runs} runs: min ${Math.min(...stops).toFixed(2)} s, median ${median(stops).toFixed(2)} s, max ${Math.max(...stops).toFixed(2)} s`,
+    );
   } catch (err) {
     console.log(log.slice(-40).join('\n'));
     throw err;

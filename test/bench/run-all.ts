@@ -98,14 +98,14 @@ if (only === undefined || only === 'detection') {
 }
 if (only === undefined || only === 'longrun') {
   await withKafka(async (brokers) => {
-    console.log(
-      '\n[longrun] a 1-minute and a 2-hour run (emulators at pacing max), then 20 runs in one environment',
-    );
     // DAQOPS_BENCH_HOURS / DAQOPS_BENCH_RUNS: a shorter long run or fewer runs, to look into one figure.
     const hours = Number(process.env['DAQOPS_BENCH_HOURS'] ?? 2);
     const runs = Number(process.env['DAQOPS_BENCH_RUNS'] ?? 20);
     if (!(hours > 0 && hours <= 24) || !(Number.isInteger(runs) && runs >= 1 && runs <= 200))
       throw new Error('DAQOPS_BENCH_HOURS must be in (0, 24], DAQOPS_BENCH_RUNS an integer in [1, 200]');
+    console.log(
+      `\n[longrun] a 1-minute and a ${hours}-hour run (emulators at pacing max), then ${runs} runs in one environment`,
+    );
     await benchLongRun(brokers, { hours, runs });
   });
 }
