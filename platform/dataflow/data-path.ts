@@ -17,10 +17,13 @@ export interface DataPathOptions {
   readonly ers?: ErsReporter;
 }
 
-/** Drained after these workloads stopped: what readouts produced is processed; what processors built is stored. */
+/**
+ * Drained after these workloads stopped: what each link's readout produced is processed or dead-lettered
+ * (the balance's `lost` is 0: a link counted per link, so words of a lost readout processed beyond its last
+ * report never stand in for another link's words still in Kafka); what processors built is stored.
+ */
 export function drained(r: Reconciliation, stopped: readonly string[], readoutExcluded: boolean): boolean {
-  const processedAll =
-    (r.readoutFinal || readoutExcluded) && r.processed.words + r.deadletteredWords >= r.produced.words;
+  const processedAll = (r.readoutFinal || readoutExcluded) && r.lost === 0;
   if (stopped.includes('processor')) return processedAll && r.events.stored >= r.events.built;
   if (stopped.includes('readout')) return processedAll;
   return true;
@@ -46,7 +49,7 @@ export class DataPath {
       if (Date.now() > deadline) {
         this.o.ers?.raise(
           'daqops.platform.DrainTimeout',
-          `environment ${env.id} run ${run}: the data path did not drain within ${limit} ms after ${stopped.join(', ')} stopped; ${Math.max(0, r.produced.words - r.processed.words - r.deadletteredWords)} words not processed yet stay in Kafka`,
+          `environment ${env.id} run ${run}: the data path did not drain within ${limit} ms after ${stopped.join(', ')} stopped; ${r.lost} words not processed yet stay in Kafka`,
           { environment: env.id, run },
         );
         return;
