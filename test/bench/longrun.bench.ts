@@ -137,7 +137,7 @@ async function oneRun(
   let r: Reconciliation | null;
   for (;;) {
     r = (await api.runBalance(run)).reconciliation;
-    if (r !== null && r.readoutFinal && r.processed.words + r.deadletteredWords >= r.produced.words) break;
+    if (r !== null && r.readoutFinal && r.lost === 0) break;
     if (Date.now() - t0 > 3600_000) throw new Error(`run ${run} did not drain within an hour`);
     await sampler.sample();
     await sleep(1000);

@@ -89,7 +89,7 @@ export async function waitForDrain(
       allLinks &&
       last.readoutFinal &&
       last.produced.words > 0 &&
-      last.processed.words + last.deadletteredWords >= last.produced.words &&
+      last.lost === 0 &&
       (options.writer === false || last.events.stored >= last.events.built);
     if (drained) return last;
     if (Date.now() > deadline)
