@@ -3,24 +3,24 @@ import {
   KIND_HEADER,
   ACCOUNTING_KIND,
   decodeAccounting,
-  type AccountingRecord,
   type Reconciliation,
 } from '../protocol/accounting.js';
-import { reconcile } from '../protocol/balance.js';
+import { RunBalance } from '../protocol/balance.js';
 import { topicNames } from '../protocol/topics.js';
 import { headerText, readTopicToEnd, type KafkaClient } from './kafka.js';
 
+/** Folds the run's records as they are read (RunBalance): nothing kept per record, however long the topic. */
 export async function reconcileRun(
   client: KafkaClient,
   namespace: string,
   run: number,
 ): Promise<Reconciliation> {
-  const records: AccountingRecord[] = [];
+  const balance = new RunBalance(run);
   await readTopicToEnd(client, topicNames(namespace).monitoring, (r) => {
     if (headerText(r.headers, KIND_HEADER) !== ACCOUNTING_KIND) return;
-    records.push(decodeAccounting(r.value));
+    balance.add(decodeAccounting(r.value));
   });
-  return reconcile(run, records);
+  return balance.reconciliation();
 }
 
 export function formatReconciliation(r: Reconciliation): string {
