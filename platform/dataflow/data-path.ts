@@ -54,7 +54,7 @@ export class DataPath {
         );
         return;
       }
-      await new Promise((res) => setTimeout(res, this.o.pollMs ?? 250));
+      await new Promise((res) => setTimeout(res, this.o.pollMs ?? 50));
       r = await this.balance(env.namespace, run);
     }
   }
