@@ -72,3 +72,49 @@ export async function untilAnswered<T>(fn: () => Promise<T>, o: RetryOptions): P
     if (o.stopped()) return undefined;
   }
 }
+
+export interface WaitOptions {
+  /** Give up after this long (the command's `--wait`). */
+  readonly waitMs: number;
+  /** Where the waiting is said: once when it starts, then every `sayEveryMs` (default 10 s). */
+  readonly say: (line: string) => void;
+  readonly sayEveryMs?: number;
+  /** First wait between tries (default 250 ms), doubling up to 2 s. */
+  readonly firstWaitMs?: number;
+}
+
+/**
+ * A command's read that Kafka (or the platform) may not answer for a while: tried again while the answer
+ * is retriable, saying how long it has waited, until `waitMs` — then the last answer is thrown, with how
+ * long it waited. Any other error is thrown at once. For the CLI and the testbed: an outage is a wait
+ * with a bound, never the end of the command at its first refused connection.
+ */
+export async function answeredWithin<T>(what: string, fn: () => Promise<T>, o: WaitOptions): Promise<T> {
+  const t0 = Date.now();
+  let waitMs = o.firstWaitMs ?? 250;
+  let saidAt: number | undefined;
+  for (;;) {
+    try {
+      const answer = await fn();
+      if (saidAt !== undefined) o.say(`${what}: answered after ${secondsSince(t0)} s`);
+      return answer;
+    } catch (err) {
+      if (!isDaqError(err) || !err.retriable) throw err;
+      const waited = Date.now() - t0;
+      if (waited >= o.waitMs)
+        throw new DaqError(err.code, `${what}: no answer within ${secondsSince(t0)} s (${err.message})`, {
+          cause: err,
+        });
+      if (saidAt === undefined || Date.now() - saidAt >= (o.sayEveryMs ?? 10_000)) {
+        saidAt = Date.now();
+        o.say(
+          `${what}: ${err.code} (${err.message}); waited ${secondsSince(t0)} s, trying again for up to ${Math.round(o.waitMs / 1000)} s`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, Math.min(waitMs, Math.max(0, o.waitMs - waited))));
+      waitMs = Math.min(2 * waitMs, 2000);
+    }
+  }
+}
+
+const secondsSince = (t0: number): number => Math.round((Date.now() - t0) / 1000);

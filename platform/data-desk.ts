@@ -51,7 +51,8 @@ export class DataDesk {
   async monitoring(id: string): Promise<MonitoringView> {
     const env = this.o.environments.get(id);
     if (this.o.feed === undefined) return monitoringView(id, []);
-    await this.o.feed.catchUp(env.namespace).catch(() => undefined); // Kafka away: the latest known
+    // Kafka away or slow: the latest known, after at most ANSWER_WITHIN_MS (the read goes on behind).
+    await settled(this.o.feed.catchUp(env.namespace), ANSWER_WITHIN_MS);
     return monitoringView(id, this.o.feed.aggregates(env.namespace));
   }
 
@@ -62,10 +63,45 @@ export class DataDesk {
     const ns = this.o.environments.find(r.environment)?.namespace;
     if (ns === undefined || this.o.feed === undefined)
       return { run, source: 'registry', reconciliation: null, detail: 'no balance was stored for this run' };
-    try {
-      return { run, source: 'live', reconciliation: await this.o.feed.balance(ns, run) };
-    } catch (err) {
-      return { run, source: 'stale', reconciliation: this.o.feed.known(ns, run), detail: errorMessage(err) };
-    }
+    const feed = this.o.feed;
+    const read = await settled(feed.catchUp(ns), ANSWER_WITHIN_MS);
+    if (read.ok) return { run, source: 'live', reconciliation: feed.known(ns, run) };
+    const at = feed.readToEndAt(ns);
+    return {
+      run,
+      source: 'stale',
+      reconciliation: feed.known(ns, run),
+      detail:
+        read.error === undefined
+          ? `Kafka did not answer within ${ANSWER_WITHIN_MS} ms (the read goes on)`
+          : errorMessage(read.error),
+      ...(at === undefined ? {} : { asOf: new Date(at).toISOString() }),
+    };
+  }
+}
+
+/**
+ * How long a read of the balance or the monitoring view waits for Kafka before answering with what the
+ * feed already has: a page, `daqops run show` and the testbed's live line go on while Kafka is away
+ * (STOP and the registry wait for the feed itself, with their own limits).
+ */
+export const ANSWER_WITHIN_MS = 1500;
+
+/** Whether `p` settled within `ms`, and how; a later rejection is taken care of (nothing unhandled). */
+async function settled(p: Promise<unknown>, ms: number): Promise<{ ok: boolean; error?: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ ok: boolean }>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false }), ms);
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        () => ({ ok: true }),
+        (error: unknown) => ({ ok: false, error }),
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

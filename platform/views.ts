@@ -52,7 +52,10 @@ export interface PlatformOptions {
   /** Dataflow rates from the agents' metrics (monitoring/rates.ts), for the web page's graph. */
   readonly rates?: RatesBook;
   /** The reader of the environments' <ns>.monitoring (monitoring/feed.ts): balances and aggregates. */
-  readonly feed?: Pick<MonitoringFeed, 'balance' | 'known' | 'catchUp' | 'aggregates' | 'forget'>;
+  readonly feed?: Pick<
+    MonitoringFeed,
+    'balance' | 'known' | 'catchUp' | 'aggregates' | 'forget' | 'readToEndAt'
+  >;
 }
 
 /** What changed, for the live feed (the web page refetches what it shows of it). */
@@ -125,6 +128,8 @@ export interface RunBalanceView {
   readonly source: 'registry' | 'live' | 'stale';
   readonly reconciliation: Reconciliation | null;
   readonly detail?: string;
+  /** `stale`: when the feed last read the topic to its end (absent: not since the platform started). */
+  readonly asOf?: string;
 }
 
 /** What the processors' latest monitoring aggregates say of the detector, summed over them. */

@@ -370,10 +370,17 @@ async function progress(
               : ''
           }`;
     print(
-      `live ${String(Math.round((now - t0) / 1000)).padStart(3)} s: ${env.state} · tasks ${running}/${env.tasks.length} running · ${Math.round(rate)} hits/s · ${r.produced.hits} hits · events ${r.events.built} built / ${r.events.stored} stored · incidents ${incidents.length} (${open} open)${balance.source === 'stale' ? ' · balance as of Kafka’s last answer' : ''}${alertText}${failed.length === 0 ? '' : ` · failed ${failed.map((t) => `${t.name}${t.excluded ? ' (excluded)' : ''}`).join(', ')}`}`,
+      `live ${String(Math.round((now - t0) / 1000)).padStart(3)} s: ${env.state} · tasks ${running}/${env.tasks.length} running · ${Math.round(rate)} hits/s · ${r.produced.hits} hits · events ${r.events.built} built / ${r.events.stored} stored · incidents ${incidents.length} (${open} open)${balance.source === 'stale' ? ` · ${kafkaAway(balance.asOf, now)}` : ''}${alertText}${failed.length === 0 ? '' : ` · failed ${failed.map((t) => `${t.name}${t.excluded ? ' (excluded)' : ''}`).join(', ')}`}`,
     );
   }
   if (signal?.aborted === true) print('testbed: stopping early (interrupted)');
+}
+
+/** The live line while the platform's balance is stale: how long Kafka has been away, as the platform saw it. */
+export function kafkaAway(asOf: string | undefined, nowMs: number): string {
+  const at = asOf === undefined ? NaN : Date.parse(asOf);
+  if (Number.isNaN(at)) return 'Kafka away (no balance read yet)';
+  return `Kafka away for ${Math.max(0, Math.round((nowMs - at) / 1000))} s (balance as of then)`;
 }
 
 async function incidentsOf(api: LocalStack['api'], environment: string): Promise<Incident[]> {

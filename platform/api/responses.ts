@@ -161,6 +161,7 @@ export const runBalanceView: Schema = {
     source: { type: 'string', enum: ['registry', 'live', 'stale'] },
     reconciliation: { type: ['object', 'null'] },
     detail: { type: 'string' },
+    asOf: { type: 'string' },
   },
 };
 

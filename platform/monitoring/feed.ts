@@ -50,6 +50,8 @@ interface NamespaceFeed {
   reading: Promise<void> | undefined;
   /** The read that follows the one under way (asked for while it ran). */
   following: Promise<void> | undefined;
+  /** When a read last reached the topic's end (this platform process; undefined: not yet). */
+  readToEndAtMs: number | undefined;
 }
 
 export class MonitoringFeed {
@@ -89,6 +91,11 @@ export class MonitoringFeed {
     return (this.feeds.get(namespace)?.balances.get(run) ?? new RunBalance(run)).reconciliation();
   }
 
+  /** When a read of the namespace last reached the topic's end: how current `known` is (undefined: never). */
+  readToEndAt(namespace: string): number | undefined {
+    return this.feeds.get(namespace)?.readToEndAtMs;
+  }
+
   /** The latest aggregate of each processor of the namespace (those of the last AGGREGATE_TTL_MS). */
   aggregates(namespace: string): MonitoringAggregate[] {
     const f = this.feeds.get(namespace);
@@ -113,6 +120,7 @@ export class MonitoringFeed {
         aggregates: new Map(),
         reading: undefined,
         following: undefined,
+        readToEndAtMs: undefined,
       };
       this.feeds.set(namespace, f);
     }
@@ -136,6 +144,7 @@ export class MonitoringFeed {
     });
     end?.();
     for (const [p, o] of r.next) f.positions.set(p, o);
+    if (r.complete) f.readToEndAtMs = this.now();
     if (r.skipped.length > 0) {
       this.o.ers?.raise(
         'daqops.platform.AccountingGone',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { pollUntil, untilAnswered } from '../../lib/poll.js';
+import { answeredWithin, pollUntil, untilAnswered } from '../../lib/poll.js';
 import { DaqError, isDaqError } from '../../protocol/errors.js';
 
 describe('lib/poll', () => {
@@ -84,5 +84,62 @@ describe('lib/poll untilAnswered', () => {
       { stopped: () => stopping, firstWaitMs: 1 },
     );
     assert.equal(await got, undefined);
+  });
+
+  describe('answeredWithin (a command waiting for Kafka)', () => {
+    it('tries again while Kafka is away, says so once, and says when it answered', async () => {
+      let asked = 0;
+      const said: string[] = [];
+      const got = await answeredWithin(
+        'reading ns.monitoring',
+        () =>
+          ++asked < 4
+            ? Promise.reject(new DaqError('KAFKA_UNAVAILABLE', 'broker transport failure'))
+            : Promise.resolve('balance'),
+        { waitMs: 5000, firstWaitMs: 1, say: (l) => said.push(l) },
+      );
+      assert.equal(got, 'balance');
+      assert.equal(asked, 4);
+      assert.equal(said.length, 2, said.join('\n'));
+      assert.match(
+        said[0]!,
+        /reading ns\.monitoring: KAFKA_UNAVAILABLE \(broker transport failure\); waited 0 s, trying again for up to 5 s/,
+      );
+      assert.match(said[1]!, /answered after 0 s/);
+    });
+
+    it('gives up after its bound with the last answer and how long it waited', async () => {
+      const said: string[] = [];
+      const t0 = Date.now();
+      await assert.rejects(
+        answeredWithin(
+          'reading ns.monitoring',
+          () => Promise.reject(new DaqError('TIMEOUT', 'read 3 records; not to its end')),
+          { waitMs: 300, firstWaitMs: 20, say: (l) => said.push(l) },
+        ),
+        (e: unknown) =>
+          isDaqError(e, 'TIMEOUT') &&
+          /reading ns\.monitoring: no answer within 0 s \(read 3 records/.test(e.message),
+      );
+      assert.ok(Date.now() - t0 >= 300, 'waited its bound');
+      assert.ok(Date.now() - t0 < 3000, 'and not much longer');
+      assert.equal(said.length, 1, 'said once, not once per try');
+    });
+
+    it('does not wait on an answer that will not change (a wrong namespace, a bad option)', async () => {
+      let asked = 0;
+      await assert.rejects(
+        answeredWithin(
+          'reading ns.monitoring',
+          () => {
+            asked++;
+            return Promise.reject(new DaqError('INVALID_NAMESPACE', 'bad'));
+          },
+          { waitMs: 5000, say: () => {} },
+        ),
+        (e: unknown) => isDaqError(e, 'INVALID_NAMESPACE'),
+      );
+      assert.equal(asked, 1);
+    });
   });
 });
