@@ -45,6 +45,40 @@ if (growing > 0) setFlagsFromString(`--heap-growing-percent=${growing}`);
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
+/** A broker count or node id in [1, 9] from an option, or INVALID_CONFIG naming the option. */
+function brokerCount(v: string, option: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 9)
+    throw new DaqError('INVALID_CONFIG', `${option} must be a whole number from 1 to 9, got "${v}"`, {
+      field: option,
+    });
+  return n;
+}
+
+/** "broker 2 " for a member of a local cluster, "" for a single broker. */
+const memberName = (k: { nodeId?: number }): string => (k.nodeId === undefined ? '' : `broker ${k.nodeId} `);
+
+/** A local broker or cluster in one line: addresses, processes, data. */
+function describeLocal(s: {
+  cluster: boolean;
+  brokers: readonly string[];
+  dataDir: string;
+  members: readonly { pid: number; nodeId?: number }[];
+}): string {
+  if (!s.cluster) return `${s.brokers.join(',')} (pid ${s.members[0]!.pid}, data ${s.dataDir})`;
+  return `${s.brokers.join(',')} (${s.members.length} brokers, pids ${s.members.map((m) => m.pid).join(', ')}; data ${s.dataDir})`;
+}
+
+/** A number of seconds in [0, 3600] from an option, or INVALID_CONFIG naming the option. */
+function boundedSeconds(v: string, option: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 3600)
+    throw new DaqError('INVALID_CONFIG', `${option} must be a number of seconds in [0, 3600], got "${v}"`, {
+      field: option,
+    });
+  return n;
+}
+
 const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
 
 const program = new Command()
@@ -57,34 +91,50 @@ const kafka = program
   .description('the local single-node Kafka broker (KRaft) used by the testbed');
 kafka
   .command('up')
-  .description('start a local broker on 127.0.0.1 (fetches it with Maven on first use)')
-  .action(async () => {
-    const r = await (await kafkaState()).kafkaUp((l) => console.error(l));
+  .description(
+    'start a local broker on 127.0.0.1, or a local cluster with --brokers 3 (fetches Kafka with Maven on first use)',
+  )
+  .option(
+    '--brokers <n>',
+    'how many brokers (1–9): 3 makes a cluster with replication 3, min ISR 2 (one broker may be lost)',
+    (v) => brokerCount(v, '--brokers'),
+    1,
+  )
+  .action(async (opts: { brokers: number }) => {
+    const r = await (await kafkaState()).kafkaUp((l) => console.error(l), opts.brokers);
     if (r.kind === 'external')
       console.log(`DAQOPS_KAFKA_BROKERS is set (${r.brokers.join(',')}): starting nothing`);
-    else if (r.kind === 'already-running')
-      console.log(`already running: ${r.kafka.brokers.join(',')} (pid ${r.kafka.pid})`);
-    else console.log(`started: ${r.kafka.brokers.join(',')} (pid ${r.kafka.pid}, data ${r.kafka.dataDir})`);
+    else if (r.kind === 'already-running') console.log(`already running: ${describeLocal(r.kafka)}`);
+    else console.log(`started: ${describeLocal(r.kafka)}`);
   });
 kafka
   .command('stop')
   .description(
-    'stop the local broker but keep its data and ports (rehearse an outage; `kafka start` resumes)',
+    'stop the local broker (or one member with --broker N) but keep its data and ports (rehearse an outage; `kafka start` resumes)',
   )
-  .action(async () => {
-    const k = await (await kafkaState()).kafkaStop();
-    if (k === undefined) console.log('no local broker is running');
-    else console.log(`stopped: ${k.brokers.join(',')} (data kept in ${k.dataDir})`);
+  .option('--broker <n>', 'only this member of a local cluster (its node id, 1–9)', (v) =>
+    brokerCount(v, '--broker'),
+  )
+  .action(async (opts: { broker?: number }) => {
+    const stopped = await (await kafkaState()).kafkaStop(opts.broker);
+    if (stopped.length === 0) console.log('no local broker is running');
+    for (const k of stopped)
+      console.log(`stopped: ${memberName(k)}${k.brokers.join(',')} (data kept in ${k.dataDir})`);
   });
 kafka
   .command('start')
-  .description('start the local broker that `kafka stop` (or a crash) left, on the same data and ports')
-  .action(async () => {
-    const k = await (await kafkaState()).kafkaStart((l) => console.error(l));
+  .description(
+    'start what `kafka stop` (or a crash) left, on the same data and ports (one member with --broker N)',
+  )
+  .option('--broker <n>', 'only this member of a local cluster (its node id, 1–9)', (v) =>
+    brokerCount(v, '--broker'),
+  )
+  .action(async (opts: { broker?: number }) => {
+    const k = await (await kafkaState()).kafkaStart((l) => console.error(l), opts.broker);
     if (k === undefined) {
       console.error('no stopped local broker to start: `daqops kafka up` starts a new one');
       process.exitCode = 1;
-    } else console.log(`started: ${k.brokers.join(',')} (pid ${k.pid}, data ${k.dataDir})`);
+    } else console.log(`started: ${describeLocal(k)}`);
   });
 kafka
   .command('down')
@@ -104,8 +154,12 @@ kafka
     else if (s.source === 'none') console.log('no Kafka: run `daqops kafka up` or set DAQOPS_KAFKA_BROKERS');
     else {
       console.log(
-        `${s.source} Kafka at ${s.brokers.join(',')}${s.pid === undefined ? '' : ` (pid ${s.pid})`}: ${s.reachable ? `reachable, ${s.topics} topics` : `NOT reachable: ${s.error}`}`,
+        `${s.source} Kafka at ${s.brokers.join(',')}${s.pid === undefined ? '' : ` (pid ${s.pid})`}: ${s.reachable ? `reachable, ${s.topics} topics${s.listed === undefined ? '' : `, ${s.listed} broker${s.listed === 1 ? '' : 's'} listed`}` : `NOT reachable: ${s.error}`}`,
       );
+      for (const m of s.members ?? [])
+        console.log(
+          `  broker ${m.broker} at ${m.address}: ${m.running ? `running (pid ${m.pid})` : 'stopped'}`,
+        );
     }
     if (s.source !== 'none' && !s.reachable) process.exitCode = 1;
   });
@@ -163,22 +217,36 @@ data
   .requiredOption('--run <n>', 'run number', (v) => Number.parseInt(v, 10))
   .option('--brokers <list>', 'Kafka brokers host:port,…')
   .option('--json', 'print JSON')
-  .action(async (opts: { namespace: string; run: number; brokers?: string; json?: boolean }) => {
-    const b = await brokers(opts.brokers);
-    if (b === undefined)
-      throw new DaqError(
-        'KAFKA_UNAVAILABLE',
-        'no Kafka: pass --brokers, set DAQOPS_KAFKA_BROKERS or run `daqops kafka up`',
+  .option(
+    '--wait <seconds>',
+    'how long to wait for Kafka when it does not answer (said on stderr), 0–3600',
+    (v) => boundedSeconds(v, '--wait'),
+    60,
+  )
+  .action(
+    async (opts: { namespace: string; run: number; brokers?: string; json?: boolean; wait: number }) => {
+      const b = await brokers(opts.brokers);
+      if (b === undefined)
+        throw new DaqError(
+          'KAFKA_UNAVAILABLE',
+          'no Kafka: pass --brokers, set DAQOPS_KAFKA_BROKERS or run `daqops kafka up`',
+        );
+      const { KafkaClient } = await kafkaLib();
+      const { reconcileRun } = await reconcileLib();
+      const { answeredWithin } = await import('../lib/poll.js');
+      // The client's own log lines stay quiet: the wait says what matters, once and then every 10 s.
+      const client = new KafkaClient({ brokers: b, clientId: 'daqops-reconcile', log: () => {} });
+      const r = await answeredWithin(
+        `reading ${opts.namespace}.monitoring`,
+        () => reconcileRun(client, opts.namespace, opts.run),
+        { waitMs: opts.wait * 1000, say: (l) => console.error(`daqops: ${l}`) },
+      ).finally(() => client.close());
+      console.log(
+        opts.json === true ? JSON.stringify(r, null, 2) : (await reconcileLib()).formatReconciliation(r),
       );
-    const { KafkaClient } = await kafkaLib();
-    const { reconcileRun } = await reconcileLib();
-    const client = new KafkaClient({ brokers: b, clientId: 'daqops-reconcile' });
-    const r = await reconcileRun(client, opts.namespace, opts.run).finally(() => client.close());
-    console.log(
-      opts.json === true ? JSON.stringify(r, null, 2) : (await reconcileLib()).formatReconciliation(r),
-    );
-    if (r.lost > 0) process.exitCode = 1;
-  });
+      if (r.lost > 0) process.exitCode = 1;
+    },
+  );
 
 const agentCmd = program
   .command('agent')

@@ -378,6 +378,42 @@ export class KafkaClient {
     }
   }
 
+  /**
+   * The brokers the cluster lists now, and for the topics asked (all when none are named) each partition's
+   * leader, replicas and in-sync replicas: what the data path can survive (lib/topics.ts).
+   */
+  async describeCluster(topics?: readonly string[]): Promise<ClusterDescription> {
+    const meta = await this.withReader(
+      (consumer) =>
+        new Promise<RdKafka.Metadata>((resolve, reject) => {
+          const one = topics?.length === 1 ? { topic: topics[0] } : { allTopics: true };
+          consumer.getMetadata({ ...one, timeout: this.requestTimeoutMs }, (err, data: RdKafka.Metadata) =>
+            err
+              ? reject(
+                  new DaqError('KAFKA_UNAVAILABLE', `cannot describe the cluster: ${err.message}`, {
+                    cause: err,
+                  }),
+                )
+              : resolve(data),
+          );
+        }),
+    );
+    const wanted = topics === undefined ? undefined : new Set(topics);
+    return {
+      brokers: meta.brokers
+        .map((b) => ({ id: b.id, host: b.host, port: b.port }))
+        .sort((a, b) => a.id - b.id),
+      topics: meta.topics
+        .filter((t) => (wanted === undefined ? !t.name.startsWith('__') : wanted.has(t.name)))
+        .map((t) => ({
+          name: t.name,
+          partitions: t.partitions
+            .map((p) => ({ id: p.id, leader: p.leader, replicas: [...p.replicas], isr: [...p.isrs] }))
+            .sort((a, b) => a.id - b.id),
+        })),
+    };
+  }
+
   /** The first and next offset of each partition of a topic ([] when the topic does not exist). */
   async topicOffsets(topic: string): Promise<{ partition: number; low: bigint; high: bigint }[]> {
     return this.withAdmin(async (admin) => {
@@ -389,6 +425,21 @@ export class KafkaClient {
       return ends.map((e) => ({ partition: e.partition, low: BigInt(e.low), high: BigInt(e.high) }));
     });
   }
+}
+
+/** What the cluster's metadata says: its brokers now, and per topic each partition's replicas. */
+export interface ClusterDescription {
+  readonly brokers: readonly { readonly id: number; readonly host: string; readonly port: number }[];
+  readonly topics: readonly {
+    readonly name: string;
+    readonly partitions: readonly {
+      readonly id: number;
+      /** -1 while the partition has no leader. */
+      readonly leader: number;
+      readonly replicas: readonly number[];
+      readonly isr: readonly number[];
+    }[];
+  }[];
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * A real single-node Apache Kafka (KRaft broker + controller) for the testbed and the tests.
+ * A real Apache Kafka for the testbed and the tests: one KRaft node (broker + controller), or a local
+ * cluster of several (`startLocalKafkaCluster`: one static quorum, replication 3 / min ISR 2 with three).
  *
  * The broker comes from Maven Central via deploy/local/kafka/pom.xml (fetched once into a git-ignored
  * cache), runs on 127.0.0.1 with free ports and a temporary data directory, and is stopped with SIGTERM
@@ -33,6 +34,8 @@ export interface LocalKafka {
   readonly dataDir: string;
   readonly logFile: string;
   readonly startedAt: string;
+  /** A member of a local cluster: its node id (absent for a single broker). */
+  readonly nodeId?: number;
 }
 
 export interface StartOptions {
@@ -142,11 +145,32 @@ export function newClusterId(): string {
   }
 }
 
-function serverProperties(brokerPort: number, controllerPort: number, logDir: string, host: string): string {
+/** One KRaft node's ports and place; in a cluster, every node is broker and controller (a static quorum). */
+interface NodeLayout {
+  readonly nodeId: number;
+  readonly brokerPort: number;
+  readonly controllerPort: number;
+  readonly host: string;
+  readonly logDir: string;
+  /** `id@host:port` of every controller of the quorum. */
+  readonly voters: string;
+  /** How many brokers the cluster has: the replication its internal topics and new topics get. */
+  readonly clusterSize: number;
+}
+
+/** Replication a cluster of `size` brokers gives: up to 3 copies, one of which may be missing. */
+export function clusterReplication(size: number): { replication: number; minInsync: number } {
+  const replication = Math.max(1, Math.min(3, size));
+  return { replication, minInsync: Math.max(1, replication - 1) };
+}
+
+function serverProperties(n: NodeLayout): string {
+  const { brokerPort, controllerPort, logDir, host } = n;
+  const { replication, minInsync } = clusterReplication(n.clusterSize);
   return [
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@${host}:${controllerPort}`,
+    `node.id=${n.nodeId}`,
+    `controller.quorum.voters=${n.voters}`,
     `listeners=PLAINTEXT://${host}:${brokerPort},CONTROLLER://${host}:${controllerPort}`,
     `advertised.listeners=PLAINTEXT://${host}:${brokerPort}`,
     'controller.listener.names=CONTROLLER',
@@ -156,12 +180,16 @@ function serverProperties(brokerPort: number, controllerPort: number, logDir: st
     'num.partitions=4',
     // Topics are created explicitly (lib/kafka ensureTopics) so a typo never creates a stray topic.
     'auto.create.topics.enable=false',
-    'offsets.topic.replication.factor=1',
+    // One broker: one copy of everything. Three: three copies, two in sync to acknowledge (acks=all), so
+    // one broker may be lost without losing a write or stopping one (docs/decisions.md "Local Kafka").
+    `default.replication.factor=${replication}`,
+    `min.insync.replicas=${minInsync}`,
+    `offsets.topic.replication.factor=${replication}`,
     'offsets.topic.num.partitions=4',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    `transaction.state.log.replication.factor=${replication}`,
+    `transaction.state.log.min.isr=${minInsync}`,
+    `share.coordinator.state.topic.replication.factor=${replication}`,
+    `share.coordinator.state.topic.min.isr=${minInsync}`,
     'group.initial.rebalance.delay.ms=0',
     // One record batch may hold up to 8 MiB (protocol/topics.ts BROKER_MAX_MESSAGE_BYTES); the stages
     // keep every record under 7 MiB and librdkafka every produce request under this limit.
@@ -214,62 +242,169 @@ export async function startLocalKafka(options: StartOptions = {}): Promise<Local
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'daqops-kafka-'));
   mkdirSync(dataDir, { recursive: true });
   const host = options.host ?? '127.0.0.1';
-  const brokerPort = await freePort(host);
-  let controllerPort = await freePort(host);
-  while (controllerPort === brokerPort) controllerPort = await freePort(host);
-  const propsFile = join(dataDir, 'server.properties');
-  const log4jFile = join(dataDir, 'log4j2.properties');
-  const logFile = join(dataDir, 'server.log');
-  writeFileSync(propsFile, serverProperties(brokerPort, controllerPort, join(dataDir, 'logs'), host));
-  writeFileSync(log4jFile, log4jProperties(logFile));
-  const classpath = `${lib}/*`;
-  const jvmLog = `-Dlog4j2.configurationFile=${log4jFile}`;
-
-  progress('formatting KRaft storage…');
-  const fmt = spawnSync(
-    'java',
-    ['-cp', classpath, jvmLog, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile],
-    { encoding: 'utf8' },
+  const [ports] = await nodePorts(host, 1);
+  const node = formatNode(
+    lib,
+    dataDir,
+    {
+      nodeId: 1,
+      ...ports!,
+      host,
+      logDir: join(dataDir, 'logs'),
+      voters: `1@${host}:${ports!.controllerPort}`,
+      clusterSize: 1,
+    },
+    newClusterId(),
+    progress,
   );
-  if (fmt.status !== 0) {
-    throw new DaqError(
-      'KAFKA_START_FAILED',
-      `kafka-storage format failed:\n${tail(`${fmt.stdout}${fmt.stderr}`, 30)}`,
-    );
-  }
+  const started = spawnNode(node, progress);
+  return untilAnswers(started, options);
+}
 
-  return launch({ lib, dataDir, host, brokerPort, controllerPort, logFile, propsFile, log4jFile }, options);
+/** A local cluster of KRaft nodes (`daqops kafka up --brokers 3`): each broker and controller, one quorum. */
+export interface LocalKafkaCluster {
+  /** Every member, by node id (1..n): each its own process, data directory and ports. */
+  readonly members: readonly LocalKafka[];
+  /** Every member's address: what clients bootstrap from. */
+  readonly brokers: readonly string[];
+  /** Holds one directory per member (`broker-<id>`). */
+  readonly dataDir: string;
+  readonly replication: number;
+  readonly minInsync: number;
+}
+
+/**
+ * Starts `size` KRaft nodes that form one cluster: a static quorum of all of them as controllers (a
+ * majority must be up: 2 of 3), every one a broker. Resolves once every member answers and the cluster
+ * lists them all. Replication as `clusterReplication(size)` says (3 nodes: 3 copies, min ISR 2).
+ */
+export async function startLocalKafkaCluster(
+  size: number,
+  options: StartOptions = {},
+): Promise<LocalKafkaCluster> {
+  if (!Number.isInteger(size) || size < 1 || size > 9)
+    throw new DaqError('INVALID_CONFIG', `a local cluster has 1 to 9 brokers, not ${size}`, {
+      field: 'brokers',
+    });
+  const progress = options.progress ?? (() => {});
+  checkJava();
+  const lib = ensureKafkaJars(progress);
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'daqops-kafka-cluster-'));
+  mkdirSync(dataDir, { recursive: true });
+  const host = options.host ?? '127.0.0.1';
+  const ports = await nodePorts(host, size);
+  const voters = ports.map((p, i) => `${i + 1}@${host}:${p.controllerPort}`).join(',');
+  const clusterId = newClusterId();
+  const nodes = ports.map((p, i) =>
+    formatNode(
+      lib,
+      join(dataDir, `broker-${i + 1}`),
+      {
+        nodeId: i + 1,
+        ...p,
+        host,
+        logDir: join(dataDir, `broker-${i + 1}`, 'logs'),
+        voters,
+        clusterSize: size,
+      },
+      clusterId,
+      progress,
+    ),
+  );
+  // All at once: a member waits for a majority of the quorum before it answers.
+  const started = nodes.map((n) => spawnNode(n, progress));
+  const members: LocalKafka[] = [];
+  try {
+    for (const st of started) members.push(await untilAnswers(st, options));
+    await untilListed(
+      members.flatMap((m) => m.brokers),
+      size,
+      options.readyTimeoutMs ?? 90_000,
+    );
+  } catch (err) {
+    await Promise.all(started.map((st) => stopLocalKafka(st.kafka)));
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const { replication, minInsync } = clusterReplication(size);
+  return { members, brokers: members.flatMap((m) => m.brokers), dataDir, replication, minInsync };
+}
+
+/** Stops every member of a local cluster and removes its data (`removeData`, default true). */
+export async function stopLocalKafkaCluster(
+  c: Pick<LocalKafkaCluster, 'members' | 'dataDir'>,
+  options: { removeData?: boolean } = {},
+): Promise<void> {
+  const removeData = options.removeData ?? true;
+  await Promise.all(c.members.map((m) => stopLocalKafka(m, { removeData })));
+  if (removeData) rmSync(c.dataDir, { recursive: true, force: true });
 }
 
 /**
  * Starts a stopped (or killed) local broker again on its own data directory and ports, so its topics,
- * offsets and clients' broker list stay what they were (`daqops kafka start`, the outage tests).
+ * offsets and clients' broker list stay what they were (`daqops kafka start`, the outage tests). A cluster
+ * member rejoins its cluster the same way (while a majority of the quorum is up: else see
+ * restartLocalKafkaMembers).
  */
 export async function restartLocalKafka(
   k: LocalKafka,
   options: Omit<StartOptions, 'dataDir'> = {},
 ): Promise<LocalKafka> {
-  if (isLocalKafkaProcess(k.pid, k.dataDir)) return k;
-  checkJava();
-  const lib = ensureKafkaJars(options.progress ?? (() => {}));
-  const [host, port] = (k.brokers[0] ?? '127.0.0.1:0').split(':');
-  const brokerPort = Number(port);
-  return launch(
-    {
-      lib,
-      dataDir: k.dataDir,
-      host: host!,
-      brokerPort,
-      controllerPort: k.controllerPort,
-      logFile: k.logFile,
-      propsFile: join(k.dataDir, 'server.properties'),
-      log4jFile: join(k.dataDir, 'log4j2.properties'),
-    },
-    options,
-  );
+  return (await restartLocalKafkaMembers([k], options))[0]!;
 }
 
-interface Launch {
+/**
+ * Starts the members that are not running, all at once, on their data and ports, and resolves once each
+ * answers: members of a quorum that lost its majority only answer once enough of them are back.
+ */
+export async function restartLocalKafkaMembers(
+  members: readonly LocalKafka[],
+  options: Omit<StartOptions, 'dataDir'> = {},
+): Promise<LocalKafka[]> {
+  const progress = options.progress ?? (() => {});
+  checkJava();
+  const lib = ensureKafkaJars(progress);
+  const started = members.map((k) => {
+    if (isLocalKafkaProcess(k.pid, k.dataDir)) return k;
+    const [host, port] = (k.brokers[0] ?? '127.0.0.1:0').split(':');
+    return spawnNode(
+      {
+        lib,
+        dataDir: k.dataDir,
+        host: host!,
+        brokerPort: Number(port),
+        controllerPort: k.controllerPort,
+        logFile: k.logFile,
+        propsFile: join(k.dataDir, 'server.properties'),
+        log4jFile: join(k.dataDir, 'log4j2.properties'),
+        ...(k.nodeId === undefined ? {} : { nodeId: k.nodeId }),
+      },
+      progress,
+    );
+  });
+  const out: LocalKafka[] = [];
+  for (const st of started) out.push('exited' in st ? await untilAnswers(st, options) : st);
+  return out;
+}
+
+/** Free, distinct broker and controller ports for `n` nodes. */
+async function nodePorts(host: string, n: number): Promise<{ brokerPort: number; controllerPort: number }[]> {
+  const taken = new Set<number>();
+  const next = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort(host);
+      if (!taken.has(p)) {
+        taken.add(p);
+        return p;
+      }
+    }
+  };
+  const out: { brokerPort: number; controllerPort: number }[] = [];
+  for (let i = 0; i < n; i++) out.push({ brokerPort: await next(), controllerPort: await next() });
+  return out;
+}
+
+interface FormattedNode {
   readonly lib: string;
   readonly dataDir: string;
   readonly host: string;
@@ -278,16 +413,74 @@ interface Launch {
   readonly logFile: string;
   readonly propsFile: string;
   readonly log4jFile: string;
+  readonly nodeId?: number;
 }
 
-/** Spawns the broker JVM on a formatted data directory and resolves once it answers. */
-async function launch(l: Launch, options: Omit<StartOptions, 'dataDir'>): Promise<LocalKafka> {
-  const progress = options.progress ?? (() => {});
+/** Writes a node's configuration into `dataDir` and formats its storage for `clusterId`. */
+function formatNode(
+  lib: string,
+  dataDir: string,
+  layout: NodeLayout,
+  clusterId: string,
+  progress: (line: string) => void,
+): FormattedNode {
+  mkdirSync(dataDir, { recursive: true });
+  const propsFile = join(dataDir, 'server.properties');
+  const log4jFile = join(dataDir, 'log4j2.properties');
+  const logFile = join(dataDir, 'server.log');
+  writeFileSync(propsFile, serverProperties(layout));
+  writeFileSync(log4jFile, log4jProperties(logFile));
+  progress(
+    layout.clusterSize > 1
+      ? `formatting KRaft storage of node ${layout.nodeId}…`
+      : 'formatting KRaft storage…',
+  );
+  const fmt = spawnSync(
+    'java',
+    [
+      '-cp',
+      `${lib}/*`,
+      `-Dlog4j2.configurationFile=${log4jFile}`,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      propsFile,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (fmt.status !== 0) {
+    throw new DaqError(
+      'KAFKA_START_FAILED',
+      `kafka-storage format failed:\n${tail(`${fmt.stdout}${fmt.stderr}`, 30)}`,
+    );
+  }
+  return {
+    lib,
+    dataDir,
+    host: layout.host,
+    brokerPort: layout.brokerPort,
+    controllerPort: layout.controllerPort,
+    logFile,
+    propsFile,
+    log4jFile,
+    ...(layout.clusterSize > 1 ? { nodeId: layout.nodeId } : {}),
+  };
+}
+
+interface StartedNode {
+  readonly kafka: LocalKafka;
+  /** Why the process ended, once it has. */
+  readonly exited: () => string | undefined;
+}
+
+/** Spawns a node's JVM on its formatted data directory (not waiting for it). */
+function spawnNode(l: FormattedNode, progress: (line: string) => void): StartedNode {
   const { dataDir, host, brokerPort, controllerPort, logFile, propsFile } = l;
-  const classpath = `${l.lib}/*`;
-  const jvmLog = `-Dlog4j2.configurationFile=${l.log4jFile}`;
   progress(`starting the broker on ${host}:${brokerPort}…`);
-  const heap = envString('DAQOPS_KAFKA_HEAP') ?? '768m';
+  // A cluster's members share the machine: each gets less heap than a broker alone.
+  const heap = envString('DAQOPS_KAFKA_HEAP') ?? (l.nodeId === undefined ? '768m' : '512m');
   const outFd = openSync(join(dataDir, 'stdout.log'), 'a');
   const child = spawn(
     'java',
@@ -297,9 +490,9 @@ async function launch(l: Launch, options: Omit<StartOptions, 'dataDir'>): Promis
       '-XX:+UseG1GC',
       '-Djava.awt.headless=true',
       `${JVM_MARKER}${dataDir}`,
-      jvmLog,
+      `-Dlog4j2.configurationFile=${l.log4jFile}`,
       '-cp',
-      classpath,
+      `${l.lib}/*`,
       'kafka.Kafka',
       propsFile,
     ],
@@ -313,15 +506,23 @@ async function launch(l: Launch, options: Omit<StartOptions, 'dataDir'>): Promis
     exited = signal === null ? `exit code ${code}` : `signal ${signal}`;
   });
   child.unref();
-
-  const kafka: LocalKafka = {
-    pid,
-    brokers: [`${host}:${brokerPort}`],
-    controllerPort,
-    dataDir,
-    logFile,
-    startedAt: new Date().toISOString(),
+  return {
+    kafka: {
+      pid,
+      brokers: [`${host}:${brokerPort}`],
+      controllerPort,
+      dataDir,
+      logFile,
+      startedAt: new Date().toISOString(),
+      ...(l.nodeId === undefined ? {} : { nodeId: l.nodeId }),
+    },
+    exited: () => exited,
   };
+}
+
+/** Resolves once the node answers a metadata request; stops it and fails when it does not in time. */
+async function untilAnswers(st: StartedNode, options: Omit<StartOptions, 'dataDir'>): Promise<LocalKafka> {
+  const { kafka } = st;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
   const client = new KafkaClient({
     brokers: kafka.brokers,
@@ -330,6 +531,7 @@ async function launch(l: Launch, options: Omit<StartOptions, 'dataDir'>): Promis
   });
   try {
     for (;;) {
+      const exited = st.exited();
       if (exited !== undefined) {
         throw new DaqError(
           'KAFKA_START_FAILED',
@@ -349,6 +551,31 @@ async function launch(l: Launch, options: Omit<StartOptions, 'dataDir'>): Promis
         }
         await sleep(250);
       }
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+/** Resolves once the cluster's metadata lists `size` brokers. */
+async function untilListed(brokers: readonly string[], size: number, timeoutMs: number): Promise<void> {
+  const client = new KafkaClient({
+    brokers,
+    clientId: 'daqops-kafka-probe',
+    log: () => {},
+    requestTimeoutMs: 2000,
+  });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const listed = (await client.describeCluster([]).catch(() => ({ brokers: [] }))).brokers.length;
+      if (listed >= size) return;
+      if (Date.now() > deadline)
+        throw new DaqError(
+          'TIMEOUT',
+          `the local cluster lists ${listed} of ${size} brokers after ${timeoutMs} ms`,
+        );
+      await sleep(250);
     }
   } finally {
     await client.close();

@@ -139,6 +139,81 @@ describe('bin/daqops', function () {
     }
   });
 
+  it('kafka up --brokers 3 starts a three-broker cluster; stop/start --broker N takes one member away and back on its data; down leaves nothing', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'daqops-home-'));
+    interface Status {
+      reachable: boolean;
+      brokers: string[];
+      listed?: number;
+      members: { broker: number; address: string; pid: number; running: boolean }[];
+    }
+    const status = async (): Promise<Status> =>
+      JSON.parse((await daqops(['kafka', 'status', '--json'], { DAQOPS_HOME: home })).stdout) as Status;
+    try {
+      const up = await daqops(['kafka', 'up', '--brokers', '3'], { DAQOPS_HOME: home });
+      assert.match(
+        up.stdout,
+        /started: (127\.0\.0\.1:\d+,){2}127\.0\.0\.1:\d+ \(3 brokers, pids \d+, \d+, \d+;/,
+      );
+      const whole = await status();
+      assert.equal(whole.reachable, true);
+      assert.equal(whole.brokers.length, 3);
+      assert.equal(whole.listed, 3, 'the cluster lists all three');
+      assert.deepEqual(
+        whole.members.map((m) => [m.broker, m.running]),
+        [
+          [1, true],
+          [2, true],
+          [3, true],
+        ],
+      );
+      // Topics get three copies by default: a topic made without saying how many has a replica on each.
+      const client = new KafkaClient({ brokers: whole.brokers, clientId: 'test-cluster-cli', log: () => {} });
+      try {
+        await client.ensureTopics([{ topic: 'kept.raw-hits', partitions: 2 }]);
+        const d = await client.describeCluster(['kept.raw-hits']);
+        assert.deepEqual(
+          d.topics[0]!.partitions.map((p) => p.replicas.length),
+          [3, 3],
+        );
+
+        const stop = await daqops(['kafka', 'stop', '--broker', '2'], { DAQOPS_HOME: home });
+        assert.match(stop.stdout, /^stopped: broker 2 127\.0\.0\.1:\d+ \(data kept in /m);
+        const two = await status();
+        assert.equal(two.reachable, true, 'two of three still answer');
+        assert.deepEqual(
+          two.members.map((m) => m.running),
+          [true, false, true],
+        );
+        assert.equal(two.listed, 2);
+        const text = (await daqops(['kafka', 'status'], { DAQOPS_HOME: home })).stdout;
+        assert.match(text, /broker 2 at 127\.0\.0\.1:\d+: stopped/);
+
+        await daqops(['kafka', 'start', '--broker', '2'], { DAQOPS_HOME: home });
+        const back = await status();
+        assert.deepEqual(back.brokers, whole.brokers, 'the same ports');
+        assert.equal(back.members[1]!.running, true);
+        assert.equal(back.listed, 3);
+
+        const bad = await daqopsFailing(['kafka', 'stop', '--broker', '7'], { DAQOPS_HOME: home });
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /INVALID_CONFIG: --broker 7: the local Kafka has brokers 1, 2, 3/);
+      } finally {
+        await client.close();
+      }
+
+      const pids = (await status()).members.map((m) => m.pid);
+      const down = await daqops(['kafka', 'down'], { DAQOPS_HOME: home });
+      assert.match(down.stdout, /stopped pid \d+, \d+, \d+/);
+      for (const pid of pids)
+        assert.ok(!findLocalKafkaProcesses().some((p) => p.pid === pid), `broker pid ${pid} survived`);
+      assert.equal(existsSync(join(home, 'kafka.json')), false);
+    } finally {
+      await daqops(['kafka', 'down'], { DAQOPS_HOME: home }).catch(() => undefined);
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('starts nothing when DAQOPS_KAFKA_BROKERS names a cluster', async () => {
     const home = mkdtempSync(join(tmpdir(), 'daqops-home-'));
     try {
