@@ -148,8 +148,9 @@ kafka
   .command('status')
   .description('which Kafka daqops uses and whether it answers')
   .option('--json', 'print JSON')
-  .action(async (opts: { json?: boolean }) => {
-    const s = await (await kafkaState()).kafkaStatus();
+  .option('--namespace <ns>', "also what this environment's topics survive now")
+  .action(async (opts: { json?: boolean; namespace?: string }) => {
+    const s = await (await kafkaState()).kafkaStatus(opts.namespace);
     if (opts.json === true) console.log(JSON.stringify(s, null, 2));
     else if (s.source === 'none') console.log('no Kafka: run `daqops kafka up` or set DAQOPS_KAFKA_BROKERS');
     else {
@@ -159,6 +160,17 @@ kafka
       for (const m of s.members ?? [])
         console.log(
           `  broker ${m.broker} at ${m.address}: ${m.running ? `running (pid ${m.pid})` : 'stopped'}`,
+        );
+      const r = s.replication;
+      if (r !== undefined)
+        console.log(
+          'error' in r
+            ? `  namespace topics: cannot be made here: ${r.error}`
+            : `  namespace topics: replication ${r.replication}, min ISR ${r.minInsync}: ${(await import('../lib/topics.js')).mayBeLost(r.replication - r.minInsync)}`,
+        );
+      if (s.namespace !== undefined)
+        console.log(
+          `  ${s.namespace.name}: ${s.namespace.topics === 0 ? 'no topics yet' : `${s.namespace.topics} topics, ${s.namespace.text} now${s.namespace.weakest === undefined ? '' : ` (least to spare: ${s.namespace.weakest})`}`}`,
         );
     }
     if (s.source !== 'none' && !s.reachable) process.exitCode = 1;

@@ -15,6 +15,10 @@ export const environmentVariables = {
   DAQOPS_GRAFANA_URL: 'Where Grafana serves the daqops dashboards; the web page links to them when set.',
   DAQOPS_KAFKA_DEBUG:
     "librdkafka debug contexts for daqops's consumer-group members, e.g. cgrp,fetch; their lines go to the client log at debug level (unset: none).",
+  DAQOPS_KAFKA_REPLICATION:
+    'Copies of each namespace topic daqops creates (1–9; default: the brokers the cluster lists, at most 3).',
+  DAQOPS_KAFKA_MIN_INSYNC:
+    'In-sync copies a write to a namespace topic needs (min.insync.replicas; default: replication − 1, at least 1).',
   DAQOPS_HEAP_GROWING_PERCENT:
     "How far a daqops process's JavaScript heap grows past what a full collection left live before the next (default 20; 0: V8's own choice, up to 4×).",
 } as const;

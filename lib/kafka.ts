@@ -53,6 +53,8 @@ export interface TopicSpec {
   readonly topic: string;
   readonly partitions: number;
   readonly config?: Readonly<Record<string, string>>;
+  /** Copies of each partition (default: the broker's `default.replication.factor`). */
+  readonly replication?: number;
 }
 
 // librdkafka says these while a broker restarts or a group rebalances; it retries by itself.
@@ -322,7 +324,8 @@ export class KafkaClient {
             topics: missing.map((t) => ({
               topic: t.topic,
               numPartitions: t.partitions,
-              replicationFactor: -1,
+              // The broker's default unless the caller says (lib/topics.ts replicationFor).
+              replicationFactor: t.replication ?? -1,
               configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
             })),
           });

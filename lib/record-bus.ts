@@ -68,7 +68,7 @@ export class RecordBus {
         const ns = topic.slice(0, topic.indexOf('.'));
         let ready = this.ensured.get(ns);
         if (ready === undefined) {
-          ready = ensureNamespaceTopics(this.o.client, ns);
+          ready = ensureNamespaceTopics(this.o.client, ns).then(() => undefined);
           this.ensured.set(ns, ready);
           ready.catch(() => this.ensured.delete(ns));
         }

@@ -12,6 +12,10 @@ import { ErsReporter } from '../lib/ers.js';
 import { formatErsLine } from '../lib/ers-logger.js';
 import { KafkaClient } from '../lib/kafka.js';
 import { KafkaWatch } from '../lib/kafka-watch.js';
+import { ensureNamespaceTopics, survival } from '../lib/topics.js';
+import { isDaqError } from '../protocol/errors.js';
+import { topicNames } from '../protocol/topics.js';
+import { errorMessage } from './audit.js';
 import { AgentHub } from './agents/hub.js';
 import { ControlBus } from './events/bus.js';
 import { DataPath } from './dataflow/data-path.js';
@@ -212,6 +216,7 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
       }
     },
     ...(dataPath === undefined ? {} : { drain: (env, stopped) => dataPath.drain(env, stopped) }),
+    ...(kafka === undefined ? {} : { prepareTopics: (env) => prepareTopics(kafka, ers, env) }),
     actions: {
       // Built-in hook action: the run's data-path balance into the run registry (testbed.yaml calls it
       // after STOP_ACTIVITY, when STOP has drained the data path role by role).
@@ -309,4 +314,37 @@ export async function runPlatformCli(o: PlatformCliOptions): Promise<void> {
   await kafka?.close();
   store.close();
   await stopTracing();
+}
+
+/**
+ * DEPLOY's check of the environment's topics (docs/data-path.md "Topics on a cluster"): made with the
+ * replication the cluster can honour, and what they survive said as an ERS issue. A replication the cluster
+ * cannot honour fails DEPLOY (INVALID_CONFIG); Kafka away does not (the workloads make the topics later).
+ */
+async function prepareTopics(
+  kafka: KafkaClient,
+  ers: ErsReporter,
+  env: { readonly id: string; readonly namespace: string },
+): Promise<void> {
+  const params = { environment: env.id, namespace: env.namespace };
+  try {
+    const r = await ensureNamespaceTopics(kafka, env.namespace);
+    const d = await kafka.describeCluster(Object.values(topicNames(env.namespace)));
+    const s = survival(d);
+    const said = `environment ${env.id}: topics ${env.namespace}.* on ${d.brokers.length} broker(s), replication ${r.replication}, min ISR ${r.minInsync}: ${s.text}`;
+    const unprotected = s.brokersMayBeLost < 0 || (d.brokers.length > 1 && s.brokersMayBeLost < 1);
+    ers.raise(unprotected ? 'daqops.platform.TopicsUnprotected' : 'daqops.platform.TopicsReplicated', said, {
+      ...params,
+      replication: r.replication,
+      minInsync: r.minInsync,
+      brokersMayBeLost: s.brokersMayBeLost,
+    });
+  } catch (err) {
+    if (isDaqError(err, 'INVALID_CONFIG')) throw err;
+    ers.raise(
+      'daqops.platform.TopicsUnchecked',
+      `environment ${env.id}: topics ${env.namespace}.* not made or checked at DEPLOY: ${errorMessage(err)}`,
+      params,
+    );
+  }
 }

@@ -91,6 +91,7 @@ export class Platform {
             emit: (e) => this.events.on(e),
             onTaskFailure: (e, t) => this.intake.onTaskFailure(e, t),
             ...(o.drain === undefined ? {} : { drain: o.drain }),
+            ...(o.prepareTopics === undefined ? {} : { prepareTopics: o.prepareTopics }),
           },
           namespace,
         ),

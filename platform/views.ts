@@ -41,6 +41,8 @@ export interface PlatformOptions {
   readonly metrics?: Metrics;
   /** STOP_ACTIVITY waits on this between roles (EnvironmentContext.drain). */
   readonly drain?: EnvironmentContext['drain'];
+  /** DEPLOY makes and checks the namespace's topics with this (EnvironmentContext.prepareTopics). */
+  readonly prepareTopics?: EnvironmentContext['prepareTopics'];
   /** Where the platform raises its ERS issues (failed transitions, hooks, tasks, lost agents). */
   readonly ers?: ErsReporter;
   /** The runbooks recovery follows (runbooks/ of the project by default in `daqops platform`). */

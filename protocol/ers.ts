@@ -226,6 +226,21 @@ export const ersIssueCatalogue = {
     severity: 'Error',
     description: 'An environment of the store could not be loaded again after a platform restart.',
   },
+  'daqops.platform.TopicsReplicated': {
+    severity: 'Information',
+    description:
+      "DEPLOY made or found the environment's topics: their replication and min ISR, and how many brokers the data path may lose.",
+  },
+  'daqops.platform.TopicsUnprotected': {
+    severity: 'Warning',
+    description:
+      "The environment's topics on a cluster of several brokers survive no broker lost (fewer copies or in-sync replicas than the cluster allows), or take no write now.",
+  },
+  'daqops.platform.TopicsUnchecked': {
+    severity: 'Warning',
+    description:
+      "Kafka did not answer at DEPLOY: the environment's topics were not made or checked there (the workloads make them when Kafka is back).",
+  },
   'daqops.platform.DrainTimeout': {
     severity: 'Warning',
     description: 'STOP went on before the data path drained; the unprocessed rest stays in Kafka.',

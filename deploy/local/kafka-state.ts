@@ -8,6 +8,15 @@ import { envBrokerList, envString } from '../../lib/env.js';
 import { projectRoot } from '../../lib/paths.js';
 import { KafkaClient } from '../../lib/kafka.js';
 import { DaqError } from '../../protocol/errors.js';
+import { topicNames } from '../../protocol/topics.js';
+import {
+  clusterReplication,
+  envReplication,
+  replicationFor,
+  survival,
+  type Replication,
+  type Survival,
+} from '../../lib/topics.js';
 import {
   findLocalKafkaProcesses,
   isLocalKafkaProcess,
@@ -179,11 +188,18 @@ export interface KafkaStatus {
   readonly topics?: number;
   /** The brokers the cluster's metadata lists now, when it answers. */
   readonly listed?: number;
+  /** The replication daqops gives namespace topics on this cluster (lib/topics.ts), or why it cannot. */
+  readonly replication?: Replication | { readonly error: string };
+  /** What a namespace's topics survive now, when one was asked for. */
+  readonly namespace?: { readonly name: string; readonly topics: number } & Survival;
   readonly error?: string;
 }
 
-/** `daqops kafka status`: which cluster daqops would use, whether it answers, and which members run. */
-export async function kafkaStatus(): Promise<KafkaStatus> {
+/**
+ * `daqops kafka status [--namespace NS]`: which cluster daqops would use, whether it answers, which members
+ * run, the replication its topics get there and what that survives — for NS, what its topics survive now.
+ */
+export async function kafkaStatus(namespace?: string): Promise<KafkaStatus> {
   const external = envBrokerList('DAQOPS_KAFKA_BROKERS');
   const local = external === undefined ? runningLocalKafka() : undefined;
   const brokers = external ?? local?.brokers;
@@ -209,7 +225,28 @@ export async function kafkaStatus(): Promise<KafkaStatus> {
   try {
     const d = await client.ping();
     const listed = (await client.describeCluster([]).catch(() => undefined))?.brokers.length;
-    return { ...base, reachable: true, topics: d.topics, ...(listed === undefined ? {} : { listed }) };
+    let replication: KafkaStatus['replication'];
+    try {
+      replication =
+        listed === undefined
+          ? undefined
+          : replicationFor(listed, envReplication(), await clusterReplication(client));
+    } catch (err) {
+      replication = { error: err instanceof Error ? err.message : String(err) };
+    }
+    let ns: KafkaStatus['namespace'];
+    if (namespace !== undefined) {
+      const described = await client.describeCluster(Object.values(topicNames(namespace)));
+      ns = { name: namespace, topics: described.topics.length, ...survival(described) };
+    }
+    return {
+      ...base,
+      reachable: true,
+      topics: d.topics,
+      ...(listed === undefined ? {} : { listed }),
+      ...(replication === undefined ? {} : { replication }),
+      ...(ns === undefined ? {} : { namespace: ns }),
+    };
   } catch (err) {
     return { ...base, reachable: false, error: err instanceof Error ? err.message : String(err) };
   } finally {

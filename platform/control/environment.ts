@@ -389,6 +389,7 @@ export class Environment {
           },
           stopped,
         ) ?? Promise.resolve(),
+      prepareTopics: () => ctx.prepareTopics?.({ id: env.id, namespace: env.namespace }) ?? Promise.resolve(),
     };
   }
 }

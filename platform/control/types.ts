@@ -125,6 +125,12 @@ export interface EnvironmentContext {
    * has been consumed downstream (the data path drained), or after its own time limit. Default: no wait.
    */
   readonly drain?: (env: DrainSubject, stoppedWorkloads: readonly string[]) => Promise<void>;
+  /**
+   * At DEPLOY: makes the environment's namespace topics with the replication the cluster can honour and
+   * checks what they survive (lib/topics.ts). Throws INVALID_CONFIG when the cluster cannot honour the
+   * replication asked; says the rest itself (ERS). Default: nothing (the workloads make the topics).
+   */
+  readonly prepareTopics?: (env: { readonly id: string; readonly namespace: string }) => Promise<void>;
 }
 
 export interface RunTimes {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findLocalKafkaProcesses } from '../../deploy/local/kafka-local.js';
+import { ensureNamespaceTopics } from '../../lib/topics.js';
 import { daqopsArgv } from '../helpers/daqops.js';
 
 const run = promisify(execFile);
@@ -176,6 +177,11 @@ describe('bin/daqops', function () {
           d.topics[0]!.partitions.map((p) => p.replicas.length),
           [3, 3],
         );
+        // A namespace's topics as daqops makes them: three copies, two in sync for a write.
+        assert.deepEqual(await ensureNamespaceTopics(client, 'clu'), { replication: 3, minInsync: 2 });
+        const said = (await daqops(['kafka', 'status', '--namespace', 'clu'], { DAQOPS_HOME: home })).stdout;
+        assert.match(said, /namespace topics: replication 3, min ISR 2: one broker may be lost/);
+        assert.match(said, /clu: 6 topics, one broker may be lost now/);
 
         const stop = await daqops(['kafka', 'stop', '--broker', '2'], { DAQOPS_HOME: home });
         assert.match(stop.stdout, /^stopped: broker 2 127\.0\.0\.1:\d+ \(data kept in /m);
@@ -186,8 +192,19 @@ describe('bin/daqops', function () {
           [true, false, true],
         );
         assert.equal(two.listed, 2);
-        const text = (await daqops(['kafka', 'status'], { DAQOPS_HOME: home })).stdout;
+        // The ISRs shrink once the controller has taken broker 2 out (at once on a controlled stop, within
+        // the replica lag time otherwise): asked until they say so.
+        let text = '';
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+          text = (await daqops(['kafka', 'status', '--namespace', 'clu'], { DAQOPS_HOME: home })).stdout;
+          if (/no broker may be lost now/.test(text)) break;
+        }
         assert.match(text, /broker 2 at 127\.0\.0\.1:\d+: stopped/);
+        assert.match(text, /clu: 6 topics, no broker may be lost now \(least to spare: clu\./);
+        assert.match(
+          text,
+          /namespace topics: cannot be made here: replication 3 needs 3 brokers; the cluster lists 2 now/,
+        );
 
         await daqops(['kafka', 'start', '--broker', '2'], { DAQOPS_HOME: home });
         const back = await status();

@@ -40,7 +40,7 @@ export interface FakeOptions {
   readonly epochMs?: number;
   /** Tasks already placed (as after DEPLOY), in this state. */
   readonly placedIn?: TaskState;
-  /** `task TRANSITION` (or `task spawn`) → the error that command fails with. */
+  /** `task TRANSITION` (or `task spawn`, or `topics`) → the error that command fails with. */
   readonly refuse?: Readonly<Record<string, string>>;
 }
 
@@ -166,6 +166,12 @@ export class FakeTransitionContext implements TransitionContext {
     // As the environment does: a non-critical task that fails is taken out.
     if (!t.critical) t.excluded = true;
     return Promise.resolve();
+  }
+
+  prepareTopics(): Promise<void> {
+    this.calls.push('topics');
+    const why = this.o.refuse?.['topics'];
+    return why === undefined ? Promise.resolve() : Promise.reject(new DaqError('INVALID_CONFIG', why));
   }
 
   drain(stopped: readonly string[]): Promise<void> {

@@ -69,4 +69,6 @@ export interface TransitionContext {
 
   /** Resolves when the data path drained after the tasks of these workload kinds stopped. */
   drain(stoppedWorkloads: readonly string[]): Promise<void>;
+  /** The namespace's topics made and checked for the cluster they are on (DEPLOY). */
+  prepareTopics(): Promise<void>;
 }

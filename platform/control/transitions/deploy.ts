@@ -18,8 +18,13 @@ export function taskSpec(env: TransitionContext, s: Readonly<TaskStatus>): TaskS
   };
 }
 
-/** DEPLOY: place every task (all or nothing, resources locked) and start its process in STANDBY. */
+/**
+ * DEPLOY: the namespace's topics made for the cluster they are on; every task placed (all or nothing,
+ * resources locked) and its process started in STANDBY.
+ */
 export async function deploy(env: TransitionContext): Promise<void> {
+  // The topics first: a replication the cluster cannot honour fails DEPLOY before anything is placed.
+  await env.prepareTopics();
   const placed = env.placeTasks();
   const traceparent = traceparentOf();
   const failures: string[] = [];

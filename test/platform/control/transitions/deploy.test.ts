@@ -3,11 +3,11 @@ import { deploy } from '../../../../platform/control/transitions/deploy.js';
 import { FakeTransitionContext } from '../../../helpers/transition-context.js';
 
 describe('platform/control/transitions/deploy', () => {
-  it('DEPLOY places every task and spawns each; a non-critical one that fails is handed back, not fatal', async () => {
+  it('DEPLOY makes the topics, places every task and spawns each; a non-critical one that fails is handed back, not fatal', async () => {
     const env = new FakeTransitionContext(undefined, { refuse: { 'ro-0 spawn': 'no board' } });
     await deploy(env);
-    assert.equal(env.calls[0], 'place');
-    assert.deepEqual(env.calls.slice(1).sort(), [
+    assert.deepEqual(env.calls.slice(0, 2), ['topics', 'place']);
+    assert.deepEqual(env.calls.slice(2).sort(), [
       'spawn proc-0',
       'spawn proc-1',
       'spawn ro-0',
@@ -26,5 +26,13 @@ describe('platform/control/transitions/deploy', () => {
         /DEPLOY failed for critical task\(s\): writer: disk full/.test(err.message)
       );
     });
+  });
+
+  it('DEPLOY places nothing when the cluster cannot honour the replication asked', async () => {
+    const env = new FakeTransitionContext(undefined, {
+      refuse: { topics: 'replication 3 needs 3 brokers; the cluster lists 1' },
+    });
+    await assert.rejects(deploy(env), /replication 3 needs 3 brokers/);
+    assert.deepEqual(env.calls, ['topics']);
   });
 });
