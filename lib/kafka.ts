@@ -691,7 +691,13 @@ export class RecordProducer {
   /** Hands a send to the producer in use; only that producer's answer counts, and only until it is replaced. */
   private issue(s: InFlightSend): void {
     const generation = this.generation;
-    this.producer.sendBatch({ topicMessages: s.topicMessages }).then(
+    // Fresh message objects each time: the library turns a message's headers into its own form in place,
+    // and a send issued again (after a replacement) must hand it the headers as the caller gave them.
+    const topicMessages = s.topicMessages.map((t) => ({
+      topic: t.topic,
+      messages: t.messages.map((m) => ({ ...m })),
+    }));
+    this.producer.sendBatch({ topicMessages }).then(
       () => {
         if (generation === this.generation) s.acknowledged();
       },

@@ -133,7 +133,7 @@ describe('lib/kafka RecordConsumer', function () {
     }
   });
 
-  it('loses nothing and keeps each partition in order when its member and its producer are replaced mid-stream', async () => {
+  it('loses nothing and keeps each partition in order when its member and its producer are replaced mid-stream (records with headers)', async () => {
     const said: string[] = [];
     const client = new KafkaClient({
       brokers: await testKafkaBrokers(),
@@ -151,9 +151,11 @@ describe('lib/kafka RecordConsumer', function () {
       return producer.send([
         {
           topic,
+          // With headers, as every stage's records have: a send issued again must carry them as given.
           records: Array.from({ length: 50 }, (_, i) => ({
             key: String((from + i) % 7),
             value: Buffer.from(String(from + i)),
+            headers: { 'daq-kind': 'test', 'daq-sequence': String(from + i) },
           })),
         },
       ]);
