@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { DaqError } from '../../protocol/errors.js';
 import { envString } from '../../lib/env.js';
 import { KafkaClient } from '../../lib/kafka.js';
+import { replicationFor } from '../../lib/topics.js';
 import { projectRoot } from '../../lib/paths.js';
 
 export interface LocalKafka {
@@ -158,15 +159,10 @@ interface NodeLayout {
   readonly clusterSize: number;
 }
 
-/** Replication a cluster of `size` brokers gives: up to 3 copies, one of which may be missing. */
-export function clusterReplication(size: number): { replication: number; minInsync: number } {
-  const replication = Math.max(1, Math.min(3, size));
-  return { replication, minInsync: Math.max(1, replication - 1) };
-}
-
 function serverProperties(n: NodeLayout): string {
   const { brokerPort, controllerPort, logDir, host } = n;
-  const { replication, minInsync } = clusterReplication(n.clusterSize);
+  // The brokers' defaults follow daqops' own rule for a cluster of this size (up to 3 copies, one to spare).
+  const { replication, minInsync } = replicationFor(n.clusterSize, {});
   return [
     'process.roles=broker,controller',
     `node.id=${n.nodeId}`,
@@ -276,7 +272,7 @@ export interface LocalKafkaCluster {
 /**
  * Starts `size` KRaft nodes that form one cluster: a static quorum of all of them as controllers (a
  * majority must be up: 2 of 3), every one a broker. Resolves once every member answers and the cluster
- * lists them all. Replication as `clusterReplication(size)` says (3 nodes: 3 copies, min ISR 2).
+ * lists them all. Replication as `replicationFor(size)` says (3 nodes: 3 copies, min ISR 2).
  */
 export async function startLocalKafkaCluster(
   size: number,
@@ -326,7 +322,7 @@ export async function startLocalKafkaCluster(
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const { replication, minInsync } = clusterReplication(size);
+  const { replication, minInsync } = replicationFor(size, {});
   return { members, brokers: members.flatMap((m) => m.brokers), dataDir, replication, minInsync };
 }
 

@@ -139,9 +139,10 @@ export async function kafkaStart(
 ): Promise<LocalKafkaState | undefined> {
   const s = readKafkaState();
   if (s === undefined || !s.members.every((k) => existsSync(k.dataDir))) return undefined;
-  const want = new Set(chosen(s, broker));
-  const restarted = await restartLocalKafkaMembers([...want], progress === undefined ? {} : { progress });
-  const members = s.members.map((k) => (want.has(k) ? restarted[[...want].indexOf(k)]! : k));
+  const want = chosen(s, broker);
+  const restarted = await restartLocalKafkaMembers(want, progress === undefined ? {} : { progress });
+  const now = new Map(want.map((k, i) => [k, restarted[i]!]));
+  const members = s.members.map((k) => now.get(k) ?? k);
   const next: LocalKafkaState = { ...s, members };
   writeKafkaState(next);
   return next;
